@@ -1,0 +1,4 @@
+//! harden: rewrite Dockerfiles and Compose files to a hardening baseline.
+
+pub mod edit;
+pub mod source;
