@@ -1,0 +1,1353 @@
+//! Base-image knowledge: which family a `FROM` image belongs to, which users
+//! it already has, and the command that really creates a user on it.
+//!
+//! The knowledge is data (`templates/base-images.toml`), parsed once at first
+//! use, so that adding an image is a data change reviewed with its source
+//! rather than a new `match` arm. Stage inheritance (`FROM builder`) is the
+//! caller's business: this module only classifies image references.
+
+use std::fmt;
+use std::sync::OnceLock;
+
+use serde::Deserialize;
+
+/// The data file, compiled in so the binary needs nothing at run time.
+const DATA: &str = include_str!("../templates/base-images.toml");
+
+/// Placeholders a `create_user` template may use; anything else is a data
+/// error caught by [`knowledge`].
+const PLACEHOLDERS: [&str; 4] = ["{name}", "{uid}", "{gid}", "{home}"];
+
+/// Registry host names that all mean Docker Hub; normalised away so that
+/// `docker.io/library/python` and `python` match the same rules.
+const DOCKER_HUB: [&str; 4] = [
+    "docker.io",
+    "index.docker.io",
+    "registry-1.docker.io",
+    "registry.hub.docker.com",
+];
+
+// ---------------------------------------------------------------------------
+// Image references
+// ---------------------------------------------------------------------------
+
+/// A parsed image reference: `[registry/][namespace/]name[:tag][@digest]`.
+///
+/// Docker Hub references are normalised (`docker.io/library/python` becomes
+/// repository `python` with no registry) so rules match one spelling.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageRef {
+    /// Registry host (with port), `None` for Docker Hub.
+    pub registry: Option<String>,
+    /// Lower-cased repository path, without `library/` for Hub official images.
+    pub repository: String,
+    pub tag: Option<String>,
+    pub digest: Option<String>,
+}
+
+impl ImageRef {
+    /// Parses a reference as written after `FROM`. Returns `None` for text
+    /// that is not a reference, including unresolved `${ARG}` expansions,
+    /// because guessing at those would classify the wrong image.
+    pub fn parse(s: &str) -> Option<ImageRef> {
+        let s = s.trim();
+        if s.is_empty() || s.contains('$') || s.chars().any(char::is_whitespace) {
+            return None;
+        }
+        let (rest, digest) = match s.split_once('@') {
+            Some((rest, digest)) => {
+                if !valid_digest(digest) {
+                    return None;
+                }
+                (rest, Some(digest.to_string()))
+            }
+            None => (s, None),
+        };
+        // The tag separator is the last ':' after the last '/', so a
+        // registry port (`localhost:5000/x`) is never mistaken for a tag.
+        let last_slash = rest.rfind('/');
+        let (name, tag) = match rest.rfind(':') {
+            Some(colon) if last_slash.is_none_or(|slash| colon > slash) => {
+                let (name, tag) = rest.split_at(colon);
+                (name, Some(tag.get(1..).unwrap_or("")))
+            }
+            _ => (rest, None),
+        };
+        if let Some(tag) = tag {
+            if !valid_tag(tag) {
+                return None;
+            }
+        }
+        let mut parts: Vec<&str> = name.split('/').collect();
+        let first = parts.first().copied().unwrap_or("");
+        let has_registry =
+            parts.len() > 1 && (first.contains('.') || first.contains(':') || first == "localhost");
+        let mut registry = None;
+        if has_registry {
+            let host = parts.remove(0).to_ascii_lowercase();
+            if !valid_registry(&host) {
+                return None;
+            }
+            if !DOCKER_HUB.contains(&host.as_str()) {
+                registry = Some(host);
+            }
+        }
+        if parts.is_empty() {
+            return None;
+        }
+        let mut components = Vec::with_capacity(parts.len());
+        for part in parts {
+            let part = part.to_ascii_lowercase();
+            if !valid_path_component(&part) {
+                return None;
+            }
+            components.push(part);
+        }
+        if registry.is_none() && components.len() == 2 && components[0] == "library" {
+            components.remove(0);
+        }
+        Some(ImageRef {
+            registry,
+            repository: components.join("/"),
+            tag: tag.map(str::to_string),
+            digest,
+        })
+    }
+
+    /// The name rules match against: `registry/repository`, or just the
+    /// repository for Docker Hub.
+    pub fn full_name(&self) -> String {
+        match &self.registry {
+            Some(registry) => format!("{registry}/{}", self.repository),
+            None => self.repository.clone(),
+        }
+    }
+
+    /// The tag rules match against: the tag, else `latest` (what Docker
+    /// pulls), except for a digest-only reference whose tag is unknown.
+    pub fn effective_tag(&self) -> &str {
+        match (&self.tag, &self.digest) {
+            (Some(tag), _) => tag,
+            (None, None) => "latest",
+            (None, Some(_)) => "",
+        }
+    }
+}
+
+impl fmt::Display for ImageRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.full_name())?;
+        if let Some(tag) = &self.tag {
+            write!(f, ":{tag}")?;
+        }
+        if let Some(digest) = &self.digest {
+            write!(f, "@{digest}")?;
+        }
+        Ok(())
+    }
+}
+
+fn valid_digest(d: &str) -> bool {
+    match d.split_once(':') {
+        Some((algo, hex)) => {
+            !algo.is_empty()
+                && !hex.is_empty()
+                && algo
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"+._-".contains(&b))
+                && hex
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"=_-".contains(&b))
+        }
+        None => false,
+    }
+}
+
+fn valid_tag(t: &str) -> bool {
+    let mut bytes = t.bytes();
+    match bytes.next() {
+        Some(b) if b.is_ascii_alphanumeric() || b == b'_' => {}
+        _ => return false,
+    }
+    t.len() <= 128 && bytes.all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
+}
+
+fn valid_registry(h: &str) -> bool {
+    !h.is_empty()
+        && h.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
+}
+
+fn valid_path_component(c: &str) -> bool {
+    !c.is_empty()
+        && c.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
+        && c.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
+}
+
+// ---------------------------------------------------------------------------
+// Families and rules (the data model)
+// ---------------------------------------------------------------------------
+
+/// What a `RUN` line can expect to find.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Shell {
+    Posix,
+    None,
+    Windows,
+}
+
+/// A family of base images that share the way users are created.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Family {
+    pub name: String,
+    pub shell: Shell,
+    /// Command template with `{name}`, `{uid}`, `{gid}`, `{home}`.
+    pub create_user: Option<String>,
+    pub nologin: Option<String>,
+    pub package_manager: Option<String>,
+    /// For images without `/etc/passwd` (scratch): the value for `USER`.
+    pub numeric_user: Option<String>,
+    pub note: Option<String>,
+    pub source: String,
+}
+
+impl Family {
+    /// Whether a POSIX `RUN` line can execute on this family.
+    pub fn has_shell(&self) -> bool {
+        self.shell == Shell::Posix
+    }
+}
+
+/// A user an image is known to ship, so the caller can reuse it or avoid
+/// its UID (`useradd --uid 1000` fails on Ubuntu 23.04+).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExistingUser {
+    pub name: String,
+    pub uid: u32,
+    pub gid: u32,
+    pub home: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRule {
+    id: String,
+    repository: Vec<String>,
+    tag: Option<Vec<String>>,
+    tag_min_version: Option<String>,
+    family: String,
+    #[serde(default)]
+    users: Vec<ExistingUser>,
+    runs_as: Option<String>,
+    drops_privileges: Option<String>,
+    note: Option<String>,
+    source: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawData {
+    family: Vec<Family>,
+    rule: Vec<RawRule>,
+}
+
+/// A validated image rule.
+#[derive(Debug)]
+pub struct Rule {
+    pub id: String,
+    pub repository: Vec<String>,
+    pub tag: Option<Vec<String>>,
+    pub tag_min_version: Option<String>,
+    min_version: Option<Vec<u64>>,
+    family: usize,
+    pub users: Vec<ExistingUser>,
+    pub runs_as: Option<String>,
+    pub drops_privileges: Option<String>,
+    pub note: Option<String>,
+    pub source: String,
+}
+
+/// The whole data file, validated.
+#[derive(Debug)]
+pub struct Knowledge {
+    pub families: Vec<Family>,
+    pub rules: Vec<Rule>,
+}
+
+impl Knowledge {
+    /// The family with this name, if the data defines it.
+    pub fn family(&self, name: &str) -> Option<&Family> {
+        self.families.iter().find(|f| f.name == name)
+    }
+
+    /// The family a rule resolves to.
+    pub fn rule_family(&self, rule: &Rule) -> Option<&Family> {
+        self.families.get(rule.family)
+    }
+}
+
+/// The parsed data, or why it is unusable. Parsed once; the tests make sure
+/// the shipped file always loads.
+pub fn knowledge() -> Result<&'static Knowledge, &'static str> {
+    static CELL: OnceLock<Result<Knowledge, String>> = OnceLock::new();
+    CELL.get_or_init(|| load(DATA))
+        .as_ref()
+        .map_err(String::as_str)
+}
+
+fn load(text: &str) -> Result<Knowledge, String> {
+    let raw: RawData =
+        toml::from_str(text).map_err(|e| format!("templates/base-images.toml: {e}"))?;
+    let mut families: Vec<Family> = Vec::with_capacity(raw.family.len());
+    for family in raw.family {
+        if families.iter().any(|f| f.name == family.name) {
+            return Err(format!("family `{}` is defined twice", family.name));
+        }
+        if family.source.trim().is_empty() {
+            return Err(format!("family `{}` has no source", family.name));
+        }
+        if let Some(template) = &family.create_user {
+            if family.shell != Shell::Posix {
+                return Err(format!(
+                    "family `{}` has a create_user command but no POSIX shell to run it",
+                    family.name
+                ));
+            }
+            check_template(template).map_err(|e| format!("family `{}`: {e}", family.name))?;
+        }
+        families.push(family);
+    }
+    for needed in ["unknown", "scratch", "windows"] {
+        if !families.iter().any(|f| f.name == needed) {
+            return Err(format!("family `{needed}` is required but missing"));
+        }
+    }
+    let mut rules: Vec<Rule> = Vec::with_capacity(raw.rule.len());
+    for rule in raw.rule {
+        if rules.iter().any(|r| r.id == rule.id) {
+            return Err(format!("rule `{}` is defined twice", rule.id));
+        }
+        let family = families
+            .iter()
+            .position(|f| f.name == rule.family)
+            .ok_or_else(|| format!("rule `{}` names unknown family `{}`", rule.id, rule.family))?;
+        if rule.source.trim().is_empty() {
+            return Err(format!("rule `{}` has no source", rule.id));
+        }
+        if rule.repository.is_empty() || rule.repository.iter().any(|p| p.is_empty()) {
+            return Err(format!(
+                "rule `{}` needs non-empty repository patterns",
+                rule.id
+            ));
+        }
+        if rule.tag.as_ref().is_some_and(|t| t.is_empty()) {
+            return Err(format!("rule `{}` has an empty tag list", rule.id));
+        }
+        let min_version = match &rule.tag_min_version {
+            Some(v) => Some(parse_version(v).ok_or_else(|| {
+                format!("rule `{}`: tag_min_version `{v}` is not a version", rule.id)
+            })?),
+            None => None,
+        };
+        if let Some(runs_as) = &rule.runs_as {
+            let known = rule.users.iter().any(|u| &u.name == runs_as)
+                || runs_as.bytes().all(|b| b.is_ascii_digit());
+            if !known {
+                return Err(format!(
+                    "rule `{}` runs as `{runs_as}`, which is neither numeric nor among its users",
+                    rule.id
+                ));
+            }
+        }
+        rules.push(Rule {
+            id: rule.id,
+            repository: rule.repository,
+            tag: rule.tag,
+            tag_min_version: rule.tag_min_version,
+            min_version,
+            family,
+            users: rule.users,
+            runs_as: rule.runs_as,
+            drops_privileges: rule.drops_privileges,
+            note: rule.note,
+            source: rule.source,
+        });
+    }
+    Ok(Knowledge { families, rules })
+}
+
+/// Rejects templates with placeholders the renderer would leave behind.
+fn check_template(template: &str) -> Result<(), String> {
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        let after = rest.get(open..).unwrap_or("");
+        let close = after
+            .find('}')
+            .ok_or_else(|| "unclosed `{` in create_user".to_string())?;
+        let placeholder = after.get(..=close).unwrap_or("");
+        if !PLACEHOLDERS.contains(&placeholder) {
+            return Err(format!(
+                "unknown placeholder `{placeholder}` in create_user"
+            ));
+        }
+        rest = after.get(close + 1..).unwrap_or("");
+    }
+    if !template.contains("{name}") || !template.contains("{uid}") {
+        return Err("create_user must use {name} and {uid}".to_string());
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// Classification
+// ---------------------------------------------------------------------------
+
+/// What harden knows about a base image.
+#[derive(Debug, Clone)]
+pub struct BaseImage {
+    pub family: &'static Family,
+    /// The parsed reference, `None` when it could not be parsed.
+    pub image: Option<ImageRef>,
+    pub existing_users: Vec<ExistingUser>,
+    /// The non-root user the image already runs as, if any.
+    pub runs_as: Option<String>,
+    /// The tool the entrypoint uses to drop root itself (gosu, su-exec).
+    pub drops_privileges: Option<String>,
+    pub windows: bool,
+    /// Which rule matched and why, for notes shown to people.
+    pub matched_rule: String,
+    /// Extra advice from the rule (e.g. the UID 1000 clash on Ubuntu).
+    pub note: Option<String>,
+    pub source: String,
+}
+
+impl BaseImage {
+    /// A known user by name.
+    pub fn user_named(&self, name: &str) -> Option<&ExistingUser> {
+        self.existing_users.iter().find(|u| u.name == name)
+    }
+
+    /// A known user holding this UID: creating another one with it fails.
+    pub fn user_with_uid(&self, uid: u32) -> Option<&ExistingUser> {
+        self.existing_users.iter().find(|u| u.uid == uid)
+    }
+
+    /// The first id at or above `preferred` that no known user holds as UID
+    /// or GID, so one number can serve as both.
+    pub fn free_id(&self, preferred: u32) -> u32 {
+        let mut id = preferred;
+        while self
+            .existing_users
+            .iter()
+            .any(|u| u.uid == id || u.gid == id)
+        {
+            match id.checked_add(1) {
+                Some(next) => id = next,
+                None => break,
+            }
+        }
+        id
+    }
+}
+
+/// Classifies an image reference as written after `FROM`. Never fails: an
+/// image no rule knows falls back to the `unknown` family, with a reason.
+pub fn classify(image: &str) -> BaseImage {
+    let data = match knowledge() {
+        Ok(data) => data,
+        Err(e) => return fallback(image, e),
+    };
+    let trimmed = image.trim();
+    let unknown = |why: String, parsed: Option<ImageRef>| {
+        let family = data.family("unknown").unwrap_or_else(|| fallback_family());
+        BaseImage {
+            family,
+            image: parsed,
+            existing_users: Vec::new(),
+            runs_as: None,
+            drops_privileges: None,
+            windows: false,
+            matched_rule: format!("{trimmed} → unknown ({why})"),
+            note: family.note.clone(),
+            source: family.source.clone(),
+        }
+    };
+    if trimmed.contains('$') {
+        return unknown(
+            "unresolved build argument: the image is chosen at build time".to_string(),
+            None,
+        );
+    }
+    let Some(parsed) = ImageRef::parse(trimmed) else {
+        return unknown("not a valid image reference".to_string(), None);
+    };
+    let name = parsed.full_name();
+    let tag = parsed.effective_tag().to_ascii_lowercase();
+    for rule in &data.rules {
+        let Some(reasons) = rule_matches(rule, &name, &tag) else {
+            continue;
+        };
+        let Some(family) = data.rule_family(rule) else {
+            continue;
+        };
+        return BaseImage {
+            family,
+            image: Some(parsed),
+            existing_users: rule.users.clone(),
+            runs_as: rule.runs_as.clone(),
+            drops_privileges: rule.drops_privileges.clone(),
+            windows: family.shell == Shell::Windows,
+            matched_rule: format!(
+                "{trimmed} → {} (rule `{}`: {})",
+                family.name,
+                rule.id,
+                reasons.join(", ")
+            ),
+            note: rule.note.clone().or_else(|| family.note.clone()),
+            source: rule.source.clone(),
+        };
+    }
+    unknown(
+        "no rule knows this image; assuming a POSIX shell with useradd or busybox adduser"
+            .to_string(),
+        Some(parsed),
+    )
+}
+
+/// Why `rule` matches, or `None` when it does not.
+fn rule_matches(rule: &Rule, name: &str, tag: &str) -> Option<Vec<String>> {
+    let mut reasons = Vec::new();
+    let repo_pattern = rule.repository.iter().find(|p| glob_match(p, name))?;
+    if repo_pattern == "*" {
+        reasons.push("any repository".to_string());
+    } else {
+        reasons.push(format!("repository `{name}` matches `{repo_pattern}`"));
+    }
+    if let Some(patterns) = &rule.tag {
+        let pattern = patterns.iter().find(|p| glob_match(p, tag))?;
+        reasons.push(format!("tag `{tag}` matches `{pattern}`"));
+    }
+    if let (Some(min), Some(min_text)) = (&rule.min_version, &rule.tag_min_version) {
+        match parse_version(tag) {
+            Some(version) if version_cmp(&version, min).is_lt() => return None,
+            Some(_) => reasons.push(format!("tag `{tag}` is version {min_text} or later")),
+            None if tag.is_empty() => return None,
+            None => reasons.push(format!(
+                "tag `{tag}` has no version number, taken as the current release (≥ {min_text})"
+            )),
+        }
+    }
+    Some(reasons)
+}
+
+/// The leading dotted number of a tag (`3.12-slim` → [3, 12]), if any.
+fn parse_version(tag: &str) -> Option<Vec<u64>> {
+    let end = tag
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(tag.len());
+    let head = tag.get(..end)?.trim_end_matches('.');
+    if head.is_empty() || !head.starts_with(|c: char| c.is_ascii_digit()) {
+        return None;
+    }
+    head.split('.')
+        .map(|part| part.parse::<u64>().ok())
+        .collect()
+}
+
+/// Compares versions, padding the shorter with zeros (8 == 8.0).
+fn version_cmp(a: &[u64], b: &[u64]) -> std::cmp::Ordering {
+    let len = a.len().max(b.len());
+    for i in 0..len {
+        let x = a.get(i).copied().unwrap_or(0);
+        let y = b.get(i).copied().unwrap_or(0);
+        match x.cmp(&y) {
+            std::cmp::Ordering::Equal => continue,
+            other => return other,
+        }
+    }
+    std::cmp::Ordering::Equal
+}
+
+/// Glob match with `*` (any run, including `/`) and `?` (one byte),
+/// iterative so hostile patterns cannot blow the stack.
+fn glob_match(pattern: &str, text: &str) -> bool {
+    let p = pattern.as_bytes();
+    let t = text.as_bytes();
+    let (mut pi, mut ti) = (0usize, 0usize);
+    let mut star: Option<(usize, usize)> = None;
+    while ti < t.len() {
+        match p.get(pi) {
+            Some(b'*') => {
+                star = Some((pi, ti));
+                pi += 1;
+            }
+            Some(&c) if c == b'?' || Some(&c) == t.get(ti) => {
+                pi += 1;
+                ti += 1;
+            }
+            _ => match star {
+                Some((sp, st)) => {
+                    pi = sp + 1;
+                    ti = st + 1;
+                    star = Some((sp, st + 1));
+                }
+                None => return false,
+            },
+        }
+    }
+    p.get(pi..).unwrap_or(&[]).iter().all(|&c| c == b'*')
+}
+
+/// Used only if the compiled-in data failed to load (the tests prevent
+/// that): a family that creates no user, so nothing wrong gets written.
+fn fallback_family() -> &'static Family {
+    static FALLBACK: OnceLock<Family> = OnceLock::new();
+    FALLBACK.get_or_init(|| Family {
+        name: "unknown".to_string(),
+        shell: Shell::Posix,
+        create_user: None,
+        nologin: None,
+        package_manager: None,
+        numeric_user: None,
+        note: Some("base-image data failed to load; no user command available".to_string()),
+        source: "built-in fallback".to_string(),
+    })
+}
+
+fn fallback(image: &str, error: &str) -> BaseImage {
+    BaseImage {
+        family: fallback_family(),
+        image: ImageRef::parse(image),
+        existing_users: Vec::new(),
+        runs_as: None,
+        drops_privileges: None,
+        windows: false,
+        matched_rule: format!(
+            "{} → unknown (base-image data unusable: {error})",
+            image.trim()
+        ),
+        note: None,
+        source: "built-in fallback".to_string(),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Rendering
+// ---------------------------------------------------------------------------
+
+/// Whether `name` can go into a shell command unquoted and is accepted by
+/// both shadow and busybox (portable user name, at most 32 bytes).
+pub fn is_safe_user_name(name: &str) -> bool {
+    let mut bytes = name.bytes();
+    matches!(bytes.next(), Some(b) if b.is_ascii_lowercase() || b == b'_')
+        && name.len() <= 32
+        && bytes.all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+}
+
+/// Whether `home` is an absolute path that needs no shell quoting.
+pub fn is_safe_home(home: &str) -> bool {
+    home.starts_with('/')
+        && home
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"/._-".contains(&b))
+        && !home.split('/').any(|c| c == "..")
+}
+
+/// The shell command (for one `RUN` line) that creates `name` with these ids
+/// on `family`. `None` when the family has no shell or no way to create a
+/// user, or when `name`/`home` would need quoting (callers choose them, so
+/// refusing is safer than quoting into three different tools).
+pub fn render_create_user(
+    family: &Family,
+    name: &str,
+    uid: u32,
+    gid: u32,
+    home: &str,
+) -> Option<String> {
+    if !family.has_shell() || !is_safe_user_name(name) || !is_safe_home(home) {
+        return None;
+    }
+    let template = family.create_user.as_deref()?;
+    let uid = uid.to_string();
+    let gid = gid.to_string();
+    let mut out = String::with_capacity(template.len() + 64);
+    let mut rest = template;
+    // One pass, so a substituted value is never itself re-substituted.
+    while let Some(open) = rest.find('{') {
+        out.push_str(rest.get(..open)?);
+        let after = rest.get(open..)?;
+        let (value, len) = if after.starts_with("{name}") {
+            (name, 6)
+        } else if after.starts_with("{uid}") {
+            (uid.as_str(), 5)
+        } else if after.starts_with("{gid}") {
+            (gid.as_str(), 5)
+        } else if after.starts_with("{home}") {
+            (home, 6)
+        } else {
+            ("{", 1)
+        };
+        out.push_str(value);
+        rest = after.get(len..)?;
+    }
+    out.push_str(rest);
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn r(s: &str) -> ImageRef {
+        match ImageRef::parse(s) {
+            Some(r) => r,
+            None => panic!("`{s}` should parse"),
+        }
+    }
+
+    #[test]
+    fn data_file_loads_and_is_consistent() {
+        let data = match knowledge() {
+            Ok(d) => d,
+            Err(e) => panic!("{e}"),
+        };
+        for needed in [
+            "debian",
+            "ubuntu",
+            "alpine",
+            "rhel",
+            "rhel-minimal",
+            "rhel-micro",
+            "distroless",
+            "wolfi",
+            "scratch",
+            "windows",
+            "unknown",
+        ] {
+            assert!(data.family(needed).is_some(), "family {needed} missing");
+        }
+        for rule in &data.rules {
+            assert!(data.rule_family(rule).is_some(), "rule {}", rule.id);
+            assert!(
+                !rule.source.trim().is_empty(),
+                "rule {} has no source",
+                rule.id
+            );
+        }
+        for family in &data.families {
+            match (&family.create_user, family.shell) {
+                (Some(_), Shell::Posix) => {
+                    let nologin = family.nologin.as_deref().unwrap_or("");
+                    assert!(!nologin.is_empty(), "{} needs nologin", family.name);
+                }
+                (Some(_), _) => panic!("{} has a command but no shell", family.name),
+                (None, _) => {}
+            }
+        }
+        // The unknown family must stay last-resort: no rule may target it.
+        assert!(data
+            .rules
+            .iter()
+            .all(|r| data.rule_family(r).is_some_and(|f| f.name != "unknown")));
+    }
+
+    #[test]
+    fn inconsistent_data_is_rejected() {
+        let base = "[[family]]\nname = \"unknown\"\nshell = \"posix\"\nsource = \"s\"\n\
+                    [[family]]\nname = \"scratch\"\nshell = \"none\"\nsource = \"s\"\n\
+                    [[family]]\nname = \"windows\"\nshell = \"windows\"\nsource = \"s\"\n";
+        let ok = format!("{base}[[rule]]\nid = \"a\"\nrepository = [\"x\"]\nfamily = \"scratch\"\nsource = \"s\"\n");
+        assert!(load(&ok).is_ok());
+        let bad_family = ok.replace("family = \"scratch\"", "family = \"debain\"");
+        assert!(load(&bad_family)
+            .unwrap_err()
+            .contains("unknown family `debain`"));
+        let no_source = ok.replace(
+            "family = \"scratch\"\nsource = \"s\"",
+            "family = \"scratch\"\nsource = \" \"",
+        );
+        assert!(load(&no_source).unwrap_err().contains("no source"));
+        let dup = format!("{ok}[[rule]]\nid = \"a\"\nrepository = [\"y\"]\nfamily = \"scratch\"\nsource = \"s\"\n");
+        assert!(load(&dup).unwrap_err().contains("twice"));
+        let placeholder = base.replace(
+            "name = \"unknown\"\nshell = \"posix\"",
+            "name = \"unknown\"\nshell = \"posix\"\ncreate_user = \"useradd -u {uid} {user}\"",
+        );
+        let placeholder = format!("rule = []\n{placeholder}");
+        assert!(load(&placeholder).unwrap_err().contains("{user}"));
+        let shell_less = base.replace(
+            "name = \"scratch\"\nshell = \"none\"",
+            "name = \"scratch\"\nshell = \"none\"\ncreate_user = \"useradd -u {uid} {name}\"",
+        );
+        let shell_less = format!("rule = []\n{shell_less}");
+        assert!(load(&shell_less).unwrap_err().contains("no POSIX shell"));
+        let runs_as = ok.replace(
+            "family = \"scratch\"",
+            "family = \"scratch\"\nruns_as = \"ghost\"",
+        );
+        assert!(load(&runs_as).unwrap_err().contains("ghost"));
+        let version = ok.replace(
+            "family = \"scratch\"",
+            "family = \"scratch\"\ntag_min_version = \"new\"",
+        );
+        assert!(load(&version).unwrap_err().contains("not a version"));
+        assert!(load("[[family]\n").is_err());
+    }
+
+    #[test]
+    fn parses_references() {
+        let p = r("python:3.12-slim");
+        assert_eq!(p.registry, None);
+        assert_eq!(p.repository, "python");
+        assert_eq!(p.tag.as_deref(), Some("3.12-slim"));
+        assert_eq!(p.digest, None);
+
+        let hub = r("docker.io/library/python:3.12");
+        assert_eq!(
+            (hub.registry.clone(), hub.repository.as_str()),
+            (None, "python")
+        );
+        assert_eq!(r("index.docker.io/library/node").repository, "node");
+        assert_eq!(r("library/redis:7").repository, "redis");
+        assert_eq!(r("docker.io/bitnami/redis").repository, "bitnami/redis");
+
+        let d = r("gcr.io/distroless/static-debian12:nonroot");
+        assert_eq!(d.registry.as_deref(), Some("gcr.io"));
+        assert_eq!(d.repository, "distroless/static-debian12");
+        assert_eq!(d.full_name(), "gcr.io/distroless/static-debian12");
+
+        let mcr = r("mcr.microsoft.com/dotnet/aspnet:8.0");
+        assert_eq!(mcr.full_name(), "mcr.microsoft.com/dotnet/aspnet");
+        assert_eq!(mcr.tag.as_deref(), Some("8.0"));
+
+        let port = r("localhost:5000/x/y:1");
+        assert_eq!(port.registry.as_deref(), Some("localhost:5000"));
+        assert_eq!(port.repository, "x/y");
+        assert_eq!(port.tag.as_deref(), Some("1"));
+
+        let port_no_tag = r("registry.example:5000/team/app");
+        assert_eq!(
+            port_no_tag.registry.as_deref(),
+            Some("registry.example:5000")
+        );
+        assert_eq!(port_no_tag.tag, None);
+        assert_eq!(port_no_tag.effective_tag(), "latest");
+
+        let hex = "a".repeat(64);
+        let dig = r(&format!("registry/ns/img@sha256:{hex}"));
+        assert_eq!(
+            dig.registry, None,
+            "`registry` has no dot or port: a Hub namespace"
+        );
+        assert_eq!(dig.repository, "registry/ns/img");
+        assert_eq!(dig.digest, Some(format!("sha256:{hex}")));
+        assert_eq!(dig.effective_tag(), "");
+
+        let both = r(&format!("myreg.local/img:1.2@sha256:{hex}"));
+        assert_eq!(both.tag.as_deref(), Some("1.2"));
+        assert_eq!(
+            both.to_string(),
+            format!("myreg.local/img:1.2@sha256:{hex}")
+        );
+
+        assert_eq!(r("Ubuntu:22.04").repository, "ubuntu");
+        assert_eq!(r("  alpine  ").repository, "alpine");
+        assert_eq!(r("scratch").repository, "scratch");
+    }
+
+    #[test]
+    fn rejects_non_references() {
+        for bad in [
+            "",
+            "   ",
+            "${BASE}",
+            "$BASE",
+            "python:${VERSION}",
+            "python:",
+            "python:-x",
+            ":tag",
+            "a//b",
+            "img@sha256",
+            "img@:abc",
+            "img@sha256:",
+            "two words",
+            "bad\"quote",
+            "/leading",
+            "trailing/",
+            "img:tag:again",
+            "ünïcode:1",
+        ] {
+            assert_eq!(ImageRef::parse(bad), None, "`{bad}` should not parse");
+        }
+        let long_tag = format!("x:{}", "a".repeat(129));
+        assert_eq!(ImageRef::parse(&long_tag), None);
+    }
+
+    #[test]
+    fn glob_and_version_helpers() {
+        assert!(glob_match("*", ""));
+        assert!(glob_match("*-alpine*", "3.12-alpine3.20"));
+        assert!(!glob_match("*-alpine*", "alpine"));
+        assert!(glob_match("alpine*", "alpine3.20"));
+        assert!(glob_match("ubi?", "ubi9"));
+        assert!(!glob_match("ubi?", "ubi10"));
+        assert!(glob_match(
+            "mcr.microsoft.com/dotnet/*",
+            "mcr.microsoft.com/dotnet/sdk"
+        ));
+        assert!(!glob_match("python", "python2"));
+        assert!(glob_match("*a*a*a*a*a*b", &format!("{}b", "a".repeat(200))));
+        assert!(!glob_match("*a*a*a*a*a*b", &"a".repeat(200)));
+        assert_eq!(parse_version("3.12-slim"), Some(vec![3, 12]));
+        assert_eq!(parse_version("23.04"), Some(vec![23, 4]));
+        assert_eq!(parse_version("8."), Some(vec![8]));
+        assert_eq!(parse_version("latest"), None);
+        assert_eq!(parse_version(""), None);
+        assert_eq!(parse_version(".5"), None);
+        assert_eq!(parse_version("99999999999999999999999"), None);
+        assert!(version_cmp(&[8], &[8, 0]).is_eq());
+        assert!(version_cmp(&[22, 10], &[23, 4]).is_lt());
+        assert!(version_cmp(&[23, 10], &[23, 4]).is_gt());
+    }
+
+    struct Case {
+        image: &'static str,
+        family: &'static str,
+        users: &'static [(&'static str, u32)],
+        runs_as: Option<&'static str>,
+        drops: Option<&'static str>,
+    }
+
+    const fn case(
+        image: &'static str,
+        family: &'static str,
+        users: &'static [(&'static str, u32)],
+        runs_as: Option<&'static str>,
+    ) -> Case {
+        Case {
+            image,
+            family,
+            users,
+            runs_as,
+            drops: None,
+        }
+    }
+
+    #[test]
+    fn classifies_realistic_references() {
+        let hex = "0123456789abcdef".repeat(4);
+        let digest_ref: &'static str =
+            Box::leak(format!("python:3.12-slim@sha256:{hex}").into_boxed_str());
+        let cases = [
+            case("python:3.12-slim", "debian", &[], None),
+            case("python:3.12", "debian", &[], None),
+            case(
+                "docker.io/library/python:3.11-slim-bookworm",
+                "debian",
+                &[],
+                None,
+            ),
+            case("python:3.12-alpine3.20", "alpine", &[], None),
+            case(digest_ref, "debian", &[], None),
+            case(
+                "python:3.12-windowsservercore-ltsc2022",
+                "windows",
+                &[],
+                None,
+            ),
+            case("node:20", "debian", &[("node", 1000)], None),
+            case("node:20-alpine", "alpine", &[("node", 1000)], None),
+            case("node:lts-bookworm-slim", "debian", &[("node", 1000)], None),
+            case("golang:1.22-alpine", "alpine", &[], None),
+            case("rust:1.79-slim-bookworm", "debian", &[], None),
+            case("ruby:3.3", "debian", &[], None),
+            case("php:8.3-fpm-alpine", "alpine", &[("www-data", 82)], None),
+            case("php:8.3-apache", "debian", &[("www-data", 33)], None),
+            case("debian:bookworm-slim", "debian", &[], None),
+            case("ubuntu:22.04", "ubuntu", &[], None),
+            case("ubuntu:jammy", "ubuntu", &[], None),
+            case("ubuntu:24.04", "ubuntu", &[("ubuntu", 1000)], None),
+            case("ubuntu:noble", "ubuntu", &[("ubuntu", 1000)], None),
+            case("ubuntu:23.04", "ubuntu", &[("ubuntu", 1000)], None),
+            case("ubuntu", "ubuntu", &[("ubuntu", 1000)], None),
+            case("alpine:3.20", "alpine", &[], None),
+            case("busybox:1.36", "alpine", &[], None),
+            case("redhat/ubi9", "rhel", &[], None),
+            case(
+                "registry.access.redhat.com/ubi9/ubi-minimal:9.4",
+                "rhel-minimal",
+                &[],
+                None,
+            ),
+            case(
+                "registry.access.redhat.com/ubi8/ubi-micro",
+                "rhel-micro",
+                &[],
+                None,
+            ),
+            case("redhat/ubi9-minimal", "rhel-minimal", &[], None),
+            case(
+                "registry.access.redhat.com/ubi9/python-311",
+                "rhel",
+                &[("default", 1001)],
+                Some("1001"),
+            ),
+            case("quay.io/centos/centos:stream9", "rhel", &[], None),
+            case("fedora:40", "rhel", &[], None),
+            case("rockylinux:9-minimal", "rhel-minimal", &[], None),
+            case("almalinux:9", "rhel", &[], None),
+            case("oraclelinux:9-slim", "rhel-minimal", &[], None),
+            case("amazonlinux:2023", "amazonlinux", &[], None),
+            case(
+                "gcr.io/distroless/static-debian12:nonroot",
+                "distroless",
+                &[("nonroot", 65532)],
+                Some("nonroot"),
+            ),
+            case(
+                "gcr.io/distroless/python3-debian12",
+                "distroless",
+                &[("nonroot", 65532)],
+                None,
+            ),
+            case(
+                "gcr.io/distroless/base-debian12:debug",
+                "distroless-debug",
+                &[("nonroot", 65532)],
+                None,
+            ),
+            case(
+                "gcr.io/distroless/base-debian12:debug-nonroot",
+                "distroless-debug",
+                &[("nonroot", 65532)],
+                Some("nonroot"),
+            ),
+            case(
+                "cgr.dev/chainguard/python:latest",
+                "distroless",
+                &[("nonroot", 65532)],
+                Some("nonroot"),
+            ),
+            case(
+                "cgr.dev/chainguard/python:latest-dev",
+                "wolfi",
+                &[("nonroot", 65532)],
+                Some("nonroot"),
+            ),
+            case("cgr.dev/chainguard/wolfi-base", "wolfi", &[], None),
+            case(
+                "mcr.microsoft.com/dotnet/aspnet:8.0",
+                "debian",
+                &[("app", 1654)],
+                None,
+            ),
+            case(
+                "mcr.microsoft.com/dotnet/sdk:9.0-alpine",
+                "alpine",
+                &[("app", 1654)],
+                None,
+            ),
+            case(
+                "mcr.microsoft.com/dotnet/runtime:8.0-noble",
+                "ubuntu",
+                &[("app", 1654), ("ubuntu", 1000)],
+                None,
+            ),
+            case(
+                "mcr.microsoft.com/dotnet/aspnet:8.0-jammy-chiseled",
+                "distroless",
+                &[("app", 1654)],
+                Some("app"),
+            ),
+            case(
+                "mcr.microsoft.com/dotnet/aspnet:8.0-azurelinux3.0",
+                "azurelinux",
+                &[("app", 1654)],
+                None,
+            ),
+            case(
+                "mcr.microsoft.com/dotnet/aspnet:8.0-nanoserver-ltsc2022",
+                "windows",
+                &[],
+                None,
+            ),
+            case("mcr.microsoft.com/dotnet/aspnet:6.0", "debian", &[], None),
+            case(
+                "mcr.microsoft.com/windows/servercore:ltsc2022",
+                "windows",
+                &[],
+                None,
+            ),
+            case(
+                "eclipse-temurin:21-jre",
+                "ubuntu",
+                &[("ubuntu", 1000)],
+                None,
+            ),
+            case("eclipse-temurin:17-jdk-jammy", "ubuntu", &[], None),
+            case("eclipse-temurin:21-jre-alpine", "alpine", &[], None),
+            case(
+                "eclipse-temurin:21-jdk-ubi9-minimal",
+                "rhel-minimal",
+                &[],
+                None,
+            ),
+            case("amazoncorretto:21", "amazonlinux", &[], None),
+            case("amazoncorretto:21-alpine", "alpine", &[], None),
+            case("maven:3.9-eclipse-temurin-21-alpine", "alpine", &[], None),
+            case("openjdk:17-jdk-slim", "debian", &[], None),
+            case("nginx:1.27", "debian", &[("nginx", 101)], None),
+            case("nginx:alpine", "alpine", &[("nginx", 101)], None),
+            case(
+                "nginxinc/nginx-unprivileged:1.27-alpine",
+                "alpine",
+                &[("nginx", 101)],
+                Some("nginx"),
+            ),
+            case("httpd:2.4", "debian", &[("www-data", 33)], None),
+            case("bitnami/postgresql:16", "debian", &[], Some("1001")),
+            case("docker.io/bitnami/redis:7.2", "debian", &[], Some("1001")),
+            Case {
+                drops: Some("gosu"),
+                ..case("postgres:16", "debian", &[("postgres", 999)], None)
+            },
+            Case {
+                drops: Some("su-exec"),
+                ..case("postgres:16-alpine", "alpine", &[("postgres", 70)], None)
+            },
+            Case {
+                drops: Some("gosu"),
+                ..case("mysql:8.4", "rhel-minimal", &[("mysql", 999)], None)
+            },
+            Case {
+                drops: Some("gosu"),
+                ..case("mariadb:11", "ubuntu", &[("mysql", 999)], None)
+            },
+            Case {
+                drops: Some("gosu"),
+                ..case("redis:7", "debian", &[("redis", 999)], None)
+            },
+            Case {
+                drops: Some("gosu"),
+                ..case("mongo:7", "ubuntu", &[("mongodb", 999)], None)
+            },
+            case("mongo:7-windowsservercore", "windows", &[], None),
+            case(
+                "elasticsearch:8.14.1",
+                "ubuntu",
+                &[("elasticsearch", 1000)],
+                Some("elasticsearch"),
+            ),
+            case("scratch", "scratch", &[], None),
+            case("${BASE}", "unknown", &[], None),
+            case("ghcr.io/acme/app:1.0", "unknown", &[], None),
+            case("localhost:5000/x/y:1", "unknown", &[], None),
+        ];
+        for c in &cases {
+            let got = classify(c.image);
+            assert_eq!(
+                got.family.name, c.family,
+                "{}: {}",
+                c.image, got.matched_rule
+            );
+            let users: Vec<(&str, u32)> = got
+                .existing_users
+                .iter()
+                .map(|u| (u.name.as_str(), u.uid))
+                .collect();
+            assert_eq!(users, c.users.to_vec(), "{}: {}", c.image, got.matched_rule);
+            assert_eq!(got.runs_as.as_deref(), c.runs_as, "{}", c.image);
+            assert_eq!(got.drops_privileges.as_deref(), c.drops, "{}", c.image);
+            assert_eq!(got.windows, c.family == "windows", "{}", c.image);
+            assert!(got.matched_rule.contains('→'), "{}", got.matched_rule);
+            assert!(!got.source.is_empty(), "{}", c.image);
+        }
+    }
+
+    #[test]
+    fn explains_the_match() {
+        let slim = classify("python:3.12-slim");
+        assert_eq!(
+            slim.matched_rule,
+            "python:3.12-slim → debian (rule `language-debian-suffix`: repository `python` \
+             matches `python`, tag `3.12-slim` matches `*slim*`)"
+        );
+        let noble = classify("ubuntu:24.04");
+        assert!(
+            noble.matched_rule.contains("version 23.04 or later"),
+            "{}",
+            noble.matched_rule
+        );
+        assert!(noble.note.as_deref().unwrap_or("").contains("UID"));
+        let latest = classify("ubuntu:latest");
+        assert!(
+            latest.matched_rule.contains("no version number"),
+            "{}",
+            latest.matched_rule
+        );
+        let arg = classify("${BASE}");
+        assert!(
+            arg.matched_rule.contains("unresolved build argument"),
+            "{}",
+            arg.matched_rule
+        );
+        assert!(arg.image.is_none());
+        let unknown = classify("ghcr.io/acme/app:1.0");
+        assert!(
+            unknown.matched_rule.contains("no rule knows"),
+            "{}",
+            unknown.matched_rule
+        );
+        assert!(unknown.image.is_some());
+        let garbage = classify("not a ref");
+        assert!(garbage.matched_rule.contains("not a valid image reference"));
+    }
+
+    #[test]
+    fn uid_helpers_avoid_known_users() {
+        let noble = classify("ubuntu:24.04");
+        assert_eq!(
+            noble.user_with_uid(1000).map(|u| u.name.as_str()),
+            Some("ubuntu")
+        );
+        assert_eq!(
+            noble.user_named("ubuntu").and_then(|u| u.home.as_deref()),
+            Some("/home/ubuntu")
+        );
+        assert_eq!(noble.free_id(1000), 1001);
+        assert_eq!(noble.free_id(1500), 1500);
+        let jammy = classify("ubuntu:22.04");
+        assert_eq!(jammy.free_id(1000), 1000);
+        assert!(jammy.user_with_uid(1000).is_none());
+        let redis = classify("redis:7-alpine");
+        // UID 999, GID 1000: 1000 is taken as a GID, so a shared id moves on.
+        assert_eq!(redis.free_id(999), 1001);
+        assert_eq!(classify("ubuntu:24.04").free_id(u32::MAX), u32::MAX);
+    }
+
+    fn family(name: &str) -> &'static Family {
+        match knowledge().ok().and_then(|k| k.family(name)) {
+            Some(f) => f,
+            None => panic!("family {name}"),
+        }
+    }
+
+    #[test]
+    fn renders_each_family() {
+        let useradd = "groupadd --system --gid 1000 app && useradd --system --uid 1000 --gid 1000 \
+                       --home-dir /home/app --no-create-home --shell /usr/sbin/nologin --no-log-init app";
+        for name in ["debian", "ubuntu", "rhel"] {
+            assert_eq!(
+                render_create_user(family(name), "app", 1000, 1000, "/home/app").as_deref(),
+                Some(useradd),
+                "{name}"
+            );
+        }
+        let busybox = "addgroup -S -g 1000 app && adduser -S -D -H -u 1000 -G app -s /sbin/nologin -h /home/app app";
+        for name in ["alpine", "wolfi"] {
+            assert_eq!(
+                render_create_user(family(name), "app", 1000, 1000, "/home/app").as_deref(),
+                Some(busybox),
+                "{name}"
+            );
+        }
+        let minimal = render_create_user(family("rhel-minimal"), "app", 1000, 1000, "/home/app");
+        assert_eq!(
+            minimal.as_deref(),
+            Some(
+                format!("microdnf install -y shadow-utils && microdnf clean all && {useradd}")
+                    .as_str()
+            )
+        );
+        let amazon = render_create_user(family("amazonlinux"), "app", 1000, 1000, "/home/app");
+        assert!(amazon
+            .as_deref()
+            .unwrap_or("")
+            .starts_with("yum install -y shadow-utils && "));
+        let azure = render_create_user(family("azurelinux"), "app", 1000, 1000, "/home/app");
+        assert!(azure
+            .as_deref()
+            .unwrap_or("")
+            .starts_with("tdnf install -y shadow-utils && "));
+        assert_eq!(
+            render_create_user(family("rhel-micro"), "svc", 1001, 1002, "/srv").as_deref(),
+            Some("echo 'svc:x:1002:' >> /etc/group && echo 'svc:x:1001:1002::/srv:/sbin/nologin' >> /etc/passwd")
+        );
+        let unknown = render_create_user(family("unknown"), "app", 1000, 1000, "/home/app");
+        let unknown = unknown.as_deref().unwrap_or("");
+        assert!(unknown.starts_with("if command -v useradd >/dev/null 2>&1; then groupadd"));
+        assert!(
+            unknown.contains(useradd) && unknown.contains(busybox) && unknown.ends_with("; fi")
+        );
+        for name in ["distroless", "scratch", "windows", "distroless-debug"] {
+            assert_eq!(
+                render_create_user(family(name), "app", 1000, 1000, "/home/app"),
+                None,
+                "{name}"
+            );
+        }
+        assert_eq!(
+            family("scratch").numeric_user.as_deref(),
+            Some("65534:65534")
+        );
+    }
+
+    #[test]
+    fn rendering_refuses_unsafe_values() {
+        let debian = family("debian");
+        for name in [
+            "",
+            "App",
+            "1app",
+            "a b",
+            "a;rm",
+            "$(id)",
+            "{uid}",
+            &"a".repeat(33),
+        ] {
+            assert_eq!(
+                render_create_user(debian, name, 1000, 1000, "/home/app"),
+                None,
+                "{name}"
+            );
+        }
+        for home in [
+            "",
+            "home",
+            "/home/a b",
+            "/home/$USER",
+            "/x/../etc",
+            "/home/'x",
+        ] {
+            assert_eq!(
+                render_create_user(debian, "app", 1000, 1000, home),
+                None,
+                "{home}"
+            );
+        }
+        assert!(render_create_user(debian, "_svc-1", 0, 0, "/var/lib/svc_1").is_some());
+    }
+
+    #[test]
+    fn never_panics_on_odd_input() {
+        for s in [
+            "@",
+            ":",
+            "/",
+            "a@b@c",
+            "a:b@sha256:x:y",
+            "\u{0}",
+            "a/b:c/d",
+            "🦀:1",
+            "[::1]:5000/img",
+        ] {
+            let _ = ImageRef::parse(s);
+            let got = classify(s);
+            assert!(!got.matched_rule.is_empty());
+        }
+    }
+}
