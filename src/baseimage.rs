@@ -103,7 +103,10 @@ impl ImageRef {
             }
             components.push(part);
         }
-        if registry.is_none() && components.len() == 2 && components[0] == "library" {
+        if registry.is_none()
+            && components.len() == 2
+            && components.first().is_some_and(|c| c == "library")
+        {
             components.remove(0);
         }
         Some(ImageRef {
@@ -942,23 +945,14 @@ mod tests {
         let hex = "0123456789abcdef".repeat(4);
         let digest_ref: &'static str =
             Box::leak(format!("python:3.12-slim@sha256:{hex}").into_boxed_str());
+        #[rustfmt::skip]
         let cases = [
             case("python:3.12-slim", "debian", &[], None),
             case("python:3.12", "debian", &[], None),
-            case(
-                "docker.io/library/python:3.11-slim-bookworm",
-                "debian",
-                &[],
-                None,
-            ),
+            case("docker.io/library/python:3.11-slim-bookworm", "debian", &[], None),
             case("python:3.12-alpine3.20", "alpine", &[], None),
             case(digest_ref, "debian", &[], None),
-            case(
-                "python:3.12-windowsservercore-ltsc2022",
-                "windows",
-                &[],
-                None,
-            ),
+            case("python:3.12-windowsservercore-ltsc2022", "windows", &[], None),
             case("node:20", "debian", &[("node", 1000)], None),
             case("node:20-alpine", "alpine", &[("node", 1000)], None),
             case("node:lts-bookworm-slim", "debian", &[("node", 1000)], None),
@@ -977,171 +971,56 @@ mod tests {
             case("alpine:3.20", "alpine", &[], None),
             case("busybox:1.36", "alpine", &[], None),
             case("redhat/ubi9", "rhel", &[], None),
-            case(
-                "registry.access.redhat.com/ubi9/ubi-minimal:9.4",
-                "rhel-minimal",
-                &[],
-                None,
-            ),
-            case(
-                "registry.access.redhat.com/ubi8/ubi-micro",
-                "rhel-micro",
-                &[],
-                None,
-            ),
+            case("registry.access.redhat.com/ubi9/ubi-minimal:9.4", "rhel-minimal", &[], None),
+            case("registry.access.redhat.com/ubi8/ubi-micro", "rhel-micro", &[], None),
             case("redhat/ubi9-minimal", "rhel-minimal", &[], None),
-            case(
-                "registry.access.redhat.com/ubi9/python-311",
-                "rhel",
-                &[("default", 1001)],
-                Some("1001"),
-            ),
+            case("registry.access.redhat.com/ubi9/python-311", "rhel", &[("default", 1001)], Some("1001")),
             case("quay.io/centos/centos:stream9", "rhel", &[], None),
             case("fedora:40", "rhel", &[], None),
             case("rockylinux:9-minimal", "rhel-minimal", &[], None),
             case("almalinux:9", "rhel", &[], None),
             case("oraclelinux:9-slim", "rhel-minimal", &[], None),
             case("amazonlinux:2023", "amazonlinux", &[], None),
-            case(
-                "gcr.io/distroless/static-debian12:nonroot",
-                "distroless",
-                &[("nonroot", 65532)],
-                Some("nonroot"),
-            ),
-            case(
-                "gcr.io/distroless/python3-debian12",
-                "distroless",
-                &[("nonroot", 65532)],
-                None,
-            ),
-            case(
-                "gcr.io/distroless/base-debian12:debug",
-                "distroless-debug",
-                &[("nonroot", 65532)],
-                None,
-            ),
-            case(
-                "gcr.io/distroless/base-debian12:debug-nonroot",
-                "distroless-debug",
-                &[("nonroot", 65532)],
-                Some("nonroot"),
-            ),
-            case(
-                "cgr.dev/chainguard/python:latest",
-                "distroless",
-                &[("nonroot", 65532)],
-                Some("nonroot"),
-            ),
-            case(
-                "cgr.dev/chainguard/python:latest-dev",
-                "wolfi",
-                &[("nonroot", 65532)],
-                Some("nonroot"),
-            ),
+            case("gcr.io/distroless/static-debian12:nonroot", "distroless", &[("nonroot", 65532)], Some("nonroot")),
+            case("gcr.io/distroless/python3-debian12", "distroless", &[("nonroot", 65532)], None),
+            case("gcr.io/distroless/static:nonroot-amd64", "distroless", &[("nonroot", 65532)], Some("nonroot")),
+            case("gcr.io/distroless/java21-debian12:debug-nonroot-arm64", "distroless-debug", &[("nonroot", 65532)], Some("nonroot")),
+            case("gcr.io/distroless/cc-debian12:debug-amd64", "distroless-debug", &[("nonroot", 65532)], None),
+            case("gcr.io/distroless/base-debian12:debug", "distroless-debug", &[("nonroot", 65532)], None),
+            case("gcr.io/distroless/base-debian12:debug-nonroot", "distroless-debug", &[("nonroot", 65532)], Some("nonroot")),
+            case("cgr.dev/chainguard/python:latest", "distroless", &[("nonroot", 65532)], Some("nonroot")),
+            case("cgr.dev/chainguard/python:latest-dev", "wolfi", &[("nonroot", 65532)], Some("nonroot")),
             case("cgr.dev/chainguard/wolfi-base", "wolfi", &[], None),
-            case(
-                "mcr.microsoft.com/dotnet/aspnet:8.0",
-                "debian",
-                &[("app", 1654)],
-                None,
-            ),
-            case(
-                "mcr.microsoft.com/dotnet/sdk:9.0-alpine",
-                "alpine",
-                &[("app", 1654)],
-                None,
-            ),
-            case(
-                "mcr.microsoft.com/dotnet/runtime:8.0-noble",
-                "ubuntu",
-                &[("app", 1654), ("ubuntu", 1000)],
-                None,
-            ),
-            case(
-                "mcr.microsoft.com/dotnet/aspnet:8.0-jammy-chiseled",
-                "distroless",
-                &[("app", 1654)],
-                Some("app"),
-            ),
-            case(
-                "mcr.microsoft.com/dotnet/aspnet:8.0-azurelinux3.0",
-                "azurelinux",
-                &[("app", 1654)],
-                None,
-            ),
-            case(
-                "mcr.microsoft.com/dotnet/aspnet:8.0-nanoserver-ltsc2022",
-                "windows",
-                &[],
-                None,
-            ),
+            case("mcr.microsoft.com/dotnet/aspnet:8.0", "debian", &[("app", 1654)], None),
+            case("mcr.microsoft.com/dotnet/sdk:9.0-alpine", "alpine", &[("app", 1654)], None),
+            case("mcr.microsoft.com/dotnet/runtime:8.0-noble", "ubuntu", &[("app", 1654), ("ubuntu", 1000)], None),
+            case("mcr.microsoft.com/dotnet/aspnet:8.0-jammy-chiseled", "distroless", &[("app", 1654)], Some("app")),
+            case("mcr.microsoft.com/dotnet/aspnet:8.0-azurelinux3.0", "azurelinux", &[("app", 1654)], None),
+            case("mcr.microsoft.com/dotnet/aspnet:8.0-nanoserver-ltsc2022", "windows", &[], None),
             case("mcr.microsoft.com/dotnet/aspnet:6.0", "debian", &[], None),
-            case(
-                "mcr.microsoft.com/windows/servercore:ltsc2022",
-                "windows",
-                &[],
-                None,
-            ),
-            case(
-                "eclipse-temurin:21-jre",
-                "ubuntu",
-                &[("ubuntu", 1000)],
-                None,
-            ),
+            case("mcr.microsoft.com/windows/servercore:ltsc2022", "windows", &[], None),
+            case("eclipse-temurin:21-jre", "ubuntu", &[("ubuntu", 1000)], None),
             case("eclipse-temurin:17-jdk-jammy", "ubuntu", &[], None),
             case("eclipse-temurin:21-jre-alpine", "alpine", &[], None),
-            case(
-                "eclipse-temurin:21-jdk-ubi9-minimal",
-                "rhel-minimal",
-                &[],
-                None,
-            ),
+            case("eclipse-temurin:21-jdk-ubi9-minimal", "rhel-minimal", &[], None),
             case("amazoncorretto:21", "amazonlinux", &[], None),
             case("amazoncorretto:21-alpine", "alpine", &[], None),
             case("maven:3.9-eclipse-temurin-21-alpine", "alpine", &[], None),
             case("openjdk:17-jdk-slim", "debian", &[], None),
             case("nginx:1.27", "debian", &[("nginx", 101)], None),
             case("nginx:alpine", "alpine", &[("nginx", 101)], None),
-            case(
-                "nginxinc/nginx-unprivileged:1.27-alpine",
-                "alpine",
-                &[("nginx", 101)],
-                Some("nginx"),
-            ),
+            case("nginxinc/nginx-unprivileged:1.27-alpine", "alpine", &[("nginx", 101)], Some("nginx")),
             case("httpd:2.4", "debian", &[("www-data", 33)], None),
             case("bitnami/postgresql:16", "debian", &[], Some("1001")),
             case("docker.io/bitnami/redis:7.2", "debian", &[], Some("1001")),
-            Case {
-                drops: Some("gosu"),
-                ..case("postgres:16", "debian", &[("postgres", 999)], None)
-            },
-            Case {
-                drops: Some("su-exec"),
-                ..case("postgres:16-alpine", "alpine", &[("postgres", 70)], None)
-            },
-            Case {
-                drops: Some("gosu"),
-                ..case("mysql:8.4", "rhel-minimal", &[("mysql", 999)], None)
-            },
-            Case {
-                drops: Some("gosu"),
-                ..case("mariadb:11", "ubuntu", &[("mysql", 999)], None)
-            },
-            Case {
-                drops: Some("gosu"),
-                ..case("redis:7", "debian", &[("redis", 999)], None)
-            },
-            Case {
-                drops: Some("gosu"),
-                ..case("mongo:7", "ubuntu", &[("mongodb", 999)], None)
-            },
+            Case { drops: Some("gosu"), ..case("postgres:16", "debian", &[("postgres", 999)], None) },
+            Case { drops: Some("su-exec"), ..case("postgres:16-alpine", "alpine", &[("postgres", 70)], None) },
+            Case { drops: Some("gosu"), ..case("mysql:8.4", "rhel-minimal", &[("mysql", 999)], None) },
+            Case { drops: Some("gosu"), ..case("mariadb:11", "ubuntu", &[("mysql", 999)], None) },
+            Case { drops: Some("gosu"), ..case("redis:7", "debian", &[("redis", 999)], None) },
+            Case { drops: Some("gosu"), ..case("mongo:7", "ubuntu", &[("mongodb", 999)], None) },
             case("mongo:7-windowsservercore", "windows", &[], None),
-            case(
-                "elasticsearch:8.14.1",
-                "ubuntu",
-                &[("elasticsearch", 1000)],
-                Some("elasticsearch"),
-            ),
+            case("elasticsearch:8.14.1", "ubuntu", &[("elasticsearch", 1000)], Some("elasticsearch")),
             case("scratch", "scratch", &[], None),
             case("${BASE}", "unknown", &[], None),
             case("ghcr.io/acme/app:1.0", "unknown", &[], None),
