@@ -1,5 +1,6 @@
 //! harden: rewrite Dockerfiles and Compose files to a hardening baseline.
 
 pub mod baseimage;
+pub mod dockerfile;
 pub mod edit;
 pub mod source;
