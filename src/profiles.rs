@@ -1702,6 +1702,56 @@ python_version = "3.12"
     }
 
     #[test]
+    fn odd_input_never_panics() {
+        let inputs = [
+            "",
+            "\\",
+            "#",
+            "-",
+            "@",
+            ":",
+            "/",
+            "é",
+            "a@",
+            "@sha256:",
+            "a:b:c/d",
+            "[",
+            "{",
+            "\"",
+            "x[",
+            "x @",
+            "x ; y",
+            "#egg=",
+            "-e",
+            "--editable",
+            "a-1.whl",
+            "-1.whl",
+            "\u{0}",
+            "🦀==1",
+            "[project]\ndependencies = [1, {a = 2}]",
+            "[tool.poetry]\ndependencies = 3",
+            "{\"dependencies\": [1]}",
+            "[packages]\nx = 1",
+        ];
+        for input in inputs {
+            let _ = profile_for(input);
+            let _ = cache_library(input);
+            let _ = parse_python_requirements(input);
+            let _ = parse_pyproject_dependencies(input);
+            let _ = parse_package_json_dependencies(input);
+            let _ = parse_pipfile(input);
+            let _ = normalize_package_name(input);
+            for p in profiles() {
+                let _ = p.user_for(input);
+            }
+        }
+        assert_eq!(
+            parse_pyproject_dependencies("[project]\ndependencies = [1, \"x\"]"),
+            ["x"]
+        );
+    }
+
+    #[test]
     fn normalisation_follows_pep_503() {
         assert_eq!(normalize_package_name("Foo__Bar.-baz"), "foo-bar-baz");
         assert_eq!(normalize_package_name(" torch "), "torch");
