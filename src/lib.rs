@@ -3,4 +3,5 @@
 pub mod baseimage;
 pub mod dockerfile;
 pub mod edit;
+pub mod profiles;
 pub mod source;
