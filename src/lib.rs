@@ -1,4 +1,5 @@
 //! harden: rewrite Dockerfiles and Compose files to a hardening baseline.
 
+pub mod compose;
 pub mod edit;
 pub mod source;
