@@ -1930,4 +1930,37 @@ mod tests {
             "10017:80"
         );
     }
+
+    #[test]
+    fn every_prefix_parses_or_fails_cleanly() {
+        let fixtures = [
+            MERGES.to_string(),
+            billion_laughs(),
+            "# Überblick 🚀\r\nservices:\r\n  wéb:\r\n    image: \"nginx\" # 🚀\r\n    labels: [é, 日本]\r\n    command: |\r\n      echo 日本語\r\n\r\n    env: {A: 1,\r\n      B: 2}\r\n".to_string(),
+            "services:\n  app:\n    command: python -m app\n      --workers 4\n    cap_drop:\n    - ALL\n    x: &e\n    y: [a: b, {c: d}, 'q''s']\n    ? complex\n    : value\n    t: !!str 12\n    z: >-\n      # in\n      w\n\n  # next\n  b:\n".to_string(),
+        ];
+        for (n, text) in fixtures.iter().enumerate() {
+            // Mutations are many; the alias bomb is long and adds nothing here.
+            for (at, _) in text.char_indices().filter(|_| n != 1) {
+                for ins in [
+                    "#", ":", "- ", "[", "]", "\"", "'", "|", ">", "&x ", "*x", "\n", " ", "é",
+                    "{", ",", "? ",
+                ] {
+                    let mutated = format!("{}{ins}{}", &text[..at], &text[at..]);
+                    let s = source(&mutated);
+                    if let Ok(Some(d)) = parse(&s, &Limits::default()) {
+                        check_tree(&s, &d.root);
+                        let _ = d.to_json(true, &Limits::default());
+                    }
+                }
+            }
+            for (cut, _) in text.char_indices() {
+                let s = source(&text[..cut]);
+                if let Ok(Some(d)) = parse(&s, &Limits::default()) {
+                    check_tree(&s, &d.root);
+                    let _ = d.to_json(true, &Limits::default());
+                }
+            }
+        }
+    }
 }
