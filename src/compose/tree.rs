@@ -23,6 +23,7 @@ use std::fmt;
 use serde_json::Value;
 use yaml_rust2::parser::{Event, Parser};
 use yaml_rust2::scanner::{Marker, ScanError, TScalarStyle};
+
 use yaml_rust2::Yaml;
 
 use crate::source::Source;
@@ -92,7 +93,9 @@ pub struct Node {
     /// Tag as written (`!!str`, `!reset`).
     pub tag: Option<String>,
     /// Byte offset where the content starts (after anchor and tag): a block
-    /// mapping's first key, a block sequence's first `-`, a flow
+    /// mapping's first key (with that key's own anchor or tag, if any, so
+    /// that `col` is the mapping's indentation), a block sequence's first
+    /// `-`, a flow
     /// collection's bracket, a scalar's first character (quote and `|`/`>`
     /// included).
     pub start: usize,
@@ -445,11 +448,17 @@ fn key_string(key: Value) -> String {
 /// `Ok(None)` for a stream with no document (only comments or blank lines).
 pub fn parse(source: &Source, limits: &Limits) -> Result<Option<Document>, YamlError> {
     check_line_breaks(source)?;
-    let mut parser = Parser::new_from_str(&source.text);
+    // yaml-rust2 reads a byte order mark as content when given a string:
+    // skip it, and count it back into line 1's columns.
+    let bom = source.text.starts_with('\u{feff}');
+    let mut parser = Parser::new(source.text.chars().skip(usize::from(bom)));
     let mut b = Builder::new(source, limits);
     let mut documents = 0usize;
     loop {
-        let (event, mark) = parser.next_token().map_err(|e| scan_error(source, &e))?;
+        let (event, mark) = parser
+            .next_token()
+            .map_err(|e| scan_error(source, &e, bom))?;
+        let mark = Pos::of(&mark, bom);
         match event {
             Event::StreamEnd => break,
             Event::StreamStart | Event::Nothing | Event::DocumentEnd => {}
@@ -457,8 +466,8 @@ pub fn parse(source: &Source, limits: &Limits) -> Result<Option<Document>, YamlE
                 documents += 1;
                 if documents > 1 {
                     return Err(YamlError {
-                        line: mark.line(),
-                        col: mark.col() + 1,
+                        line: mark.line,
+                        col: mark.col + 1,
                         message: "multiple YAML documents are not supported in a compose file"
                             .to_string(),
                     });
@@ -499,10 +508,10 @@ fn check_line_breaks(source: &Source) -> Result<(), YamlError> {
     Ok(())
 }
 
-fn scan_error(source: &Source, e: &ScanError) -> YamlError {
-    let m = e.marker();
+fn scan_error(source: &Source, e: &ScanError, bom: bool) -> YamlError {
+    let m = Pos::of(e.marker(), bom);
     let mut message = e.info().to_string();
-    let line = source.line_text(m.line()).trim_start();
+    let line = source.line_text(m.line).trim_start();
     if message.contains("invalid indentation") && (line.starts_with(']') || line.starts_with('}')) {
         message.push_str(
             ": the closing bracket of a multi-line flow collection must be indented deeper \
@@ -511,9 +520,27 @@ fn scan_error(source: &Source, e: &ScanError) -> YamlError {
         );
     }
     YamlError {
-        line: m.line(),
-        col: m.col() + 1,
+        line: m.line,
+        col: m.col + 1,
         message,
+    }
+}
+
+/// A parser position: 1-based line, 0-based column in characters of the
+/// source text.
+#[derive(Clone, Copy)]
+struct Pos {
+    line: usize,
+    col: usize,
+}
+
+impl Pos {
+    fn of(mark: &Marker, bom: bool) -> Pos {
+        let shift = usize::from(bom && mark.line() == 1);
+        Pos {
+            line: mark.line(),
+            col: mark.col() + shift,
+        }
     }
 }
 
@@ -873,7 +900,7 @@ impl<'a> Builder<'a> {
         style: TScalarStyle,
         anchor_id: usize,
         has_tag: bool,
-        mark: Marker,
+        mark: Pos,
     ) -> Result<(), YamlError> {
         let slot = self.slot();
         let after = self.past_indicator(slot, self.cursor);
@@ -898,7 +925,7 @@ impl<'a> Builder<'a> {
                 // at its `|`/`>` header.
                 content
             } else {
-                self.loc.offset(mark.line(), mark.col())
+                self.loc.offset(mark.line, mark.col)
             };
             let end = match style {
                 ScalarStyle::Plain => {
@@ -914,7 +941,7 @@ impl<'a> Builder<'a> {
             let (line, col) = if block {
                 self.loc.line_col(start)
             } else {
-                (mark.line(), mark.col())
+                (mark.line, mark.col)
             };
             (start, end, line, col)
         };
@@ -933,10 +960,10 @@ impl<'a> Builder<'a> {
         self.attach(node, 1, 0)
     }
 
-    fn alias(&mut self, id: usize, mark: Marker) -> Result<(), YamlError> {
+    fn alias(&mut self, id: usize, mark: Pos) -> Result<(), YamlError> {
         let slot = self.slot();
         self.cursor = self.past_indicator(slot, self.cursor);
-        let start = self.loc.offset(mark.line(), mark.col());
+        let start = self.loc.offset(mark.line, mark.col);
         let name = if self.byte(start) == Some(b'*') {
             self.name_at(start + 1).to_string()
         } else {
@@ -956,8 +983,8 @@ impl<'a> Builder<'a> {
         let depth = self.frames.len() + height;
         self.aliases.push(AliasInfo {
             start,
-            line: mark.line(),
-            col: mark.col(),
+            line: mark.line,
+            col: mark.col,
             name: name.clone(),
             target: path,
             size,
@@ -971,8 +998,8 @@ impl<'a> Builder<'a> {
             tag: None,
             start,
             end,
-            line: mark.line(),
-            col: mark.col(),
+            line: mark.line,
+            col: mark.col,
         };
         self.attach(node, size, height)
     }
@@ -982,7 +1009,7 @@ impl<'a> Builder<'a> {
         seq: bool,
         anchor_id: usize,
         has_tag: bool,
-        mark: Marker,
+        mark: Pos,
     ) -> Result<(), YamlError> {
         let slot = self.slot();
         let after = self.past_indicator(slot, self.cursor);
@@ -998,7 +1025,7 @@ impl<'a> Builder<'a> {
             content
         } else if seq && self.byte(content) != Some(b'-') {
             // Not where a block sequence must start: trust the marker.
-            self.loc.offset(mark.line(), mark.col())
+            self.loc.offset(mark.line, mark.col)
         } else {
             content
         };
@@ -1037,7 +1064,7 @@ impl<'a> Builder<'a> {
         Ok(())
     }
 
-    fn close(&mut self, mark: Marker) -> Result<(), YamlError> {
+    fn close(&mut self, mark: Pos) -> Result<(), YamlError> {
         let Some(frame) = self.frames.pop() else {
             return Ok(());
         };
@@ -1059,7 +1086,7 @@ impl<'a> Builder<'a> {
             if self.byte(i) == Some(close) {
                 i + 1
             } else {
-                let m = self.loc.offset(mark.line(), mark.col());
+                let m = self.loc.offset(mark.line, mark.col);
                 if self.byte(m) == Some(close) {
                     m + 1
                 } else {
@@ -1936,7 +1963,7 @@ mod tests {
         let fixtures = [
             MERGES.to_string(),
             billion_laughs(),
-            "# Überblick 🚀\r\nservices:\r\n  wéb:\r\n    image: \"nginx\" # 🚀\r\n    labels: [é, 日本]\r\n    command: |\r\n      echo 日本語\r\n\r\n    env: {A: 1,\r\n      B: 2}\r\n".to_string(),
+            "\u{feff}# Überblick 🚀\r\nservices:\r\n  wéb:\r\n    image: \"nginx\" # 🚀\r\n    labels: [é, 日本]\r\n    command: |\r\n      echo 日本語\r\n\r\n    env: {A: 1,\r\n      B: 2}\r\n".to_string(),
             "services:\n  app:\n    command: python -m app\n      --workers 4\n    cap_drop:\n    - ALL\n    x: &e\n    y: [a: b, {c: d}, 'q''s']\n    ? complex\n    : value\n    t: !!str 12\n    z: >-\n      # in\n      w\n\n  # next\n  b:\n".to_string(),
         ];
         for (n, text) in fixtures.iter().enumerate() {
@@ -1962,5 +1989,27 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn properties_comments_and_bom_around_collections() {
+        let text = "\u{feff}services:\n  app:\n    cap_drop: # drop everything\n      - ALL\n    volumes: &vols\n    - data:/data\n    x-list:\n    - &item name: a\n      other: b\n    command: | # the script\n      run\n    tmpfs: !!seq\n      - /tmp\n";
+        let (s, d) = parsed(text);
+        assert_eq!(d.root.start, 3);
+        assert_eq!(span(&s, at(&d.root, "services/app/cap_drop")), "- ALL");
+        let vols = at(&d.root, "services/app/volumes");
+        assert_eq!(vols.anchor.as_deref(), Some("vols"));
+        assert_eq!(span(&s, vols), "- data:/data");
+        let item = at(&d.root, "services/app/x-list/#0");
+        // The key's own anchor opens the mapping's text: `col` stays the
+        // mapping's indentation, where sibling keys go.
+        assert_eq!(span(&s, item), "&item name: a\n      other: b");
+        assert_eq!(item.col, 6);
+        assert_eq!(key_of(item, "name").anchor.as_deref(), Some("item"));
+        let cmd = at(&d.root, "services/app/command");
+        assert_eq!(span(&s, cmd), "| # the script\n      run");
+        let tmpfs = at(&d.root, "services/app/tmpfs");
+        assert_eq!(tmpfs.tag.as_deref(), Some("!!seq"));
+        assert_eq!(span(&s, tmpfs), "- /tmp");
     }
 }
