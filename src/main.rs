@@ -1,1 +1,23 @@
-fn main() {}
+use clap::Parser;
+use harden::cli::{Cli, Command};
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            // Help and version are not errors; usage errors exit 2.
+            return if e.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    match &cli.command {
+        Command::Fix(a) => harden::run::fix(a),
+        Command::Check(a) => harden::run::check(a),
+        Command::Explain(a) => harden::report::explain::explain(&a.rule),
+    }
+}

@@ -1,4 +1,521 @@
-//! Compose files: a span tree over the YAML text, so that edits can be made
-//! as byte insertions that leave every original byte in place.
+//! Compose files: a span tree over yaml-rust2 events, format-preserving
+//! patches, and the per-service rules.
 
+pub mod patch;
+pub mod service;
 pub mod tree;
+
+use crate::edit::Edit;
+use crate::rules::{self, Output};
+use crate::source::Source;
+use patch::{Layout, NewValue};
+use service::Service;
+use tree::{Document, Kind, Limits, Node};
+
+/// An error in a file, at a place in it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileError {
+    pub line: usize,
+    pub col: usize,
+    pub message: String,
+}
+
+/// What the rules need of a parsed compose file.
+pub struct Ctx<'a> {
+    pub src: &'a Source,
+    pub doc: &'a Document,
+    pub layout: Layout,
+}
+
+impl Ctx<'_> {
+    /// Add a key to a service; a shape harden cannot edit becomes a note.
+    pub fn add_entry(
+        &self,
+        svc: &Service,
+        key: &str,
+        value: &NewValue,
+        out: &mut Output,
+    ) -> Option<Edit> {
+        match patch::add_entry(self.src, &self.layout.within(svc.map), svc.map, key, value) {
+            Ok(e) => Some(e),
+            Err(u) => {
+                out.review(
+                    &format!("service {}", svc.name),
+                    "",
+                    format!(
+                        "{}:{}: cannot add `{key}` here ({}); add it by hand",
+                        u.line, u.col, u.reason
+                    ),
+                );
+                None
+            }
+        }
+    }
+
+    pub fn append_item(&self, seq: &Node, item: &str, out: &mut Output) -> Option<Edit> {
+        match patch::append_item(self.src, &self.layout, seq, item) {
+            Ok(e) => Some(e),
+            Err(u) => {
+                out.review(
+                    "",
+                    "",
+                    format!(
+                        "{}:{}: cannot add `{item}` here ({}); add it by hand",
+                        u.line, u.col, u.reason
+                    ),
+                );
+                None
+            }
+        }
+    }
+
+    /// Make sure the service's list `key` holds `items`, in the list's own
+    /// style: appended to the service's list, written below a key that has
+    /// no value, a new key when there is none, or the service's own list
+    /// (copying merged entries, since an own list replaces a merged one).
+    /// Returns false when the shape cannot be edited (a review note says so).
+    pub fn add_items(
+        &self,
+        svc: &Service,
+        key: &str,
+        items: &[String],
+        rule: &'static str,
+        out: &mut Output,
+    ) -> bool {
+        let subject = format!("service {}", svc.name);
+        match svc.effective(key) {
+            None => match self.add_entry(svc, key, &NewValue::Seq(items.to_vec()), out) {
+                Some(e) => {
+                    out.edits.push(e);
+                    true
+                }
+                None => false,
+            },
+            Some((v, service::Origin::Own)) => match &v.kind {
+                Kind::Seq { .. } => {
+                    for i in items {
+                        match self.append_item(v, i, out) {
+                            Some(e) => out.edits.push(e),
+                            None => return false,
+                        }
+                    }
+                    true
+                }
+                _ if v.is_null() => {
+                    let key_col = svc.own(key).map_or(0, |e| e.key.col);
+                    out.edits.push(patch::fill_null_block(
+                        self.src,
+                        &self.layout,
+                        key_col,
+                        v,
+                        &NewValue::Seq(items.to_vec()),
+                    ));
+                    true
+                }
+                Kind::Scalar { value, .. } => {
+                    // `tmpfs: /run` → `tmpfs: [/run, ...]`: a scalar cannot grow,
+                    // so this is the one place a value is rewritten.
+                    let mut all = vec![value.clone()];
+                    all.extend(items.iter().cloned());
+                    out.edits.push(patch::replace_scalar(
+                        v,
+                        &patch::flow_value(&NewValue::Seq(all)),
+                    ));
+                    out.replaced
+                        .push(rules::pointer(&["services", svc.name, key]));
+                    out.note(
+                        &subject,
+                        rule,
+                        format!("`{key}: {value}` becomes a list so that entries can be added"),
+                    );
+                    true
+                }
+                _ => {
+                    out.review(
+                        &subject,
+                        rule,
+                        format!(
+                            "`{key}` has a shape harden does not edit; add {} by hand",
+                            items.join(", ")
+                        ),
+                    );
+                    false
+                }
+            },
+            Some((v, service::Origin::Merged(anchor))) => {
+                let mut all = self.strings(v);
+                all.extend(items.iter().cloned());
+                match self.add_entry(svc, key, &NewValue::Seq(all), out) {
+                    Some(e) => {
+                        out.edits.push(e);
+                        out.note(
+                            &subject,
+                            rule,
+                            format!("`{key}` added to the service with the entries merged{} kept (a service's own list replaces a merged one)", rules::writable_rootfs::from_anchor(anchor)),
+                        );
+                        true
+                    }
+                    None => false,
+                }
+            }
+        }
+    }
+
+    /// Add environment variables in the style the service already uses
+    /// (`KEY: value` mapping or `- KEY=value` list).
+    pub fn add_env(
+        &self,
+        svc: &Service,
+        vars: &[(String, String)],
+        rule: &'static str,
+        out: &mut Output,
+    ) -> bool {
+        let subject = format!("service {}", svc.name);
+        match svc.effective("environment") {
+            None => match self.add_entry(svc, "environment", &NewValue::Map(vars.to_vec()), out) {
+                Some(e) => {
+                    out.edits.push(e);
+                    true
+                }
+                None => false,
+            },
+            Some((v, service::Origin::Own)) => {
+                match &v.kind {
+                    Kind::Map { .. } => {
+                        for (k, val) in vars {
+                            match patch::add_entry(
+                                self.src,
+                                &self.layout,
+                                v,
+                                k,
+                                &NewValue::Scalar(patch::scalar(
+                                    val,
+                                    matches!(
+                                        v.kind,
+                                        Kind::Map {
+                                            style: tree::Style::Flow,
+                                            ..
+                                        }
+                                    ),
+                                )),
+                            ) {
+                                Ok(e) => out.edits.push(e),
+                                Err(_) => return false,
+                            }
+                        }
+                        true
+                    }
+                    Kind::Seq { .. } => {
+                        let items: Vec<String> =
+                            vars.iter().map(|(k, val)| format!("{k}={val}")).collect();
+                        for i in &items {
+                            match self.append_item(v, i, out) {
+                                Some(e) => out.edits.push(e),
+                                None => return false,
+                            }
+                        }
+                        true
+                    }
+                    _ if v.is_null() => {
+                        let key_col = svc.own("environment").map_or(0, |e| e.key.col);
+                        out.edits.push(patch::fill_null_block(
+                            self.src,
+                            &self.layout,
+                            key_col,
+                            v,
+                            &NewValue::Map(vars.to_vec()),
+                        ));
+                        true
+                    }
+                    _ => {
+                        out.review(&subject, rule, "`environment` has a shape harden does not edit; add the variables by hand");
+                        false
+                    }
+                }
+            }
+            Some((_, service::Origin::Merged(_))) => {
+                out.review(
+                    &subject,
+                    rule,
+                    format!(
+                        "`environment` comes through a merge key; add {} to it by hand",
+                        vars.iter()
+                            .map(|(k, v)| format!("{k}={v}"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                );
+                false
+            }
+        }
+    }
+
+    /// Declare named volumes under the top-level `volumes:`.
+    pub fn declare_volumes(&self, names: &[String], out: &mut Output) {
+        if names.is_empty() {
+            return;
+        }
+        let root = &self.doc.root;
+        match root.get("volumes") {
+            None => {
+                let eol = self.layout.eol;
+                let pad = " ".repeat(self.layout.step);
+                let mut text = format!("{eol}volumes:{eol}");
+                for n in names {
+                    text.push_str(&format!("{pad}{}:{eol}", patch::scalar(n, false)));
+                }
+                out.edits
+                    .push(patch::insert_after_node(self.src, root, text, eol));
+            }
+            Some(e) => {
+                let v = &e.value;
+                match &v.kind {
+                    Kind::Map { .. } => {
+                        for n in names {
+                            match patch::add_entry(self.src, &self.layout, v, n, &NewValue::Empty) {
+                                Ok(ed) => out.edits.push(ed),
+                                Err(u) => out.review(
+                                    "top-level volumes",
+                                    "",
+                                    format!(
+                                        "{}:{}: declare volume `{n}` by hand ({})",
+                                        u.line, u.col, u.reason
+                                    ),
+                                ),
+                            }
+                        }
+                    }
+                    _ if v.is_null() => {
+                        let pad = " ".repeat(e.key.col + self.layout.step);
+                        let body: String = names
+                            .iter()
+                            .map(|n| {
+                                format!("{pad}{}:{}", patch::scalar(n, false), self.layout.eol)
+                            })
+                            .collect();
+                        out.edits.push(patch::insert_after_node(
+                            self.src,
+                            v,
+                            body,
+                            self.layout.eol,
+                        ));
+                    }
+                    _ => out.review(
+                        "top-level volumes",
+                        "",
+                        "`volumes` is not a mapping; declare the new volumes by hand",
+                    ),
+                }
+            }
+        }
+    }
+
+    /// The scalar items of a sequence (or the one scalar), aliases resolved.
+    pub fn strings(&self, node: &Node) -> Vec<String> {
+        match &self.doc.resolve(node).kind {
+            Kind::Seq { items, .. } => items
+                .iter()
+                .filter_map(|i| self.doc.resolve(i).as_str().map(str::to_string))
+                .collect(),
+            Kind::Scalar { value, .. } if !value.is_empty() => vec![value.clone()],
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// Parse a compose file: `Ok(None)` when it is empty.
+pub fn parse(src: &Source, limits: &Limits) -> Result<Option<Document>, FileError> {
+    let doc = tree::parse(src, limits).map_err(|e| FileError {
+        line: e.line,
+        col: e.col,
+        message: e.message,
+    })?;
+    if let Some(d) = &doc {
+        if !matches!(d.root.kind, Kind::Map { .. }) {
+            return Err(FileError {
+                line: d.root.line,
+                col: d.root.col + 1,
+                message: "a compose file must be a mapping at its top level".into(),
+            });
+        }
+        if let Some(s) = d.root.get("services") {
+            let v = d.resolve(&s.value);
+            if !matches!(v.kind, Kind::Map { .. }) && !v.is_null() {
+                return Err(FileError {
+                    line: v.line,
+                    col: v.col + 1,
+                    message: "`services` must be a mapping of service names to services".into(),
+                });
+            }
+        }
+    }
+    Ok(doc)
+}
+
+impl<'a> Ctx<'a> {
+    pub fn new(src: &'a Source, doc: &'a Document) -> Self {
+        Ctx {
+            src,
+            doc,
+            layout: Layout::detect(src, doc),
+        }
+    }
+}
+
+/// The names declared under the top-level `volumes:`.
+pub fn top_level_volumes(doc: &Document) -> Vec<String> {
+    match doc.root.get("volumes").map(|e| &doc.resolve(&e.value).kind) {
+        Some(Kind::Map { entries, .. }) => entries
+            .iter()
+            .filter_map(|e| e.key.as_str().map(str::to_string))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// The service's environment as (name, value) pairs, from either style.
+pub fn environment(ctx: &Ctx, svc: &Service) -> Vec<(String, String)> {
+    let Some((v, _)) = svc.effective("environment") else {
+        return Vec::new();
+    };
+    match &v.kind {
+        Kind::Map { entries, .. } => entries
+            .iter()
+            .filter_map(|e| {
+                let k = e.key.as_str()?.to_string();
+                let val = ctx.doc.resolve(&e.value).as_str().unwrap_or("").to_string();
+                Some((k, val))
+            })
+            .collect(),
+        Kind::Seq { .. } => ctx
+            .strings(v)
+            .into_iter()
+            .map(|s| match s.split_once('=') {
+                Some((k, v)) => (k.to_string(), v.to_string()),
+                None => (s, String::new()),
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Plans for every service, keyed by service name.
+pub type Plans = std::collections::BTreeMap<String, crate::plan::ServicePlan>;
+
+/// Infer the plan of every service; `built` gives the Dockerfile a service
+/// builds, where harden could read it.
+pub fn plans<'d>(
+    src: &Source,
+    doc: &Document,
+    built: &dyn Fn(&str) -> Option<crate::plan::Built<'d>>,
+) -> Plans {
+    let ctx = Ctx::new(src, doc);
+    let mut taken = top_level_volumes(doc);
+    let mut out = Plans::new();
+    for svc in service::services(doc) {
+        let b = built(svc.name);
+        let plan = crate::plan::plan_service(&ctx, &svc, b.as_ref(), &taken);
+        for c in &plan.carve_outs {
+            if let crate::plan::Carve::Volume { name } = &c.carve {
+                taken.push(name.clone());
+            }
+        }
+        out.insert(svc.name.to_string(), plan);
+    }
+    out
+}
+
+/// Run every compose rule over every service.
+pub fn analyze(src: &Source, doc: &Document, plans: &Plans) -> Output {
+    let ctx = Ctx::new(src, doc);
+    let mut out = Output::default();
+    let mut new_volumes = Vec::new();
+    let empty = crate::plan::ServicePlan::default();
+    for svc in service::services(doc) {
+        let plan = plans.get(svc.name).unwrap_or(&empty);
+        rules::root_user::check_compose(&ctx, &svc, plan, &mut out);
+        rules::writable_rootfs::check(&ctx, &svc, &mut out);
+        rules::default_capabilities::check(&ctx, &svc, plan, &mut out);
+        rules::new_privileges::check(&ctx, &svc, &mut out);
+        rules::unmounted_write_path::check(&ctx, &svc, plan, &mut out, &mut new_volumes);
+        rules::cache_on_rootfs::check(&ctx, &svc, plan, &mut out);
+        rules::privileged::check(&svc, &mut out);
+        rules::undocumented_exception::check_compose(&svc, &mut out);
+        for r in &plan.review {
+            out.review(&format!("service {}", svc.name), "", r.clone());
+        }
+    }
+    ctx.declare_volumes(&new_volumes, &mut out);
+    patch::order_insertions(&mut out.edits);
+    out
+}
+
+/// After a fix: the new text must parse, and every value the author wrote
+/// must still be there, unchanged and in order, except those the fix meant
+/// to replace. Anything else means a bug in a patch, and the fix is refused.
+pub fn verify(
+    old: &Document,
+    new_src: &Source,
+    replaced: &[String],
+    limits: &Limits,
+) -> Result<(), String> {
+    let new = match tree::parse(new_src, limits) {
+        Ok(Some(d)) => d,
+        Ok(None) => return Err("the fixed file is empty".into()),
+        Err(e) => {
+            return Err(format!(
+                "the fixed file does not parse ({}:{}: {})",
+                e.line, e.col, e.message
+            ))
+        }
+    };
+    let a = old.to_json(false, limits).map_err(|e| e.message)?;
+    let b = new.to_json(false, limits).map_err(|e| e.message)?;
+    contains(&a, &b, "", replaced)
+}
+
+/// `old` is contained in `new`: mappings keep their keys, sequences keep
+/// their items in order (new ones may be interleaved), scalars are equal.
+fn contains(
+    old: &serde_json::Value,
+    new: &serde_json::Value,
+    at: &str,
+    replaced: &[String],
+) -> Result<(), String> {
+    use serde_json::Value;
+    if replaced.iter().any(|r| r == at) {
+        return Ok(());
+    }
+    match (old, new) {
+        (Value::Object(a), Value::Object(b)) => {
+            for (k, v) in a {
+                let p = format!("{at}{}", rules::pointer(&[k]));
+                match b.get(k) {
+                    Some(w) => contains(v, w, &p, replaced)?,
+                    None => return Err(format!("`{p}` would be lost")),
+                }
+            }
+            Ok(())
+        }
+        (Value::Array(a), Value::Array(b)) => {
+            let mut j = 0;
+            for (i, v) in a.iter().enumerate() {
+                let p = format!("{at}/{i}");
+                loop {
+                    let Some(w) = b.get(j) else {
+                        return Err(format!("`{p}` would be lost"));
+                    };
+                    j += 1;
+                    if contains(v, w, &p, replaced).is_ok() {
+                        break;
+                    }
+                }
+            }
+            Ok(())
+        }
+        (a, b) if a == b => Ok(()),
+        // A key written without a value (`cap_drop:`) that the fix fills in.
+        (Value::Null, _) => Ok(()),
+        _ => Err(format!("`{at}` would change")),
+    }
+}

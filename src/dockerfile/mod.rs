@@ -7,3 +7,5 @@ pub mod lexer;
 pub use lexer::{
     parse, Comment, Directive, Dockerfile, Form, Heredoc, Instruction, ParseError, Stage,
 };
+
+pub mod analyze;

@@ -1,0 +1,144 @@
+#!/usr/bin/env python3
+"""Benchmark harden over a generated tree of compose files and Dockerfiles.
+
+Usage: scripts/bench.py [--files N] [--keep DIR]
+
+Generates N compose files and N Dockerfiles in the styles harden meets in
+real projects (2/4-space indentation, flush and indented lists, comments,
+anchors, flow style, CRLF, multi-stage builds, heredocs, continuations),
+then times `cat` over them (the floor: just reading), `harden check` and
+`harden fix --dry-run`, and reports files per second and peak memory.
+"""
+
+import argparse
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+IMAGES = ["postgres:16", "redis:7-alpine", "nginx:1.27", "python:3.12-slim",
+          "node:20-alpine", "grafana/grafana:11.1.0", "traefik:v3.1", "mongo:7"]
+BASES = ["python:3.12-slim", "node:20-alpine", "debian:bookworm-slim",
+         "ubuntu:24.04", "alpine:3.20", "golang:1.22", "eclipse-temurin:21-jre",
+         "registry.access.redhat.com/ubi9/ubi", "gcr.io/distroless/static-debian12"]
+
+
+def compose(rng, i):
+    ind = " " * rng.choice([2, 2, 2, 4, 3, 8])
+    flush = rng.random() < 0.3
+    seq = ind if not flush else ""
+    eol = "\r\n" if rng.random() < 0.1 else "\n"
+    lines = [f"# project {i}: generated for the harden benchmark", ""]
+    anchors = rng.random() < 0.3
+    if anchors:
+        lines += ["x-common: &common", f"{ind}restart: unless-stopped",
+                  f"{ind}logging:", f"{ind}{ind}driver: json-file", ""]
+    lines.append("services:")
+    for s in range(rng.randint(1, 6)):
+        name = f"svc{s}"
+        lines.append(f"{ind}# service {name} — ünïcödé comment")
+        lines.append(f"{ind}{name}:")
+        p = ind * 2
+        if anchors:
+            lines.append(f"{p}<<: *common")
+        if rng.random() < 0.5:
+            lines.append(f"{p}build: ./{name}")
+        lines.append(f"{p}image: {rng.choice(IMAGES)}")
+        if rng.random() < 0.5:
+            lines.append(f"{p}ports:")
+            lines.append(f"{p}{seq}- \"{8000 + s}:{8000 + s}\"")
+        if rng.random() < 0.5:
+            lines.append(f"{p}environment:")
+            for k in range(rng.randint(1, 8)):
+                lines.append(f"{p}{ind}VAR_{k}: value-{k}  # setting {k}")
+        if rng.random() < 0.3:
+            lines.append(f"{p}cap_drop: [NET_RAW]")
+        if rng.random() < 0.2:
+            lines.append(f"{p}read_only: true")
+        if rng.random() < 0.3:
+            lines.append(f"{p}command: |")
+            lines.append(f"{p}{ind}run --flag")
+            lines.append(f"{p}{ind}# not a comment")
+        lines.append("")
+    lines += ["volumes:", f"{ind}data: {{}}"]
+    return eol.join(lines) + eol
+
+
+def dockerfile(rng, i):
+    base = rng.choice(BASES)
+    lines = ["# syntax=docker/dockerfile:1"]
+    if rng.random() < 0.5:
+        lines += [f"FROM {base} AS build", "WORKDIR /src", "COPY . .",
+                  "RUN make build \\", "    # comment inside a continuation",
+                  "    && make test", ""]
+    if rng.random() < 0.3:
+        lines = lines[:1] + [f"ARG BASE={base}"] + lines[1:] + ["FROM ${BASE}"]
+    else:
+        lines.append(f"FROM {base}")
+    lines.append("WORKDIR /app")
+    if "distroless" not in base:
+        if rng.random() < 0.3:
+            lines += ["RUN <<EOF", "set -e", "echo building", "EOF"]
+        lines += ["RUN echo install \\", "    && echo done"]
+    lines += ["COPY app/ ./app/", "ENV PORT=8080", "EXPOSE 8080",
+              'CMD ["./app/run"]']
+    return "\n".join(lines) + "\n"
+
+
+def timed(cmd, cwd):
+    """Wall time and peak RSS (KiB) of one command, via /usr/bin/time."""
+    t0 = time.perf_counter()
+    p = subprocess.run(["/usr/bin/time", "-f", "%M"] + cmd, cwd=cwd,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    wall = time.perf_counter() - t0
+    rss = int(p.stderr.strip().splitlines()[-1])
+    return wall, rss, p.returncode
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--files", type=int, default=1000)
+    ap.add_argument("--keep")
+    args = ap.parse_args()
+    subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
+    binary = os.path.join(ROOT, "target", "release", "harden")
+    work = args.keep or tempfile.mkdtemp(prefix="harden-bench-")
+    rng = random.Random(42)
+    files = []
+    for i in range(args.files):
+        d = os.path.join(work, f"p{i // 50}", f"s{i}")
+        os.makedirs(d, exist_ok=True)
+        for name, text in (("docker-compose.yml", compose(rng, i)), ("Dockerfile", dockerfile(rng, i))):
+            path = os.path.join(d, name)
+            with open(path, "w", newline="") as f:
+                f.write(text)
+            files.append(os.path.relpath(path, work))
+    size = sum(os.path.getsize(os.path.join(work, f)) for f in files)
+    print(f"tree: {len(files)} files ({args.files} compose, {args.files} Dockerfiles), {size / 1e6:.1f} MB in {work}")
+    list_file = os.path.join(work, ".files")
+    with open(list_file, "w") as f:
+        f.write("\n".join(files))
+    floor, _, _ = timed(["sh", "-c", "xargs cat < .files > /dev/null"], work)
+    print(f"cat (floor):          {floor:7.3f} s")
+    for label, cmd in (("harden check", [binary, "check", "--quiet", "."]),
+                       ("harden fix --dry-run", [binary, "fix", "--dry-run", "--quiet", "."])):
+        best = None
+        for _ in range(3):
+            wall, rss, code = timed(cmd, work)
+            if code not in (0, 1):
+                sys.exit(f"{label} failed with exit status {code}")
+            best = (wall, rss) if best is None or wall < best[0] else best
+        wall, rss = best
+        print(f"{label + ':':21} {wall:7.3f} s  {len(files) / wall:9.0f} files/s  "
+              f"peak RSS {rss / 1024:6.1f} MiB  ({wall / floor:.1f}x cat)")
+    if not args.keep:
+        shutil.rmtree(work)
+
+
+if __name__ == "__main__":
+    main()

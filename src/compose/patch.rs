@@ -1,0 +1,340 @@
+//! Format-preserving edits to a YAML document: new keys and sequence items
+//! are inserted as whole lines after a block's last content line, in the
+//! indentation and sequence style the file already uses; flow collections
+//! are extended in flow style. Nothing existing is rewritten.
+
+use super::tree::{Document, Kind, Node, Style};
+use crate::edit::Edit;
+use crate::source::Source;
+
+/// How the file lays out its blocks, learned from the file itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Layout {
+    /// Spaces a nested mapping is indented by.
+    pub step: usize,
+    /// Spaces a block sequence's `-` sits right of its parent key (0 = flush).
+    pub seq_indent: usize,
+    pub eol: &'static str,
+}
+
+impl Layout {
+    /// Learn indentation and sequence style from the first examples in the
+    /// document; fall back to two spaces and indented sequences.
+    pub fn detect(src: &Source, doc: &Document) -> Layout {
+        let mut step = None;
+        let mut seq_indent = None;
+        visit_pairs(&doc.root, &mut |key, value| {
+            match &value.kind {
+                Kind::Map {
+                    style: Style::Block,
+                    entries,
+                } if step.is_none() => {
+                    if let Some(first) = entries.first() {
+                        if first.key.line > key.line && first.key.col > key.col {
+                            step = Some(first.key.col - key.col);
+                        }
+                    }
+                }
+                Kind::Seq {
+                    style: Style::Block,
+                    ..
+                } if seq_indent.is_none() && value.line > key.line && value.col >= key.col => {
+                    seq_indent = Some(value.col - key.col);
+                }
+                _ => {}
+            }
+            step.is_none() || seq_indent.is_none()
+        });
+        let step = step.unwrap_or(2).max(1);
+        Layout {
+            step,
+            seq_indent: seq_indent.unwrap_or(step),
+            eol: src.eol(),
+        }
+    }
+}
+
+impl Layout {
+    /// The layout for edits inside `node`: its own sequence style wins over
+    /// the file's first one (files mix them from one service to the next).
+    pub fn within(&self, node: &Node) -> Layout {
+        let mut seq_indent = None;
+        visit_pairs(node, &mut |key, value| {
+            if let Kind::Seq {
+                style: Style::Block,
+                ..
+            } = &value.kind
+            {
+                if value.line > key.line && value.col >= key.col {
+                    seq_indent = Some(value.col - key.col);
+                    return false;
+                }
+            }
+            true
+        });
+        Layout {
+            seq_indent: seq_indent.unwrap_or(self.seq_indent),
+            ..*self
+        }
+    }
+}
+
+/// Calls `f(key, value)` for every block-map entry in document order until
+/// `f` returns false.
+fn visit_pairs(node: &Node, f: &mut dyn FnMut(&Node, &Node) -> bool) -> bool {
+    match &node.kind {
+        Kind::Map { entries, .. } => {
+            for e in entries {
+                if !f(&e.key, &e.value) || !visit_pairs(&e.value, f) {
+                    return false;
+                }
+            }
+            true
+        }
+        Kind::Seq { items, .. } => items.iter().all(|i| visit_pairs(i, f)),
+        _ => true,
+    }
+}
+
+/// A value harden adds, rendered in block or flow style as the place needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NewValue {
+    /// Written as is (already a valid plain scalar, e.g. `true`).
+    Scalar(String),
+    /// No value: `key:` in block style, `key: {}` in flow style (a volume
+    /// declared with all defaults).
+    Empty,
+    Seq(Vec<String>),
+    Map(Vec<(String, String)>),
+}
+
+/// A shape harden cannot edit without rewriting what the author wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unsupported {
+    pub line: usize,
+    pub col: usize,
+    pub reason: String,
+}
+
+fn unsupported(node: &Node, reason: impl Into<String>) -> Unsupported {
+    Unsupported {
+        line: node.line,
+        col: node.col + 1,
+        reason: reason.into(),
+    }
+}
+
+/// Quote a scalar when a plain one would be read differently.
+pub fn scalar(s: &str, flow: bool) -> String {
+    let needs = s.is_empty()
+        || s.starts_with(|c: char| "-?:,[]{}#&*!|>'\"%@` ".contains(c))
+        || s.ends_with(' ')
+        || s.contains(": ")
+        || s.contains(" #")
+        || s.ends_with(':')
+        || (flow && s.contains(|c: char| ",[]{}".contains(c)))
+        || matches!(
+            s.to_ascii_lowercase().as_str(),
+            "true" | "false" | "yes" | "no" | "on" | "off" | "null" | "~"
+        )
+        || s.parse::<f64>().is_ok();
+    if needs {
+        format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+    } else {
+        s.to_string()
+    }
+}
+
+pub fn flow_value(v: &NewValue) -> String {
+    match v {
+        NewValue::Scalar(s) => s.clone(),
+        NewValue::Empty => "{}".to_string(),
+        NewValue::Seq(items) => {
+            let items: Vec<String> = items.iter().map(|i| scalar(i, true)).collect();
+            format!("[{}]", items.join(", "))
+        }
+        NewValue::Map(pairs) => {
+            let pairs: Vec<String> = pairs
+                .iter()
+                .map(|(k, v)| format!("{}: {}", scalar(k, true), scalar(v, true)))
+                .collect();
+            format!("{{{}}}", pairs.join(", "))
+        }
+    }
+}
+
+/// Byte offset where whole lines go after `node`: the start of the line
+/// after its last content line. `None` when that line is the file's last
+/// and has no line ending (the caller then starts with a line ending).
+fn after_last_line(src: &Source, node: &Node) -> Option<usize> {
+    let line = src.line_of(node.end);
+    let at = src.line_end_incl(line);
+    if at == src.text.len() && !src.text.ends_with('\n') {
+        None
+    } else {
+        Some(at)
+    }
+}
+
+/// Insert whole `lines` after the last content line of `node`.
+pub fn insert_after_node(src: &Source, node: &Node, lines: String, eol: &str) -> Edit {
+    insert_lines_after(src, node, lines, eol)
+}
+
+/// Insert whole `lines` (each already ending with the file's line ending)
+/// after the last content line of `node`.
+fn insert_lines_after(src: &Source, node: &Node, lines: String, eol: &str) -> Edit {
+    match after_last_line(src, node) {
+        Some(at) => Edit::insert(at, lines),
+        None => {
+            let body = lines.strip_suffix(eol).unwrap_or(&lines);
+            Edit::insert(src.text.len(), format!("{eol}{body}"))
+        }
+    }
+}
+
+/// Add `key: value` to a mapping: a new line at the siblings' indentation
+/// for a block map, `, key: value` before the closing brace for a flow map.
+pub fn add_entry(
+    src: &Source,
+    layout: &Layout,
+    map: &Node,
+    key: &str,
+    value: &NewValue,
+) -> Result<Edit, Unsupported> {
+    let Kind::Map { entries, style } = &map.kind else {
+        return Err(unsupported(map, "not a mapping"));
+    };
+    match style {
+        Style::Flow => Ok(flow_insert(
+            map,
+            entries.last().map(|e| &e.value),
+            &format!("{key}: {}", flow_value(value)),
+        )),
+        Style::Block => {
+            let Some(first) = entries.first() else {
+                return Err(unsupported(map, "empty block mapping"));
+            };
+            let indent = first.key.col;
+            let text = block_entry(layout, indent, key, value);
+            Ok(insert_lines_after(src, map, text, layout.eol))
+        }
+    }
+}
+
+/// Render `key: value` as block lines at `indent`.
+pub fn block_entry(layout: &Layout, indent: usize, key: &str, value: &NewValue) -> String {
+    let pad = " ".repeat(indent);
+    let eol = layout.eol;
+    match value {
+        NewValue::Scalar(s) => format!("{pad}{key}: {s}{eol}"),
+        NewValue::Empty => format!("{pad}{key}:{eol}"),
+        NewValue::Seq(items) => {
+            let item_pad = " ".repeat(indent + layout.seq_indent);
+            let mut out = format!("{pad}{key}:{eol}");
+            for i in items {
+                out.push_str(&format!("{item_pad}- {}{eol}", scalar(i, false)));
+            }
+            out
+        }
+        NewValue::Map(pairs) => {
+            let inner = " ".repeat(indent + layout.step);
+            let mut out = format!("{pad}{key}:{eol}");
+            for (k, v) in pairs {
+                out.push_str(&format!(
+                    "{inner}{}: {}{eol}",
+                    scalar(k, false),
+                    scalar(v, false)
+                ));
+            }
+            out
+        }
+    }
+}
+
+/// Insert `text` as a new last element of a flow collection.
+fn flow_insert(coll: &Node, last: Option<&Node>, text: &str) -> Edit {
+    match last {
+        Some(l) => Edit::insert(l.end, format!(", {text}")),
+        // Just inside the opening bracket of an empty `[]` / `{}`.
+        None => Edit::insert(coll.start + 1, text.to_string()),
+    }
+}
+
+/// Append an item to a sequence, in its own style.
+pub fn append_item(
+    src: &Source,
+    layout: &Layout,
+    seq: &Node,
+    item: &str,
+) -> Result<Edit, Unsupported> {
+    let Kind::Seq { items, style } = &seq.kind else {
+        return Err(unsupported(seq, "not a sequence"));
+    };
+    match style {
+        Style::Flow => Ok(flow_insert(seq, items.last(), &scalar(item, true))),
+        Style::Block => {
+            let pad = " ".repeat(seq.col);
+            let text = format!("{pad}- {}{}", scalar(item, false), layout.eol);
+            Ok(insert_lines_after(src, seq, text, layout.eol))
+        }
+    }
+}
+
+/// Give a key that has no value block lines below it: `value` is the null
+/// node right after `key:`; the lines are indented one step deeper than
+/// `key_col`.
+pub fn fill_null_block(
+    src: &Source,
+    layout: &Layout,
+    key_col: usize,
+    value: &Node,
+    new: &NewValue,
+) -> Edit {
+    let indent = key_col + layout.step;
+    let body = match new {
+        NewValue::Seq(items) => {
+            let pad = " ".repeat(key_col + layout.seq_indent);
+            items
+                .iter()
+                .map(|i| format!("{pad}- {}{}", scalar(i, false), layout.eol))
+                .collect()
+        }
+        NewValue::Map(pairs) => {
+            let pad = " ".repeat(indent);
+            pairs
+                .iter()
+                .map(|(k, v)| {
+                    format!(
+                        "{pad}{}: {}{}",
+                        scalar(k, false),
+                        scalar(v, false),
+                        layout.eol
+                    )
+                })
+                .collect()
+        }
+        NewValue::Empty => String::new(),
+        NewValue::Scalar(v) => return Edit::insert(value.start, format!(" {v}")),
+    };
+    insert_lines_after(src, value, body, layout.eol)
+}
+
+/// Replace a scalar in place.
+pub fn replace_scalar(node: &Node, text: &str) -> Edit {
+    Edit::replace(node.start..node.end, text.to_string())
+}
+
+/// Several insertions at one offset: deeper lines first, so that an item
+/// appended to a nested block comes before a key added to its parent.
+pub fn order_insertions(edits: &mut [Edit]) {
+    edits.sort_by_key(|e| {
+        let indent = e
+            .text
+            .trim_start_matches(['\r', '\n'])
+            .chars()
+            .take_while(|c| *c == ' ')
+            .count();
+        (e.range.start, e.range.end, std::cmp::Reverse(indent))
+    });
+}

@@ -1,0 +1,189 @@
+//! Finding the files to harden: walking directories (respecting .gitignore)
+//! and classifying files by name.
+
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Kind {
+    Dockerfile,
+    Compose,
+}
+
+/// A file to read, or a path that could not be used.
+#[derive(Debug, Clone)]
+pub enum Found {
+    File { path: PathBuf, kind: Kind },
+    Error { path: PathBuf, message: String },
+}
+
+/// Classify a file name the way DESIGN.md lists them.
+pub fn classify_name(name: &str) -> Option<Kind> {
+    let lower = name.to_ascii_lowercase();
+    let yaml = lower.ends_with(".yml") || lower.ends_with(".yaml");
+    if yaml
+        && (lower.starts_with("docker-compose")
+            || lower == "compose.yml"
+            || lower == "compose.yaml"
+            || lower.starts_with("compose."))
+    {
+        return Some(Kind::Compose);
+    }
+    if lower == "dockerfile"
+        || lower.starts_with("dockerfile.")
+        || lower.ends_with(".dockerfile")
+        || lower == "containerfile"
+        || lower.starts_with("containerfile.")
+    {
+        return Some(Kind::Dockerfile);
+    }
+    None
+}
+
+/// A file named explicitly is taken even when its name is unusual: YAML by
+/// extension is Compose, anything else a Dockerfile.
+fn classify_explicit(path: &Path) -> Kind {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    classify_name(&name).unwrap_or_else(|| {
+        let lower = name.to_ascii_lowercase();
+        if lower.ends_with(".yml") || lower.ends_with(".yaml") {
+            Kind::Compose
+        } else {
+            Kind::Dockerfile
+        }
+    })
+}
+
+/// Expand the given paths into files, sorted and de-duplicated per argument.
+/// Symbolic links found while walking are followed only when they stay inside
+/// the walked tree.
+pub fn discover(paths: &[PathBuf]) -> Vec<Found> {
+    let mut out = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for root in paths {
+        let meta = match std::fs::metadata(root) {
+            Ok(m) => m,
+            Err(e) => {
+                out.push(Found::Error {
+                    path: root.clone(),
+                    message: io_message(&e),
+                });
+                continue;
+            }
+        };
+        if !meta.is_dir() {
+            if seen.insert(root.clone()) {
+                out.push(Found::File {
+                    path: root.clone(),
+                    kind: classify_explicit(root),
+                });
+            }
+            continue;
+        }
+        let canon_root = std::fs::canonicalize(root).unwrap_or_else(|_| root.clone());
+        let mut found = Vec::new();
+        let walker = ignore::WalkBuilder::new(root)
+            .hidden(false)
+            .filter_entry(|e| e.file_name() != ".git")
+            .follow_links(false)
+            .build();
+        for entry in walker {
+            let entry = match entry {
+                Ok(e) => e,
+                Err(e) => {
+                    let path = match &e {
+                        ignore::Error::WithPath { path, .. } => path.clone(),
+                        _ => root.clone(),
+                    };
+                    found.push(Found::Error {
+                        path,
+                        message: e.to_string(),
+                    });
+                    continue;
+                }
+            };
+            let Some(ft) = entry.file_type() else {
+                continue;
+            };
+            let name = entry.file_name().to_string_lossy();
+            let Some(kind) = classify_name(&name) else {
+                continue;
+            };
+            let path = entry.path().to_path_buf();
+            if ft.is_symlink() {
+                match std::fs::canonicalize(&path) {
+                    Ok(target) if target.starts_with(&canon_root) && target.is_file() => {}
+                    Ok(_) => continue, // points out of the tree or at a non-file: not ours to edit
+                    Err(e) => {
+                        found.push(Found::Error {
+                            path,
+                            message: io_message(&e),
+                        });
+                        continue;
+                    }
+                }
+            } else if !ft.is_file() {
+                continue;
+            }
+            found.push(Found::File { path, kind });
+        }
+        found.sort_by(|a, b| found_path(a).cmp(found_path(b)));
+        for f in found {
+            if seen.insert(found_path(&f).to_path_buf()) {
+                out.push(f);
+            }
+        }
+    }
+    out
+}
+
+fn found_path(f: &Found) -> &Path {
+    match f {
+        Found::File { path, .. } | Found::Error { path, .. } => path,
+    }
+}
+
+/// An I/O error in words a user recognises, without Rust's `(os error N)`.
+pub fn io_message(e: &std::io::Error) -> String {
+    let s = e.to_string();
+    match s.find(" (os error") {
+        Some(i) => s[..i].to_string(),
+        None => s,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names() {
+        for n in [
+            "compose.yaml",
+            "compose.yml",
+            "compose.prod.yaml",
+            "docker-compose.yml",
+            "docker-compose.override.yaml",
+        ] {
+            assert_eq!(classify_name(n), Some(Kind::Compose), "{n}");
+        }
+        for n in [
+            "Dockerfile",
+            "Dockerfile.dev",
+            "api.Dockerfile",
+            "Containerfile",
+        ] {
+            assert_eq!(classify_name(n), Some(Kind::Dockerfile), "{n}");
+        }
+        for n in [
+            "values.yaml",
+            "Dockerfile.md.txt.yaml",
+            "README.md",
+            "compose.json",
+        ] {
+            assert_ne!(classify_name(n), Some(Kind::Compose), "{n}");
+        }
+    }
+}

@@ -1,0 +1,214 @@
+//! Dockerfile rules driver: which user the final stage runs as, which base
+//! image family it builds on, and where new instructions may go.
+
+use super::{Dockerfile, Instruction};
+use crate::baseimage::{self, BaseImage};
+use crate::rules::{self, Output};
+use crate::source::Source;
+
+/// What harden knows about a Dockerfile from outside it.
+#[derive(Debug, Clone, Default)]
+pub struct Hints {
+    /// The compose service that builds this Dockerfile, if any.
+    pub service: Option<String>,
+    /// The name of the folder that holds the Dockerfile.
+    pub folder: Option<String>,
+    /// The UID to create a user with (1000 unless configured).
+    pub uid: u32,
+    /// The directory HOME should point to, when a carve-out offers one.
+    pub home: Option<String>,
+    /// Directories to create and hand to the user (volume-backed carve-outs).
+    pub dirs: Vec<String>,
+}
+
+/// The parsed Dockerfile with what the rules share.
+pub struct DfCtx<'a> {
+    pub src: &'a Source,
+    pub df: &'a Dockerfile,
+    pub hints: &'a Hints,
+    /// The final stage and the stages it builds on, oldest first.
+    pub chain: Vec<usize>,
+    pub base: BaseImage,
+    /// `# harden: allow RULE -- reason` comments: (rules, reason, line).
+    pub exceptions: Vec<(Vec<String>, Option<String>, usize)>,
+}
+
+/// Instructions that describe how the image runs rather than what it
+/// contains; they stay at the end of the stage, after a new `USER`.
+const TRAILING: &[&str] = &[
+    "CMD",
+    "ENTRYPOINT",
+    "EXPOSE",
+    "HEALTHCHECK",
+    "LABEL",
+    "STOPSIGNAL",
+    "ONBUILD",
+    "MAINTAINER",
+];
+
+impl<'a> DfCtx<'a> {
+    pub fn new(src: &'a Source, df: &'a Dockerfile, hints: &'a Hints) -> Option<Self> {
+        let last = df.stages.len().checked_sub(1)?;
+        let mut chain = vec![last];
+        let mut cur = last;
+        while let Some(p) = df.stages.get(cur).and_then(|s| s.parent) {
+            if chain.contains(&p) {
+                break;
+            }
+            chain.push(p);
+            cur = p;
+        }
+        chain.reverse();
+        let root = df.stages.get(*chain.first()?)?;
+        let base = baseimage::classify(&root.resolved_image);
+        let exceptions = df
+            .comments
+            .iter()
+            .filter(|c| !c.in_continuation)
+            .filter_map(|c| parse_exception(&c.text).map(|(r, why)| (r, why, c.line)))
+            .collect();
+        Some(DfCtx {
+            src,
+            df,
+            hints,
+            chain,
+            base,
+            exceptions,
+        })
+    }
+
+    /// How notes name the final stage.
+    pub fn subject(&self) -> String {
+        let stage = &self.df.stages[self.final_stage()];
+        match &stage.name {
+            Some(n) => format!("final stage `{n}` (FROM {})", stage.image),
+            None => format!("final stage (FROM {})", stage.image),
+        }
+    }
+
+    pub fn final_stage(&self) -> usize {
+        self.chain.last().copied().unwrap_or(0)
+    }
+
+    /// Instructions of the final stage and of the stages it builds on, in
+    /// build order, with their indices.
+    pub fn chain_instructions(&self) -> impl Iterator<Item = (usize, &'a Instruction)> + '_ {
+        self.chain.iter().flat_map(move |s| {
+            let r = self.df.stages[*s].instructions.clone();
+            r.map(move |i| (i, &self.df.instructions[i]))
+        })
+    }
+
+    pub fn allows(&self, rule: &str) -> bool {
+        self.exceptions
+            .iter()
+            .any(|(r, _, _)| r.iter().any(|x| x == rule || x == "all"))
+    }
+
+    /// Index of the instruction new lines go after: the last one of the
+    /// final stage that is not part of its trailing run-time metadata.
+    pub fn insertion_instruction(&self) -> usize {
+        let stage = &self.df.stages[self.final_stage()];
+        let mut at = stage.from;
+        for i in stage.instructions.clone() {
+            if !TRAILING.contains(&self.df.instructions[i].keyword.as_str()) {
+                at = i;
+            }
+        }
+        at
+    }
+
+    /// Byte offset of the start of the line after instruction `i`, and
+    /// whether a line ending must come first (the file's last line has none).
+    pub fn after_instruction(&self, i: usize) -> (usize, bool) {
+        let line = self.df.instructions[i].end_line;
+        let at = self.src.line_end_incl(line);
+        let needs_eol = at == self.src.text.len() && !self.src.text.ends_with('\n');
+        (at, needs_eol)
+    }
+
+    /// A shell command split over lines at ` && `, with the file's escape
+    /// character and line ending, as the body of a `RUN`.
+    pub fn run_lines(&self, command: &str) -> String {
+        let eol = self.df.eol;
+        let esc = self.df.escape;
+        command
+            .split(" && ")
+            .collect::<Vec<_>>()
+            .join(&format!(" {esc}{eol} && "))
+    }
+}
+
+/// `harden: allow root-user, implicit-home -- reason` → (rules, reason).
+fn parse_exception(comment: &str) -> Option<(Vec<String>, Option<String>)> {
+    let rest = comment.strip_prefix("harden:")?.trim_start();
+    let rest = rest.strip_prefix("allow")?;
+    let (rules, reason) = match rest.split_once("--") {
+        Some((r, why)) => (r, Some(why.trim().to_string()).filter(|w| !w.is_empty())),
+        None => (rest, None),
+    };
+    let rules: Vec<String> = rules
+        .split([',', ' '])
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+        .map(str::to_string)
+        .collect();
+    Some((rules, reason))
+}
+
+/// Run the Dockerfile rules.
+pub fn analyze(src: &Source, df: &Dockerfile, hints: &Hints) -> Output {
+    let mut out = Output::default();
+    let Some(ctx) = DfCtx::new(src, df, hints) else {
+        return out;
+    };
+    rules::undocumented_exception::check_dockerfile(&ctx, &mut out);
+    rules::root_user::check_dockerfile(&ctx, &mut out);
+    out
+}
+
+/// After a fix: the new text must lex, and every instruction of the
+/// original must still be there, unchanged and in order (fixes only add).
+pub fn verify(old: &Dockerfile, old_text: &str, new_text: &str) -> Result<(), String> {
+    let new = super::parse(new_text).map_err(|e| format!("the fixed file does not parse ({e})"))?;
+    let text_of = |t: &'_ str, i: &Instruction| t.get(i.range.clone()).unwrap_or("").to_string();
+    let mut next = new.instructions.iter();
+    for ins in &old.instructions {
+        let want = text_of(old_text, ins);
+        if !next.any(|n| text_of(new_text, n) == want) {
+            return Err(format!(
+                "the instruction on line {} would be lost",
+                ins.line
+            ));
+        }
+    }
+    if old.directives.len() != new.directives.len() || old.escape != new.escape {
+        return Err("the parser directives would change".into());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_exception;
+
+    #[test]
+    fn exception_comments() {
+        assert_eq!(
+            parse_exception("harden: allow root-user -- the entrypoint drops to uid 999"),
+            Some((
+                vec!["root-user".into()],
+                Some("the entrypoint drops to uid 999".into())
+            ))
+        );
+        assert_eq!(
+            parse_exception("harden: allow root-user, implicit-home"),
+            Some((vec!["root-user".into(), "implicit-home".into()], None))
+        );
+        assert_eq!(
+            parse_exception("harden: allow root-user --  "),
+            Some((vec!["root-user".into()], None))
+        );
+        assert_eq!(parse_exception("install deps"), None);
+    }
+}

@@ -1,0 +1,154 @@
+//! Linking compose services to the Dockerfiles they build, so that both
+//! files are hardened for the same service: the user is named after it, and
+//! (as the plan grows) the directories it writes agree in both.
+
+use crate::compose::service;
+use crate::compose::tree::Document;
+use crate::dockerfile::analyze::Hints;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// The default UID for a created user.
+pub const DEFAULT_UID: u32 = 1000;
+
+#[derive(Debug, Clone)]
+struct Link {
+    service: String,
+    /// Named-volume directories the Dockerfile must create for the user.
+    dirs: Vec<String>,
+}
+
+#[derive(Debug, Default)]
+pub struct Links {
+    /// Keyed by the Dockerfile's canonical path.
+    by_dockerfile: BTreeMap<PathBuf, Link>,
+    /// (compose file, service) → (Dockerfile, build context), canonical.
+    by_service: BTreeMap<(PathBuf, String), (PathBuf, PathBuf)>,
+    /// Dockerfiles as the compose file names them (not canonical), in order.
+    found: Vec<PathBuf>,
+}
+
+fn canonical(p: &Path) -> PathBuf {
+    std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf())
+}
+
+impl Links {
+    /// Record every service of a compose file that builds a local Dockerfile.
+    pub fn add_compose(&mut self, compose_path: &Path, doc: &Document) {
+        let dir = compose_path.parent().unwrap_or(Path::new(""));
+        for svc in service::services(doc) {
+            let Some((build, _)) = svc.effective("build") else {
+                continue;
+            };
+            let (context, dockerfile) = match build.as_str() {
+                Some(ctx) => (ctx.to_string(), "Dockerfile".to_string()),
+                None => {
+                    let get = |k: &str| {
+                        build
+                            .get(k)
+                            .and_then(|e| doc.resolve(&e.value).as_str().map(str::to_string))
+                    };
+                    if build.get("dockerfile_inline").is_some() {
+                        continue;
+                    }
+                    (
+                        get("context").unwrap_or_else(|| ".".into()),
+                        get("dockerfile").unwrap_or_else(|| "Dockerfile".into()),
+                    )
+                }
+            };
+            // Remote contexts and interpolated paths are not files harden can read.
+            if context.contains("://")
+                || context.starts_with("git@")
+                || context.contains("${")
+                || dockerfile.contains("${")
+            {
+                continue;
+            }
+            let path = dir.join(&context).join(&dockerfile);
+            if !path.is_file() {
+                continue;
+            }
+            let key = canonical(&path);
+            self.by_service.insert(
+                (canonical(compose_path), svc.name.to_string()),
+                (key.clone(), canonical(&dir.join(&context))),
+            );
+            if !self.by_dockerfile.contains_key(&key) {
+                self.found.push(normalize(&path));
+                self.by_dockerfile.insert(
+                    key,
+                    Link {
+                        service: svc.name.to_string(),
+                        dirs: Vec::new(),
+                    },
+                );
+            }
+        }
+    }
+
+    /// The Dockerfile and build context of a service, canonical paths.
+    pub fn built_by(&self, compose_path: &Path, service: &str) -> Option<&(PathBuf, PathBuf)> {
+        self.by_service
+            .get(&(canonical(compose_path), service.to_string()))
+    }
+
+    /// Record the directories the service's plan puts on named volumes, for
+    /// the Dockerfile it builds (the first service building it decides).
+    pub fn set_dirs(&mut self, compose_path: &Path, service: &str, dirs: &[String]) {
+        let Some((df, _)) = self.built_by(compose_path, service).cloned() else {
+            return;
+        };
+        if let Some(link) = self.by_dockerfile.get_mut(&df) {
+            if link.service == service && link.dirs.is_empty() {
+                link.dirs = dirs.to_vec();
+            }
+        }
+    }
+
+    /// Whether `path` is the canonical form of `other`.
+    pub fn same_file(path: &Path, other: &Path) -> bool {
+        canonical(path) == *other
+    }
+
+    /// Linked Dockerfiles that are not among `listed`, to be hardened too.
+    pub fn unlisted(&self, listed: &[PathBuf]) -> Vec<PathBuf> {
+        let listed: Vec<PathBuf> = listed.iter().map(|p| canonical(p)).collect();
+        self.found
+            .iter()
+            .filter(|p| !listed.contains(&canonical(p)))
+            .cloned()
+            .collect()
+    }
+
+    /// What the Dockerfile rules should know about the file at `path`.
+    pub fn hints_for(&self, path: &Path) -> Hints {
+        let link = self.by_dockerfile.get(&canonical(path));
+        let folder = canonical(path)
+            .parent()
+            .and_then(|p| p.file_name())
+            .map(|n| n.to_string_lossy().into_owned());
+        Hints {
+            service: link.map(|l| l.service.clone()),
+            folder,
+            uid: DEFAULT_UID,
+            home: None,
+            dirs: link.map(|l| l.dirs.clone()).unwrap_or_default(),
+        }
+    }
+}
+
+/// `a/./b/../c` → `a/c`, lexically, so paths shown to users stay short.
+fn normalize(p: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir if out.file_name().is_some() => {
+                out.pop();
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
+}

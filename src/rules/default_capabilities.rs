@@ -1,0 +1,194 @@
+//! `default-capabilities`: Docker gives every container a default set of
+//! Linux capabilities (CHOWN, DAC_OVERRIDE, SETUID, NET_RAW, ...) that most
+//! services never use. The fix drops them all; capabilities a service really
+//! needs come back as an explicit, explained `cap_add`.
+
+use super::writable_rootfs::from_anchor;
+use super::{Output, RuleInfo};
+use crate::compose::patch::{self, NewValue};
+use crate::compose::service::{Origin, Service};
+use crate::compose::tree::Kind;
+use crate::compose::Ctx;
+use crate::finding::Finding;
+use crate::plan::ServicePlan;
+
+/// The compose key this rule edits.
+const NAME_KEY: &str = "cap_drop";
+
+pub const NAME: &str = "default-capabilities";
+
+pub const INFO: RuleInfo = RuleInfo {
+    name: NAME,
+    summary: "compose service keeps Docker's default capabilities (no `cap_drop: [ALL]`)",
+    explanation: "Docker's default capability set lets a process change file ownership, bypass \
+file permissions, bind raw sockets and switch users. Dropping all of them (`cap_drop: [ALL]`, \
+CIS Docker Benchmark 5.4) removes what an attacker would use to escalate; a capability a \
+service really needs is added back with `cap_add` and a reason.",
+};
+
+fn is_all(s: &str) -> bool {
+    let s = s.trim();
+    s.eq_ignore_ascii_case("ALL") || s.eq_ignore_ascii_case("CAP_ALL")
+}
+
+pub fn check(ctx: &Ctx, svc: &Service, plan: &ServicePlan, out: &mut Output) {
+    if svc.allows(NAME) {
+        return;
+    }
+    let subject = format!("service {}", svc.name);
+    let why = "`cap_drop: [ALL]`: the container starts with no Linux capabilities";
+    match svc.effective("cap_drop") {
+        None => {
+            out.findings.push(Finding::new(
+                NAME,
+                svc.key.line,
+                svc.key.col + 1,
+                format!(
+                    "service `{}` keeps the default capabilities (no `cap_drop: [ALL]`)",
+                    svc.name
+                ),
+            ));
+            if let Some(e) = ctx.add_entry(svc, "cap_drop", &NewValue::Seq(vec!["ALL".into()]), out)
+            {
+                out.edits.push(e);
+                out.note(&subject, NAME, why);
+            }
+        }
+        Some((v, origin)) => {
+            let items = ctx.strings(v);
+            if items.iter().any(|s| is_all(s)) {
+                add_back(ctx, svc, plan, out);
+                return explain_cap_add(ctx, svc, out);
+            }
+            out.findings.push(Finding::new(
+                NAME,
+                v.line,
+                v.col + 1,
+                format!(
+                    "service `{}` drops only some capabilities, not ALL",
+                    svc.name
+                ),
+            ));
+            match (origin, &v.kind) {
+                (Origin::Own, Kind::Seq { .. }) => {
+                    if let Some(e) = ctx.append_item(v, "ALL", out) {
+                        out.edits.push(e);
+                        out.note(
+                            &subject,
+                            NAME,
+                            format!("`ALL` added to `cap_drop`{}", kept(&items)),
+                        );
+                    }
+                }
+                (Origin::Own, _) if v.is_null() => {
+                    let key_col = svc.own(NAME_KEY).map_or(0, |e| e.key.col);
+                    let all = NewValue::Seq(vec!["ALL".into()]);
+                    out.edits.push(patch::fill_null_block(
+                        ctx.src,
+                        &ctx.layout,
+                        key_col,
+                        v,
+                        &all,
+                    ));
+                    out.note(&subject, NAME, why);
+                }
+                (Origin::Own, _) => {
+                    out.review(
+                        &subject,
+                        NAME,
+                        "`cap_drop` is not a list; set it to `[ALL]` by hand",
+                    );
+                }
+                (Origin::Merged(anchor), _) => {
+                    if let Some(e) =
+                        ctx.add_entry(svc, "cap_drop", &NewValue::Seq(vec!["ALL".into()]), out)
+                    {
+                        out.edits.push(e);
+                        out.note(
+                            &subject,
+                            NAME,
+                            format!("`cap_drop: [ALL]` added to the service; it replaces the list merged{}", from_anchor(anchor)),
+                        );
+                    }
+                }
+            }
+        }
+    }
+    add_back(ctx, svc, plan, out);
+    explain_cap_add(ctx, svc, out);
+}
+
+/// Capabilities the plan says the service needs (a known image's
+/// entrypoint that starts as root), added back with their reason.
+fn add_back(ctx: &Ctx, svc: &Service, plan: &ServicePlan, out: &mut Output) {
+    let have: Vec<String> = svc
+        .effective("cap_add")
+        .map(|(v, _)| ctx.strings(v))
+        .unwrap_or_default()
+        .iter()
+        .map(|c| c.trim().trim_start_matches("CAP_").to_ascii_uppercase())
+        .collect();
+    let missing: Vec<&(String, String)> = plan
+        .cap_add
+        .iter()
+        .filter(|(c, _)| !have.contains(c))
+        .collect();
+    if missing.is_empty() {
+        return;
+    }
+    let caps: Vec<String> = missing.iter().map(|(c, _)| c.clone()).collect();
+    out.findings.push(Finding::new(
+        NAME,
+        svc.key.line,
+        svc.key.col + 1,
+        format!(
+            "service `{}` needs {} back once all capabilities are dropped",
+            svc.name,
+            caps.join(", ")
+        ),
+    ));
+    if ctx.add_items(svc, "cap_add", &caps, NAME, out) {
+        let why = &missing[0].1;
+        out.note(
+            &format!("service {}", svc.name),
+            NAME,
+            format!(
+                "`cap_add: [{}]`: the image's entrypoint starts as root and needs them: {why}",
+                caps.join(", ")
+            ),
+        );
+    }
+}
+
+fn kept(items: &[String]) -> String {
+    if items.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " (the entries already there, {}, are kept; ALL covers them)",
+            items.join(", ")
+        )
+    }
+}
+
+/// Capabilities the author adds back deserve a second look: harden keeps
+/// them, and says so.
+fn explain_cap_add(ctx: &Ctx, svc: &Service, out: &mut Output) {
+    if let Some((v, _)) = svc.effective("cap_add") {
+        let caps = ctx.strings(v);
+        if !caps.is_empty()
+            && !out.notes.iter().any(|n| {
+                n.rule == Some(NAME) && n.text.contains("cap_add") && n.subject.ends_with(svc.name)
+            })
+        {
+            out.review(
+                &format!("service {}", svc.name),
+                NAME,
+                format!(
+                    "`cap_add` keeps {}: check that each is still needed",
+                    caps.join(", ")
+                ),
+            );
+        }
+    }
+}

@@ -1,0 +1,52 @@
+//! `implicit-home`: a non-root user whose HOME is left to the passwd entry
+//! often points at `/` or a directory on the read-only root filesystem, and
+//! tools that write dot-files there (pip, npm, git, shells) fail. The fix
+//! sets `ENV HOME` to a writable carve-out (`/tmp` when nothing better).
+
+use super::{Output, RuleInfo};
+use crate::dockerfile::analyze::DfCtx;
+use crate::finding::Finding;
+
+pub const NAME: &str = "implicit-home";
+
+pub const INFO: RuleInfo = RuleInfo {
+    name: NAME,
+    summary: "Dockerfile final stage runs as non-root without `ENV HOME`",
+    explanation: "A user created without a home directory, or whose home lies on a read-only \
+root filesystem, breaks every tool that writes configuration or caches under $HOME. Setting \
+`ENV HOME` explicitly to a writable carve-out (a cache volume, or the /tmp tmpfs) makes the \
+location deliberate and writable.",
+};
+
+/// Whether HOME is set by an ENV (or ARG) in the final stage or a stage it
+/// builds on.
+fn home_is_set(ctx: &DfCtx) -> bool {
+    !ctx.df
+        .resolve_in_stage(ctx.final_stage(), "${HOME}")
+        .trim()
+        .is_empty()
+}
+
+/// The `ENV HOME=...` line (without line ending) to add before `USER
+/// user`, with its finding and note; `None` when HOME is already set.
+pub fn home_line(ctx: &DfCtx, out: &mut Output, user: &str) -> Option<String> {
+    if ctx.allows(NAME) || home_is_set(ctx) {
+        return None;
+    }
+    let stage = &ctx.df.stages[ctx.final_stage()];
+    let from = &ctx.df.instructions[stage.from];
+    let home = super::root_user::home(ctx);
+    out.findings.push(Finding::new(
+        NAME,
+        from.line,
+        1,
+        format!("`{user}` has no home directory of its own and the final stage sets no `ENV HOME`"),
+    ));
+    let why = if home == "/tmp" {
+        "the /tmp tmpfs is the one place the user can always write once the root filesystem is read-only"
+    } else {
+        "a writable carve-out, so tools that keep dot-files and caches under $HOME work on a read-only root"
+    };
+    out.note(&ctx.subject(), NAME, format!("`ENV HOME={home}`: {why}"));
+    Some(format!("ENV HOME={home}"))
+}

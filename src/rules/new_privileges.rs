@@ -1,0 +1,178 @@
+//! `new-privileges`: without `no-new-privileges`, a process in the container
+//! can gain privileges through setuid binaries or file capabilities. The fix
+//! adds `no-new-privileges:true` to `security_opt`.
+
+use super::writable_rootfs::from_anchor;
+use super::{pointer, Output, RuleInfo};
+use crate::compose::patch::{self, NewValue};
+use crate::compose::service::{Origin, Service};
+use crate::compose::tree::Kind;
+use crate::compose::Ctx;
+use crate::finding::Finding;
+
+/// The compose key this rule edits.
+const NAME_KEY: &str = "security_opt";
+
+pub const NAME: &str = "new-privileges";
+const OPT: &str = "no-new-privileges:true";
+
+pub const INFO: RuleInfo = RuleInfo {
+    name: NAME,
+    summary: "compose service allows privilege escalation (no `no-new-privileges:true`)",
+    explanation: "setuid and setgid binaries and file capabilities let a process gain \
+privileges it was not started with. `security_opt: [no-new-privileges:true]` (CIS Docker \
+Benchmark 5.26) makes the kernel refuse that for every process in the container.",
+};
+
+/// `Some(true)` for no-new-privileges in any spelling Docker accepts,
+/// `Some(false)` for an explicit `:false`/`=false`, `None` for other options.
+pub fn nnp_value(opt: &str) -> Option<bool> {
+    let o: String = opt
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect::<String>()
+        .to_ascii_lowercase();
+    let rest = o.strip_prefix("no-new-privileges")?;
+    match rest {
+        "" | ":true" | "=true" | ":1" | "=1" => Some(true),
+        ":false" | "=false" | ":0" | "=0" => Some(false),
+        _ => None,
+    }
+}
+
+pub fn check(ctx: &Ctx, svc: &Service, out: &mut Output) {
+    if svc.allows(NAME) {
+        return;
+    }
+    let subject = format!("service {}", svc.name);
+    let why = "`no-new-privileges:true`: no process can gain privileges through setuid binaries or file capabilities";
+    let Some((v, origin)) = svc.effective("security_opt") else {
+        out.findings.push(Finding::new(
+            NAME,
+            svc.key.line,
+            svc.key.col + 1,
+            format!(
+                "service `{}` allows privilege escalation (no `no-new-privileges:true`)",
+                svc.name
+            ),
+        ));
+        if let Some(e) = ctx.add_entry(svc, "security_opt", &NewValue::Seq(vec![OPT.into()]), out) {
+            out.edits.push(e);
+            out.note(&subject, NAME, why);
+        }
+        return;
+    };
+    let items: Vec<&crate::compose::tree::Node> = match &v.kind {
+        Kind::Seq { items, .. } => items.iter().map(|i| svc.doc.resolve(i)).collect(),
+        _ => Vec::new(),
+    };
+    if items
+        .iter()
+        .any(|i| i.as_str().and_then(nnp_value) == Some(true))
+    {
+        return;
+    }
+    if let Some((idx, off)) = items
+        .iter()
+        .enumerate()
+        .find(|(_, i)| i.as_str().and_then(nnp_value) == Some(false))
+    {
+        out.findings.push(Finding::new(
+            NAME,
+            off.line,
+            off.col + 1,
+            format!(
+                "service `{}` sets `{}`",
+                svc.name,
+                off.as_str().unwrap_or_default()
+            ),
+        ));
+        if origin == Origin::Own {
+            out.edits.push(patch::replace_scalar(off, OPT));
+            out.replaced.push(pointer(&[
+                "services",
+                svc.name,
+                "security_opt",
+                &idx.to_string(),
+            ]));
+            out.note(
+                &subject,
+                NAME,
+                format!("`{}` becomes `{OPT}`", off.as_str().unwrap_or_default()),
+            );
+            return;
+        }
+    } else {
+        out.findings.push(Finding::new(
+            NAME,
+            v.line,
+            v.col + 1,
+            format!(
+                "service `{}` allows privilege escalation (`security_opt` lacks no-new-privileges)",
+                svc.name
+            ),
+        ));
+    }
+    match (origin, &v.kind) {
+        (Origin::Own, Kind::Seq { .. }) => {
+            if let Some(e) = ctx.append_item(v, OPT, out) {
+                out.edits.push(e);
+                out.note(&subject, NAME, why);
+            }
+        }
+        (Origin::Own, _) if v.is_null() => {
+            let key_col = svc.own(NAME_KEY).map_or(0, |e| e.key.col);
+            let opt = NewValue::Seq(vec![OPT.into()]);
+            out.edits.push(patch::fill_null_block(
+                ctx.src,
+                &ctx.layout,
+                key_col,
+                v,
+                &opt,
+            ));
+            out.note(&subject, NAME, why);
+        }
+        (Origin::Own, _) => out.review(
+            &subject,
+            NAME,
+            "`security_opt` is not a list; add no-new-privileges:true by hand",
+        ),
+        (Origin::Merged(anchor), _) => {
+            // A service's own list replaces the merged one: keep its entries.
+            let mut list: Vec<String> = ctx
+                .strings(v)
+                .into_iter()
+                .filter(|s| nnp_value(s).is_none())
+                .collect();
+            list.push(OPT.into());
+            if let Some(e) = ctx.add_entry(svc, "security_opt", &NewValue::Seq(list), out) {
+                out.edits.push(e);
+                out.note(
+                    &subject,
+                    NAME,
+                    format!("`security_opt` added to the service with the entries merged{} plus `{OPT}` (a service's own list replaces a merged one)", from_anchor(anchor)),
+                );
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::nnp_value;
+
+    #[test]
+    fn spellings() {
+        for s in [
+            "no-new-privileges",
+            "no-new-privileges:true",
+            "no-new-privileges=true",
+            "NO-NEW-PRIVILEGES: true",
+        ] {
+            assert_eq!(nnp_value(s), Some(true), "{s}");
+        }
+        assert_eq!(nnp_value("no-new-privileges:false"), Some(false));
+        assert_eq!(nnp_value("seccomp:unconfined"), None);
+        assert_eq!(nnp_value("no-new-privilegesx"), None);
+    }
+}

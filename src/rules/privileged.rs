@@ -1,0 +1,46 @@
+//! `privileged`: `privileged: true` gives the container every capability and
+//! every device of the host; no other hardening survives it. harden cannot
+//! know what the service needs instead, so it reports and does not fix.
+
+use super::writable_rootfs::is_true;
+use super::{Output, RuleInfo};
+use crate::compose::service::Service;
+use crate::finding::Finding;
+
+pub const NAME: &str = "privileged";
+
+pub const INFO: RuleInfo = RuleInfo {
+    name: NAME,
+    summary: "compose service runs with `privileged: true`",
+    explanation: "A privileged container has all capabilities, all host devices and no seccomp \
+or AppArmor confinement: escaping to the host is trivial. Replace it with the specific \
+`cap_add` entries and `devices` the service needs (CIS Docker Benchmark 5.5). harden reports \
+this and does not change it, since only the service's author knows what it needs.",
+};
+
+pub fn check(svc: &Service, out: &mut Output) {
+    if svc.allows(NAME) {
+        return;
+    }
+    if let Some((v, _)) = svc.effective("privileged") {
+        if v.as_str().is_some_and(is_true) {
+            out.findings.push(
+                Finding::new(
+                    NAME,
+                    v.line,
+                    v.col + 1,
+                    format!(
+                        "service `{}` runs privileged: it has every capability and host device",
+                        svc.name
+                    ),
+                )
+                .report_only(),
+            );
+            out.review(
+                &format!("service {}", svc.name),
+                NAME,
+                "`privileged: true` is left as it is and overrides `cap_drop`; replace it with the capabilities and devices the service needs",
+            );
+        }
+    }
+}

@@ -1,0 +1,603 @@
+//! `root-user`: a process running as root in the container is root on the
+//! host's kernel, one bug away from the host. Compose services that say
+//! `user: root` are reported; Dockerfiles get a non-root `USER`.
+
+use super::{Output, RuleInfo};
+use crate::baseimage;
+use crate::compose::service::Service;
+use crate::compose::Ctx;
+use crate::dockerfile::analyze::DfCtx;
+use crate::dockerfile::Form;
+use crate::edit::Edit;
+use crate::finding::Finding;
+use crate::plan::ServicePlan;
+
+pub const NAME: &str = "root-user";
+
+pub const INFO: RuleInfo = RuleInfo {
+    name: NAME,
+    summary: "the container's process runs as root",
+    explanation: "A process that runs as uid 0 in a container shares uid 0 with the host \
+kernel: a container escape or a writable host mount makes it root on the host. The final \
+stage of every Dockerfile should end with a non-root `USER` (CIS Docker Benchmark 4.1), \
+created with the command the base image has, and no compose service should override it \
+with `user: root`.",
+};
+
+/// `root`, `0`, `root:root`, `0:0`, `0:1000` ...: the user part is root.
+pub fn is_root_user(spec: &str) -> bool {
+    let user = spec.trim().split(':').next().unwrap_or("").trim();
+    user == "root" || user == "0"
+}
+
+pub fn check_compose(ctx: &Ctx, svc: &Service, plan: &ServicePlan, out: &mut Output) {
+    if svc.allows(NAME) {
+        return;
+    }
+    if let Some((user, why)) = &plan.user {
+        let image = svc
+            .effective("image")
+            .and_then(|(n, _)| n.as_str())
+            .unwrap_or("");
+        out.findings.push(Finding::new(
+            NAME,
+            svc.key.line,
+            svc.key.col + 1,
+            format!(
+                "service `{}` runs `{image}` as root, though the image can run as a non-root user",
+                svc.name
+            ),
+        ));
+        if let Some(e) = ctx.add_entry(
+            svc,
+            "user",
+            &crate::compose::patch::NewValue::Scalar(format!("\"{user}\"")),
+            out,
+        ) {
+            out.edits.push(e);
+            out.note(
+                &format!("service {}", svc.name),
+                NAME,
+                format!("`user: \"{user}\"`: {why}"),
+            );
+        }
+        return;
+    }
+    if let Some((v, _)) = svc.effective("user") {
+        if let Some(u) = v.as_str() {
+            if is_root_user(u) {
+                out.findings.push(
+                    Finding::new(
+                        NAME,
+                        v.line,
+                        v.col + 1,
+                        format!("service `{}` runs as root (`user: {u}`)", svc.name),
+                    )
+                    .report_only(),
+                );
+                out.review(
+                    &format!("service {}", svc.name),
+                    NAME,
+                    format!("`user: {u}` is left as it is: set a non-root user the image has, or remove it so the image's USER applies"),
+                );
+            }
+        }
+    }
+}
+
+/// A user created by a `useradd`/`adduser` in the Dockerfile.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreatedUser {
+    pub name: String,
+    pub uid: Option<u32>,
+    /// The command creates a home directory (`useradd -m`, `adduser`
+    /// without `-H`/`--no-create-home`).
+    pub has_home: bool,
+    /// 1-based line of the RUN that creates it.
+    pub line: usize,
+}
+
+/// Options of useradd, busybox adduser and Debian's adduser that take a value.
+const VALUE_FLAGS: &[&str] = &[
+    "-u",
+    "--uid",
+    "-g",
+    "--gid",
+    "-G",
+    "--groups",
+    "-d",
+    "--home-dir",
+    "--home",
+    "-h",
+    "-s",
+    "--shell",
+    "-c",
+    "--comment",
+    "--gecos",
+    "-k",
+    "--skel",
+    "-K",
+    "--key",
+    "-e",
+    "--expiredate",
+    "-f",
+    "--inactive",
+    "-p",
+    "--password",
+    "-b",
+    "--base-dir",
+    "-Z",
+    "--selinux-user",
+    "--ingroup",
+    "--firstuid",
+    "--lastuid",
+    "-R",
+    "--root",
+    "-P",
+    "--prefix",
+];
+
+/// Users created by shell commands in `script`.
+pub fn users_created_by(script: &str, line: usize) -> Vec<CreatedUser> {
+    let mut out = Vec::new();
+    let cleaned = script.replace(['\\', '`'], " ");
+    for cmd in cleaned.split(['&', ';', '|', '\n', '(', ')']) {
+        let mut words = cmd.split_whitespace().peekable();
+        // `sudo`, `exec` and friends in front do not change the command.
+        while words
+            .peek()
+            .is_some_and(|w| matches!(*w, "sudo" | "exec" | "command" | "then" | "do" | "else"))
+        {
+            words.next();
+        }
+        let Some(tool) = words.next() else { continue };
+        let tool = tool.rsplit('/').next().unwrap_or(tool);
+        if tool != "useradd" && tool != "adduser" {
+            continue;
+        }
+        let mut uid = None;
+        let mut name = None;
+        // useradd creates no home unless asked; both adduser tools do unless told not to.
+        let mut has_home = tool == "adduser";
+        while let Some(w) = words.next() {
+            match w {
+                "-m" | "--create-home" => has_home = true,
+                "-M" | "--no-create-home" | "-H" => has_home = false,
+                _ => {}
+            }
+            if let Some((flag, value)) = w.split_once('=').filter(|(f, _)| f.starts_with("--")) {
+                if flag == "--uid" {
+                    uid = value.parse().ok();
+                }
+                continue;
+            }
+            if VALUE_FLAGS.contains(&w) {
+                let v = words.next();
+                if w == "-u" || w == "--uid" {
+                    uid = v.and_then(|v| v.trim_matches(['"', '\'']).parse().ok());
+                }
+                continue;
+            }
+            if w.starts_with('-') {
+                continue;
+            }
+            name = Some(w.trim_matches(['"', '\'']).to_string());
+            break;
+        }
+        if let Some(name) = name.filter(|n| !n.is_empty() && !n.contains('$')) {
+            out.push(CreatedUser {
+                name,
+                uid,
+                line,
+                has_home,
+            });
+        }
+    }
+    out
+}
+
+/// The user name harden creates: the service's name (or the folder's),
+/// made a valid user name.
+pub fn user_name_for(hint: Option<&str>) -> String {
+    let mut name: String = hint
+        .unwrap_or("")
+        .to_ascii_lowercase()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    name = name.trim_matches('-').to_string();
+    if !name.starts_with(|c: char| c.is_ascii_lowercase() || c == '_') {
+        name = format!(
+            "app{}",
+            if name.is_empty() {
+                String::new()
+            } else {
+                format!("-{name}")
+            }
+        );
+    }
+    name.truncate(32);
+    let name = name.trim_end_matches('-').to_string();
+    if baseimage::is_safe_user_name(&name) {
+        name
+    } else {
+        "app".to_string()
+    }
+}
+
+/// How the final stage ends up running.
+enum Current {
+    /// A non-root USER is in effect.
+    NonRoot,
+    /// The last USER is root, after an earlier non-root one.
+    BackToRoot {
+        user_line: usize,
+        earlier: Option<String>,
+    },
+    /// No USER anywhere in the chain.
+    Unset,
+}
+
+fn current_user(ctx: &DfCtx) -> Current {
+    let mut last: Option<(usize, String)> = None;
+    let mut last_non_root: Option<String> = None;
+    for (i, ins) in ctx.chain_instructions() {
+        if ins.keyword == "USER" {
+            let u = ctx.df.resolve_at(i, &ins.args).trim().to_string();
+            if !is_root_user(&u) {
+                last_non_root = Some(u.clone());
+            }
+            last = Some((ins.line, u));
+        }
+    }
+    match last {
+        None => Current::Unset,
+        Some((_, u)) if !is_root_user(&u) => Current::NonRoot,
+        Some((line, _)) => Current::BackToRoot {
+            user_line: line,
+            earlier: last_non_root,
+        },
+    }
+}
+
+/// The final stage's ENTRYPOINT is set in the Dockerfile (so the base
+/// image's privilege-dropping entrypoint no longer runs).
+fn overrides_entrypoint(ctx: &DfCtx) -> bool {
+    ctx.chain_instructions()
+        .any(|(_, i)| i.keyword == "ENTRYPOINT")
+}
+
+/// UID for a user harden creates when nothing else is configured.
+const DEFAULT_UID: u32 = 1000;
+
+/// The home directory to give the user: a carve-out when the plan has one.
+pub fn home(ctx: &DfCtx) -> String {
+    ctx.hints.home.clone().unwrap_or_else(|| "/tmp".to_string())
+}
+
+pub fn check_dockerfile(ctx: &DfCtx, out: &mut Output) {
+    let stage = &ctx.df.stages[ctx.final_stage()];
+    let from = &ctx.df.instructions[stage.from];
+    let subject = ctx.subject();
+    let base = &ctx.base;
+    if base.windows {
+        let why = format!(
+            "Windows base image ({}): skipped, the baseline covers Linux containers",
+            base.matched_rule
+        );
+        out.info(&subject, NAME, why);
+        return;
+    }
+    if ctx.allows(NAME) {
+        return;
+    }
+    out.info(
+        &subject,
+        NAME,
+        format!("base image family: {}", base.matched_rule),
+    );
+    let (root_line, restore) = match current_user(ctx) {
+        Current::NonRoot => return,
+        Current::BackToRoot { user_line, earlier } => (Some(user_line), earlier),
+        Current::Unset => {
+            if let Some(u) = &base.runs_as {
+                out.info(
+                    &subject,
+                    NAME,
+                    format!("the base image already runs as non-root user `{u}`"),
+                );
+                return;
+            }
+            if let Some(tool) = base
+                .drops_privileges
+                .as_deref()
+                .filter(|_| !overrides_entrypoint(ctx))
+            {
+                out.review(
+                    &subject,
+                    NAME,
+                    format!("no USER added: the image's entrypoint starts as root and drops privileges itself ({tool}); a USER would break it, so the compose service gets the image's user or the capabilities that needs"),
+                );
+                return;
+            }
+            (None, None)
+        }
+    };
+    let finding = match root_line {
+        Some(l) => Finding::new(
+            NAME,
+            l,
+            1,
+            "the final stage switches back to `USER root` and runs as root",
+        ),
+        None => Finding::new(
+            NAME,
+            from.line,
+            1,
+            "the final stage runs as root (no non-root USER)",
+        ),
+    };
+
+    let at = ctx.insertion_instruction();
+    if ctx.df.instructions[at].eof_continuation {
+        out.findings.push(finding.report_only());
+        out.review(
+            &subject,
+            NAME,
+            "the file ends inside a continuation line; end it, then run harden again",
+        );
+        return;
+    }
+    let Some(choice) = choose_user(ctx, restore, out) else {
+        out.findings.push(finding.report_only());
+        return;
+    };
+    out.findings.push(finding);
+
+    let eol = ctx.df.eol;
+    let mut text = String::new();
+    if let Some(cmd) = &choice.create {
+        text.push_str(&format!("RUN {}{eol}", ctx.run_lines(cmd)));
+    }
+    out.note(&subject, NAME, choice.why.clone());
+    if choice.needs_home {
+        if let Some(line) = super::implicit_home::home_line(ctx, out, &choice.user) {
+            text.push_str(&line);
+            text.push_str(eol);
+        }
+    }
+    text.push_str(&format!("USER {}{eol}", choice.user));
+    let (offset, needs_eol) = ctx.after_instruction(at);
+    if needs_eol {
+        text = format!("{eol}{}", text.strip_suffix(eol).unwrap_or(&text));
+    }
+    out.edits.push(Edit::insert(offset, text));
+    let copies = ctx.df.instructions[stage.instructions.clone()]
+        .iter()
+        .any(|i| {
+            matches!(i.keyword.as_str(), "COPY" | "ADD")
+                && !i.flags.iter().any(|f| f.starts_with("--chown"))
+        });
+    if copies
+        && choice
+            .user
+            .chars()
+            .next()
+            .is_some_and(|c| !c.is_ascii_digit())
+    {
+        out.review(
+            &subject,
+            NAME,
+            format!("files added with COPY/ADD belong to root and are read-only for `{}`; where the program writes to one of them, add `--chown={}` to that COPY", choice.user, choice.user),
+        );
+    }
+}
+
+/// The user the final stage switches to, and how it comes to exist.
+struct Choice {
+    user: String,
+    /// The shell command that creates it, when harden creates it.
+    create: Option<String>,
+    why: String,
+    /// The user has no usable home directory of its own.
+    needs_home: bool,
+}
+
+/// Reuse a user the Dockerfile or the base image already has; otherwise
+/// create one with the command the base image family has.
+fn choose_user(ctx: &DfCtx, restore: Option<String>, out: &mut Output) -> Option<Choice> {
+    let base = &ctx.base;
+    let subject = ctx.subject();
+    if let Some(u) = restore {
+        return Some(Choice {
+            why: format!("`USER {u}` again after the last instruction that needs root"),
+            user: u,
+            create: None,
+            needs_home: false,
+        });
+    }
+    let created: Vec<CreatedUser> = ctx
+        .chain_instructions()
+        .filter(|(_, i)| i.keyword == "RUN")
+        .flat_map(|(_, i)| {
+            let mut script = match &i.form {
+                Form::Exec(words) => words.join(" "),
+                Form::Shell => i.args.clone(),
+            };
+            for h in &i.heredocs {
+                script.push('\n');
+                script.push_str(ctx.src.text.get(h.body.clone()).unwrap_or(""));
+            }
+            users_created_by(&script, i.line)
+        })
+        .collect();
+    if let Some(c) = created.last() {
+        return Some(Choice {
+            why: format!(
+                "`USER {}`: the user created on line {} was never switched to",
+                c.name, c.line
+            ),
+            user: c.name.clone(),
+            create: None,
+            needs_home: !c.has_home,
+        });
+    }
+    if let Some(numeric) = &base.family.numeric_user {
+        return Some(Choice {
+            why: format!("`USER {numeric}`: {} has no shell and no user database, so an unprivileged numeric id", base.family.name),
+            user: numeric.clone(),
+            create: None,
+            needs_home: true,
+        });
+    }
+    if let Some(u) = base
+        .existing_users
+        .iter()
+        .find(|u| u.uid >= 1000 && u.uid < 65534)
+    {
+        return Some(Choice {
+            why: format!(
+                "`USER {}`: the base image already has this user (uid {})",
+                u.name, u.uid
+            ),
+            user: u.name.clone(),
+            create: None,
+            needs_home: false,
+        });
+    }
+    if !base.family.has_shell() {
+        return match base.existing_users.iter().find(|u| u.uid != 0) {
+            Some(u) => Some(Choice {
+                why: format!("`USER {}`: the base image has no shell to create a user with, but has this one (uid {})", u.name, u.uid),
+                user: u.name.clone(),
+                create: None,
+                needs_home: false,
+            }),
+            None => {
+                out.review(&subject, NAME, "the base image has no shell and no known non-root user: add a USER by hand");
+                None
+            }
+        };
+    }
+    let name = user_name_for(ctx.hints.service.as_deref().or(ctx.hints.folder.as_deref()));
+    if let Some(u) = base.user_named(&name) {
+        return Some(Choice {
+            why: format!(
+                "`USER {name}`: the base image already has this user (uid {})",
+                u.uid
+            ),
+            user: name,
+            create: None,
+            needs_home: false,
+        });
+    }
+    let uid = base.free_id(if ctx.hints.uid == 0 {
+        DEFAULT_UID
+    } else {
+        ctx.hints.uid
+    });
+    let home = home(ctx);
+    let Some(mut cmd) = baseimage::render_create_user(base.family, &name, uid, uid, &home) else {
+        out.review(
+            &subject,
+            NAME,
+            format!(
+                "cannot create a user on {}: add one by hand",
+                base.family.name
+            ),
+        );
+        return None;
+    };
+    if !ctx.hints.dirs.is_empty() {
+        let dirs = ctx.hints.dirs.join(" ");
+        cmd.push_str(&format!(" && mkdir -p {dirs} && chown {uid}:{uid} {dirs}"));
+    }
+    if let Some(n) = &base.note {
+        out.info(&subject, NAME, n.clone());
+    }
+    let dirs = if ctx.hints.dirs.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "; creates {} owned by it, so new named volumes there start owned by it",
+            ctx.hints.dirs.join(", ")
+        )
+    };
+    Some(Choice {
+        why: format!(
+            "creates system user `{name}` (uid {uid}, gid {uid}, no home directory, no login shell) with {} and switches to it{dirs}",
+            create_tool(&base.family.name)
+        ),
+        user: name,
+        create: Some(cmd),
+        needs_home: true,
+    })
+}
+
+fn create_tool(family: &str) -> &'static str {
+    match baseimage::knowledge()
+        .ok()
+        .and_then(|k| k.families.iter().find(|f| f.name == family))
+        .and_then(|f| f.create_user.as_deref())
+    {
+        Some(c) if c.contains("useradd") && c.contains("adduser") => {
+            "useradd, or busybox adduser where useradd is missing"
+        }
+        Some(c) if c.contains("useradd") => "useradd",
+        Some(c) if c.contains("adduser") => "busybox addgroup/adduser",
+        _ => "the base image's tools",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn users_in_scripts() {
+        let u = users_created_by(
+            "groupadd -r app && useradd --no-log-init -r -g app -u 1001 app",
+            3,
+        );
+        assert_eq!(
+            u,
+            vec![CreatedUser {
+                name: "app".into(),
+                uid: Some(1001),
+                line: 3,
+                has_home: false,
+            }]
+        );
+        assert!(users_created_by("useradd -m -u 1500 worker", 1)[0].has_home);
+        let u = users_created_by("addgroup -S web && adduser -S -D -H -h /srv -G web web", 1);
+        assert_eq!(u[0].name, "web");
+        let u = users_created_by("adduser --system --uid=999 --group worker", 1);
+        assert_eq!((u[0].name.as_str(), u[0].uid), ("worker", Some(999)));
+        assert!(users_created_by("apt-get install -y adduser", 1).is_empty());
+        assert!(users_created_by("useradd -m $APP_USER", 1).is_empty());
+    }
+
+    #[test]
+    fn user_names() {
+        assert_eq!(user_name_for(Some("Web API")), "web-api");
+        assert_eq!(user_name_for(Some("2fa")), "app-2fa");
+        assert_eq!(user_name_for(None), "app");
+        assert_eq!(user_name_for(Some("ocr_service")), "ocr_service");
+    }
+
+    #[test]
+    fn root_spellings() {
+        for u in ["root", "0", "0:0", "root:root", " 0:1000"] {
+            assert!(is_root_user(u), "{u}");
+        }
+        for u in ["1000", "app", "1000:0", "rootless", "10"] {
+            assert!(!is_root_user(u), "{u}");
+        }
+    }
+}

@@ -1,0 +1,87 @@
+//! `undocumented-exception`: an exemption from the baseline is a decision a
+//! reviewer must be able to read. `x-harden` without a reason, or naming a
+//! rule that does not exist, is reported.
+
+use super::{Output, RuleInfo};
+use crate::compose::service::Service;
+use crate::dockerfile::analyze::DfCtx;
+use crate::finding::Finding;
+
+pub const NAME: &str = "undocumented-exception";
+
+pub const INFO: RuleInfo = RuleInfo {
+    name: NAME,
+    summary: "an exception (`x-harden` / `# harden: allow`) without a reason",
+    explanation: "A service may be exempted from a rule, but only with a written reason, so \
+that the next reviewer knows why the baseline does not apply: \
+`x-harden: {allow: [writable-rootfs], reason: \"writes routing state; see OPS-112\"}` in a \
+compose service, `# harden: allow root-user -- <reason>` in a Dockerfile. The exemption is \
+honoured either way; the missing reason is reported until it is written.",
+};
+
+pub fn check_compose(svc: &Service, out: &mut Output) {
+    let Some(ex) = svc.exception() else { return };
+    if ex.reason.is_none() {
+        out.findings.push(
+            Finding::new(
+                NAME,
+                ex.line,
+                ex.col,
+                format!(
+                    "`x-harden` of service `{}` has no reason: say why the baseline does not apply",
+                    svc.name
+                ),
+            )
+            .report_only()
+            .warning(),
+        );
+    }
+    for a in &ex.allow {
+        if a != "all" && super::info(a).is_none() {
+            out.findings.push(
+                Finding::new(
+                    NAME,
+                    ex.line,
+                    ex.col,
+                    format!(
+                        "`x-harden` of service `{}` allows unknown rule `{a}`",
+                        svc.name
+                    ),
+                )
+                .report_only()
+                .warning(),
+            );
+        }
+    }
+}
+
+pub fn check_dockerfile(ctx: &DfCtx, out: &mut Output) {
+    for (rules, reason, line) in &ctx.exceptions {
+        if reason.is_none() {
+            out.findings.push(
+                Finding::new(
+                    NAME,
+                    *line,
+                    1,
+                    "`# harden: allow` without a reason: write `-- <why the baseline does not apply>`",
+                )
+                .report_only()
+                .warning(),
+            );
+        }
+        for r in rules {
+            if r != "all" && super::info(r).is_none() {
+                out.findings.push(
+                    Finding::new(
+                        NAME,
+                        *line,
+                        1,
+                        format!("`# harden: allow` names unknown rule `{r}`"),
+                    )
+                    .report_only()
+                    .warning(),
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,203 @@
+//! `unmounted-write-path`: with a read-only root filesystem every path a
+//! service writes must be a carve-out, or the service fails at its first
+//! write. Scratch space (`/tmp`) becomes a size-limited tmpfs.
+
+use super::{Output, RuleInfo};
+use crate::compose::service::Service;
+use crate::compose::tree::Kind;
+use crate::compose::Ctx;
+use crate::finding::Finding;
+use crate::plan::{Carve, ServicePlan};
+
+pub const NAME: &str = "unmounted-write-path";
+
+/// The scratch tmpfs every read-only service gets.
+pub const TMP: &str = "/tmp";
+pub const TMP_SIZE: &str = "512m";
+
+pub const INFO: RuleInfo = RuleInfo {
+    name: NAME,
+    summary: "a path the service writes is neither a volume nor a tmpfs",
+    explanation: "With a read-only root filesystem, a service fails the first time it writes \
+outside its mounts. Scratch paths (/tmp, pid and socket directories) become tmpfs mounts with \
+a size limit; persistent paths (data, models, caches) become named volumes, created and owned \
+by the service's user in its Dockerfile.",
+};
+
+/// A mount target of a service and how it is mounted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mount {
+    pub target: String,
+    pub tmpfs: bool,
+    pub read_only: bool,
+    /// A named volume (its ownership comes from the image on first use),
+    /// as opposed to a bind mount or tmpfs.
+    pub named: bool,
+}
+
+/// Every path mounted into the service: `tmpfs` entries and `volumes` in
+/// short (`src:dst[:mode]`) and long (`{type, source, target}`) syntax.
+pub fn mounts(ctx: &Ctx, svc: &Service) -> Vec<Mount> {
+    let mut out = Vec::new();
+    if let Some((v, _)) = svc.effective("tmpfs") {
+        for s in ctx.strings(v) {
+            let target = s.split(':').next().unwrap_or("").trim().to_string();
+            out.push(Mount {
+                target,
+                tmpfs: true,
+                read_only: false,
+                named: false,
+            });
+        }
+    }
+    if let Some((v, _)) = svc.effective("volumes") {
+        if let Kind::Seq { items, .. } = &v.kind {
+            for item in items {
+                let item = svc.doc.resolve(item);
+                if let Some(s) = item.as_str() {
+                    if let Some(m) = short_volume(s) {
+                        out.push(m);
+                    }
+                } else if let Some(t) = item
+                    .get("target")
+                    .and_then(|e| svc.doc.resolve(&e.value).as_str())
+                {
+                    let ty = item
+                        .get("type")
+                        .and_then(|e| svc.doc.resolve(&e.value).as_str())
+                        .unwrap_or("volume");
+                    let has_source = item.get("source").is_some();
+                    let ro = item
+                        .get("read_only")
+                        .and_then(|e| svc.doc.resolve(&e.value).as_str())
+                        .is_some_and(super::writable_rootfs::is_true);
+                    out.push(Mount {
+                        target: t.trim().to_string(),
+                        tmpfs: ty == "tmpfs",
+                        read_only: ro,
+                        named: ty == "volume" && has_source,
+                    });
+                }
+            }
+        }
+    }
+    for m in &mut out {
+        let t = m.target.trim_end_matches('/');
+        m.target = if t.is_empty() {
+            "/".into()
+        } else {
+            t.to_string()
+        };
+    }
+    out
+}
+
+/// `SRC:DST[:MODE]`, `DST`, or a Windows source `C:\x:DST`.
+fn short_volume(s: &str) -> Option<Mount> {
+    let parts: Vec<&str> = s.split(':').collect();
+    let (source, target, mode) = match parts.as_slice() {
+        [t] => ("", *t, None),
+        [d, rest @ ..] if d.len() == 1 && rest.len() >= 2 && rest[0].starts_with('\\') => {
+            ("C:", rest[1], rest.get(2).copied())
+        }
+        [s, t] => (*s, *t, None),
+        [s, t, m, ..] => (*s, *t, Some(*m)),
+        [] => return None,
+    };
+    let read_only = mode.is_some_and(|m| m.split(',').any(|o| o == "ro"));
+    // A source that is a path (`./x`, `/x`, `~/x`) is a bind mount.
+    let named =
+        !source.is_empty() && !source.starts_with(['.', '/', '~', '$']) && !source.contains('\\');
+    Some(Mount {
+        target: target.trim().to_string(),
+        tmpfs: false,
+        read_only,
+        named,
+    })
+}
+
+/// Whether `path` is writable through one of the mounts (at or below a
+/// writable mount target).
+pub fn covered(mounts: &[Mount], path: &str) -> bool {
+    mounts.iter().any(|m| {
+        !m.read_only
+            && (path == m.target || m.target == "/" || path.starts_with(&format!("{}/", m.target)))
+    })
+}
+
+pub fn check(
+    ctx: &Ctx,
+    svc: &Service,
+    plan: &ServicePlan,
+    out: &mut Output,
+    new_volumes: &mut Vec<String>,
+) {
+    if svc.allows(NAME) || svc.allows(super::writable_rootfs::NAME) || plan.carve_outs.is_empty() {
+        return;
+    }
+    let subject = format!("service {}", svc.name);
+    let mut tmpfs = Vec::new();
+    let mut volumes = Vec::new();
+    for c in &plan.carve_outs {
+        out.findings.push(Finding::new(
+            NAME,
+            svc.key.line,
+            svc.key.col + 1,
+            format!("service `{}` writes `{}`, which is not writable once the root filesystem is read-only", svc.name, c.path),
+        ));
+        match &c.carve {
+            Carve::Tmpfs { .. } => tmpfs.push(c),
+            Carve::Volume { .. } => volumes.push(c),
+        }
+    }
+    if !tmpfs.is_empty() {
+        let items: Vec<String> = tmpfs.iter().map(|c| c.entry()).collect();
+        if ctx.add_items(svc, "tmpfs", &items, NAME, out) {
+            for c in &tmpfs {
+                out.note(&subject, NAME, format!("tmpfs `{}`: {}", c.entry(), c.why));
+            }
+        }
+    }
+    if !volumes.is_empty() {
+        let items: Vec<String> = volumes.iter().map(|c| c.entry()).collect();
+        if ctx.add_items(svc, "volumes", &items, NAME, out) {
+            for c in &volumes {
+                if let Carve::Volume { name } = &c.carve {
+                    new_volumes.push(name.clone());
+                    out.note(&subject, NAME, format!("volume `{}`: {}", c.entry(), c.why));
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_volumes() {
+        assert_eq!(
+            short_volume("data:/var/lib/x").unwrap().target,
+            "/var/lib/x"
+        );
+        assert!(short_volume("data:/var/lib/x").unwrap().named);
+        assert!(!short_volume("./data:/var/lib/x").unwrap().named);
+        assert!(short_volume("./conf:/etc/x:ro").unwrap().read_only);
+        assert_eq!(short_volume("/cache").unwrap().target, "/cache");
+        assert_eq!(short_volume("C:\\data:/data").unwrap().target, "/data");
+    }
+
+    #[test]
+    fn coverage() {
+        let m = vec![Mount {
+            target: "/var".into(),
+            tmpfs: false,
+            read_only: false,
+            named: true,
+        }];
+        assert!(covered(&m, "/var/tmp"));
+        assert!(!covered(&m, "/variant"));
+        assert!(!covered(&m, "/tmp"));
+    }
+}

@@ -1,0 +1,116 @@
+//! `writable-rootfs`: a service whose root filesystem is writable lets an
+//! attacker (or a bug) change the image's programs and configuration at run
+//! time. The fix is `read_only: true`; what the service must write becomes
+//! an explicit carve-out (see `unmounted-write-path`).
+
+use super::{pointer, Output, RuleInfo};
+use crate::compose::patch::{self, NewValue};
+use crate::compose::service::{Origin, Service};
+use crate::compose::Ctx;
+use crate::finding::Finding;
+
+pub const NAME: &str = "writable-rootfs";
+
+pub const INFO: RuleInfo = RuleInfo {
+    name: NAME,
+    summary: "compose service without `read_only: true`",
+    explanation: "A writable root filesystem lets a compromised process replace binaries, \
+plant tools or alter configuration inside the container. `read_only: true` makes the image \
+immutable at run time (CIS Docker Benchmark 5.13); paths the service really writes become \
+named volumes or tmpfs mounts.",
+};
+
+/// Whether a YAML scalar says true the way Compose reads booleans.
+pub fn is_true(value: &str) -> bool {
+    matches!(
+        value.trim(),
+        "true" | "True" | "TRUE" | "yes" | "Yes" | "YES" | "on" | "On" | "ON"
+    )
+}
+
+pub fn check(ctx: &Ctx, svc: &Service, out: &mut Output) {
+    if svc.allows(NAME) {
+        return;
+    }
+    let subject = format!("service {}", svc.name);
+    match svc.effective("read_only") {
+        Some((v, origin)) => {
+            let Some(text) = v.as_str() else { return };
+            if is_true(text) {
+                return;
+            }
+            if text.contains("${") {
+                out.review(
+                    &subject,
+                    NAME,
+                    format!("`read_only: {text}` depends on interpolation; make sure it is true in every environment"),
+                );
+                return;
+            }
+            match origin {
+                Origin::Own => {
+                    out.findings.push(Finding::new(
+                        NAME,
+                        v.line,
+                        v.col + 1,
+                        format!("service `{}` sets `read_only: {text}`: its root filesystem is writable", svc.name),
+                    ));
+                    out.edits.push(patch::replace_scalar(v, "true"));
+                    out.replaced
+                        .push(pointer(&["services", svc.name, "read_only"]));
+                    out.note(
+                        &subject,
+                        NAME,
+                        format!("`read_only: {text}` becomes `read_only: true`: the root filesystem is mounted read-only; writes go to the tmpfs and volumes listed"),
+                    );
+                }
+                Origin::Merged(anchor) => {
+                    out.findings.push(Finding::new(
+                        NAME,
+                        svc.key.line,
+                        svc.key.col + 1,
+                        format!("service `{}` merges `read_only: {text}`{}: its root filesystem is writable", svc.name, from_anchor(anchor)),
+                    ));
+                    if let Some(e) = add(ctx, svc, out) {
+                        out.edits.push(e);
+                        out.note(
+                            &subject,
+                            NAME,
+                            format!("`read_only: true` added to the service; it overrides `read_only: {text}` merged{}, which other services may still use", from_anchor(anchor)),
+                        );
+                    }
+                }
+            }
+        }
+        None => {
+            out.findings.push(Finding::new(
+                NAME,
+                svc.key.line,
+                svc.key.col + 1,
+                format!(
+                    "service `{}` has a writable root filesystem (no `read_only: true`)",
+                    svc.name
+                ),
+            ));
+            if let Some(e) = add(ctx, svc, out) {
+                out.edits.push(e);
+                out.note(
+                    &subject,
+                    NAME,
+                    "`read_only: true`: the root filesystem is mounted read-only; writes go to the tmpfs and volumes listed",
+                );
+            }
+        }
+    }
+}
+
+fn add(ctx: &Ctx, svc: &Service, out: &mut Output) -> Option<crate::edit::Edit> {
+    ctx.add_entry(svc, "read_only", &NewValue::Scalar("true".into()), out)
+}
+
+pub fn from_anchor(anchor: Option<&str>) -> String {
+    match anchor {
+        Some(a) => format!(" from `&{a}`"),
+        None => " through `<<`".to_string(),
+    }
+}

@@ -1,0 +1,378 @@
+//! One run of harden: discover, read, analyze, fix, verify, and report.
+
+use crate::cli::{CheckArgs, ColorChoice, Common, FixArgs};
+use crate::compose::{self, FileError};
+use crate::discover::{self, Found, Kind};
+use crate::edit;
+use crate::report;
+use crate::rules::Output;
+use crate::source::Source;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// Everything harden learned about one file.
+#[derive(Debug)]
+pub struct FileResult {
+    pub path: PathBuf,
+    pub display: String,
+    pub kind: Option<Kind>,
+    /// The text as read (absent when it could not be read).
+    pub source: Option<Source>,
+    pub out: Output,
+    /// The fixed text, when the fix changes anything and passed verification.
+    pub fixed: Option<String>,
+    pub error: Option<FileError>,
+}
+
+impl FileResult {
+    fn failed(path: PathBuf, display: String, kind: Option<Kind>, error: FileError) -> Self {
+        FileResult {
+            path,
+            display,
+            kind,
+            source: None,
+            out: Output::default(),
+            fixed: None,
+            error: Some(error),
+        }
+    }
+}
+
+/// The path shown to a user and in diffs: relative to the working directory.
+pub fn display_path(path: &Path) -> String {
+    let rel = if path.is_absolute() {
+        std::env::current_dir()
+            .ok()
+            .and_then(|cwd| path.strip_prefix(&cwd).ok().map(Path::to_path_buf))
+            .unwrap_or_else(|| path.to_path_buf())
+    } else {
+        path.components()
+            .filter(|c| !matches!(c, std::path::Component::CurDir))
+            .collect()
+    };
+    rel.to_string_lossy().replace('\\', "/")
+}
+
+fn at_start(message: impl Into<String>) -> FileError {
+    FileError {
+        line: 1,
+        col: 1,
+        message: message.into(),
+    }
+}
+
+/// Read a file as UTF-8 text within the size limit.
+pub fn read_text(path: &Path, max_size: u64) -> Result<String, FileError> {
+    let meta = std::fs::metadata(path).map_err(|e| at_start(discover::io_message(&e)))?;
+    if !meta.is_file() {
+        return Err(at_start("not a regular file"));
+    }
+    if meta.len() > max_size {
+        return Err(at_start(format!(
+            "the file is {} bytes, more than the limit of {max_size} (--max-file-size)",
+            meta.len()
+        )));
+    }
+    let bytes = std::fs::read(path).map_err(|e| at_start(discover::io_message(&e)))?;
+    String::from_utf8(bytes).map_err(|e| {
+        let good = e.utf8_error().valid_up_to();
+        let bytes = e.as_bytes();
+        let before = String::from_utf8_lossy(&bytes[..good]);
+        let line = before.matches('\n').count() + 1;
+        let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        FileError {
+            line,
+            col,
+            message: "the file is not valid UTF-8 text".into(),
+        }
+    })
+}
+
+/// A file read and parsed, before the rules run.
+enum Parsed {
+    Compose(Option<compose::tree::Document>),
+    Dockerfile(crate::dockerfile::Dockerfile),
+}
+
+fn parse(src: &Source, kind: Kind, limits: &compose::tree::Limits) -> Result<Parsed, FileError> {
+    match kind {
+        Kind::Compose => compose::parse(src, limits).map(Parsed::Compose),
+        Kind::Dockerfile => crate::dockerfile::parse(&src.text)
+            .map(Parsed::Dockerfile)
+            .map_err(|e| FileError {
+                line: e.line,
+                col: e.col,
+                message: e.message,
+            }),
+    }
+}
+
+/// Apply the edits, then re-parse and check that nothing the author wrote
+/// changed meaning; the fixed text, or why the fix is refused.
+fn fix_text(
+    src: &Source,
+    parsed: &Parsed,
+    out: &Output,
+    limits: &compose::tree::Limits,
+) -> Result<Option<String>, FileError> {
+    if out.edits.is_empty() {
+        return Ok(None);
+    }
+    let new_text = edit::apply(&src.text, &out.edits).map_err(|o| FileError {
+        line: src.line_of(o.second.start),
+        col: 1,
+        message: "internal error: two fixes overlap here; nothing was changed".into(),
+    })?;
+    let new_src = Source::new(src.path.clone(), src.display.clone(), new_text);
+    let verdict = match parsed {
+        Parsed::Compose(Some(doc)) => compose::verify(doc, &new_src, &out.replaced, limits),
+        Parsed::Compose(None) => Err("the file is empty".to_string()),
+        Parsed::Dockerfile(df) => crate::dockerfile::analyze::verify(df, &src.text, &new_src.text),
+    };
+    verdict.map_err(|why| FileError {
+        line: 1,
+        col: 1,
+        message: format!("the fix was refused because {why}; the file is left as it was"),
+    })?;
+    Ok(Some(new_src.text))
+}
+
+fn use_color(choice: ColorChoice, stream: console::Term) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && stream.is_term()
+        }
+    }
+}
+
+fn inputs(common: &Common) -> Vec<Found> {
+    let paths = if common.paths.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        common.paths.clone()
+    };
+    discover::discover(&paths)
+}
+
+/// Read and parse every file, link compose services to the Dockerfiles
+/// they build, then run the rules on each file and compute its fix.
+fn run_all(common: &Common) -> Vec<FileResult> {
+    let limits = compose::tree::Limits::default();
+    let load = |path: PathBuf, kind: Kind| -> Loaded {
+        let display = display_path(&path);
+        let r = read_text(&path, common.max_file_size).and_then(|text| {
+            let src = Source::new(path.clone(), display.clone(), text);
+            let parsed = parse(&src, kind, &limits)?;
+            Ok((src, parsed))
+        });
+        (path, display, Some(kind), r)
+    };
+    let mut loaded: Vec<Loaded> = Vec::new();
+    for f in inputs(common) {
+        match f {
+            Found::File { path, kind } => loaded.push(load(path, kind)),
+            Found::Error { path, message } => {
+                let display = display_path(&path);
+                loaded.push((path, display, None, Err(at_start(message))));
+            }
+        }
+    }
+
+    // Dockerfiles built by a compose service: hardened with it, named after it.
+    let mut links = crate::link::Links::default();
+    for (path, _, _, r) in &loaded {
+        if let Ok((_, Parsed::Compose(Some(doc)))) = r {
+            links.add_compose(path, doc);
+        }
+    }
+    let listed: Vec<PathBuf> = loaded.iter().map(|l| l.0.clone()).collect();
+    for extra in links.unlisted(&listed) {
+        loaded.push(load(extra, Kind::Dockerfile));
+    }
+
+    // One plan per service, read by the compose rules and, through the
+    // links, by the rules of the Dockerfile it builds.
+    let mut plans: Vec<Option<compose::Plans>> = Vec::new();
+    for (path, _, _, r) in &loaded {
+        let p = match r {
+            Ok((src, Parsed::Compose(Some(doc)))) => {
+                let built = |service: &str| -> Option<crate::plan::Built<'_>> {
+                    let (df_path, context) = links.built_by(path, service)?;
+                    loaded.iter().find_map(|(p, _, _, r)| match r {
+                        Ok((_, Parsed::Dockerfile(df)))
+                            if crate::link::Links::same_file(p, df_path) =>
+                        {
+                            Some(crate::plan::Built {
+                                dockerfile: df,
+                                context: context.as_path(),
+                            })
+                        }
+                        _ => None,
+                    })
+                };
+                Some(compose::plans(src, doc, &built))
+            }
+            _ => None,
+        };
+        plans.push(p);
+    }
+    for ((path, ..), p) in loaded.iter().zip(&plans) {
+        for (service, plan) in p.iter().flatten() {
+            links.set_dirs(path, service, &plan.volume_dirs);
+        }
+    }
+
+    loaded
+        .into_iter()
+        .zip(plans)
+        .map(|((path, display, kind, r), plans)| match r {
+            Err(e) => FileResult::failed(path, display, kind, e),
+            Ok((src, parsed)) => {
+                let out = match &parsed {
+                    Parsed::Compose(Some(doc)) => {
+                        compose::analyze(&src, doc, &plans.unwrap_or_default())
+                    }
+                    Parsed::Compose(None) => Output::default(),
+                    Parsed::Dockerfile(df) => {
+                        let hints = links.hints_for(&path);
+                        crate::dockerfile::analyze::analyze(&src, df, &hints)
+                    }
+                };
+                match fix_text(&src, &parsed, &out, &limits) {
+                    Ok(fixed) => FileResult {
+                        path,
+                        display,
+                        kind,
+                        source: Some(src),
+                        out,
+                        fixed,
+                        error: None,
+                    },
+                    Err(e) => FileResult::failed(path, display, kind, e),
+                }
+            }
+        })
+        .collect()
+}
+
+type Loaded = (
+    PathBuf,
+    String,
+    Option<Kind>,
+    Result<(Source, Parsed), FileError>,
+);
+
+/// Writes to a stream, treating a closed pipe (`harden ... | head`) as the
+/// reader's choice rather than an error.
+struct Out<W: Write> {
+    w: W,
+    closed: bool,
+}
+
+impl<W: Write> Out<W> {
+    fn put(&mut self, s: &str) {
+        if !self.closed && self.w.write_all(s.as_bytes()).is_err() {
+            self.closed = true;
+        }
+    }
+}
+
+fn report_errors(results: &[FileResult], err: &mut Out<impl Write>) -> bool {
+    let mut any = false;
+    for r in results {
+        if let Some(e) = &r.error {
+            any = true;
+            err.put(&format!(
+                "{}:{}:{}: error: {}\n",
+                r.display, e.line, e.col, e.message
+            ));
+        }
+    }
+    any
+}
+
+pub fn fix(args: &FixArgs) -> ExitCode {
+    let results = run_all(&args.common);
+    let mut stdout = Out {
+        w: std::io::stdout().lock(),
+        closed: false,
+    };
+    let mut stderr = Out {
+        w: std::io::stderr().lock(),
+        closed: false,
+    };
+    let color = use_color(args.common.color, console::Term::stdout());
+    let mut errors = report_errors(&results, &mut stderr);
+    let mut changed = 0;
+    for r in &results {
+        let (Some(src), Some(fixed)) = (&r.source, &r.fixed) else {
+            continue;
+        };
+        changed += 1;
+        if args.dry_run {
+            stdout.put(&report::diff::unified(
+                &src.text,
+                &r.out.edits,
+                &r.display,
+                color,
+            ));
+        } else if let Err(e) = crate::write::write_atomic(&r.path, &src.text, fixed) {
+            errors = true;
+            stderr.put(&format!("{}:1:1: error: {e}\n", r.display));
+        }
+    }
+    if !args.common.quiet {
+        let err_color = use_color(args.common.color, console::Term::stderr());
+        stderr.put(&report::notes::render(&results, err_color));
+        let verb = if args.dry_run {
+            "would be changed"
+        } else {
+            "changed"
+        };
+        stderr.put(&format!("{changed} file{} {verb}.\n", plural(changed)));
+    }
+    if errors {
+        ExitCode::from(2)
+    } else if args.dry_run && changed > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+pub fn check(args: &CheckArgs) -> ExitCode {
+    let results = run_all(&args.common);
+    let mut stdout = Out {
+        w: std::io::stdout().lock(),
+        closed: false,
+    };
+    let mut stderr = Out {
+        w: std::io::stderr().lock(),
+        closed: false,
+    };
+    let color = use_color(args.common.color, console::Term::stdout());
+    let errors = report_errors(&results, &mut stderr);
+    stdout.put(&report::text::findings(&results, color));
+    let count: usize = results.iter().map(|r| r.out.findings.len()).sum();
+    if !args.common.quiet {
+        stdout.put(&report::text::summary(&results));
+    }
+    if errors {
+        ExitCode::from(2)
+    } else if count > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+pub fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}

@@ -1,0 +1,145 @@
+//! Shared helpers for the end-to-end tests: run the binary in a scratch
+//! copy of a fixture, apply its diff with `git apply`, and check the
+//! contract every fixed file must meet.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_harden");
+
+pub fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Run harden in `dir` with `args`, colour off.
+pub fn harden(dir: &Path, args: &[&str]) -> Run {
+    let out = Command::new(BIN)
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run harden");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// A scratch directory holding copies of `files` (relative to the fixtures folder),
+/// flattened to their file names, or placed under their relative path when `keep_tree`.
+pub fn scratch() -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix("harden-test-")
+        .tempdir()
+        .expect("tempdir")
+}
+
+pub fn copy_tree(from: &Path, to: &Path) {
+    for entry in std::fs::read_dir(from).expect("read fixture dir") {
+        let entry = entry.expect("entry");
+        let dest = to.join(entry.file_name());
+        if entry.file_type().expect("type").is_dir() {
+            std::fs::create_dir_all(&dest).expect("mkdir");
+            copy_tree(&entry.path(), &dest);
+        } else {
+            std::fs::copy(entry.path(), &dest).expect("copy");
+        }
+    }
+}
+
+/// `git apply` the patch in `dir`; panics with git's message when it fails.
+pub fn git_apply(dir: &Path, patch: &str) {
+    let p = dir.join(".harden-test.patch");
+    std::fs::write(&p, patch).expect("write patch");
+    let out = Command::new("git")
+        .args(["apply", "--unsafe-paths", "-p1", "--whitespace=nowarn"])
+        .arg(&p)
+        .current_dir(dir)
+        .output()
+        .expect("run git apply");
+    std::fs::remove_file(&p).ok();
+    assert!(
+        out.status.success(),
+        "git apply failed: {}\n{patch}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Every line of `old` appears in `new`, byte for byte and in order.
+pub fn is_pure_insertion(old: &str, new: &str) -> bool {
+    let mut new_lines = new.split_inclusive('\n');
+    let old_lines: Vec<&str> = old.split_inclusive('\n').collect();
+    for (i, l) in old_lines.iter().enumerate() {
+        let last = i + 1 == old_lines.len();
+        loop {
+            let Some(n) = new_lines.next() else {
+                return false;
+            };
+            // The last line may gain a line ending when lines are appended after it.
+            if n == *l || (last && !l.ends_with('\n') && n.trim_end_matches(['\r', '\n']) == *l) {
+                break;
+            }
+        }
+    }
+    true
+}
+
+pub fn compose_schema() -> &'static jsonschema::Validator {
+    static V: std::sync::OnceLock<jsonschema::Validator> = std::sync::OnceLock::new();
+    V.get_or_init(|| {
+        let text = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/compose-spec.json"),
+        )
+        .expect("schema");
+        let mut schema: serde_json::Value = serde_json::from_str(&text).expect("schema json");
+        // The file names its draft by a URI without the trailing `#`, which
+        // the validator does not recognise; the draft is set explicitly.
+        if let Some(o) = schema.as_object_mut() {
+            o.remove("$schema");
+        }
+        jsonschema::options()
+            .with_draft(jsonschema::Draft::Draft7)
+            .build(&schema)
+            .expect("valid schema")
+    })
+}
+
+/// Parse a compose text with harden's own tree, merges applied, as JSON.
+pub fn compose_json(text: &str) -> serde_json::Value {
+    to_json(text, true)
+}
+
+/// The data as written: `<<` merge keys are kept as plain keys.
+pub fn compose_data(text: &str) -> serde_json::Value {
+    to_json(text, false)
+}
+
+fn to_json(text: &str, merge: bool) -> serde_json::Value {
+    let src = harden::source::Source::new("t.yml".into(), "t.yml".into(), text.to_string());
+    let limits = harden::compose::tree::Limits::default();
+    let doc = harden::compose::tree::parse(&src, &limits)
+        .expect("parses")
+        .expect("not empty");
+    doc.to_json(merge, &limits).expect("to json")
+}
+
+pub fn assert_schema_valid(text: &str, what: &str) {
+    let json = compose_json(text);
+    let errors: Vec<String> = compose_schema()
+        .iter_errors(&json)
+        .map(|e| format!("{} at {}", e, e.instance_path))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "{what} does not validate: {errors:#?}\n{text}"
+    );
+}
