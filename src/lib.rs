@@ -9,6 +9,7 @@ pub mod edit;
 pub mod finding;
 pub mod limits;
 pub mod link;
+pub mod migration;
 pub mod plan;
 pub mod profiles;
 pub mod report;

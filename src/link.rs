@@ -16,6 +16,8 @@ struct Link {
     service: String,
     /// Named-volume directories the Dockerfile must create for the user.
     dirs: Vec<String>,
+    /// Of those, the ones mounted before harden ran.
+    existing: Vec<String>,
 }
 
 #[derive(Debug, Default)]
@@ -81,6 +83,7 @@ impl Links {
                     Link {
                         service: svc.name.to_string(),
                         dirs: Vec::new(),
+                        existing: Vec::new(),
                     },
                 );
             }
@@ -95,13 +98,20 @@ impl Links {
 
     /// Record the directories the service's plan puts on named volumes, for
     /// the Dockerfile it builds (the first service building it decides).
-    pub fn set_dirs(&mut self, compose_path: &Path, service: &str, dirs: &[String]) {
+    pub fn set_dirs(
+        &mut self,
+        compose_path: &Path,
+        service: &str,
+        dirs: &[String],
+        existing: &[String],
+    ) {
         let Some((df, _)) = self.built_by(compose_path, service).cloned() else {
             return;
         };
         if let Some(link) = self.by_dockerfile.get_mut(&df) {
             if link.service == service && link.dirs.is_empty() {
                 link.dirs = dirs.to_vec();
+                link.existing = existing.to_vec();
             }
         }
     }
@@ -134,6 +144,7 @@ impl Links {
             uid: DEFAULT_UID,
             home: None,
             dirs: link.map(|l| l.dirs.clone()).unwrap_or_default(),
+            existing_volumes: link.map(|l| l.existing.clone()).unwrap_or_default(),
         }
     }
 }

@@ -54,6 +54,9 @@ pub struct ServicePlan {
     /// Every named-volume path of the service (existing and new): a linked
     /// Dockerfile creates and chowns them so a fresh volume belongs to the user.
     pub volume_dirs: Vec<String>,
+    /// Named-volume paths the service already had: volumes that may already
+    /// exist with files owned by root.
+    pub existing_volume_dirs: Vec<String>,
     /// Cache variables to add to the service's environment.
     pub env: Vec<EnvVar>,
     /// Capabilities to add back, with why.
@@ -218,6 +221,7 @@ pub fn plan_service(
     for m in &p.mounts {
         if !m.tmpfs && !m.read_only && m.named {
             p.plan.volume_dirs.push(m.target.clone());
+            p.plan.existing_volume_dirs.push(m.target.clone());
         }
     }
     let read_only_applies = !svc.allows(crate::rules::writable_rootfs::NAME)
@@ -479,7 +483,7 @@ fn plan_caches(p: &mut Planner, context: &Path) {
             p.plan.env.push(EnvVar {
                 name: e.var.clone(),
                 value,
-                why: format!("{} ({pkg} in {file}): {}", e.why, lib.why),
+                why: format!("{} ({pkg} in {file})", e.why),
             });
             used = true;
         }

@@ -221,7 +221,7 @@ fn run_all(common: &Common) -> Vec<FileResult> {
     }
     for ((path, ..), p) in loaded.iter().zip(&plans) {
         for (service, plan) in p.iter().flatten() {
-            links.set_dirs(path, service, &plan.volume_dirs);
+            links.set_dirs(path, service, &plan.volume_dirs, &plan.existing_volume_dirs);
         }
     }
 
@@ -278,6 +278,13 @@ impl<W: Write> Out<W> {
             self.closed = true;
         }
     }
+
+    /// The diff must be out before the notes start on the other stream.
+    fn flush(&mut self) {
+        if !self.closed && self.w.flush().is_err() {
+            self.closed = true;
+        }
+    }
 }
 
 fn report_errors(results: &[FileResult], err: &mut Out<impl Write>) -> bool {
@@ -324,6 +331,7 @@ pub fn fix(args: &FixArgs) -> ExitCode {
             stderr.put(&format!("{}:1:1: error: {e}\n", r.display));
         }
     }
+    stdout.flush();
     if !args.common.quiet {
         let err_color = use_color(args.common.color, console::Term::stderr());
         stderr.put(&report::notes::render(&results, err_color));

@@ -167,3 +167,135 @@ fn block_scalars_and_trailing_comments() {
 fn three_and_eight_space_indentation() {
     snapshot("compose_indent3_8", &contract("indent3_8.yml", true));
 }
+
+#[test]
+fn every_known_image_profile() {
+    let snap = contract("known_images.yml", true);
+    // A service that keeps starting as root gets capabilities; one that can
+    // run as its image's user gets `user:`; never neither.
+    for svc in [
+        "db", "mysql", "mariadb", "cache", "mongo", "web", "httpd", "queue",
+    ] {
+        assert!(
+            snap.contains(&format!("service {svc}\n    + `user: ")),
+            "{svc} neither runs as its user nor gets capabilities:\n{snap}"
+        );
+    }
+    snapshot("compose_known_images", &snap);
+}
+
+/// A project directory (compose file plus the Dockerfiles it builds)
+/// through the whole contract; returns the snapshot text and the fixed files.
+fn project(src: &Path) -> (String, std::collections::BTreeMap<String, (String, String)>) {
+    let name = src.file_name().unwrap().to_str().unwrap().to_string();
+    let dir = scratch();
+    let proj = dir.path().join(&name);
+    std::fs::create_dir_all(&proj).unwrap();
+    copy_tree(src, &proj);
+    let files = |root: &Path| -> std::collections::BTreeMap<String, String> {
+        let mut out = std::collections::BTreeMap::new();
+        let mut stack = vec![root.to_path_buf()];
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(&d).unwrap() {
+                let p = e.unwrap().path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else if let Ok(t) = std::fs::read_to_string(&p) {
+                    out.insert(p.strip_prefix(root).unwrap().display().to_string(), t);
+                }
+            }
+        }
+        out
+    };
+    let before = files(&proj);
+    let dry = harden(dir.path(), &["fix", "--dry-run", &name]);
+    assert_eq!(dry.code, 1, "{}", dry.stderr);
+    let applied = scratch();
+    let aproj = applied.path().join(&name);
+    std::fs::create_dir_all(&aproj).unwrap();
+    copy_tree(&proj, &aproj);
+    git_apply(applied.path(), &dry.stdout);
+    let fix = harden(dir.path(), &["fix", &name]);
+    assert_eq!(fix.code, 0, "{}", fix.stderr);
+    let after = files(&proj);
+    assert_eq!(
+        files(&aproj),
+        after,
+        "git apply of the diff differs from what fix wrote"
+    );
+    let mut pairs = std::collections::BTreeMap::new();
+    for (path, old) in &before {
+        let new = &after[path];
+        assert!(
+            is_pure_insertion(old, new),
+            "{path}: not pure insertion:\n{new}"
+        );
+        if path.ends_with(".yml") || path.ends_with(".yaml") {
+            assert_schema_valid(new, path);
+        } else if path.ends_with("Dockerfile") {
+            harden::dockerfile::parse(new).expect("the fixed Dockerfile lexes");
+        }
+        pairs.insert(path.clone(), (old.clone(), new.clone()));
+    }
+    let again = harden(dir.path(), &["fix", "--dry-run", &name]);
+    assert_eq!(
+        (again.code, again.stdout.as_str()),
+        (0, ""),
+        "{}",
+        again.stdout
+    );
+    (
+        format!("{}\n---- notes ----\n{}", dry.stdout, dry.stderr),
+        pairs,
+    )
+}
+
+/// The bundled example: both files, the whole baseline, as the README shows.
+#[test]
+fn bundled_example() {
+    let (snap, files) =
+        project(&Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/ocr-service"));
+    let c1 = &files["docker-compose.yml"].1;
+    let d1 = &files["Dockerfile"].1;
+    // The whole baseline, in both files, agreeing on the directories.
+    for needle in [
+        "read_only: true",
+        "- ALL",
+        "no-new-privileges:true",
+        "/tmp:size=512m",
+        "ocr-models:/app/models",
+        "ocr-cache:/var/cache/ocr",
+        "HF_HOME: /var/cache/ocr/huggingface",
+        "TORCH_HOME",
+    ] {
+        assert!(c1.contains(needle), "compose lacks {needle}:\n{c1}");
+    }
+    for needle in [
+        "useradd",
+        "USER ocr",
+        "ENV HOME=",
+        "mkdir -p /app/models /var/cache/ocr",
+        "chown 1000:1000 /app/models /var/cache/ocr",
+    ] {
+        assert!(d1.contains(needle), "Dockerfile lacks {needle}:\n{d1}");
+    }
+    snapshot("example_ocr_service", &snap);
+}
+
+/// A service built from a Dockerfile next to a database, both with volumes
+/// that already exist: the user reused from the base image, the volume
+/// directories created for it, and the one-time migration spelled out.
+#[test]
+fn linked_project_with_existing_volumes() {
+    let (snap, files) = project(&fixtures().join("projects/shop"));
+    assert!(files["api/Dockerfile"]
+        .1
+        .contains("chown node /srv/uploads /srv/app/sessions"));
+    assert!(
+        snap.contains("--entrypoint chown api -R node /srv/uploads"),
+        "{snap}"
+    );
+    // postgres's entrypoint already chowned its data to its own user.
+    assert!(!snap.contains("chown db"), "{snap}");
+    snapshot("project_shop", &snap);
+}

@@ -19,6 +19,9 @@ pub struct Hints {
     pub home: Option<String>,
     /// Directories to create and hand to the user (volume-backed carve-outs).
     pub dirs: Vec<String>,
+    /// Of those, the ones the service mounted before harden: volumes that
+    /// may already exist, holding files owned by root.
+    pub existing_volumes: Vec<String>,
 }
 
 /// The parsed Dockerfile with what the rules share.

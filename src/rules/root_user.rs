@@ -60,6 +60,16 @@ pub fn check_compose(ctx: &Ctx, svc: &Service, plan: &ServicePlan, out: &mut Out
                 NAME,
                 format!("`user: \"{user}\"`: {why}"),
             );
+            // An image whose entrypoint chowns its data to its user left
+            // existing volumes owned by that user already.
+            let chowned = plan
+                .profile
+                .is_some_and(|p| p.entrypoint_drops_privileges.is_some());
+            if let Some(n) = crate::migration::note(svc.name, user, &plan.existing_volume_dirs)
+                .filter(|_| !chowned)
+            {
+                out.review(&format!("service {}", svc.name), NAME, n);
+            }
         }
         return;
     }
@@ -303,7 +313,7 @@ pub fn check_dockerfile(ctx: &DfCtx, out: &mut Output) {
         format!("base image family: {}", base.matched_rule),
     );
     let (root_line, restore) = match current_user(ctx) {
-        Current::NonRoot => return,
+        Current::NonRoot => return prepare_dirs_for_existing_user(ctx, out),
         Current::BackToRoot { user_line, earlier } => (Some(user_line), earlier),
         Current::Unset => {
             if let Some(u) = &base.runs_as {
@@ -364,6 +374,9 @@ pub fn check_dockerfile(ctx: &DfCtx, out: &mut Output) {
     let mut text = String::new();
     if let Some(cmd) = &choice.create {
         text.push_str(&format!("RUN {}{eol}", ctx.run_lines(cmd)));
+    } else if let Some(cmd) = dirs_command(ctx, choice.owner.as_deref().unwrap_or(&choice.user)) {
+        text.push_str(&format!("RUN {}{eol}", ctx.run_lines(&cmd)));
+        out.note(&subject, NAME, dirs_why(ctx));
     }
     out.note(&subject, NAME, choice.why.clone());
     if choice.needs_home {
@@ -378,6 +391,12 @@ pub fn check_dockerfile(ctx: &DfCtx, out: &mut Output) {
         text = format!("{eol}{}", text.strip_suffix(eol).unwrap_or(&text));
     }
     out.edits.push(Edit::insert(offset, text));
+    if let Some(service) = &ctx.hints.service {
+        let owner = choice.owner.clone().unwrap_or_else(|| choice.user.clone());
+        if let Some(n) = crate::migration::note(service, &owner, &ctx.hints.existing_volumes) {
+            out.review(&subject, NAME, n);
+        }
+    }
     let copies = ctx.df.instructions[stage.instructions.clone()]
         .iter()
         .any(|i| {
@@ -407,6 +426,8 @@ struct Choice {
     why: String,
     /// The user has no usable home directory of its own.
     needs_home: bool,
+    /// `UID:GID` when known, for chown commands.
+    owner: Option<String>,
 }
 
 /// Reuse a user the Dockerfile or the base image already has; otherwise
@@ -420,6 +441,7 @@ fn choose_user(ctx: &DfCtx, restore: Option<String>, out: &mut Output) -> Option
             user: u,
             create: None,
             needs_home: false,
+            owner: None,
         });
     }
     let created: Vec<CreatedUser> = ctx
@@ -446,6 +468,7 @@ fn choose_user(ctx: &DfCtx, restore: Option<String>, out: &mut Output) -> Option
             user: c.name.clone(),
             create: None,
             needs_home: !c.has_home,
+            owner: c.uid.map(|u| format!("{u}:{u}")),
         });
     }
     if let Some(numeric) = &base.family.numeric_user {
@@ -454,6 +477,7 @@ fn choose_user(ctx: &DfCtx, restore: Option<String>, out: &mut Output) -> Option
             user: numeric.clone(),
             create: None,
             needs_home: true,
+            owner: Some(numeric.clone()),
         });
     }
     if let Some(u) = base
@@ -469,6 +493,7 @@ fn choose_user(ctx: &DfCtx, restore: Option<String>, out: &mut Output) -> Option
             user: u.name.clone(),
             create: None,
             needs_home: false,
+            owner: None,
         });
     }
     if !base.family.has_shell() {
@@ -478,6 +503,7 @@ fn choose_user(ctx: &DfCtx, restore: Option<String>, out: &mut Output) -> Option
                 user: u.name.clone(),
                 create: None,
                 needs_home: false,
+                owner: Some(format!("{}:{}", u.uid, u.gid)),
             }),
             None => {
                 out.review(&subject, NAME, "the base image has no shell and no known non-root user: add a USER by hand");
@@ -495,6 +521,7 @@ fn choose_user(ctx: &DfCtx, restore: Option<String>, out: &mut Output) -> Option
             user: name,
             create: None,
             needs_home: false,
+            owner: None,
         });
     }
     let uid = base.free_id(if ctx.hints.uid == 0 {
@@ -514,20 +541,16 @@ fn choose_user(ctx: &DfCtx, restore: Option<String>, out: &mut Output) -> Option
         );
         return None;
     };
-    if !ctx.hints.dirs.is_empty() {
-        let dirs = ctx.hints.dirs.join(" ");
-        cmd.push_str(&format!(" && mkdir -p {dirs} && chown {uid}:{uid} {dirs}"));
+    if let Some(dirs) = dirs_command(ctx, &format!("{uid}:{uid}")) {
+        cmd.push_str(&format!(" && {dirs}"));
     }
     if let Some(n) = &base.note {
         out.info(&subject, NAME, n.clone());
     }
-    let dirs = if ctx.hints.dirs.is_empty() {
+    let dirs = if dirs_to_prepare(ctx).is_empty() {
         String::new()
     } else {
-        format!(
-            "; creates {} owned by it, so new named volumes there start owned by it",
-            ctx.hints.dirs.join(", ")
-        )
+        format!("; {}", dirs_why(ctx))
     };
     Some(Choice {
         why: format!(
@@ -537,7 +560,95 @@ fn choose_user(ctx: &DfCtx, restore: Option<String>, out: &mut Output) -> Option
         user: name,
         create: Some(cmd),
         needs_home: true,
+        owner: Some(format!("{uid}:{uid}")),
     })
+}
+
+/// Volume directories the Dockerfile does not create yet: a new named
+/// volume copies the ownership of the image's directory, so each is created
+/// and handed to the user. A directory some RUN already names is left alone
+/// (that is also what keeps a second fix from adding it again).
+fn dirs_to_prepare(ctx: &DfCtx) -> Vec<String> {
+    let runs: Vec<&str> = ctx
+        .chain_instructions()
+        .filter(|(_, i)| i.keyword == "RUN")
+        .map(|(_, i)| i.args.as_str())
+        .collect();
+    ctx.hints
+        .dirs
+        .iter()
+        .filter(|d| {
+            !runs
+                .iter()
+                .any(|r| r.split_whitespace().any(|w| w == d.as_str()))
+        })
+        .cloned()
+        .collect()
+}
+
+/// `mkdir -p DIRS && chown OWNER DIRS`, when there is anything to prepare
+/// and the image has a shell.
+fn dirs_command(ctx: &DfCtx, owner: &str) -> Option<String> {
+    let dirs = dirs_to_prepare(ctx);
+    if dirs.is_empty() || !ctx.base.family.has_shell() {
+        return None;
+    }
+    let d = dirs.join(" ");
+    Some(format!("mkdir -p {d} && chown {owner} {d}"))
+}
+
+fn dirs_why(ctx: &DfCtx) -> String {
+    format!(
+        "creates {} owned by the user, so new named volumes mounted there start owned by it",
+        dirs_to_prepare(ctx).join(", ")
+    )
+}
+
+/// The final stage already runs as a non-root user, but new volume
+/// directories must be created and handed to it: the RUN goes right before
+/// the stage's last USER, where the build still runs as root.
+fn prepare_dirs_for_existing_user(ctx: &DfCtx, out: &mut Output) {
+    let stage = &ctx.df.stages[ctx.final_stage()];
+    let Some((i, user)) = stage
+        .instructions
+        .clone()
+        .rev()
+        .map(|i| (i, &ctx.df.instructions[i]))
+        .find(|(_, ins)| ins.keyword == "USER")
+    else {
+        if !dirs_to_prepare(ctx).is_empty() {
+            out.review(
+                &ctx.subject(),
+                NAME,
+                format!("create {} owned by the image's user in the Dockerfile, so new named volumes there start owned by it", dirs_to_prepare(ctx).join(", ")),
+            );
+        }
+        return;
+    };
+    let owner = ctx.df.resolve_at(i, &user.args).trim().to_string();
+    let Some(cmd) = dirs_command(ctx, &owner) else {
+        return;
+    };
+    let eol = ctx.df.eol;
+    let at = ctx.src.line_start(user.line);
+    out.findings.push(Finding::new(
+        super::unmounted_write_path::NAME,
+        user.line,
+        1,
+        format!(
+            "the directories of new named volumes ({}) do not exist in the image",
+            dirs_to_prepare(ctx).join(", ")
+        ),
+    ));
+    out.edits.push(Edit::insert(
+        at,
+        format!("RUN {}{eol}", ctx.run_lines(&cmd)),
+    ));
+    out.note(
+        &ctx.subject(),
+        super::unmounted_write_path::NAME,
+        dirs_why(ctx),
+    );
 }
 
 fn create_tool(family: &str) -> &'static str {

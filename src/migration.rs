@@ -1,0 +1,43 @@
+//! Migration of existing named volumes: a volume created while the service
+//! ran as root holds files owned by root, which the new non-root user cannot
+//! write. New volumes are fine (they copy ownership from the image); old
+//! ones need a one-time chown, which harden spells out per volume.
+
+/// The one-time command that hands `path` (a named volume mounted in
+/// `service`) to `owner` (`UID:GID` or a user name), run through the
+/// service's own image so the volume name and mount are the project's own.
+pub fn chown_command(service: &str, owner: &str, path: &str) -> String {
+    format!(
+        "docker compose run --rm --no-deps --user 0 --cap-add CHOWN --cap-add DAC_READ_SEARCH --entrypoint chown {service} -R {owner} {path}"
+    )
+}
+
+/// The review note for all existing volumes of a service.
+pub fn note(service: &str, owner: &str, paths: &[String]) -> Option<String> {
+    if paths.is_empty() {
+        return None;
+    }
+    let cmds: Vec<String> = paths
+        .iter()
+        .map(|p| chown_command(service, owner, p))
+        .collect();
+    Some(format!(
+        "migration: the service now runs as `{owner}`; a volume at {} that already exists holds files owned by root. Once, before starting it: {}",
+        paths.join(", "),
+        cmds.join(" ; ")
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn command() {
+        assert_eq!(
+            chown_command("db", "999:999", "/var/lib/postgresql/data"),
+            "docker compose run --rm --no-deps --user 0 --cap-add CHOWN --cap-add DAC_READ_SEARCH --entrypoint chown db -R 999:999 /var/lib/postgresql/data"
+        );
+        assert!(note("db", "1:1", &[]).is_none());
+    }
+}
