@@ -229,7 +229,7 @@ pub fn plan_service(
 
     // The image: the service's own, or the base of the Dockerfile it builds.
     let image = svc
-        .effective("image")
+        .scalar("image")
         .and_then(|(n, _)| n.as_str())
         .map(str::to_string);
     let base_image = built
@@ -253,10 +253,7 @@ pub fn plan_service(
         } else {
             image.clone().unwrap_or_default()
         };
-        let has_user = svc
-            .effective("user")
-            .and_then(|(n, _)| n.as_str())
-            .is_some();
+        let has_user = svc.scalar("user").and_then(|(n, _)| n.as_str()).is_some();
         let run_as = prof.user_for(&image_ref);
         let will_run_as = match (&run_as, has_user, built.is_some()) {
             (_, _, _) if !prof.runs_as_root_by_default => true,

@@ -193,10 +193,27 @@ fn run_all(common: &Common) -> Vec<FileResult> {
         loaded.push(load(extra, Kind::Dockerfile));
     }
 
+    // A base compose file and its override file form one project.
+    let pairs = override_pairs(&loaded);
+    let doc_at = |i: usize| match &loaded[i].3 {
+        Ok((_, Parsed::Compose(Some(doc)))) => Some(doc),
+        _ => None,
+    };
+    let project = |i: usize| compose::Project {
+        overlay: pairs
+            .iter()
+            .find(|(b, _)| *b == i)
+            .and_then(|(_, o)| Some((doc_at(*o)?, loaded[*o].1.rsplit('/').next().unwrap_or("")))),
+        base: pairs
+            .iter()
+            .find(|(_, o)| *o == i)
+            .and_then(|(b, _)| doc_at(*b)),
+    };
+
     // One plan per service, read by the compose rules and, through the
     // links, by the rules of the Dockerfile it builds.
     let mut plans: Vec<Option<compose::Plans>> = Vec::new();
-    for (path, _, _, r) in &loaded {
+    for (i, (path, _, _, r)) in loaded.iter().enumerate() {
         let p = match r {
             Ok((src, Parsed::Compose(Some(doc)))) => {
                 let built = |service: &str| -> Option<crate::plan::Built<'_>> {
@@ -213,7 +230,7 @@ fn run_all(common: &Common) -> Vec<FileResult> {
                         _ => None,
                     })
                 };
-                Some(compose::plans(src, doc, &built))
+                Some(compose::plans(src, doc, &project(i), &built))
             }
             _ => None,
         };
@@ -225,37 +242,80 @@ fn run_all(common: &Common) -> Vec<FileResult> {
         }
     }
 
+    let empty = compose::Plans::default();
+    let outputs: Vec<Output> = loaded
+        .iter()
+        .enumerate()
+        .map(|(i, (path, _, _, r))| match r {
+            Ok((src, Parsed::Compose(Some(doc)))) => {
+                compose::analyze(src, doc, &project(i), plans[i].as_ref().unwrap_or(&empty))
+            }
+            Ok((src, Parsed::Dockerfile(df))) => {
+                crate::dockerfile::analyze::analyze(src, df, &links.hints_for(path))
+            }
+            _ => Output::default(),
+        })
+        .collect();
+
     loaded
         .into_iter()
-        .zip(plans)
-        .map(|((path, display, kind, r), plans)| match r {
+        .zip(outputs)
+        .map(|((path, display, kind, r), out)| match r {
             Err(e) => FileResult::failed(path, display, kind, e),
-            Ok((src, parsed)) => {
-                let out = match &parsed {
-                    Parsed::Compose(Some(doc)) => {
-                        compose::analyze(&src, doc, &plans.unwrap_or_default())
-                    }
-                    Parsed::Compose(None) => Output::default(),
-                    Parsed::Dockerfile(df) => {
-                        let hints = links.hints_for(&path);
-                        crate::dockerfile::analyze::analyze(&src, df, &hints)
-                    }
-                };
-                match fix_text(&src, &parsed, &out, &limits) {
-                    Ok(fixed) => FileResult {
-                        path,
-                        display,
-                        kind,
-                        source: Some(src),
-                        out,
-                        fixed,
-                        error: None,
-                    },
-                    Err(e) => FileResult::failed(path, display, kind, e),
-                }
-            }
+            Ok((src, parsed)) => match fix_text(&src, &parsed, &out, &limits) {
+                Ok(fixed) => FileResult {
+                    path,
+                    display,
+                    kind,
+                    source: Some(src),
+                    out,
+                    fixed,
+                    error: None,
+                },
+                Err(e) => FileResult::failed(path, display, kind, e),
+            },
         })
         .collect()
+}
+
+/// (base, override) index pairs: `compose.yaml` with `compose.override.yaml`,
+/// `docker-compose.yml` with `docker-compose.override.yml` (either
+/// extension), in the same folder, as Compose pairs them.
+fn override_pairs(loaded: &[Loaded]) -> Vec<(usize, usize)> {
+    let name = |p: &Path| {
+        p.file_name()
+            .map(|n| n.to_string_lossy().to_ascii_lowercase())
+            .unwrap_or_default()
+    };
+    let stem = |n: &str| -> Option<(String, bool)> {
+        let n = n.strip_suffix(".yaml").or_else(|| n.strip_suffix(".yml"))?;
+        match n {
+            "compose" | "docker-compose" => Some((n.to_string(), false)),
+            "compose.override" | "docker-compose.override" => {
+                Some((n.trim_end_matches(".override").to_string(), true))
+            }
+            _ => None,
+        }
+    };
+    let mut out = Vec::new();
+    for (b, (bp, _, bk, _)) in loaded.iter().enumerate() {
+        let Some((bs, false)) = stem(&name(bp)) else {
+            continue;
+        };
+        if *bk != Some(Kind::Compose) {
+            continue;
+        }
+        for (o, (op, _, ok, _)) in loaded.iter().enumerate() {
+            if *ok == Some(Kind::Compose)
+                && op.parent() == bp.parent()
+                && stem(&name(op)) == Some((bs.clone(), true))
+            {
+                out.push((b, o));
+                break;
+            }
+        }
+    }
+    out
 }
 
 type Loaded = (

@@ -299,3 +299,29 @@ fn linked_project_with_existing_volumes() {
     assert!(!snap.contains("chown db"), "{snap}");
     snapshot("project_shop", &snap);
 }
+
+/// `compose.yaml` with `compose.override.yaml` is one project: a value the
+/// override sets wins (and is pointed out where it contradicts the
+/// baseline), a list it extends counts, and services defined only in the
+/// override are hardened there.
+#[test]
+fn override_file_is_read_with_its_base() {
+    let (snap, files) = project(&fixtures().join("projects/override"));
+    let base = &files["compose.yaml"].1;
+    let over = &files["compose.override.yaml"].1;
+    let app = base.split("worker:").next().unwrap();
+    assert!(
+        !app.contains("read_only"),
+        "read_only added though the override sets it:\n{base}"
+    );
+    assert!(
+        !app.contains("cap_drop"),
+        "cap_drop added though the override has ALL:\n{base}"
+    );
+    assert!(over.contains("mailhog:\n    image: mailhog/mailhog:v1.0.1\n    read_only: true"));
+    assert!(
+        snap.contains("compose.override.yaml sets `read_only: false`"),
+        "{snap}"
+    );
+    snapshot("project_override", &snap);
+}

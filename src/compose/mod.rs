@@ -375,27 +375,61 @@ pub fn top_level_volumes(doc: &Document) -> Vec<String> {
 
 /// The service's environment as (name, value) pairs, from either style.
 pub fn environment(ctx: &Ctx, svc: &Service) -> Vec<(String, String)> {
-    let Some((v, _)) = svc.effective("environment") else {
-        return Vec::new();
+    let mut vars = match svc.effective("environment") {
+        Some((v, _)) => env_pairs(ctx.doc, v),
+        None => Vec::new(),
     };
+    if let (Some((v, _)), Some(o)) = (svc.overlay("environment"), svc.overlay) {
+        vars.extend(env_pairs(o.doc, v));
+    }
+    vars
+}
+
+/// (name, value) pairs of an `environment` mapping or `KEY=value` list.
+fn env_pairs(doc: &Document, v: &Node) -> Vec<(String, String)> {
     match &v.kind {
         Kind::Map { entries, .. } => entries
             .iter()
             .filter_map(|e| {
                 let k = e.key.as_str()?.to_string();
-                let val = ctx.doc.resolve(&e.value).as_str().unwrap_or("").to_string();
+                let val = doc.resolve(&e.value).as_str().unwrap_or("").to_string();
                 Some((k, val))
             })
             .collect(),
-        Kind::Seq { .. } => ctx
-            .strings(v)
-            .into_iter()
+        Kind::Seq { items, .. } => items
+            .iter()
+            .filter_map(|i| doc.resolve(i).as_str().map(str::to_string))
             .map(|s| match s.split_once('=') {
                 Some((k, v)) => (k.to_string(), v.to_string()),
                 None => (s, String::new()),
             })
             .collect(),
         _ => Vec::new(),
+    }
+}
+
+/// How a compose file relates to the other files of its project.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Project<'a> {
+    /// The project's override file (`compose.override.yaml`), when this is
+    /// its base file: values there win over this file's.
+    pub overlay: Option<(&'a Document, &'a str)>,
+    /// When this is the override file: the base file, whose services are
+    /// hardened there (the edits go to the file where a service is defined).
+    pub base: Option<&'a Document>,
+}
+
+impl<'a> Project<'a> {
+    /// The services this file hardens.
+    pub fn services(&self, doc: &'a Document) -> Vec<Service<'a>> {
+        let defined_in_base: Vec<&str> = self
+            .base
+            .map(|b| service::services(b).iter().map(|s| s.name).collect())
+            .unwrap_or_default();
+        service::services_with(doc, self.overlay)
+            .into_iter()
+            .filter(|s| !defined_in_base.contains(&s.name))
+            .collect()
     }
 }
 
@@ -407,12 +441,16 @@ pub type Plans = std::collections::BTreeMap<String, crate::plan::ServicePlan>;
 pub fn plans<'d>(
     src: &Source,
     doc: &Document,
+    project: &Project,
     built: &dyn Fn(&str) -> Option<crate::plan::Built<'d>>,
 ) -> Plans {
     let ctx = Ctx::new(src, doc);
     let mut taken = top_level_volumes(doc);
+    if let Some((o, _)) = project.overlay {
+        taken.extend(top_level_volumes(o));
+    }
     let mut out = Plans::new();
-    for svc in service::services(doc) {
+    for svc in project.services(doc) {
         let b = built(svc.name);
         let plan = crate::plan::plan_service(&ctx, &svc, b.as_ref(), &taken);
         for c in &plan.carve_outs {
@@ -426,12 +464,12 @@ pub fn plans<'d>(
 }
 
 /// Run every compose rule over every service.
-pub fn analyze(src: &Source, doc: &Document, plans: &Plans) -> Output {
+pub fn analyze(src: &Source, doc: &Document, project: &Project, plans: &Plans) -> Output {
     let ctx = Ctx::new(src, doc);
     let mut out = Output::default();
     let mut new_volumes = Vec::new();
     let empty = crate::plan::ServicePlan::default();
-    for svc in service::services(doc) {
+    for svc in project.services(doc) {
         let plan = plans.get(svc.name).unwrap_or(&empty);
         rules::root_user::check_compose(&ctx, &svc, plan, &mut out);
         rules::writable_rootfs::check(&ctx, &svc, &mut out);

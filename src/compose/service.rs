@@ -20,6 +20,18 @@ pub struct Service<'a> {
     /// The service's mapping.
     pub map: &'a Node,
     pub doc: &'a Document,
+    /// The same service in the project's override file
+    /// (`compose.override.yaml`), whose values win when Compose merges them.
+    pub overlay: Option<Overlay<'a>>,
+}
+
+/// A service's definition in the override file of the same project.
+#[derive(Debug, Clone, Copy)]
+pub struct Overlay<'a> {
+    pub map: &'a Node,
+    pub doc: &'a Document,
+    /// The override file's name, for notes.
+    pub file: &'a str,
 }
 
 /// The `x-harden` exception of a service.
@@ -47,20 +59,45 @@ impl<'a> Service<'a> {
         lookup_merged(self.doc, self.map, key, &mut seen).map(|(n, a)| (n, Origin::Merged(a)))
     }
 
-    /// The exception (`x-harden`), own or merged.
+    /// The value the override file sets for `key`, and the file's name.
+    /// Compose lets an override's scalar win and appends its lists.
+    pub fn overlay(&self, key: &str) -> Option<(&'a Node, &'a str)> {
+        let o = self.overlay?;
+        let e = o.map.get(key)?;
+        Some((o.doc.resolve(&e.value), o.file))
+    }
+
+    /// A scalar value as Compose sees it after merging the override file:
+    /// its value wins. The position to report is the value's own when it is
+    /// in this file, the service key's when it comes from the override.
+    pub fn scalar(&self, key: &str) -> Option<(&'a Node, (usize, usize))> {
+        if let Some((v, _)) = self.overlay(key) {
+            return Some((v, (self.key.line, self.key.col + 1)));
+        }
+        self.effective(key).map(|(v, _)| (v, (v.line, v.col + 1)))
+    }
+
+    /// The exception (`x-harden`), own, merged, or from the override file.
     pub fn exception(&self) -> Option<Exception> {
-        let (node, _) = self.effective("x-harden")?;
+        let node = match self.overlay("x-harden") {
+            Some((n, _)) => n,
+            None => self.effective("x-harden")?.0,
+        };
+        let doc = match self.overlay("x-harden") {
+            Some(_) => self.overlay.map_or(self.doc, |o| o.doc),
+            None => self.doc,
+        };
         let mut ex = Exception {
             line: node.line,
             col: node.col + 1,
             ..Default::default()
         };
         if let Some(allow) = node.get("allow") {
-            let v = self.doc.resolve(&allow.value);
+            let v = doc.resolve(&allow.value);
             match &v.kind {
                 Kind::Seq { items, .. } => {
                     for i in items {
-                        if let Some(s) = self.doc.resolve(i).as_str() {
+                        if let Some(s) = doc.resolve(i).as_str() {
                             ex.allow.push(s.trim().to_string());
                         }
                     }
@@ -70,7 +107,7 @@ impl<'a> Service<'a> {
             }
         }
         if let Some(r) = node.get("reason") {
-            if let Some(s) = self.doc.resolve(&r.value).as_str() {
+            if let Some(s) = doc.resolve(&r.value).as_str() {
                 if !s.trim().is_empty() {
                     ex.reason = Some(s.trim().to_string());
                 }
@@ -123,6 +160,30 @@ fn lookup_merged<'a>(
 /// The services of a compose document, in file order. A service written as
 /// an alias (`web: *base`) is skipped: editing it would edit the anchor.
 pub fn services(doc: &Document) -> Vec<Service<'_>> {
+    services_with(doc, None)
+}
+
+/// The services of a compose document with their definitions in the
+/// project's override file, when there is one.
+pub fn services_with<'a>(
+    doc: &'a Document,
+    overlay: Option<(&'a Document, &'a str)>,
+) -> Vec<Service<'a>> {
+    let mut out = own_services(doc);
+    if let Some((odoc, file)) = overlay {
+        let theirs = own_services(odoc);
+        for s in &mut out {
+            s.overlay = theirs.iter().find(|o| o.name == s.name).map(|o| Overlay {
+                map: o.map,
+                doc: odoc,
+                file,
+            });
+        }
+    }
+    out
+}
+
+fn own_services(doc: &Document) -> Vec<Service<'_>> {
     let Some(services) = doc.root.get("services") else {
         return Vec::new();
     };
@@ -139,6 +200,7 @@ pub fn services(doc: &Document) -> Vec<Service<'_>> {
                     key: &e.key,
                     map: &e.value,
                     doc,
+                    overlay: None,
                 }),
                 _ => None,
             }

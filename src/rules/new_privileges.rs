@@ -46,6 +46,19 @@ pub fn check(ctx: &Ctx, svc: &Service, out: &mut Output) {
     }
     let subject = format!("service {}", svc.name);
     let why = "`no-new-privileges:true`: no process can gain privileges through setuid binaries or file capabilities";
+    // Compose appends the override file's list to this one.
+    let overlaid = svc.overlay("security_opt").is_some_and(|(v, _)| {
+        let doc = svc.overlay.map_or(svc.doc, |o| o.doc);
+        match &v.kind {
+            Kind::Seq { items, .. } => items
+                .iter()
+                .any(|i| doc.resolve(i).as_str().and_then(nnp_value) == Some(true)),
+            _ => false,
+        }
+    });
+    if overlaid {
+        return;
+    }
     let Some((v, origin)) = svc.effective("security_opt") else {
         out.findings.push(Finding::new(
             NAME,

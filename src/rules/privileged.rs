@@ -22,13 +22,13 @@ pub fn check(svc: &Service, out: &mut Output) {
     if svc.allows(NAME) {
         return;
     }
-    if let Some((v, _)) = svc.effective("privileged") {
+    if let Some((v, (line, col))) = svc.scalar("privileged") {
         if v.as_str().is_some_and(is_true) {
             out.findings.push(
                 Finding::new(
                     NAME,
-                    v.line,
-                    v.col + 1,
+                    line,
+                    col,
                     format!(
                         "service `{}` runs privileged: it has every capability and host device",
                         svc.name

@@ -36,7 +36,7 @@ pub fn check_compose(ctx: &Ctx, svc: &Service, plan: &ServicePlan, out: &mut Out
     }
     if let Some((user, why)) = &plan.user {
         let image = svc
-            .effective("image")
+            .scalar("image")
             .and_then(|(n, _)| n.as_str())
             .unwrap_or("");
         out.findings.push(Finding::new(
@@ -73,14 +73,14 @@ pub fn check_compose(ctx: &Ctx, svc: &Service, plan: &ServicePlan, out: &mut Out
         }
         return;
     }
-    if let Some((v, _)) = svc.effective("user") {
+    if let Some((v, (line, col))) = svc.scalar("user") {
         if let Some(u) = v.as_str() {
             if is_root_user(u) {
                 out.findings.push(
                     Finding::new(
                         NAME,
-                        v.line,
-                        v.col + 1,
+                        line,
+                        col,
                         format!("service `{}` runs as root (`user: {u}`)", svc.name),
                     )
                     .report_only(),

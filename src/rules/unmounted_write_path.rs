@@ -4,7 +4,7 @@
 
 use super::{Output, RuleInfo};
 use crate::compose::service::Service;
-use crate::compose::tree::Kind;
+use crate::compose::tree::{Document, Kind, Node};
 use crate::compose::Ctx;
 use crate::finding::Finding;
 use crate::plan::{Carve, ServicePlan};
@@ -38,9 +38,36 @@ pub struct Mount {
 /// Every path mounted into the service: `tmpfs` entries and `volumes` in
 /// short (`src:dst[:mode]`) and long (`{type, source, target}`) syntax.
 pub fn mounts(ctx: &Ctx, svc: &Service) -> Vec<Mount> {
+    let mut out = mounts_in(
+        ctx.doc,
+        svc.effective("tmpfs").map(|(v, _)| v),
+        svc.effective("volumes").map(|(v, _)| v),
+    );
+    // Compose appends the override file's mounts to this file's.
+    if let Some(o) = svc.overlay {
+        out.extend(mounts_in(
+            o.doc,
+            svc.overlay("tmpfs").map(|(v, _)| v),
+            svc.overlay("volumes").map(|(v, _)| v),
+        ));
+    }
+    out
+}
+
+fn mounts_in(doc: &Document, tmpfs: Option<&Node>, volumes: Option<&Node>) -> Vec<Mount> {
+    let strings = |node: &Node| -> Vec<String> {
+        match &doc.resolve(node).kind {
+            Kind::Seq { items, .. } => items
+                .iter()
+                .filter_map(|i| doc.resolve(i).as_str().map(str::to_string))
+                .collect(),
+            Kind::Scalar { value, .. } if !value.is_empty() => vec![value.clone()],
+            _ => Vec::new(),
+        }
+    };
     let mut out = Vec::new();
-    if let Some((v, _)) = svc.effective("tmpfs") {
-        for s in ctx.strings(v) {
+    if let Some(v) = tmpfs {
+        for s in strings(v) {
             let target = s.split(':').next().unwrap_or("").trim().to_string();
             out.push(Mount {
                 target,
@@ -50,26 +77,26 @@ pub fn mounts(ctx: &Ctx, svc: &Service) -> Vec<Mount> {
             });
         }
     }
-    if let Some((v, _)) = svc.effective("volumes") {
+    if let Some(v) = volumes {
         if let Kind::Seq { items, .. } = &v.kind {
             for item in items {
-                let item = svc.doc.resolve(item);
+                let item = doc.resolve(item);
                 if let Some(s) = item.as_str() {
                     if let Some(m) = short_volume(s) {
                         out.push(m);
                     }
                 } else if let Some(t) = item
                     .get("target")
-                    .and_then(|e| svc.doc.resolve(&e.value).as_str())
+                    .and_then(|e| doc.resolve(&e.value).as_str())
                 {
                     let ty = item
                         .get("type")
-                        .and_then(|e| svc.doc.resolve(&e.value).as_str())
+                        .and_then(|e| doc.resolve(&e.value).as_str())
                         .unwrap_or("volume");
                     let has_source = item.get("source").is_some();
                     let ro = item
                         .get("read_only")
-                        .and_then(|e| svc.doc.resolve(&e.value).as_str())
+                        .and_then(|e| doc.resolve(&e.value).as_str())
                         .is_some_and(super::writable_rootfs::is_true);
                     out.push(Mount {
                         target: t.trim().to_string(),

@@ -33,6 +33,26 @@ pub fn check(ctx: &Ctx, svc: &Service, out: &mut Output) {
         return;
     }
     let subject = format!("service {}", svc.name);
+    // The override file's value wins when Compose merges the two files.
+    if let Some((v, file)) = svc.overlay("read_only") {
+        let text = v.as_str().unwrap_or("");
+        if !is_true(text) {
+            out.findings.push(
+                Finding::new(
+                    NAME,
+                    svc.key.line,
+                    svc.key.col + 1,
+                    format!(
+                        "service `{}` gets `read_only: {text}` from {file}",
+                        svc.name
+                    ),
+                )
+                .report_only(),
+            );
+            out.review(&subject, NAME, format!("{file} sets `read_only: {text}`, which overrides this file: set it to true there"));
+        }
+        return;
+    }
     match svc.effective("read_only") {
         Some((v, origin)) => {
             let Some(text) = v.as_str() else { return };
