@@ -17,3 +17,4 @@ pub mod rules;
 pub mod run;
 pub mod source;
 pub mod write;
+pub mod verify;
