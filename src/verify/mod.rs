@@ -731,9 +731,14 @@ fn print_logs(backend: &Backend, id: &str, out: &mut dyn Write) {
     if let Ok(o) = backend.cli(["logs", "--tail", "30", id]) {
         let mut text = String::from_utf8_lossy(&o.stdout).into_owned();
         text.push_str(&String::from_utf8_lossy(&o.stderr));
-        let _ = writeln!(out, "  last log lines:");
-        for line in tail(&text, 30).lines() {
-            let _ = writeln!(out, "    | {line}");
+        let lines = tail(&text, 30);
+        if lines.trim().is_empty() {
+            let _ = writeln!(out, "  (the container wrote no log output)");
+        } else {
+            let _ = writeln!(out, "  last log lines:");
+            for line in lines.lines() {
+                let _ = writeln!(out, "    | {line}");
+            }
         }
     }
 }
@@ -766,6 +771,16 @@ fn teardown(
         }
     }
     if !backend.has_json_config() {
+        // podman-compose 1.0 leaves the project's network (and, on a failed
+        // start, sometimes volumes) behind: remove what carries its label.
+        let filter = format!("label=com.docker.compose.project={project}");
+        for kind in ["network", "volume"] {
+            if let Ok(o) = backend.cli([kind, "ls", "-q", "--filter", filter.as_str()]) {
+                for name in String::from_utf8_lossy(&o.stdout).split_whitespace() {
+                    let _ = backend.cli([kind, "rm", name]);
+                }
+            }
+        }
         for svc in services.iter().filter(|s| s.builds_unnamed_image) {
             for image in [
                 format!("{project}_{}", svc.name),
