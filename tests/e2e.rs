@@ -173,11 +173,50 @@ fn assert_removed(backend: &engine::Backend, outcome: &Outcome) {
     );
 }
 
+/// Keeps an example's package layers in the build cache while its verify
+/// runs come and go (each run removes the image it built, and with it every
+/// layer no other image shares); removed again when the test ends.
+struct CacheAnchor {
+    cli: &'static str,
+    tag: String,
+}
+
+impl CacheAnchor {
+    fn build(backend: &engine::Backend, name: &str) -> CacheAnchor {
+        let tag = format!("localhost/harden-e2e-cache-{name}:{}", std::process::id());
+        let dir = example(name, "");
+        let o = Command::new(backend.cli)
+            .args(["build", "-q", "-t", tag.as_str(), "-f"])
+            .arg(dir.join("Dockerfile"))
+            .arg(&dir)
+            .output()
+            .expect("build");
+        assert!(
+            o.status.success(),
+            "building {name}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        CacheAnchor {
+            cli: backend.cli,
+            tag,
+        }
+    }
+}
+
+impl Drop for CacheAnchor {
+    fn drop(&mut self) {
+        let _ = Command::new(self.cli)
+            .args(["image", "rm", self.tag.as_str()])
+            .output();
+    }
+}
+
 #[test]
 fn python_web_service_works_hardened() {
     let Some(backend) = engine_or_skip("python_web_service_works_hardened") else {
         return;
     };
+    let _cache = CacheAnchor::build(&backend, "python-web");
     // Before: it runs and answers HTTP, but as root with default capabilities.
     let plain = verify(&example("python-web", "compose.plain.yaml"));
     assert_eq!(plain.code, 1, "{}", plain.stderr);
@@ -221,6 +260,7 @@ fn nginx_serves_port_80_without_capabilities() {
     let Some(backend) = engine_or_skip("nginx_serves_port_80_without_capabilities") else {
         return;
     };
+    let _cache = CacheAnchor::build(&backend, "nginx");
     let plain = verify(&example("nginx", "compose.plain.yaml"));
     assert_eq!(plain.code, 1, "{}", plain.stderr);
     plain.expect_row("running", "PASS", "running");
@@ -255,6 +295,7 @@ fn static_binary_from_scratch_is_verified_without_a_shell() {
     else {
         return;
     };
+    let _cache = CacheAnchor::build(&backend, "static-scratch");
     let plain = verify(&example("static-scratch", "compose.plain.yaml"));
     assert_eq!(plain.code, 1, "{}", plain.stderr);
     plain.expect_row("running", "PASS", "running");

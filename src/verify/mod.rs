@@ -753,7 +753,9 @@ fn teardown(
     services: &[Service],
     err: &mut dyn Write,
 ) {
-    let mut args = vec!["down", "-v"];
+    // The containers are thrown away: a short stop timeout spares waiting
+    // ten seconds for a PID 1 that ignores SIGTERM.
+    let mut args = vec!["down", "-v", "-t", "2"];
     if backend.has_json_config() {
         args.extend(["--rmi", "local"]);
     }

@@ -5,6 +5,7 @@ error in its log, and again on every request.
 """
 import http.server
 import os
+import signal
 import sys
 import tempfile
 
@@ -38,6 +39,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
 
 if __name__ == "__main__":
+    # As PID 1 nothing handles SIGTERM by default: stop promptly when asked.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         os.makedirs(DATA, exist_ok=True)
         bump()
