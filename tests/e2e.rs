@@ -9,6 +9,7 @@
 //! turns a missing engine into a failure (CI sets it).
 
 use harden::verify::{engine, run_with, VerifyArgs};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -33,7 +34,12 @@ fn engine_or_skip(test: &str) -> Option<engine::Backend> {
         Err(_) => "no container engine".to_string(),
     };
     assert!(!require, "{test}: {why}, and HARDEN_E2E=require is set");
-    eprintln!("{test}: skipped: {why} (set HARDEN_E2E=require to fail instead)");
+    // Straight to the process's stderr: the test harness captures
+    // `eprintln!`, and a skip must be visible in a plain `cargo test`.
+    let _ = writeln!(
+        std::io::stderr(),
+        "{test}: skipped: {why} (set HARDEN_E2E=require to fail instead)"
+    );
     None
 }
 
