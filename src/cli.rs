@@ -26,6 +26,8 @@ pub enum Command {
     Check(CheckArgs),
     /// Explain what a rule finds, why it matters and how it is fixed.
     Explain(ExplainArgs),
+    /// Run a hardened compose project in real containers and prove it still works.
+    Verify(crate::verify::VerifyArgs),
 }
 
 #[derive(Debug, Args)]

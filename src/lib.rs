@@ -16,5 +16,5 @@ pub mod report;
 pub mod rules;
 pub mod run;
 pub mod source;
-pub mod write;
 pub mod verify;
+pub mod write;

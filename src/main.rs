@@ -19,5 +19,6 @@ fn main() -> ExitCode {
         Command::Fix(a) => harden::run::fix(a),
         Command::Check(a) => harden::run::check(a),
         Command::Explain(a) => harden::report::explain::explain(&a.rule),
+        Command::Verify(a) => harden::verify::run(a),
     }
 }
