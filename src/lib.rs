@@ -10,6 +10,7 @@ pub mod finding;
 pub mod limits;
 pub mod link;
 pub mod migration;
+pub mod par;
 pub mod plan;
 pub mod profiles;
 pub mod report;

@@ -170,16 +170,13 @@ fn run_all(common: &Common) -> Vec<FileResult> {
         });
         (path, display, Some(kind), r)
     };
-    let mut loaded: Vec<Loaded> = Vec::new();
-    for f in inputs(common) {
-        match f {
-            Found::File { path, kind } => loaded.push(load(path, kind)),
-            Found::Error { path, message } => {
-                let display = display_path(&path);
-                loaded.push((path, display, None, Err(at_start(message))));
-            }
+    let mut loaded: Vec<Loaded> = crate::par::map_owned(inputs(common), |f| match f {
+        Found::File { path, kind } => load(path, kind),
+        Found::Error { path, message } => {
+            let display = display_path(&path);
+            (path, display, None, Err(at_start(message)))
         }
-    }
+    });
 
     // Dockerfiles built by a compose service: hardened with it, named after it.
     let mut links = crate::link::Links::default();
@@ -243,39 +240,33 @@ fn run_all(common: &Common) -> Vec<FileResult> {
     }
 
     let empty = compose::Plans::default();
-    let outputs: Vec<Output> = loaded
-        .iter()
-        .enumerate()
-        .map(|(i, (path, _, _, r))| match r {
-            Ok((src, Parsed::Compose(Some(doc)))) => {
-                compose::analyze(src, doc, &project(i), plans[i].as_ref().unwrap_or(&empty))
-            }
-            Ok((src, Parsed::Dockerfile(df))) => {
-                crate::dockerfile::analyze::analyze(src, df, &links.hints_for(path))
-            }
-            _ => Output::default(),
-        })
-        .collect();
+    let indexed: Vec<(usize, &Loaded)> = loaded.iter().enumerate().collect();
+    let outputs: Vec<Output> = crate::par::map(&indexed, |&(i, (path, _, _, r))| match r {
+        Ok((src, Parsed::Compose(Some(doc)))) => {
+            compose::analyze(src, doc, &project(i), plans[i].as_ref().unwrap_or(&empty))
+        }
+        Ok((src, Parsed::Dockerfile(df))) => {
+            crate::dockerfile::analyze::analyze(src, df, &links.hints_for(path))
+        }
+        _ => Output::default(),
+    });
 
-    loaded
-        .into_iter()
-        .zip(outputs)
-        .map(|((path, display, kind, r), out)| match r {
-            Err(e) => FileResult::failed(path, display, kind, e),
-            Ok((src, parsed)) => match fix_text(&src, &parsed, &out, &limits) {
-                Ok(fixed) => FileResult {
-                    path,
-                    display,
-                    kind,
-                    source: Some(src),
-                    out,
-                    fixed,
-                    error: None,
-                },
-                Err(e) => FileResult::failed(path, display, kind, e),
+    let work: Vec<(Loaded, Output)> = loaded.into_iter().zip(outputs).collect();
+    crate::par::map_owned(work, |((path, display, kind, r), out)| match r {
+        Err(e) => FileResult::failed(path, display, kind, e),
+        Ok((src, parsed)) => match fix_text(&src, &parsed, &out, &limits) {
+            Ok(fixed) => FileResult {
+                path,
+                display,
+                kind,
+                source: Some(src),
+                out,
+                fixed,
+                error: None,
             },
-        })
-        .collect()
+            Err(e) => FileResult::failed(path, display, kind, e),
+        },
+    })
 }
 
 /// (base, override) index pairs: `compose.yaml` with `compose.override.yaml`,
