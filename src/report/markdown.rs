@@ -116,21 +116,25 @@ fn file_section(results: &[FileResult], r: &FileResult, diff: bool) -> String {
         out.push_str("\n### Findings\n\n");
         for f in &r.out.findings {
             let how = if f.fixable {
-                "fixed by `harden fix`"
+                "`harden fix` repairs it"
             } else {
                 "needs a person"
             };
             out.push_str(&format!(
-                "- line {}: **{}** {} {}: {}\n",
+                "- line {}, {} {}: {} ({how})\n",
                 f.line,
                 f.severity.as_str(),
                 code(f.rule),
                 one_line(&f.message),
-                how
             ));
         }
     }
-    out.push_str(&notes_section(r, NoteKind::Change, "What changes and why"));
+    let title = if diff {
+        "What changes and why"
+    } else {
+        "What `harden fix` changes and why"
+    };
+    out.push_str(&notes_section(r, NoteKind::Change, title));
     if diff {
         if let (Some(src), Some(_)) = (&r.source, &r.fixed) {
             let d = crate::report::diff::unified(&src.text, &r.out.edits, &r.display, false);
