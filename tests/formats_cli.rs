@@ -483,3 +483,77 @@ fn fix_dry_run_markdown_is_one_document_with_the_diff() {
         after.stdout
     );
 }
+
+/// The fenced block that follows `marker` in README.md.
+fn readme_block(marker: &str) -> String {
+    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+        .expect("README.md");
+    let after = readme.split(marker).nth(1).expect("marker in README");
+    let body = after.split_once("```").map(|x| x.1).expect("fence");
+    let body = body.split_once('\n').map(|x| x.1).unwrap_or("");
+    body.split("```").next().unwrap_or("").to_string()
+}
+
+/// The arguments of a `harden ...` shell line, up to a redirection,
+/// pipe or comment.
+fn harden_args(line: &str) -> Option<Vec<String>> {
+    let rest = line.trim().strip_prefix("harden ")?;
+    let cmd = rest.split(['>', '|', '#']).next().unwrap_or("");
+    Some(cmd.split_whitespace().map(str::to_string).collect())
+}
+
+#[test]
+fn readme_format_examples_run() {
+    let block = readme_block("<!-- formats-examples -->");
+    let mut n = 0;
+    for line in block.lines() {
+        let args = harden_args(line).unwrap_or_else(|| panic!("not a harden command: {line}"));
+        let dir = project();
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let run = harden(dir.path(), &args);
+        assert_eq!(
+            run.code, 2,
+            "{line}: findings and the broken file\n{}",
+            run.stderr
+        );
+        assert!(!run.stdout.is_empty(), "{line}");
+        if line.contains("json") || line.contains("sarif") {
+            serde_json::from_str::<Value>(&run.stdout).expect("JSON");
+        }
+        n += 1;
+    }
+    assert_eq!(n, 7);
+}
+
+#[test]
+fn readme_workflow_parses_and_its_commands_run() {
+    let block = readme_block("<!-- formats-workflow -->");
+    let docs = yaml_rust2::YamlLoader::load_from_str(&block).expect("workflow is YAML");
+    let steps = &docs[0]["jobs"]["harden"]["steps"];
+    let uses: Vec<&str> = steps
+        .as_vec()
+        .into_iter()
+        .flatten()
+        .filter_map(|s| s["uses"].as_str())
+        .collect();
+    assert!(uses
+        .iter()
+        .any(|u| u.starts_with("github/codeql-action/upload-sarif@")));
+    let runs: Vec<&str> = steps
+        .as_vec()
+        .into_iter()
+        .flatten()
+        .filter_map(|s| s["run"].as_str())
+        .collect();
+    assert_eq!(runs.len(), 2);
+    // On a project with findings only: SARIF passes (exit 1 allowed), the
+    // annotation step fails the job.
+    let dir = project();
+    std::fs::remove_dir_all(dir.path().join("shop/legacy")).expect("remove broken file");
+    for run in runs {
+        let args = harden_args(run).expect("a harden command");
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let r = harden(dir.path(), &args);
+        assert_eq!(r.code, 1, "{run}");
+    }
+}

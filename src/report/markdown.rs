@@ -269,7 +269,7 @@ mod tests {
         );
         assert!(md.contains("bad \\| thing"), "{md}");
         assert!(
-            md.contains("### What changes and why\n\n**service a**\n\n- one (`writable-rootfs`)\n- found: two (`writable-rootfs`)\n\n### What to review\n\n**service b**\n\n- check (`writable-rootfs`)\n"),
+            md.contains("### What `harden fix` changes and why\n\n**service a**\n\n- one (`writable-rootfs`)\n- found: two (`writable-rootfs`)\n\n### What to review\n\n**service b**\n\n- check (`writable-rootfs`)\n"),
             "{md}"
         );
         assert!(!md.contains("### Diff"));
