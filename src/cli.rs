@@ -58,6 +58,11 @@ pub struct FixArgs {
     /// (standard error); write nothing.
     #[arg(long)]
     pub dry_run: bool,
+
+    /// Output format of the dry run: a unified diff, or a markdown document
+    /// (pull request body with the diff, notes and migration steps).
+    #[arg(long, value_enum, default_value_t = FixFormat::Diff, requires = "dry_run")]
+    pub format: FixFormat,
 }
 
 #[derive(Debug, Args)]
@@ -85,5 +90,22 @@ pub enum ColorChoice {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
+    /// Code frames like a compiler, and a one-line summary.
     Text,
+    /// A versioned document (docs/json-schema/check-v1.json).
+    Json,
+    /// SARIF 2.1.0, for GitHub code scanning and other SARIF viewers.
+    Sarif,
+    /// GitHub Actions workflow commands that annotate the lines.
+    Github,
+    /// A pull request body: findings, why each change, review, migration.
+    Markdown,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FixFormat {
+    /// A git-style unified diff on standard output, notes on standard error.
+    Diff,
+    /// One markdown document on standard output, the diff included.
+    Markdown,
 }

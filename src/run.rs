@@ -1,6 +1,6 @@
 //! One run of harden: discover, read, analyze, fix, verify, and report.
 
-use crate::cli::{CheckArgs, ColorChoice, Common, FixArgs};
+use crate::cli::{CheckArgs, ColorChoice, Common, FixArgs, FixFormat, Format};
 use crate::compose::{self, FileError};
 use crate::discover::{self, Found, Kind};
 use crate::edit;
@@ -354,6 +354,23 @@ fn report_errors(results: &[FileResult], err: &mut Out<impl Write>) -> bool {
 
 pub fn fix(args: &FixArgs) -> ExitCode {
     let results = run_all(&args.common);
+    if args.dry_run && args.format == FixFormat::Markdown {
+        // One document on standard output, errors included, nothing else.
+        let mut stdout = Out {
+            w: std::io::stdout().lock(),
+            closed: false,
+        };
+        stdout.put(&report::markdown::render(&results, true));
+        let errors = results.iter().any(|r| r.error.is_some());
+        let changed = results.iter().any(|r| r.fixed.is_some());
+        return if errors {
+            ExitCode::from(2)
+        } else if changed {
+            ExitCode::from(1)
+        } else {
+            ExitCode::SUCCESS
+        };
+    }
     let mut stdout = Out {
         w: std::io::stdout().lock(),
         closed: false,
@@ -414,9 +431,15 @@ pub fn check(args: &CheckArgs) -> ExitCode {
     };
     let color = use_color(args.common.color, console::Term::stdout());
     let errors = report_errors(&results, &mut stderr);
-    stdout.put(&report::text::findings(&results, color));
+    match args.format {
+        Format::Text => stdout.put(&report::text::findings(&results, color)),
+        Format::Json => stdout.put(&report::json::render(&results)),
+        Format::Sarif => stdout.put(&report::sarif::render(&results)),
+        Format::Github => stdout.put(&report::github::render(&results)),
+        Format::Markdown => stdout.put(&report::markdown::render(&results, false)),
+    }
     let count: usize = results.iter().map(|r| r.out.findings.len()).sum();
-    if !args.common.quiet {
+    if args.format == Format::Text && !args.common.quiet {
         stdout.put(&report::text::summary(&results));
     }
     if errors {

@@ -69,7 +69,7 @@ fn contract(name: &str, pure_insertion: bool) -> String {
     assert_eq!(again.stdout, "");
     let check = harden(dir.path(), &["check", name]);
     assert!(
-        !check.stdout.contains("(fixable)"),
+        !check.stdout.contains("help: run `harden fix`"),
         "fixable findings remain after fix:\n{}",
         check.stdout
     );

@@ -1,28 +1,64 @@
-//! `check --format text`: one line per finding, `path:line:col`, like a
-//! compiler, and a summary.
+//! `check --format text`: each finding as `path:line:col: severity[rule]
+//! message` (the compiler convention editors jump to), then a code frame of
+//! the offending line and, when `harden fix` repairs it, what the fix does;
+//! a one-line summary closes the report.
 
+use crate::finding::Severity;
+use crate::report::frame::{self, FrameStyle};
 use crate::run::{plural, FileResult};
 use console::Style;
 
+/// What `harden fix` does about a fixable finding of `rule`, for the `help:` line.
+pub fn fix_help(rule: &str) -> &'static str {
+    match rule {
+        "root-user" => "run `harden fix` to create or reuse a non-root user and switch to it",
+        "implicit-home" => "run `harden fix` to set HOME to a directory the user can write",
+        "writable-rootfs" => "run `harden fix` to set `read_only: true`",
+        "default-capabilities" => "run `harden fix` to drop all capabilities (`cap_drop: [ALL]`)",
+        "new-privileges" => "run `harden fix` to add `no-new-privileges:true` to `security_opt`",
+        "unmounted-write-path" => {
+            "run `harden fix` to mount a tmpfs or named volume where the service writes"
+        }
+        "cache-on-rootfs" => "run `harden fix` to redirect the cache into a writable carve-out",
+        _ => "run `harden fix` to repair it",
+    }
+}
+
 pub fn findings(results: &[FileResult], color: bool) -> String {
-    let red = Style::new().red().bold().force_styling(color);
-    let yellow = Style::new().yellow().bold().force_styling(color);
+    let red = Style::new().red().bold();
+    let yellow = Style::new().yellow().bold();
     let bold = Style::new().bold().force_styling(color);
+    let help = Style::new().cyan().bold().force_styling(color);
     let mut out = String::new();
     for r in results {
         for f in &r.out.findings {
-            let sev = match f.severity {
-                crate::finding::Severity::Error => red.apply_to(format!("error[{}]", f.rule)),
-                crate::finding::Severity::Warning => {
-                    yellow.apply_to(format!("warning[{}]", f.rule))
-                }
+            let (sev_style, word) = match f.severity {
+                Severity::Error => (red.clone(), "error"),
+                Severity::Warning => (yellow.clone(), "warning"),
             };
-            let fix = if f.fixable { " (fixable)" } else { "" };
+            let style = FrameStyle::new(color, sev_style.clone());
+            let sev = sev_style
+                .force_styling(color)
+                .apply_to(format!("{word}[{}]", f.rule));
             out.push_str(&format!(
-                "{}: {sev} {}{fix}\n",
+                "{}: {sev} {}\n",
                 bold.apply_to(format!("{}:{}:{}", r.display, f.line, f.col)),
-                f.message
+                frame::printable(&f.message)
             ));
+            if let Some(src) = &r.source {
+                let fr = frame::render(src, f.line, f.col, &style);
+                out.push_str(&fr);
+                if f.fixable && !fr.is_empty() {
+                    let pad = " ".repeat(f.line.to_string().len());
+                    out.push_str(&format!(
+                        "{pad} {} {} {}\n",
+                        style.gutter.apply_to("="),
+                        help.apply_to("help:"),
+                        fix_help(f.rule)
+                    ));
+                }
+            }
+            out.push('\n');
         }
     }
     out
@@ -39,13 +75,91 @@ pub fn summary(results: &[FileResult]) -> String {
         .filter(|r| !r.out.findings.is_empty())
         .count();
     let checked = results.iter().filter(|r| r.error.is_none()).count();
+    let errors = results.len() - checked;
+    let unreadable = if errors == 0 {
+        String::new()
+    } else {
+        format!(" {errors} file{} could not be checked.", plural(errors))
+    };
     if count == 0 {
-        format!("No findings in {checked} file{}.\n", plural(checked))
+        format!(
+            "No findings in {checked} file{}.{unreadable}\n",
+            plural(checked)
+        )
     } else {
         format!(
-            "Found {count} finding{} in {files} of {checked} file{} ({fixable} fixable with `harden fix`).\n",
+            "Found {count} finding{} in {files} of {checked} file{} ({fixable} fixable with `harden fix`).{unreadable}\n",
             plural(count),
             plural(checked)
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::finding::Finding;
+    use crate::rules::Output;
+    use crate::source::Source;
+
+    fn result(text: &str, findings: Vec<Finding>) -> FileResult {
+        FileResult {
+            path: "compose.yaml".into(),
+            display: "compose.yaml".into(),
+            kind: Some(crate::discover::Kind::Compose),
+            source: Some(Source::new(
+                "compose.yaml".into(),
+                "compose.yaml".into(),
+                text.into(),
+            )),
+            out: Output {
+                findings,
+                ..Default::default()
+            },
+            fixed: None,
+            error: None,
+        }
+    }
+
+    #[test]
+    fn frame_with_help_for_fixable_and_none_for_report_only() {
+        let r = result(
+            "services:\n  web:\n    privileged: true\n",
+            vec![
+                Finding::new("writable-rootfs", 2, 3, "service `web` has a writable root"),
+                Finding::new("privileged", 3, 5, "service `web` runs privileged")
+                    .report_only()
+                    .warning(),
+            ],
+        );
+        let out = findings(&[r], false);
+        assert_eq!(
+            out,
+            "compose.yaml:2:3: error[writable-rootfs] service `web` has a writable root\n  |\n2 |   web:\n  |   ^^^\n  = help: run `harden fix` to set `read_only: true`\n\n\
+compose.yaml:3:5: warning[privileged] service `web` runs privileged\n  |\n3 |     privileged: true\n  |     ^^^^^^^^^^\n\n"
+        );
+    }
+
+    #[test]
+    fn colour_only_when_asked() {
+        let r = result("a:\n", vec![Finding::new("writable-rootfs", 1, 1, "m")]);
+        assert!(!findings(std::slice::from_ref(&r), false).contains('\x1b'));
+        assert!(findings(&[r], true).contains('\x1b'));
+    }
+
+    #[test]
+    fn summary_counts_findings_fixable_and_unreadable_files() {
+        let a = result("a:\n", vec![Finding::new("writable-rootfs", 1, 1, "m")]);
+        let mut b = result("b:\n", vec![]);
+        b.error = Some(crate::compose::FileError {
+            line: 1,
+            col: 1,
+            message: "bad".into(),
+        });
+        assert_eq!(
+            summary(&[a, b]),
+            "Found 1 finding in 1 of 1 file (1 fixable with `harden fix`). 1 file could not be checked.\n"
+        );
+        assert_eq!(summary(&[]), "No findings in 0 files.\n");
     }
 }

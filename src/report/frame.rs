@@ -1,0 +1,140 @@
+//! Code frames: the offending source line under a gutter with a caret
+//! under the column, the way cargo and ruff show where a problem is, so a
+//! reader sees the text without opening the file.
+
+use crate::source::Source;
+use console::Style;
+
+/// The colours of a frame; plain when colour is off.
+pub struct FrameStyle {
+    pub gutter: Style,
+    pub caret: Style,
+}
+
+impl FrameStyle {
+    pub fn new(color: bool, caret: Style) -> Self {
+        FrameStyle {
+            gutter: Style::new().blue().bold().force_styling(color),
+            caret: caret.force_styling(color),
+        }
+    }
+}
+
+/// A line made safe for a terminal: control characters (a file could hold
+/// escape sequences) become `�`; tabs stay so the caret lines up.
+pub fn printable(line: &str) -> String {
+    line.chars()
+        .map(|c| {
+            if c.is_control() && c != '\t' {
+                '\u{fffd}'
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
+/// How many characters from 1-based `col` to underline: the word there
+/// (up to whitespace, without a trailing `:` of a mapping key), at least one.
+fn underline_len(line: &[char], col: usize) -> usize {
+    let from = col.saturating_sub(1);
+    let word: Vec<char> = line
+        .get(from..)
+        .unwrap_or(&[])
+        .iter()
+        .take_while(|c| !c.is_whitespace())
+        .copied()
+        .collect();
+    let n = match word.last() {
+        Some(':') if word.len() > 1 => word.len() - 1,
+        _ => word.len(),
+    };
+    n.max(1)
+}
+
+/// The frame for 1-based `line` and `col` of `src`, each row ending in a
+/// newline; empty when the line is not in the file.
+pub fn render(src: &Source, line: usize, col: usize, style: &FrameStyle) -> String {
+    if line == 0 || line > src.line_count().max(1) {
+        return String::new();
+    }
+    let text: Vec<char> = printable(src.line_text(line)).chars().collect();
+    let width = line.to_string().len();
+    let pad = " ".repeat(width);
+    let bar = style.gutter.apply_to("|");
+    // Keep tabs before the column as tabs so the caret sits under the text.
+    let lead: String = text
+        .iter()
+        .take(col.saturating_sub(1))
+        .map(|c| if *c == '\t' { '\t' } else { ' ' })
+        .collect();
+    let lead = if col.saturating_sub(1) > text.len() {
+        format!("{lead}{}", " ".repeat(col - 1 - text.len()))
+    } else {
+        lead
+    };
+    let carets = "^".repeat(underline_len(&text, col));
+    let shown: String = text.iter().collect();
+    let mut out = String::new();
+    out.push_str(&format!("{pad} {bar}\n"));
+    out.push_str(&format!(
+        "{} {bar} {}\n",
+        style.gutter.apply_to(line),
+        shown.trim_end()
+    ));
+    out.push_str(&format!(
+        "{pad} {bar} {lead}{}\n",
+        style.caret.apply_to(carets)
+    ));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn src(text: &str) -> Source {
+        Source::new("f".into(), "f".into(), text.into())
+    }
+
+    fn plain() -> FrameStyle {
+        FrameStyle::new(false, Style::new())
+    }
+
+    #[test]
+    fn caret_under_the_key_without_its_colon() {
+        let s = src("services:\n  web:\n    image: nginx\n");
+        assert_eq!(render(&s, 2, 3, &plain()), "  |\n2 |   web:\n  |   ^^^\n");
+    }
+
+    #[test]
+    fn caret_under_a_value_on_a_crlf_line_with_wide_gutter() {
+        let mut text = "x\r\n".repeat(11);
+        text.push_str("    read_only: false\r\n");
+        let s = src(&text);
+        assert_eq!(
+            render(&s, 12, 16, &plain()),
+            "   |\n12 |     read_only: false\n   |                ^^^^^\n"
+        );
+    }
+
+    #[test]
+    fn tabs_are_kept_in_the_lead_and_control_characters_replaced() {
+        let s = src("\tRUN \x1b[31mx\n");
+        assert_eq!(
+            render(&s, 1, 2, &plain()),
+            "  |\n1 | \tRUN \u{fffd}[31mx\n  | \t^^^\n"
+        );
+    }
+
+    #[test]
+    fn out_of_range_positions_do_not_panic() {
+        let s = src("a: b\n");
+        assert_eq!(render(&s, 0, 1, &plain()), "");
+        assert_eq!(render(&s, 9, 1, &plain()), "");
+        // A column past the end of the line still draws a caret.
+        assert_eq!(render(&s, 1, 8, &plain()), "  |\n1 | a: b\n  |        ^\n");
+        let empty = src("");
+        assert_eq!(render(&empty, 1, 1, &plain()), "  |\n1 | \n  | ^\n");
+    }
+}

@@ -1,0 +1,434 @@
+//! Migration steps for existing named volumes. A volume created while a
+//! service ran as root holds files owned by root; once the service runs as
+//! a non-root user it can no longer write them. New volumes are fine (the
+//! Dockerfile creates and chowns their directory, and Docker copies that
+//! ownership into an empty volume), so only volumes the service already
+//! used before the change need a one-time chown.
+
+use crate::compose::service::{self, Service};
+use crate::compose::tree::{Document, Kind, Limits};
+use crate::discover;
+use crate::dockerfile::{self, Dockerfile};
+use crate::link::Links;
+use crate::rules::root_user::{is_root_user, users_created_by};
+use crate::run::FileResult;
+use crate::source::Source;
+use std::path::Path;
+
+/// One volume whose ownership must be fixed once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Migration {
+    pub service: String,
+    /// The volume's key in the compose file.
+    pub volume: String,
+    /// The name Docker knows it by (`<project>_<volume>` unless it has an
+    /// explicit `name:` or is external).
+    pub docker_name: String,
+    /// Whether `docker_name` carries the project prefix.
+    pub prefixed: bool,
+    /// Where the service mounts it.
+    pub target: String,
+    /// The user the service now runs as, as written (`app`, `1000:1000`).
+    pub user: String,
+    /// `uid` or `uid:gid` for chown, when harden can tell.
+    pub owner: Option<String>,
+}
+
+impl Migration {
+    /// The one-time command that gives the volume to the user.
+    pub fn command(&self) -> String {
+        let owner = self.owner.clone().unwrap_or_else(|| "UID:GID".to_string());
+        format!(
+            "docker run --rm -v {}:/v alpine chown -R {owner} /v",
+            self.docker_name
+        )
+    }
+}
+
+/// The project name Compose uses by default: the top-level `name:`, else
+/// the directory of the compose file, lowercased, keeping `a-z0-9_-`.
+pub fn project_name(doc: &Document, compose_path: &Path) -> String {
+    if let Some(n) = doc
+        .root
+        .get("name")
+        .and_then(|e| doc.resolve(&e.value).as_str())
+        .filter(|n| !n.is_empty() && !n.contains('$'))
+    {
+        return n.to_string();
+    }
+    let dir = compose_path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .map(Path::to_path_buf)
+        .or_else(|| std::env::current_dir().ok());
+    let dir = dir.map(|d| std::fs::canonicalize(&d).unwrap_or(d));
+    let base = dir
+        .as_deref()
+        .and_then(Path::file_name)
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let name: String = base
+        .to_lowercase()
+        .chars()
+        .filter(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_' || *c == '-')
+        .collect();
+    name.trim_start_matches(['_', '-']).to_string()
+}
+
+/// (volume key, mount target) of every named volume a service mounts.
+fn named_volumes(doc: &Document, svc: &Service) -> Vec<(String, String)> {
+    let Some((node, _)) = svc.effective("volumes") else {
+        return Vec::new();
+    };
+    let Kind::Seq { items, .. } = &node.kind else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for item in items {
+        let item = doc.resolve(item);
+        let pair = match &item.kind {
+            Kind::Scalar { value, .. } => {
+                let mut parts = value.splitn(3, ':');
+                match (parts.next(), parts.next()) {
+                    (Some(src), Some(target)) => Some((src.to_string(), target.to_string())),
+                    _ => None,
+                }
+            }
+            Kind::Map { .. } => {
+                let get = |k: &str| {
+                    item.get(k)
+                        .and_then(|e| doc.resolve(&e.value).as_str())
+                        .map(str::to_string)
+                };
+                match get("type").as_deref() {
+                    Some("volume") | None => get("source").zip(get("target")),
+                    _ => None,
+                }
+            }
+            _ => None,
+        };
+        if let Some((src, target)) = pair {
+            let named = !src.is_empty()
+                && !src.starts_with(['/', '.', '~', '$'])
+                && !src.contains(['/', '\\']);
+            if named {
+                out.push((src, target));
+            }
+        }
+    }
+    out
+}
+
+/// The name Docker gives a volume declared under the top-level `volumes:`.
+fn docker_name(doc: &Document, project: &str, volume: &str) -> (String, bool) {
+    let decl = doc
+        .root
+        .get("volumes")
+        .map(|e| doc.resolve(&e.value))
+        .and_then(|v| v.get(volume))
+        .map(|e| doc.resolve(&e.value));
+    let get = |k: &str| -> Option<String> {
+        decl.and_then(|d| d.get(k))
+            .and_then(|e| doc.resolve(&e.value).as_str())
+            .map(str::to_string)
+    };
+    if let Some(n) = get("name").filter(|n| !n.contains('$')) {
+        return (n, false);
+    }
+    if get("external").is_some_and(|x| crate::rules::writable_rootfs::is_true(&x)) {
+        return (volume.to_string(), false);
+    }
+    (format!("{project}_{volume}"), true)
+}
+
+/// The Dockerfile text of a result: as fixed, or as read.
+fn dockerfile_of(results: &[FileResult], path: &Path, fixed: bool) -> Option<Dockerfile> {
+    let r = results
+        .iter()
+        .find(|r| r.kind == Some(discover::Kind::Dockerfile) && Links::same_file(&r.path, path))?;
+    let text = match (&r.fixed, &r.source) {
+        (Some(f), _) if fixed => f.clone(),
+        (_, Some(s)) => s.text.clone(),
+        _ => return None,
+    };
+    dockerfile::parse(&text).ok()
+}
+
+/// Indices of the final stage and the stages it builds on, final first.
+fn chain(df: &Dockerfile) -> Vec<usize> {
+    let mut out = Vec::new();
+    let mut at = df.final_stage().map(|s| s.index);
+    while let Some(i) = at {
+        if out.contains(&i) {
+            break;
+        }
+        out.push(i);
+        at = df.stages.get(i).and_then(|s| s.parent);
+    }
+    out
+}
+
+/// The user the final stage runs as (its last `USER`), and its uid/gid
+/// where the Dockerfile or the base image tells.
+fn dockerfile_user(df: &Dockerfile) -> Option<(String, Option<String>)> {
+    let stages = chain(df);
+    let user = stages.iter().find_map(|&s| {
+        df.stage_instructions(s)
+            .iter()
+            .rev()
+            .find(|i| i.keyword == "USER")
+            .map(|i| i.args.split_whitespace().next().unwrap_or("").to_string())
+    })?;
+    if user.is_empty() || user.contains('$') {
+        return None;
+    }
+    let owner = numeric_owner(&user).or_else(|| {
+        let name = user.split(':').next().unwrap_or("");
+        let created = stages.iter().find_map(|&s| {
+            df.stage_instructions(s)
+                .iter()
+                .filter(|i| i.keyword == "RUN")
+                .find_map(|i| {
+                    let u = users_created_by(&i.args, i.line)
+                        .into_iter()
+                        .find(|u| u.name == name)?;
+                    Some((u, created_gid(&i.args, name)))
+                })
+        });
+        if let Some((c, gid)) = created {
+            let uid = c.uid?;
+            return Some(match gid {
+                Some(g) => format!("{uid}:{g}"),
+                None => uid.to_string(),
+            });
+        }
+        let root = stages.last().and_then(|&s| df.stages.get(s))?;
+        let base = crate::baseimage::classify(&root.resolved_image);
+        base.user_named(name)
+            .map(|u| format!("{}:{}", u.uid, u.gid))
+    });
+    Some((user, owner))
+}
+
+/// The numeric primary group (`-g`/`--gid`) of the command in `script`
+/// that creates user `name`.
+fn created_gid(script: &str, name: &str) -> Option<u32> {
+    let cleaned = script.replace(['\\', '`'], " ");
+    cleaned.split(['&', ';', '|', '\n']).find_map(|cmd| {
+        let words: Vec<&str> = cmd.split_whitespace().collect();
+        let creates = words
+            .iter()
+            .any(|w| w.ends_with("useradd") || w.ends_with("adduser"));
+        if !creates || !words.iter().any(|w| w.trim_matches(['"', '\'']) == name) {
+            return None;
+        }
+        words
+            .iter()
+            .enumerate()
+            .find_map(|(i, w)| match w.split_once('=') {
+                Some(("--gid", v)) => v.parse().ok(),
+                _ if *w == "-g" || *w == "--gid" => words.get(i + 1)?.parse().ok(),
+                _ => None,
+            })
+    })
+}
+
+/// `1000` or `1000:1000` as chown takes it, when the spec is numeric.
+fn numeric_owner(spec: &str) -> Option<String> {
+    let mut parts = spec.splitn(2, ':');
+    let uid = parts.next()?;
+    if uid.is_empty() || !uid.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    match parts.next() {
+        Some(g) if !g.is_empty() && g.bytes().all(|b| b.is_ascii_digit()) => {
+            Some(format!("{uid}:{g}"))
+        }
+        Some(_) => Some(uid.to_string()),
+        None => Some(uid.to_string()),
+    }
+}
+
+/// The user a service runs as: `user:`, else its Dockerfile's `USER`.
+fn service_user(
+    results: &[FileResult],
+    compose_path: &Path,
+    doc: &Document,
+    svc: &Service,
+    fixed: bool,
+) -> Option<(String, Option<String>)> {
+    if let Some((node, _)) = svc.effective("user") {
+        let spec = node.as_str()?.trim().to_string();
+        if spec.is_empty() || spec.contains('$') {
+            return None;
+        }
+        let owner = numeric_owner(&spec);
+        return Some((spec, owner));
+    }
+    let mut links = Links::default();
+    links.add_compose(compose_path, doc);
+    let (df_path, _) = links.built_by(compose_path, svc.name)?;
+    let df = dockerfile_of(results, df_path, fixed)?;
+    dockerfile_user(&df)
+}
+
+fn parse(path: &Path, text: &str) -> Option<Document> {
+    let src = Source::new(path.to_path_buf(), String::new(), text.to_string());
+    crate::compose::parse(&src, &Limits::default())
+        .ok()
+        .flatten()
+}
+
+/// The migrations a compose file's change calls for: every named volume a
+/// service already mounted, where the service now runs as a non-root user
+/// it did not run as before.
+pub fn migrations(results: &[FileResult], compose: &FileResult) -> Vec<Migration> {
+    let Some(src) = &compose.source else {
+        return Vec::new();
+    };
+    if compose.kind != Some(discover::Kind::Compose) {
+        return Vec::new();
+    }
+    let after_text = compose.fixed.as_deref().unwrap_or(&src.text);
+    let (Some(before), Some(after)) = (
+        parse(&compose.path, &src.text),
+        parse(&compose.path, after_text),
+    ) else {
+        return Vec::new();
+    };
+    let project = project_name(&after, &compose.path);
+    let mut out = Vec::new();
+    for svc in service::services(&after) {
+        let Some((user, owner)) = service_user(results, &compose.path, &after, &svc, true) else {
+            continue;
+        };
+        if is_root_user(&user) {
+            continue;
+        }
+        let old = service::services(&before)
+            .into_iter()
+            .find(|s| s.name == svc.name);
+        let Some(old) = old else { continue };
+        let was = service_user(results, &compose.path, &before, &old, false);
+        if was.as_ref().is_some_and(|(u, _)| u == &user) {
+            continue;
+        }
+        for (volume, target) in named_volumes(&before, &old) {
+            let (docker_name, prefixed) = docker_name(&after, &project, &volume);
+            out.push(Migration {
+                service: svc.name.to_string(),
+                volume,
+                docker_name,
+                prefixed,
+                target,
+                user: user.clone(),
+                owner: owner.clone(),
+            });
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numeric_owners() {
+        assert_eq!(numeric_owner("1000"), Some("1000".into()));
+        assert_eq!(numeric_owner("1000:1001"), Some("1000:1001".into()));
+        assert_eq!(numeric_owner("1000:staff"), Some("1000".into()));
+        assert_eq!(numeric_owner("app"), None);
+        assert_eq!(numeric_owner(""), None);
+    }
+
+    #[test]
+    fn user_and_ids_from_the_final_stage() {
+        let text = "FROM debian:12 AS base\n\
+RUN groupadd --system --gid 1500 app \\\n && useradd --system --uid 1500 --gid 1500 app\n\
+FROM base\nUSER app\n";
+        let df = dockerfile::parse(text).expect("parses");
+        assert_eq!(
+            dockerfile_user(&df),
+            Some(("app".into(), Some("1500:1500".into())))
+        );
+        let busybox = "FROM alpine:3.20\nRUN adduser -D -u 1200 svc\nUSER svc\n";
+        let df = dockerfile::parse(busybox).expect("parses");
+        assert_eq!(
+            dockerfile_user(&df),
+            Some(("svc".into(), Some("1200".into())))
+        );
+        let unknown = "FROM example/thing:1\nUSER worker\n";
+        let df = dockerfile::parse(unknown).expect("parses");
+        assert_eq!(dockerfile_user(&df), Some(("worker".into(), None)));
+        let none = "FROM debian:12\nRUN true\n";
+        let df = dockerfile::parse(none).expect("parses");
+        assert_eq!(dockerfile_user(&df), None);
+    }
+
+    fn compose(text: &str) -> Document {
+        parse(Path::new("x/compose.yaml"), text).expect("parses")
+    }
+
+    #[test]
+    fn named_volumes_and_their_docker_names() {
+        let doc = compose(
+            "name: Shop\nservices:\n  a:\n    volumes:\n      - data:/d\n      - ./src:/src\n      - /host:/h:ro\n      - type: volume\n        source: cache\n        target: /c\n      - type: bind\n        source: x\n        target: /x\n      - logs:/l:rw\nvolumes:\n  data: {}\n  cache:\n    name: shared-cache\n  logs:\n    external: true\n",
+        );
+        let svc = service::services(&doc).into_iter().next().expect("service");
+        assert_eq!(
+            named_volumes(&doc, &svc),
+            vec![
+                ("data".to_string(), "/d".to_string()),
+                ("cache".to_string(), "/c".to_string()),
+                ("logs".to_string(), "/l".to_string()),
+            ]
+        );
+        let project = project_name(&doc, Path::new("x/compose.yaml"));
+        assert_eq!(project, "Shop");
+        assert_eq!(
+            docker_name(&doc, &project, "data"),
+            ("Shop_data".into(), true)
+        );
+        assert_eq!(
+            docker_name(&doc, &project, "cache"),
+            ("shared-cache".into(), false)
+        );
+        assert_eq!(docker_name(&doc, &project, "logs"), ("logs".into(), false));
+    }
+
+    #[test]
+    fn project_name_from_the_directory() {
+        let doc = compose("services: {}\n");
+        assert_eq!(
+            project_name(&doc, Path::new("/srv/My.App_1/compose.yaml")),
+            "myapp_1"
+        );
+    }
+
+    #[test]
+    fn migration_only_where_the_user_changed() {
+        let text = "services:\n  a:\n    image: x\n    user: root\n    volumes: [data:/d]\n  b:\n    image: y\n    user: \"70:70\"\n    volumes: [more:/m]\n";
+        let fixed = text.replace("user: root", "user: \"1000:1000\"");
+        let r = FileResult {
+            path: "/srv/shop/compose.yaml".into(),
+            display: "compose.yaml".into(),
+            kind: Some(discover::Kind::Compose),
+            source: Some(Source::new(
+                "/srv/shop/compose.yaml".into(),
+                "compose.yaml".into(),
+                text.into(),
+            )),
+            out: Default::default(),
+            fixed: Some(fixed),
+            error: None,
+        };
+        let m = migrations(std::slice::from_ref(&r), &r);
+        assert_eq!(m.len(), 1, "{m:?}");
+        assert_eq!(
+            m[0].command(),
+            "docker run --rm -v shop_data:/v alpine chown -R 1000:1000 /v"
+        );
+        assert_eq!((m[0].service.as_str(), m[0].target.as_str()), ("a", "/d"));
+    }
+}
