@@ -12,6 +12,10 @@ pub fn chown_command(service: &str, owner: &str, path: &str) -> String {
     )
 }
 
+/// How migration notes start, so reports that list migrations on their own
+/// can leave them out of the other notes.
+pub const PREFIX: &str = "migration:";
+
 /// The review note for all existing volumes of a service.
 pub fn note(service: &str, owner: &str, paths: &[String]) -> Option<String> {
     if paths.is_empty() {
@@ -22,7 +26,7 @@ pub fn note(service: &str, owner: &str, paths: &[String]) -> Option<String> {
         .map(|p| chown_command(service, owner, p))
         .collect();
     Some(format!(
-        "migration: the service now runs as `{owner}`; a volume at {} that already exists holds files owned by root. Once, before starting it: {}",
+        "{PREFIX} the service now runs as `{owner}`; a volume at {} that already exists holds files owned by root. Once, before starting it: {}",
         paths.join(", "),
         cmds.join(" ; ")
     ))

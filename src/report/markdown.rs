@@ -154,7 +154,13 @@ fn notes_section(r: &FileResult, kind: NoteKind, title: &str) -> String {
         NoteKind::Change => k == NoteKind::Change || k == NoteKind::Info,
         other => k == other,
     };
-    let notes: Vec<_> = r.out.notes.iter().filter(|n| wanted(n.kind)).collect();
+    // Migration notes have a section of their own, with the volumes' names.
+    let notes: Vec<_> = r
+        .out
+        .notes
+        .iter()
+        .filter(|n| wanted(n.kind) && !n.text.starts_with(crate::migration::PREFIX))
+        .collect();
     if notes.is_empty() {
         return String::new();
     }
