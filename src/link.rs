@@ -16,6 +16,8 @@ struct Link {
     service: String,
     /// Named-volume directories the Dockerfile must create for the user.
     dirs: Vec<String>,
+    /// The service's build context, canonical.
+    context: PathBuf,
 }
 
 #[derive(Debug, Default)]
@@ -81,6 +83,7 @@ impl Links {
                     Link {
                         service: svc.name.to_string(),
                         dirs: Vec::new(),
+                        context: canonical(&dir.join(&context)),
                     },
                 );
             }
@@ -134,6 +137,9 @@ impl Links {
             uid: DEFAULT_UID,
             home: None,
             dirs: link.map(|l| l.dirs.clone()).unwrap_or_default(),
+            context: link
+                .map(|l| l.context.clone())
+                .or_else(|| canonical(path).parent().map(Path::to_path_buf)),
         }
     }
 }

@@ -5,6 +5,7 @@ use super::{Dockerfile, Instruction};
 use crate::baseimage::{self, BaseImage};
 use crate::rules::{self, Output};
 use crate::source::Source;
+use std::path::PathBuf;
 
 /// What harden knows about a Dockerfile from outside it.
 #[derive(Debug, Clone, Default)]
@@ -19,6 +20,9 @@ pub struct Hints {
     pub home: Option<String>,
     /// Directories to create and hand to the user (volume-backed carve-outs).
     pub dirs: Vec<String>,
+    /// The build context (the compose service's `build.context`, else the
+    /// Dockerfile's folder): where the program's sources are looked for.
+    pub context: Option<PathBuf>,
 }
 
 /// The parsed Dockerfile with what the rules share.
@@ -164,6 +168,7 @@ pub fn analyze(src: &Source, df: &Dockerfile, hints: &Hints) -> Output {
     };
     rules::undocumented_exception::check_dockerfile(&ctx, &mut out);
     rules::root_user::check_dockerfile(&ctx, &mut out);
+    rules::root_canary_missing::check_dockerfile(&ctx, &mut out);
     out
 }
 

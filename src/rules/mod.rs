@@ -7,6 +7,7 @@ pub mod default_capabilities;
 pub mod implicit_home;
 pub mod new_privileges;
 pub mod privileged;
+pub mod root_canary_missing;
 pub mod root_user;
 pub mod undocumented_exception;
 pub mod unmounted_write_path;
@@ -72,6 +73,7 @@ pub const RULES: &[RuleInfo] = &[
     cache_on_rootfs::INFO,
     privileged::INFO,
     undocumented_exception::INFO,
+    root_canary_missing::INFO,
 ];
 
 pub fn info(name: &str) -> Option<&'static RuleInfo> {
