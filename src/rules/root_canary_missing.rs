@@ -108,7 +108,7 @@ pub fn check_dockerfile(ctx: &DfCtx, out: &mut Output) {
         return;
     };
     let (line, col) = ctx.src.line_col(ins.range.start);
-    let (lang, shown, message) = match &found.entry {
+    let (lang, shown, message, lead) = match &found.entry {
         Entry::Source { lang, files } => {
             if files
                 .iter()
@@ -125,7 +125,8 @@ pub fn check_dockerfile(ctx: &DfCtx, out: &mut Output) {
                 ins.keyword,
                 lang.name()
             );
-            (*lang, shown, message)
+            let lead = format!("`{shown}` has no root canary");
+            (*lang, shown, message, lead)
         }
         Entry::Unchecked { lang, program } => {
             let message = format!(
@@ -133,7 +134,8 @@ pub fn check_dockerfile(ctx: &DfCtx, out: &mut Output) {
                 capitalised(lang.name()),
                 lang.name()
             );
-            (*lang, program.clone(), message)
+            let lead = format!("`{program}` is not checked for a root canary; if it has none");
+            (*lang, program.clone(), message, lead)
         }
     };
     out.findings.push(
@@ -145,7 +147,7 @@ pub fn check_dockerfile(ctx: &DfCtx, out: &mut Output) {
         &ctx.subject(),
         NAME,
         format!(
-            "`{shown}` has no root canary; {} (harden does not edit application source):\n{}",
+            "{lead}, {} (harden does not edit application source):\n{}",
             lang.placement(&shown),
             lang.snippet().trim_end()
         ),
@@ -1485,6 +1487,10 @@ fn compared_with_zero(lang: Lang, line: &str, start: usize, end: usize) -> bool 
     {
         return true;
     }
+    // Truthiness (`if not os.geteuid():`) only when nothing compares the value.
+    if after.starts_with(['=', '!', '<', '>', '-']) {
+        return false;
+    }
     match lang {
         Lang::Python => {
             let b = before.trim_end_matches(|c: char| c.is_whitespace() || c == '(');
@@ -1577,4 +1583,431 @@ pub fn has_canary(lang: Lang, text: &str) -> bool {
         }
     }
     false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dockerfile::analyze::{DfCtx, Hints};
+    use crate::source::Source;
+
+    fn words(v: &[&str]) -> Vec<Word> {
+        v.iter()
+            .map(|t| Word {
+                text: t.to_string(),
+                from: 0,
+            })
+            .collect()
+    }
+
+    fn texts(v: &[Word]) -> Vec<&str> {
+        v.iter().map(|w| w.text.as_str()).collect()
+    }
+
+    #[test]
+    fn shell_lines_split_into_commands() {
+        assert_eq!(
+            shell_commands("cd /app && exec python 'my app.py' --name \"a \\\"b\\\"\""),
+            vec![
+                vec!["cd", "/app"],
+                vec!["exec", "python", "my app.py", "--name", "a \"b\""]
+            ]
+        );
+        assert_eq!(
+            shell_commands("[ \"$(id -u)\" -eq 0 ] || exit 1; run # a comment\nnext"),
+            vec![
+                vec!["[", "$(id -u)", "-eq", "0", "]"],
+                vec!["exit", "1"],
+                vec!["run"],
+                vec!["next"]
+            ]
+        );
+        assert!(shell_commands("").is_empty());
+        // Unbalanced quotes and substitutions end at the end of the text.
+        assert_eq!(shell_commands("echo 'open"), vec![vec!["echo", "open"]]);
+        assert_eq!(shell_commands("x $(a (b"), vec![vec!["x", "$(a (b"]]);
+    }
+
+    #[test]
+    fn wrappers_are_unwrapped() {
+        let cases: &[(&[&str], &[&str])] = &[
+            (
+                &["tini", "-g", "--", "python", "app.py"],
+                &["python", "app.py"],
+            ),
+            (&["/usr/bin/dumb-init", "node", "s.js"], &["node", "s.js"]),
+            (&["gosu", "app", "uvicorn", "a:b"], &["uvicorn", "a:b"]),
+            (&["env", "-i", "A=1", "node", "s.js"], &["node", "s.js"]),
+            (
+                &["/bin/sh", "-c", "cd /srv && exec PORT=1 python -m api"],
+                &["python", "-m", "api"],
+            ),
+            (
+                &["bash", "-ec", "gunicorn app.wsgi"],
+                &["gunicorn", "app.wsgi"],
+            ),
+            (&["sh", "/entry.sh", "run"], &["sh", "/entry.sh", "run"]),
+            (&["sh", "-c"], &["sh", "-c"]),
+            (&["exec"], &[]),
+        ];
+        for (input, want) in cases {
+            assert_eq!(texts(&unwrap(words(input))), *want, "{input:?}");
+        }
+    }
+
+    #[test]
+    fn paths_and_globs() {
+        assert_eq!(join_abs("/app", "./src/../main.py"), "/app/main.py");
+        assert_eq!(join_abs("/app", "/opt/x/"), "/opt/x");
+        assert_eq!(join_abs("/", "../../etc"), "/etc");
+        assert_eq!(join_abs("/", "."), "/");
+        assert!(inside(Path::new("/ctx"), "../etc/passwd").is_none());
+        assert_eq!(
+            inside(Path::new("/ctx"), "/a/b"),
+            Some(PathBuf::from("/ctx/a/b"))
+        );
+        assert!(glob("*.py", "main.py"));
+        assert!(glob("ma?n.*", "main.py"));
+        assert!(!glob("*.py", "main.pyc"));
+        assert!(glob("*", ""));
+        assert!(!glob("a*b", "ac"));
+    }
+
+    #[test]
+    fn python_checks() {
+        let yes = [
+            "import os\nif os.geteuid() == 0:\n    print('root', file=sys.stderr)\n",
+            "import os\nif 0 == os.getuid():\n    pass\n",
+            "from os import geteuid\nif not geteuid():\n    warn()\n",
+            "uid = os.getuid()\nif uid == 0:  # root\n    log.warning('root')\n",
+            "if os.getuid() != 0:\n    pass\nelse:\n    warn()\n",
+        ];
+        for y in yes {
+            assert!(has_canary(Lang::Python, y), "{y}");
+        }
+        let no = [
+            "import os\n# if os.getuid() == 0: warn\n",
+            "print(os.getuid())\n",
+            "if len(items) == 0:\n    pass\nprint(os.getuid())\n",
+            "uid = os.getuid()\nif uid == 1000:\n    pass\n",
+            "x = os.getuid() == 10\n",
+            "",
+        ];
+        for n in no {
+            assert!(!has_canary(Lang::Python, n), "{n}");
+        }
+    }
+
+    #[test]
+    fn node_go_and_shell_checks() {
+        assert!(has_canary(
+            Lang::Node,
+            "if (process.getuid && process.getuid() === 0) { console.error('root'); }"
+        ));
+        assert!(has_canary(
+            Lang::Node,
+            "const uid = process.geteuid?.();\nif (uid === 0) warn();"
+        ));
+        assert!(has_canary(Lang::Node, "if (!process.geteuid()) warn();"));
+        assert!(!has_canary(
+            Lang::Node,
+            "/* if (process.getuid() === 0) */\nconsole.log(process.getuid());"
+        ));
+        assert!(!has_canary(
+            Lang::Node,
+            "// process.getuid() === 0\nconst url = 'http://x'; // === 0"
+        ));
+        assert!(has_canary(
+            Lang::Go,
+            "func main() {\n\tif uid := os.Getuid(); uid == 0 {\n\t\tlog.Print(\"root\")\n\t}\n}"
+        ));
+        assert!(!has_canary(
+            Lang::Go,
+            "func main() {\n\tfmt.Println(os.Getuid())\n}"
+        ));
+        for y in [
+            "if [ \"$(id -u)\" -eq 0 ]; then echo root >&2; fi",
+            "[ `id -u` = 0 ] && echo root >&2",
+            "if [[ $EUID == 0 ]]; then :; fi",
+            "if [ \"$(/usr/bin/id -un)\" = \"root\" ]; then :; fi",
+            "uid=$(id -u)\nif [ \"$uid\" -ne 0 ]; then exec \"$@\"; fi",
+            "case \"$(id -u)\" in\n  0) echo root >&2 ;;\nesac",
+            "test 0 -eq \"${UID}\" && echo root",
+        ] {
+            assert!(has_canary(Lang::Sh, y), "{y}");
+        }
+        for n in [
+            "# [ \"$(id -u)\" -eq 0 ]\nexec \"$@\"",
+            "echo \"running as $(id -u)\"",
+            "[ \"$(id -u)\" -eq 1000 ]",
+            "[ \"$UIDS\" = 0 ]",
+        ] {
+            assert!(!has_canary(Lang::Sh, n), "{n}");
+        }
+    }
+
+    #[test]
+    fn every_snippet_counts_as_a_canary() {
+        for lang in [Lang::Python, Lang::Node, Lang::Go, Lang::Sh] {
+            assert!(has_canary(lang, lang.snippet()), "{}", lang.name());
+        }
+        for lang in Lang::ALL {
+            assert!(
+                lang.snippet().contains(
+                    "is running as root (uid 0); this container should run as a non-root user"
+                ),
+                "{}",
+                lang.name()
+            );
+            assert!(INFO.explanation.contains(lang.name()));
+        }
+    }
+
+    /// A build context in a temporary directory.
+    struct Project {
+        dir: tempfile::TempDir,
+    }
+
+    impl Project {
+        fn new(files: &[(&str, &str)]) -> Self {
+            let dir = tempfile::tempdir().unwrap();
+            for (path, text) in files {
+                let p = dir.path().join(path);
+                std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+                std::fs::write(p, text).unwrap();
+            }
+            Project { dir }
+        }
+
+        fn run(&self, dockerfile: &str) -> (Option<Located>, Output) {
+            let src = Source::new("Dockerfile".into(), "Dockerfile".into(), dockerfile.into());
+            let df = crate::dockerfile::parse(dockerfile).unwrap();
+            let hints = Hints {
+                context: Some(self.dir.path().to_path_buf()),
+                ..Hints::default()
+            };
+            let ctx = DfCtx::new(&src, &df, &hints).unwrap();
+            let mut out = Output::default();
+            check_dockerfile(&ctx, &mut out);
+            (entry(&ctx, self.dir.path()), out)
+        }
+
+        /// The entry's language and files, relative to the context.
+        fn entry(&self, dockerfile: &str) -> Option<(Lang, Vec<String>)> {
+            match self.run(dockerfile).0?.entry {
+                Entry::Source { lang, files } => Some((
+                    lang,
+                    files.iter().map(|f| relative(f, self.dir.path())).collect(),
+                )),
+                Entry::Unchecked { lang, .. } => Some((lang, Vec::new())),
+            }
+        }
+    }
+
+    fn one(lang: Lang, file: &str) -> Option<(Lang, Vec<String>)> {
+        Some((lang, vec![file.to_string()]))
+    }
+
+    #[test]
+    fn python_entries() {
+        let p = Project::new(&[
+            ("src/app/__init__.py", ""),
+            ("src/app/main.py", "app = App()\n"),
+            ("src/app/wsgi.py", "application = make()\n"),
+            ("tools/main.py", "print(1)\n"),
+            ("manage.py", "run()\n"),
+        ]);
+        assert_eq!(
+            p.entry("FROM python:3.12\nWORKDIR /code\nCOPY src/ /code/\nCMD uvicorn app.main:app --host 0.0.0.0\n"),
+            Some((
+                Lang::Python,
+                vec!["src/app/main.py".into(), "src/app/__init__.py".into()]
+            ))
+        );
+        assert_eq!(
+            p.entry("FROM python:3.12\nWORKDIR /srv\nCOPY . .\nCMD [\"gunicorn\", \"-k\", \"uvicorn.workers.UvicornWorker\", \"--chdir\", \"src\", \"app.wsgi\"]\n"),
+            Some((
+                Lang::Python,
+                vec!["src/app/wsgi.py".into(), "src/app/__init__.py".into()]
+            ))
+        );
+        // Shell form with a migration first: the long-running command counts.
+        assert_eq!(
+            p.entry("FROM python:3.12\nWORKDIR /srv\nCOPY manage.py ./\nCMD python manage.py migrate && exec python3 -u manage.py serve\n"),
+            one(Lang::Python, "manage.py")
+        );
+        // A copy harden cannot follow: found by name, the closest path wins.
+        assert_eq!(
+            p.entry("FROM python:3.12\nRUN fetch-app\nCMD [\"python\", \"/opt/app/main.py\"]\n"),
+            one(Lang::Python, "src/app/main.py")
+        );
+        // A module that does not exist in the context.
+        assert_eq!(
+            p.entry("FROM python:3.12\nCOPY . .\nCMD [\"python\", \"-m\", \"http.server\"]\n"),
+            None
+        );
+        assert_eq!(
+            p.entry("FROM python:3.12\nCMD [\"python\", \"-c\", \"print(1)\"]\n"),
+            None
+        );
+    }
+
+    #[test]
+    fn fastapi_cli_defaults() {
+        let p = Project::new(&[("app/main.py", "app = FastAPI()\n")]);
+        assert_eq!(
+            p.entry("FROM python:3.12\nWORKDIR /code\nCOPY ./app /code/app\nCMD [\"fastapi\", \"run\", \"--port\", \"80\"]\n"),
+            one(Lang::Python, "app/main.py")
+        );
+        assert_eq!(
+            p.entry("FROM python:3.12\nWORKDIR /code\nCOPY ./app /code/app\nCMD [\"fastapi\", \"run\", \"app/main.py\", \"--port\", \"80\"]\n"),
+            one(Lang::Python, "app/main.py")
+        );
+    }
+
+    #[test]
+    fn node_entries() {
+        let p = Project::new(&[
+            (
+                "package.json",
+                r#"{"main": "lib/server.js", "scripts": {"serve": "cross-env X=1 node dist/app.js"}}"#,
+            ),
+            ("lib/server.js", "listen()\n"),
+            ("dist/app.js", "listen()\n"),
+            ("bin/www", "#!/usr/bin/env node\nlisten()\n"),
+        ]);
+        assert_eq!(
+            p.entry("FROM node:20\nWORKDIR /app\nCOPY . .\nCMD [\"node\", \"-r\", \"dotenv/config\", \"lib/server\"]\n"),
+            one(Lang::Node, "lib/server.js")
+        );
+        assert_eq!(
+            p.entry("FROM node:20\nWORKDIR /app\nCOPY . .\nCMD [\"node\", \".\"]\n"),
+            one(Lang::Node, "lib/server.js")
+        );
+        // No start script: npm falls back on package.json main here.
+        assert_eq!(
+            p.entry("FROM node:20\nWORKDIR /app\nCOPY . .\nCMD [\"npm\", \"start\"]\n"),
+            one(Lang::Node, "lib/server.js")
+        );
+        // `cross-env` is not followed, so the script cannot be resolved.
+        assert_eq!(
+            p.entry("FROM node:20\nWORKDIR /app\nCOPY . .\nCMD [\"yarn\", \"serve\"]\n"),
+            None
+        );
+        assert_eq!(
+            p.entry("FROM node:20\nWORKDIR /app\nCOPY . .\nCMD [\"./bin/www\"]\n"),
+            one(Lang::Node, "bin/www")
+        );
+    }
+
+    #[test]
+    fn shell_entrypoints() {
+        let p = Project::new(&[
+            ("docker/entrypoint.sh", "#!/bin/sh\nexec \"$@\"\n"),
+            ("scripts/start", "#!/usr/bin/env bash\nexec app\n"),
+        ]);
+        assert_eq!(
+            p.entry("FROM debian\nCOPY docker/entrypoint.sh /\nENTRYPOINT [\"/entrypoint.sh\"]\nCMD [\"app\"]\n"),
+            one(Lang::Sh, "docker/entrypoint.sh")
+        );
+        assert_eq!(
+            p.entry("FROM debian\nCOPY scripts/ /usr/local/bin/\nENTRYPOINT [\"tini\", \"--\"]\nCMD [\"start\"]\n"),
+            one(Lang::Sh, "scripts/start")
+        );
+        assert_eq!(
+            p.entry(
+                "FROM debian\nCOPY docker/*.sh /opt/\nCMD [\"bash\", \"/opt/entrypoint.sh\"]\n"
+            ),
+            one(Lang::Sh, "docker/entrypoint.sh")
+        );
+        // A shell-form ENTRYPOINT ignores CMD.
+        assert_eq!(
+            p.entry("FROM debian\nCOPY scripts/start /start\nENTRYPOINT exec /start\nCMD [\"ignored.sh\"]\n"),
+            one(Lang::Sh, "scripts/start")
+        );
+    }
+
+    #[test]
+    fn go_entries() {
+        let main = "package main\n\nfunc main() {}\n";
+        let p = Project::new(&[
+            ("go.mod", "module example.com/svc\n\ngo 1.22\n"),
+            ("cmd/api/main.go", main),
+            ("cmd/api/extra.go", "package main\n\nvar x = 1\n"),
+            ("cmd/api/main_test.go", "package main\n"),
+            ("cmd/api/doc.txt", "package main\n"),
+            ("worker/main.go", main),
+        ]);
+        assert_eq!(
+            p.entry("FROM golang:1.22 AS build\nWORKDIR /src\nCOPY . .\nRUN go build -o /out/ ./cmd/api\nFROM scratch\nCOPY --from=build /out/api /api\nENTRYPOINT [\"/api\"]\n"),
+            Some((
+                Lang::Go,
+                vec!["cmd/api/main.go".into(), "cmd/api/extra.go".into()]
+            ))
+        );
+        // Module path, `cd` in the RUN, copy of a whole directory between stages.
+        assert_eq!(
+            p.entry("FROM golang AS b\nCOPY . /go/src/svc\nRUN cd /go/src/svc && go build -o bin/worker example.com/svc/worker\nFROM alpine\nCOPY --from=b /go/src/svc/bin/ /usr/local/bin/\nCMD [\"worker\"]\n"),
+            one(Lang::Go, "worker/main.go")
+        );
+        // Single stage, no -o: the binary is named after the package.
+        assert_eq!(
+            p.entry(
+                "FROM golang\nWORKDIR /w\nCOPY . .\nRUN go build ./worker\nCMD [\"./worker\"]\n"
+            ),
+            one(Lang::Go, "worker/main.go")
+        );
+        // A binary that no stage builds.
+        assert_eq!(
+            p.entry("FROM alpine\nCOPY --from=ghcr.io/x/tool:1 /tool /tool\nCMD [\"/tool\"]\n"),
+            None
+        );
+    }
+
+    #[test]
+    fn findings_and_exceptions() {
+        let p = Project::new(&[
+            ("main.py", "import os\nprint('hi')\n"),
+            (
+                "ok.py",
+                "import os\nif os.geteuid() == 0:\n    print('root')\n",
+            ),
+        ]);
+        let (_, out) =
+            p.run("FROM python:3.12\nWORKDIR /app\nCOPY . .\n  CMD [\"python\", \"main.py\"]\n");
+        assert_eq!(out.findings.len(), 1);
+        let f = &out.findings[0];
+        assert_eq!((f.rule, f.line, f.col), (NAME, 4, 3));
+        assert!(!f.fixable);
+        assert_eq!(f.severity, crate::finding::Severity::Warning);
+        assert!(f.message.contains("`main.py`"), "{}", f.message);
+        assert!(f.message.contains("--lang python"));
+        assert!(!f.message.contains('\n'));
+        assert_eq!(out.notes.len(), 1);
+        assert!(out.notes[0]
+            .text
+            .contains(Lang::Python.snippet().trim_end()));
+
+        let (_, out) =
+            p.run("FROM python:3.12\nWORKDIR /app\nCOPY . .\nCMD [\"python\", \"ok.py\"]\n");
+        assert!(out.findings.is_empty());
+
+        let (_, out) = p.run("FROM python:3.12\n# harden: allow root-canary-missing -- batch job, logs are not kept\nWORKDIR /app\nCOPY . .\nCMD [\"python\", \"main.py\"]\n");
+        assert!(out.findings.is_empty() && out.notes.is_empty());
+
+        // The finding sits on the instruction that names the program.
+        let (_, out) = p.run("FROM python:3.12\nWORKDIR /app\nCOPY . .\nENTRYPOINT [\"tini\", \"--\"]\nCMD [\"python\", \"main.py\"]\n");
+        assert_eq!(out.findings.first().map(|f| f.line), Some(5));
+
+        let (_, out) = p.run("FROM eclipse-temurin:21\nCMD [\"java\", \"-jar\", \"/app.jar\"]\n");
+        assert_eq!(out.findings.len(), 1);
+        assert!(out.findings[0].message.contains("java -jar /app.jar"));
+        assert!(out.notes[0].text.contains("RootCanary"));
+
+        // Nothing to run, or nothing found: no finding.
+        let (_, out) = p.run("FROM python:3.12\nRUN true\n");
+        assert!(out.findings.is_empty());
+        let (_, out) = p.run("FROM nginx\nCMD [\"nginx\", \"-g\", \"daemon off;\"]\n");
+        assert!(out.findings.is_empty());
+    }
 }

@@ -4,9 +4,9 @@ import os
 import sys
 
 if hasattr(os, "geteuid") and os.geteuid() == 0:
+    program = os.path.basename(sys.argv[0]) or "python"
     print(
-        f"WARNING: {os.path.basename(sys.argv[0]) or 'python'} is running as root (uid 0); "
-        "this container should run as a non-root user",
+        f"WARNING: {program} is running as root (uid 0); this container should run as a non-root user",
         file=sys.stderr,
         flush=True,
     )
