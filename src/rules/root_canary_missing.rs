@@ -1027,7 +1027,8 @@ impl Resolver<'_, '_> {
                 i += 2;
                 continue;
             }
-            if !t.starts_with('-') && !(i == 0 && matches!(t, "run" | "dev")) && path.is_none() {
+            let subcommand = i == 0 && matches!(t, "run" | "dev");
+            if !t.starts_with('-') && !subcommand && path.is_none() {
                 path = Some(a);
             }
             i += 1;
@@ -1398,9 +1399,9 @@ fn code_lines(lang: Lang, text: &str) -> Vec<String> {
                 None => {
                     if matches!(c, '"' | '\'' | '`') {
                         quote = Some(c);
-                    } else if hash && c == '#' && prev.is_whitespace() {
-                        break;
-                    } else if !hash && c == '/' && chars.peek() == Some(&'/') {
+                    } else if (hash && c == '#' && prev.is_whitespace())
+                        || (!hash && c == '/' && chars.peek() == Some(&'/'))
+                    {
                         break;
                     } else if !hash && c == '/' && chars.peek() == Some(&'*') {
                         chars.next();
