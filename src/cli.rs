@@ -79,6 +79,10 @@ pub struct CheckArgs {
 pub struct ExplainArgs {
     /// A rule name, e.g. writable-rootfs.
     pub rule: String,
+
+    /// For root-canary-missing: print the ready snippet for this language.
+    #[arg(long, value_enum, value_name = "LANG")]
+    pub lang: Option<crate::rules::root_canary_missing::Lang>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -18,6 +18,8 @@ struct Link {
     dirs: Vec<String>,
     /// Of those, the ones mounted before harden ran.
     existing: Vec<String>,
+    /// The service's build context, canonical.
+    context: PathBuf,
 }
 
 #[derive(Debug, Default)]
@@ -84,6 +86,7 @@ impl Links {
                         service: svc.name.to_string(),
                         dirs: Vec::new(),
                         existing: Vec::new(),
+                        context: canonical(&dir.join(&context)),
                     },
                 );
             }
@@ -145,6 +148,9 @@ impl Links {
             home: None,
             dirs: link.map(|l| l.dirs.clone()).unwrap_or_default(),
             existing_volumes: link.map(|l| l.existing.clone()).unwrap_or_default(),
+            context: link
+                .map(|l| l.context.clone())
+                .or_else(|| canonical(path).parent().map(Path::to_path_buf)),
         }
     }
 }

@@ -18,7 +18,10 @@ fn main() -> ExitCode {
     match &cli.command {
         Command::Fix(a) => harden::run::fix(a),
         Command::Check(a) => harden::run::check(a),
-        Command::Explain(a) => harden::report::explain::explain(&a.rule),
         Command::Verify(a) => harden::verify::run(a),
+        Command::Explain(a) => match a.lang {
+            Some(lang) => harden::report::explain::snippet(&a.rule, lang),
+            None => harden::report::explain::explain(&a.rule),
+        },
     }
 }

@@ -5,6 +5,7 @@ use super::{Dockerfile, Instruction};
 use crate::baseimage::{self, BaseImage};
 use crate::rules::{self, Output};
 use crate::source::Source;
+use std::path::PathBuf;
 
 /// What harden knows about a Dockerfile from outside it.
 #[derive(Debug, Clone, Default)]
@@ -22,6 +23,9 @@ pub struct Hints {
     /// Of those, the ones the service mounted before harden: volumes that
     /// may already exist, holding files owned by root.
     pub existing_volumes: Vec<String>,
+    /// The build context (the compose service's `build.context`, else the
+    /// Dockerfile's folder): where the program's sources are looked for.
+    pub context: Option<PathBuf>,
 }
 
 /// The parsed Dockerfile with what the rules share.
@@ -167,6 +171,7 @@ pub fn analyze(src: &Source, df: &Dockerfile, hints: &Hints) -> Output {
     };
     rules::undocumented_exception::check_dockerfile(&ctx, &mut out);
     rules::root_user::check_dockerfile(&ctx, &mut out);
+    rules::root_canary_missing::check_dockerfile(&ctx, &mut out);
     out
 }
 

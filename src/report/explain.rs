@@ -18,3 +18,17 @@ pub fn explain(rule: &str) -> ExitCode {
         }
     }
 }
+
+/// `harden explain root-canary-missing --lang LANG`: the ready snippet alone,
+/// so it can be redirected into a file.
+pub fn snippet(rule: &str, lang: rules::root_canary_missing::Lang) -> ExitCode {
+    if rule != rules::root_canary_missing::NAME {
+        eprintln!(
+            "error: --lang applies to `{}` only",
+            rules::root_canary_missing::NAME
+        );
+        return ExitCode::from(2);
+    }
+    print!("{}", lang.snippet());
+    ExitCode::SUCCESS
+}

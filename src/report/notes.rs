@@ -25,12 +25,22 @@ pub fn render(results: &[FileResult], color: bool) -> String {
                 .rule
                 .map(|r| format!(" {}", dim.apply_to(format!("[{r}]"))))
                 .unwrap_or_default();
+            // A note's first line carries its kind; later lines (a snippet)
+            // are indented under it.
+            let (first, more) = n.text.split_once('\n').unwrap_or((&n.text, ""));
             let line = match n.kind {
-                NoteKind::Review => format!("    {} {}{rule}\n", warn.apply_to("review:"), n.text),
-                NoteKind::Info => format!("    {}{rule}\n", n.text),
-                NoteKind::Change => format!("    + {}{rule}\n", n.text),
+                NoteKind::Review => format!("    {} {first}{rule}\n", warn.apply_to("review:")),
+                NoteKind::Info => format!("    {first}{rule}\n"),
+                NoteKind::Change => format!("    + {first}{rule}\n"),
             };
             out.push_str(&line);
+            for l in more.lines() {
+                if l.trim().is_empty() {
+                    out.push('\n');
+                } else {
+                    out.push_str(&format!("        {l}\n"));
+                }
+            }
         }
     }
     out

@@ -9,18 +9,13 @@ use crate::run::{plural, FileResult};
 use console::Style;
 
 /// What `harden fix` does about a fixable finding of `rule`, for the `help:` line.
-pub fn fix_help(rule: &str) -> &'static str {
-    match rule {
-        "root-user" => "run `harden fix` to create or reuse a non-root user and switch to it",
-        "implicit-home" => "run `harden fix` to set HOME to a directory the user can write",
-        "writable-rootfs" => "run `harden fix` to set `read_only: true`",
-        "default-capabilities" => "run `harden fix` to drop all capabilities (`cap_drop: [ALL]`)",
-        "new-privileges" => "run `harden fix` to add `no-new-privileges:true` to `security_opt`",
-        "unmounted-write-path" => {
-            "run `harden fix` to mount a tmpfs or named volume where the service writes"
-        }
-        "cache-on-rootfs" => "run `harden fix` to redirect the cache into a writable carve-out",
-        _ => "run `harden fix` to repair it",
+pub fn fix_help(rule: &str) -> String {
+    match crate::rules::info(rule)
+        .map(|r| r.fix)
+        .filter(|f| !f.is_empty())
+    {
+        Some(fix) => format!("run `harden fix` to {fix}"),
+        None => "harden reports this and does not change it".to_string(),
     }
 }
 

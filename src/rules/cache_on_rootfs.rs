@@ -19,6 +19,7 @@ models, matplotlib's font cache ...) go under $HOME/.cache by default: on a read
 filesystem they fail, and in a writable one they are lost with the container. The service's \
 cache variables (XDG_CACHE_HOME, TORCH_HOME, HF_HOME and library-specific ones) are pointed \
 into a named cache volume, created and owned by the user in the Dockerfile.",
+    fix: "redirect the cache into a writable carve-out",
 };
 
 pub fn check(ctx: &Ctx, svc: &Service, plan: &ServicePlan, out: &mut Output) {

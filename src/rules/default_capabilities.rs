@@ -24,6 +24,7 @@ pub const INFO: RuleInfo = RuleInfo {
 file permissions, bind raw sockets and switch users. Dropping all of them (`cap_drop: [ALL]`, \
 CIS Docker Benchmark 5.4) removes what an attacker would use to escalate; a capability a \
 service really needs is added back with `cap_add` and a reason.",
+    fix: "drop all capabilities (`cap_drop: [ALL]`)",
 };
 
 fn is_all(s: &str) -> bool {

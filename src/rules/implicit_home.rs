@@ -16,6 +16,7 @@ pub const INFO: RuleInfo = RuleInfo {
 root filesystem, breaks every tool that writes configuration or caches under $HOME. Setting \
 `ENV HOME` explicitly to a writable carve-out (a cache volume, or the /tmp tmpfs) makes the \
 location deliberate and writable.",
+    fix: "set HOME to a directory the user can write",
 };
 
 /// Whether HOME is set by an ENV (or ARG) in the final stage or a stage it

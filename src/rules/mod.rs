@@ -7,6 +7,7 @@ pub mod default_capabilities;
 pub mod implicit_home;
 pub mod new_privileges;
 pub mod privileged;
+pub mod root_canary_missing;
 pub mod root_user;
 pub mod undocumented_exception;
 pub mod unmounted_write_path;
@@ -59,6 +60,9 @@ pub struct RuleInfo {
     pub name: &'static str,
     pub summary: &'static str,
     pub explanation: &'static str,
+    /// What `harden fix` does about a finding, for help lines; empty for a
+    /// rule that only reports.
+    pub fix: &'static str,
 }
 
 /// Every rule, in the order fixes are applied and findings listed.
@@ -72,6 +76,7 @@ pub const RULES: &[RuleInfo] = &[
     cache_on_rootfs::INFO,
     privileged::INFO,
     undocumented_exception::INFO,
+    root_canary_missing::INFO,
 ];
 
 pub fn info(name: &str) -> Option<&'static RuleInfo> {

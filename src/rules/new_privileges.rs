@@ -22,6 +22,7 @@ pub const INFO: RuleInfo = RuleInfo {
     explanation: "setuid and setgid binaries and file capabilities let a process gain \
 privileges it was not started with. `security_opt: [no-new-privileges:true]` (CIS Docker \
 Benchmark 5.26) makes the kernel refuse that for every process in the container.",
+    fix: "add `no-new-privileges:true` to `security_opt`",
 };
 
 /// `Some(true)` for no-new-privileges in any spelling Docker accepts,

@@ -16,6 +16,7 @@ pub const INFO: RuleInfo = RuleInfo {
 or AppArmor confinement: escaping to the host is trivial. Replace it with the specific \
 `cap_add` entries and `devices` the service needs (CIS Docker Benchmark 5.5). harden reports \
 this and does not change it, since only the service's author knows what it needs.",
+    fix: "",
 };
 
 pub fn check(svc: &Service, out: &mut Output) {

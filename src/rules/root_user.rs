@@ -22,6 +22,7 @@ kernel: a container escape or a writable host mount makes it root on the host. T
 stage of every Dockerfile should end with a non-root `USER` (CIS Docker Benchmark 4.1), \
 created with the command the base image has, and no compose service should override it \
 with `user: root`.",
+    fix: "create or reuse a non-root user and switch to it",
 };
 
 /// `root`, `0`, `root:root`, `0:0`, `0:1000` ...: the user part is root.

@@ -17,6 +17,7 @@ that the next reviewer knows why the baseline does not apply: \
 `x-harden: {allow: [writable-rootfs], reason: \"writes routing state; see OPS-112\"}` in a \
 compose service, `# harden: allow root-user -- <reason>` in a Dockerfile. The exemption is \
 honoured either way; the missing reason is reported until it is written.",
+    fix: "",
 };
 
 pub fn check_compose(svc: &Service, out: &mut Output) {

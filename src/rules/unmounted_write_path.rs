@@ -22,6 +22,7 @@ pub const INFO: RuleInfo = RuleInfo {
 outside its mounts. Scratch paths (/tmp, pid and socket directories) become tmpfs mounts with \
 a size limit; persistent paths (data, models, caches) become named volumes, created and owned \
 by the service's user in its Dockerfile.",
+    fix: "mount a tmpfs or named volume where the service writes",
 };
 
 /// A mount target of a service and how it is mounted.

@@ -18,6 +18,7 @@ pub const INFO: RuleInfo = RuleInfo {
 plant tools or alter configuration inside the container. `read_only: true` makes the image \
 immutable at run time (CIS Docker Benchmark 5.13); paths the service really writes become \
 named volumes or tmpfs mounts.",
+    fix: "set `read_only: true`",
 };
 
 /// Whether a YAML scalar says true the way Compose reads booleans.
