@@ -22,6 +22,9 @@ pub struct Hints {
     /// Of those, the ones the service mounted before harden: volumes that
     /// may already exist, holding files owned by root.
     pub existing_volumes: Vec<String>,
+    /// Mountpoints of tmpfs carve-outs with the mode they need (runc gives
+    /// a tmpfs its mountpoint's mode): (path, octal mode).
+    pub tmpfs_dirs: Vec<(String, String)>,
 }
 
 /// The parsed Dockerfile with what the rules share.
