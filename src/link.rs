@@ -5,6 +5,7 @@
 use crate::compose::service;
 use crate::compose::tree::Document;
 use crate::dockerfile::analyze::Hints;
+use crate::plan::ServicePlan;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -20,6 +21,8 @@ struct Link {
     existing: Vec<String>,
     /// The service's build context, canonical.
     context: PathBuf,
+    /// tmpfs mountpoints whose mode the Dockerfile must set: (path, mode).
+    tmpfs: Vec<(String, String)>,
 }
 
 #[derive(Debug, Default)]
@@ -87,6 +90,7 @@ impl Links {
                         dirs: Vec::new(),
                         existing: Vec::new(),
                         context: canonical(&dir.join(&context)),
+                        tmpfs: Vec::new(),
                     },
                 );
             }
@@ -99,22 +103,18 @@ impl Links {
             .get(&(canonical(compose_path), service.to_string()))
     }
 
-    /// Record the directories the service's plan puts on named volumes, for
-    /// the Dockerfile it builds (the first service building it decides).
-    pub fn set_dirs(
-        &mut self,
-        compose_path: &Path,
-        service: &str,
-        dirs: &[String],
-        existing: &[String],
-    ) {
+    /// Record the directories the service's plan puts on named volumes and
+    /// on tmpfs with a mode, for the Dockerfile it builds (the first service
+    /// building it decides).
+    pub fn set_dirs(&mut self, compose_path: &Path, service: &str, plan: &ServicePlan) {
         let Some((df, _)) = self.built_by(compose_path, service).cloned() else {
             return;
         };
         if let Some(link) = self.by_dockerfile.get_mut(&df) {
-            if link.service == service && link.dirs.is_empty() {
-                link.dirs = dirs.to_vec();
-                link.existing = existing.to_vec();
+            if link.service == service && link.dirs.is_empty() && link.tmpfs.is_empty() {
+                link.dirs = plan.volume_dirs.clone();
+                link.existing = plan.existing_volume_dirs.clone();
+                link.tmpfs = plan.tmpfs_dirs.clone();
             }
         }
     }
@@ -151,6 +151,7 @@ impl Links {
             context: link
                 .map(|l| l.context.clone())
                 .or_else(|| canonical(path).parent().map(Path::to_path_buf)),
+            tmpfs_dirs: link.map(|l| l.tmpfs.clone()).unwrap_or_default(),
         }
     }
 }

@@ -57,6 +57,12 @@ pub struct ServicePlan {
     /// Named-volume paths the service already had: volumes that may already
     /// exist with files owned by root.
     pub existing_volume_dirs: Vec<String>,
+    /// Mountpoints of new tmpfs carve-outs that ask for a mode
+    /// (`mode=1777`), with that mode. runc gives a tmpfs the mode of the
+    /// directory it is mounted on, whatever the `mode=` option says (and
+    /// Podman 4 rejects `uid=`), so a linked Dockerfile sets the mode on the
+    /// image's directory itself.
+    pub tmpfs_dirs: Vec<(String, String)>,
     /// Cache variables to add to the service's environment.
     pub env: Vec<EnvVar>,
     /// Capabilities to add back, with why.
@@ -327,7 +333,23 @@ pub fn plan_service(
     if read_only_applies {
         plan_from_environment(&mut p, ctx, svc, built);
     }
+    p.plan.tmpfs_dirs = tmpfs_modes(&p.plan.carve_outs);
     p.plan
+}
+
+/// Each tmpfs carve-out with a `mode=` option: (path, mode).
+fn tmpfs_modes(carve_outs: &[CarveOut]) -> Vec<(String, String)> {
+    carve_outs
+        .iter()
+        .filter_map(|c| match &c.carve {
+            Carve::Tmpfs { options } => options
+                .split(',')
+                .find_map(|o| o.strip_prefix("mode="))
+                .filter(|m| !m.is_empty() && m.bytes().all(|b| (b'0'..=b'7').contains(&b)))
+                .map(|m| (c.path.clone(), m.to_string())),
+            Carve::Volume { .. } => None,
+        })
+        .collect()
 }
 
 /// VOLUME paths, directory variables and runtime defaults from the
@@ -406,7 +428,10 @@ fn plan_from_dockerfile(p: &mut Planner, b: &Built) {
                 "/var/log/nginx",
                 "nginx's log files, unless logging goes to stdout",
             ),
-            ("/run", "nginx.pid"),
+            (
+                "/run",
+                "nginx's pid file (/run/nginx.pid in Debian's packages)",
+            ),
         ] {
             p.tmpfs(path, "size=64m,mode=1777".into(), why.into());
         }
@@ -572,6 +597,37 @@ mod tests {
         assert!(is_system_path("/usr/share/x"));
         assert!(!is_system_path("/usrdata"));
         assert_eq!(slug("/app/Models/"), "models");
+    }
+
+    #[test]
+    fn tmpfs_modes_come_from_the_options() {
+        let t = |path: &str, options: &str| CarveOut {
+            path: path.into(),
+            carve: Carve::Tmpfs {
+                options: options.into(),
+            },
+            why: String::new(),
+        };
+        let carve_outs = [
+            t("/tmp", "size=512m"),
+            t("/var/lib/nginx", "size=64m,mode=1777"),
+            t("/run", "mode=0755,size=1m"),
+            t("/odd", "mode=rwx"),
+            CarveOut {
+                path: "/app/data".into(),
+                carve: Carve::Volume {
+                    name: "data".into(),
+                },
+                why: String::new(),
+            },
+        ];
+        assert_eq!(
+            tmpfs_modes(&carve_outs),
+            vec![
+                ("/var/lib/nginx".to_string(), "1777".to_string()),
+                ("/run".to_string(), "0755".to_string()),
+            ]
+        );
     }
 
     #[test]

@@ -235,7 +235,7 @@ fn run_all(common: &Common) -> Vec<FileResult> {
     }
     for ((path, ..), p) in loaded.iter().zip(&plans) {
         for (service, plan) in p.iter().flatten() {
-            links.set_dirs(path, service, &plan.volume_dirs, &plan.existing_volume_dirs);
+            links.set_dirs(path, service, plan);
         }
     }
 

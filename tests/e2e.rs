@@ -1,12 +1,18 @@
-//! End-to-end proof that hardened services still work: each example under
-//! `examples/e2e/` is built and run in real containers, first as it was
-//! before hardening, then hardened (every `harden verify` check passes), then
-//! deliberately broken (verify fails and says why).
+//! End-to-end proof that harden's own output still works: each example
+//! under `examples/e2e/` is an unhardened project. A copy of it is built and
+//! run in real containers as it is (it works, and `harden verify` shows what
+//! is missing), then `harden fix` hardens the copy (its diff is a snapshot),
+//! and every `harden verify` check passes on the result. Last, the fixed
+//! copy is deliberately broken (a carve-out or a setting taken out of
+//! harden's output) and verify fails and says why.
 //!
-//! Needs a container engine and the local base image that
-//! `.ci/e2e-setup.sh` builds. Without them the tests print why they were
-//! skipped and pass, so `cargo test` works anywhere; `HARDEN_E2E=require`
-//! turns a missing engine into a failure (CI sets it).
+//! The fix and its snapshot need no engine and always run. The containers
+//! need an engine and the local base image that `.ci/e2e-setup.sh` builds;
+//! without them the tests print why they were skipped and pass, so `cargo
+//! test` works anywhere; `HARDEN_E2E=require` turns a missing engine into a
+//! failure (CI sets it).
+
+mod common;
 
 use harden::verify::{engine, run_with, VerifyArgs};
 use std::io::Write;
@@ -43,11 +49,93 @@ fn engine_or_skip(test: &str) -> Option<engine::Backend> {
     None
 }
 
-fn example(name: &str, file: &str) -> PathBuf {
+fn example(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("examples/e2e")
         .join(name)
-        .join(file)
+}
+
+/// A copy of the unhardened example, to fix and break without touching the
+/// repository. Its directory name is unique, and so is every verify run's
+/// project name.
+fn copy_example(name: &str) -> tempfile::TempDir {
+    let dir = tempfile::Builder::new()
+        .prefix(&format!("harden-e2e-{name}-"))
+        .tempdir()
+        .expect("tempdir");
+    common::copy_tree(&example(name), dir.path());
+    dir
+}
+
+/// `harden fix` on the copy: the diff it announces (snapshot `e2e_fix_NAME`,
+/// and printed) is the one it writes, and a second fix changes nothing.
+fn fix(name: &str, dir: &Path) {
+    let before = read_all(dir);
+    let dry = common::harden(dir, &["fix", "--dry-run", "--color", "never", "."]);
+    assert_eq!(
+        dry.code, 1,
+        "changes pending:\n{}{}",
+        dry.stdout, dry.stderr
+    );
+    eprintln!("--- harden fix {name}\n{}{}", dry.stdout, dry.stderr);
+    insta::with_settings!({snapshot_path => Path::new(env!("CARGO_MANIFEST_DIR")).join("snapshots"), prepend_module_to_snapshot => false}, {
+        insta::assert_snapshot!(format!("e2e_fix_{}", name.replace('-', "_")), dry.stdout);
+    });
+    let done = common::harden(dir, &["fix", "--color", "never", "."]);
+    assert_eq!(done.code, 0, "{}{}", done.stdout, done.stderr);
+    // The written files are the dry run's diff applied to the originals.
+    let applied = common::scratch();
+    for (file, text) in &before {
+        std::fs::write(applied.path().join(file), text).expect("write");
+    }
+    common::git_apply(applied.path(), &dry.stdout);
+    assert_eq!(
+        read_all(applied.path()),
+        read_all(dir),
+        "fix wrote what it showed"
+    );
+    let again = common::harden(dir, &["fix", "--dry-run", "--color", "never", "."]);
+    assert_eq!(
+        again.code, 0,
+        "a second fix changes nothing:\n{}",
+        again.stdout
+    );
+}
+
+/// The example's files by name (the examples are flat).
+fn read_all(dir: &Path) -> Vec<(String, String)> {
+    let mut files: Vec<(String, String)> = std::fs::read_dir(dir)
+        .expect("read dir")
+        .map(|e| e.expect("entry"))
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+        .map(|e| {
+            let text = std::fs::read_to_string(e.path()).expect("read");
+            (e.file_name().to_string_lossy().into_owned(), text)
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+/// Take `lines` (each exactly as harden wrote it, whole) out of the fixed
+/// `file`, to break one thing on purpose. Each must be there exactly once,
+/// so a change in harden's output shows here rather than as a test that
+/// breaks nothing.
+fn remove_lines(dir: &Path, file: &str, lines: &[&str]) {
+    let path = dir.join(file);
+    let text = std::fs::read_to_string(&path).expect("read fixed file");
+    let mut kept: Vec<&str> = text.split_inclusive('\n').collect();
+    for line in lines {
+        let at: Vec<usize> = kept
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| l.trim_end_matches(['\r', '\n']) == *line)
+            .map(|(i, _)| i)
+            .collect();
+        assert_eq!(at.len(), 1, "{line:?} once in {file}:\n{text}");
+        kept.remove(at[0]);
+    }
+    std::fs::write(&path, kept.concat()).expect("write broken file");
 }
 
 /// Whether the built binary already has the `verify` subcommand.
@@ -190,7 +278,7 @@ struct CacheAnchor {
 impl CacheAnchor {
     fn build(backend: &engine::Backend, name: &str) -> CacheAnchor {
         let tag = format!("localhost/harden-e2e-cache-{name}:{}", std::process::id());
-        let dir = example(name, "");
+        let dir = example(name);
         let o = Command::new(backend.cli)
             .args(["build", "-q", "-t", tag.as_str(), "-f"])
             .arg(dir.join("Dockerfile"))
@@ -219,22 +307,30 @@ impl Drop for CacheAnchor {
 
 #[test]
 fn python_web_service_works_hardened() {
-    let Some(backend) = engine_or_skip("python_web_service_works_hardened") else {
+    let copy = copy_example("python-web");
+    let dir = copy.path();
+    let compose = dir.join("compose.yaml");
+    let backend = engine_or_skip("python_web_service_works_hardened");
+    // Before: it runs and answers HTTP, but as root with default capabilities.
+    let cache = backend.as_ref().map(|b| {
+        let cache = CacheAnchor::build(b, "python-web");
+        let plain = verify(&compose);
+        assert_eq!(plain.code, 1, "{}", plain.stderr);
+        plain.expect_row("running", "PASS", "running");
+        plain.expect_row("healthy", "PASS", "healthcheck passed");
+        plain.expect_row("non-root", "FAIL", "Uid: 0 0 0 0");
+        plain.expect_row("capabilities", "FAIL", "not in cap_add: CHOWN");
+        plain.expect_row("read-only root", "FAIL", "ReadonlyRootfs false");
+        assert_removed(b, &plain);
+        cache
+    });
+    fix("python-web", dir);
+    let (Some(backend), Some(_cache)) = (backend, cache) else {
         return;
     };
-    let _cache = CacheAnchor::build(&backend, "python-web");
-    // Before: it runs and answers HTTP, but as root with default capabilities.
-    let plain = verify(&example("python-web", "compose.plain.yaml"));
-    assert_eq!(plain.code, 1, "{}", plain.stderr);
-    plain.expect_row("running", "PASS", "running");
-    plain.expect_row("healthy", "PASS", "healthcheck passed");
-    plain.expect_row("non-root", "FAIL", "Uid: 0 0 0 0");
-    plain.expect_row("capabilities", "FAIL", "not in cap_add: CHOWN");
-    plain.expect_row("read-only root", "FAIL", "ReadonlyRootfs false");
-    assert_removed(&backend, &plain);
 
-    // After: every check passes, and it still answers HTTP.
-    let hardened = verify(&example("python-web", "compose.yaml"));
+    // After harden fix: every check passes, and it still answers HTTP.
+    let hardened = verify(&compose);
     assert_eq!(hardened.code, 0, "{}\n{}", hardened.stdout, hardened.stderr);
     hardened.expect_row("healthy", "PASS", "healthcheck passed");
     hardened.expect_row("non-root", "PASS", "Uid: 1000 1000 1000 1000");
@@ -246,8 +342,16 @@ fn python_web_service_works_hardened() {
     assert!(hardened.stdout.contains("all checks passed"));
     assert_removed(&backend, &hardened);
 
-    // Broken: without its data volume the service cannot start.
-    let broken = verify(&example("python-web", "compose.broken.yaml"));
+    // Broken: without the data volume harden added, /app/data lies on the
+    // read-only root and the service cannot write its state. (A missing /tmp
+    // carve-out would not show on Podman: with a read-only root it mounts a
+    // tmpfs on /tmp, /var/tmp and /run by itself; Docker does not.)
+    remove_lines(
+        dir,
+        "compose.yaml",
+        &["    volumes:", "      - web-data:/app/data"],
+    );
+    let broken = verify(&compose);
     assert_eq!(broken.code, 1, "{}", broken.stderr);
     broken.expect_row("running", "FAIL", "exit code 1");
     assert!(
@@ -263,33 +367,51 @@ fn python_web_service_works_hardened() {
 
 #[test]
 fn nginx_serves_port_80_without_capabilities() {
-    let Some(backend) = engine_or_skip("nginx_serves_port_80_without_capabilities") else {
+    let copy = copy_example("nginx");
+    let dir = copy.path();
+    let compose = dir.join("compose.yaml");
+    let backend = engine_or_skip("nginx_serves_port_80_without_capabilities");
+    let cache = backend.as_ref().map(|b| {
+        let cache = CacheAnchor::build(b, "nginx");
+        let plain = verify(&compose);
+        assert_eq!(plain.code, 1, "{}", plain.stderr);
+        plain.expect_row("running", "PASS", "running");
+        plain.expect_row("healthy", "PASS", "healthcheck passed");
+        plain.expect_row("non-root", "FAIL", "Uid: 0");
+        assert_removed(b, &plain);
+        cache
+    });
+    fix("nginx", dir);
+    let (Some(backend), Some(_cache)) = (backend, cache) else {
         return;
     };
-    let _cache = CacheAnchor::build(&backend, "nginx");
-    let plain = verify(&example("nginx", "compose.plain.yaml"));
-    assert_eq!(plain.code, 1, "{}", plain.stderr);
-    plain.expect_row("running", "PASS", "running");
-    plain.expect_row("healthy", "PASS", "healthcheck passed");
-    plain.expect_row("non-root", "FAIL", "Uid: 0");
-    assert_removed(&backend, &plain);
 
-    let hardened = verify(&example("nginx", "compose.yaml"));
+    // harden's nginx knowledge: tmpfs for its temp files, logs and pid
+    // file, each prepared in the Dockerfile for the new user.
+    let hardened = verify(&compose);
     assert_eq!(hardened.code, 0, "{}\n{}", hardened.stdout, hardened.stderr);
     hardened.expect_row("healthy", "PASS", "healthcheck passed");
     hardened.expect_row("non-root", "PASS", "Uid: 1000");
     hardened.expect_row("capabilities", "PASS", "CapEff 0000000000000000 = none");
     hardened.expect_row("writable /var/lib/nginx", "PASS", "tmpfs tmpfs mounted rw");
     hardened.expect_row("writable /var/log/nginx", "PASS", "write probe ok");
+    hardened.expect_row("writable /run", "PASS", "write probe ok");
     assert_removed(&backend, &hardened);
 
-    // Broken: without the unprivileged-port sysctl, port 80 is out of reach.
-    let broken = verify(&example("nginx", "compose.broken.yaml"));
+    // Broken: without the /var/lib/nginx carve-out nginx cannot create its
+    // temp directories on the read-only root and stops.
+    remove_lines(
+        dir,
+        "compose.yaml",
+        &["      - /var/lib/nginx:size=64m,mode=1777"],
+    );
+    let broken = verify(&compose);
     assert_eq!(broken.code, 1, "{}", broken.stderr);
     broken.expect_row("running", "FAIL", "exit code 1");
     assert!(
-        broken.stdout.contains("Permission denied") && broken.stdout.contains(":80"),
-        "the log tail shows the failed bind:\n{}",
+        broken.stdout.contains("/var/lib/nginx/body")
+            && broken.stdout.contains("Read-only file system"),
+        "the log tail shows the failed mkdir:\n{}",
         broken.stdout
     );
     assert_removed(&backend, &broken);
@@ -297,18 +419,25 @@ fn nginx_serves_port_80_without_capabilities() {
 
 #[test]
 fn static_binary_from_scratch_is_verified_without_a_shell() {
-    let Some(backend) = engine_or_skip("static_binary_from_scratch_is_verified_without_a_shell")
-    else {
+    let copy = copy_example("static-scratch");
+    let dir = copy.path();
+    let compose = dir.join("compose.yaml");
+    let backend = engine_or_skip("static_binary_from_scratch_is_verified_without_a_shell");
+    let cache = backend.as_ref().map(|b| {
+        let cache = CacheAnchor::build(b, "static-scratch");
+        let plain = verify(&compose);
+        assert_eq!(plain.code, 1, "{}", plain.stderr);
+        plain.expect_row("running", "PASS", "running");
+        plain.expect_row("non-root", "FAIL", "Uid: 0");
+        assert_removed(b, &plain);
+        cache
+    });
+    fix("static-scratch", dir);
+    let (Some(backend), Some(_cache)) = (backend, cache) else {
         return;
     };
-    let _cache = CacheAnchor::build(&backend, "static-scratch");
-    let plain = verify(&example("static-scratch", "compose.plain.yaml"));
-    assert_eq!(plain.code, 1, "{}", plain.stderr);
-    plain.expect_row("running", "PASS", "running");
-    plain.expect_row("non-root", "FAIL", "Uid: 0");
-    assert_removed(&backend, &plain);
 
-    let hardened = verify(&example("static-scratch", "compose.yaml"));
+    let hardened = verify(&compose);
     assert_eq!(hardened.code, 0, "{}\n{}", hardened.stdout, hardened.stderr);
     hardened.expect_row("non-root", "PASS", "Uid: 65534 65534 65534 65534");
     hardened.expect_row("no-new-privileges", "PASS", "NoNewPrivs: 1");
@@ -320,7 +449,18 @@ fn static_binary_from_scratch_is_verified_without_a_shell() {
     );
     assert_removed(&backend, &hardened);
 
-    let broken = verify(&example("static-scratch", "compose.broken.yaml"));
+    // Broken: the root filesystem writable again and privilege escalation
+    // no longer blocked.
+    remove_lines(
+        dir,
+        "compose.yaml",
+        &[
+            "    read_only: true",
+            "    security_opt:",
+            "      - no-new-privileges:true",
+        ],
+    );
+    let broken = verify(&compose);
     assert_eq!(broken.code, 1, "{}", broken.stderr);
     broken.expect_row("running", "PASS", "running");
     broken.expect_row("read-only root", "FAIL", "ReadonlyRootfs false");

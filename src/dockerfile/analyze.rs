@@ -26,6 +26,9 @@ pub struct Hints {
     /// The build context (the compose service's `build.context`, else the
     /// Dockerfile's folder): where the program's sources are looked for.
     pub context: Option<PathBuf>,
+    /// Mountpoints of tmpfs carve-outs with the mode they need (runc gives
+    /// a tmpfs its mountpoint's mode): (path, octal mode).
+    pub tmpfs_dirs: Vec<(String, String)>,
 }
 
 /// The parsed Dockerfile with what the rules share.

@@ -548,7 +548,7 @@ fn choose_user(ctx: &DfCtx, restore: Option<String>, out: &mut Output) -> Option
     if let Some(n) = &base.note {
         out.info(&subject, NAME, n.clone());
     }
-    let dirs = if dirs_to_prepare(ctx).is_empty() {
+    let dirs = if all_to_prepare(ctx).is_empty() {
         String::new()
     } else {
         format!("; {}", dirs_why(ctx))
@@ -565,44 +565,104 @@ fn choose_user(ctx: &DfCtx, restore: Option<String>, out: &mut Output) -> Option
     })
 }
 
+/// Whether some RUN of the final stage's chain already names `dir` (that is
+/// also what keeps a second fix from preparing it again).
+fn named_by_a_run(ctx: &DfCtx, dir: &str) -> bool {
+    ctx.chain_instructions()
+        .filter(|(_, i)| i.keyword == "RUN")
+        .any(|(_, i)| i.args.split_whitespace().any(|w| w == dir))
+}
+
 /// Volume directories the Dockerfile does not create yet: a new named
 /// volume copies the ownership of the image's directory, so each is created
-/// and handed to the user. A directory some RUN already names is left alone
-/// (that is also what keeps a second fix from adding it again).
+/// and handed to the user. A directory some RUN already names is left alone.
 fn dirs_to_prepare(ctx: &DfCtx) -> Vec<String> {
-    let runs: Vec<&str> = ctx
-        .chain_instructions()
-        .filter(|(_, i)| i.keyword == "RUN")
-        .map(|(_, i)| i.args.as_str())
-        .collect();
     ctx.hints
         .dirs
         .iter()
-        .filter(|d| {
-            !runs
-                .iter()
-                .any(|r| r.split_whitespace().any(|w| w == d.as_str()))
-        })
+        .filter(|d| !named_by_a_run(ctx, d))
         .cloned()
         .collect()
 }
 
-/// `mkdir -p DIRS && chown OWNER DIRS`, when there is anything to prepare
-/// and the image has a shell.
+/// tmpfs mountpoints whose mode the Dockerfile does not set yet. runc gives
+/// a tmpfs the mode of the directory it covers (the `mode=` option loses),
+/// and Podman copies the directory's files in with their owners: so the
+/// image's directory gets the mode, and its files go to the user.
+fn tmpfs_to_prepare(ctx: &DfCtx) -> Vec<(String, String)> {
+    ctx.hints
+        .tmpfs_dirs
+        .iter()
+        .filter(|(d, _)| !named_by_a_run(ctx, d) && !ctx.hints.dirs.contains(d))
+        .cloned()
+        .collect()
+}
+
+/// Every directory the Dockerfile prepares, for messages.
+fn all_to_prepare(ctx: &DfCtx) -> Vec<String> {
+    let mut all = dirs_to_prepare(ctx);
+    all.extend(tmpfs_to_prepare(ctx).into_iter().map(|(d, _)| d));
+    all
+}
+
+/// `mkdir -p DIRS && chown OWNER DIRS` for volumes, then `mkdir -p T &&
+/// chown -R OWNER T && chmod MODE T` for tmpfs mountpoints, when there is
+/// anything to prepare and the image has a shell.
 fn dirs_command(ctx: &DfCtx, owner: &str) -> Option<String> {
-    let dirs = dirs_to_prepare(ctx);
-    if dirs.is_empty() || !ctx.base.family.has_shell() {
+    if !ctx.base.family.has_shell() {
         return None;
     }
-    let d = dirs.join(" ");
-    Some(format!("mkdir -p {d} && chown {owner} {d}"))
+    let mut parts = Vec::new();
+    let dirs = dirs_to_prepare(ctx);
+    if !dirs.is_empty() {
+        let d = dirs.join(" ");
+        parts.push(format!("mkdir -p {d} && chown {owner} {d}"));
+    }
+    let tmpfs = tmpfs_to_prepare(ctx);
+    if !tmpfs.is_empty() {
+        let t = tmpfs
+            .iter()
+            .map(|(d, _)| d.as_str())
+            .collect::<Vec<_>>()
+            .join(" ");
+        parts.push(format!("mkdir -p {t} && chown -R {owner} {t}"));
+        // One chmod per mode, in the order the modes first appear.
+        let mut modes: Vec<&str> = Vec::new();
+        for (_, m) in &tmpfs {
+            if !modes.contains(&m.as_str()) {
+                modes.push(m);
+            }
+        }
+        for m in modes {
+            let ds: Vec<&str> = tmpfs
+                .iter()
+                .filter(|(_, x)| x == m)
+                .map(|(d, _)| d.as_str())
+                .collect();
+            parts.push(format!("chmod {m} {}", ds.join(" ")));
+        }
+    }
+    (!parts.is_empty()).then(|| parts.join(" && "))
 }
 
 fn dirs_why(ctx: &DfCtx) -> String {
-    format!(
-        "creates {} owned by the user, so new named volumes mounted there start owned by it",
-        dirs_to_prepare(ctx).join(", ")
-    )
+    let mut why = Vec::new();
+    let dirs = dirs_to_prepare(ctx);
+    if !dirs.is_empty() {
+        why.push(format!(
+            "creates {} owned by the user, so new named volumes mounted there start owned by it",
+            dirs.join(", ")
+        ));
+    }
+    let tmpfs = tmpfs_to_prepare(ctx);
+    if !tmpfs.is_empty() {
+        let list: Vec<String> = tmpfs.iter().map(|(d, m)| format!("{d} ({m})")).collect();
+        why.push(format!(
+            "gives the tmpfs mountpoints {} their mode and the user their files: runc mounts a tmpfs with its mountpoint's mode whatever `mode=` says, and Podman copies the image's files in",
+            list.join(", ")
+        ));
+    }
+    why.join("; ")
 }
 
 /// The final stage already runs as a non-root user, but new volume
@@ -617,11 +677,11 @@ fn prepare_dirs_for_existing_user(ctx: &DfCtx, out: &mut Output) {
         .map(|i| (i, &ctx.df.instructions[i]))
         .find(|(_, ins)| ins.keyword == "USER")
     else {
-        if !dirs_to_prepare(ctx).is_empty() {
+        if !all_to_prepare(ctx).is_empty() {
             out.review(
                 &ctx.subject(),
                 NAME,
-                format!("create {} owned by the image's user in the Dockerfile, so new named volumes there start owned by it", dirs_to_prepare(ctx).join(", ")),
+                format!("prepare {} for the image's user in the Dockerfile, so the carve-outs mounted there are writable by it", all_to_prepare(ctx).join(", ")),
             );
         }
         return;
@@ -637,8 +697,8 @@ fn prepare_dirs_for_existing_user(ctx: &DfCtx, out: &mut Output) {
         user.line,
         1,
         format!(
-            "the directories of new named volumes ({}) do not exist in the image",
-            dirs_to_prepare(ctx).join(", ")
+            "the directories of new carve-outs ({}) are not prepared for the user in the image",
+            all_to_prepare(ctx).join(", ")
         ),
     ));
     out.edits.push(Edit::insert(
@@ -670,6 +730,62 @@ fn create_tool(family: &str) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dockerfile::analyze::Hints;
+    use crate::source::Source;
+
+    /// The Dockerfile as the root-user rule rewrites it with `hints`.
+    fn fixed(text: &str, hints: &Hints) -> String {
+        let src = Source::new("Dockerfile".into(), "Dockerfile".into(), text.to_string());
+        let df = crate::dockerfile::parse(text).expect("parses");
+        let ctx = DfCtx::new(&src, &df, hints).expect("has a stage");
+        let mut out = Output::default();
+        check_dockerfile(&ctx, &mut out);
+        crate::edit::apply(text, &out.edits).expect("edits do not overlap")
+    }
+
+    fn nginx_hints() -> Hints {
+        Hints {
+            service: Some("web".into()),
+            uid: 1000,
+            dirs: vec!["/srv/uploads".into()],
+            tmpfs_dirs: vec![
+                ("/var/lib/nginx".into(), "1777".into()),
+                ("/var/log/nginx".into(), "1777".into()),
+                ("/run".into(), "0755".into()),
+            ],
+            ..Hints::default()
+        }
+    }
+
+    #[test]
+    fn tmpfs_mountpoints_get_their_mode_and_files_go_to_the_user() {
+        let text = "FROM debian:bookworm-slim\nRUN apt-get update && apt-get install -y nginx-light\nCMD [\"nginx\", \"-g\", \"daemon off;\"]\n";
+        let once = fixed(text, &nginx_hints());
+        assert!(
+            once.contains(
+                " && mkdir -p /srv/uploads \\\n && chown 1000:1000 /srv/uploads \\\n && mkdir -p /var/lib/nginx /var/log/nginx /run \\\n && chown -R 1000:1000 /var/lib/nginx /var/log/nginx /run \\\n && chmod 1777 /var/lib/nginx /var/log/nginx \\\n && chmod 0755 /run\n"
+            ),
+            "{once}"
+        );
+        // The RUN now names every directory: a second pass adds nothing.
+        assert_eq!(fixed(&once, &nginx_hints()), once);
+    }
+
+    #[test]
+    fn tmpfs_mountpoints_are_prepared_before_an_existing_user() {
+        let text =
+            "FROM debian:bookworm-slim\nRUN useradd --uid 1000 web\nUSER web\nCMD [\"nginx\"]\n";
+        let hints = Hints {
+            dirs: Vec::new(),
+            ..nginx_hints()
+        };
+        let once = fixed(text, &hints);
+        assert!(
+            once.contains("RUN mkdir -p /var/lib/nginx /var/log/nginx /run \\\n && chown -R web /var/lib/nginx /var/log/nginx /run \\\n && chmod 1777 /var/lib/nginx /var/log/nginx \\\n && chmod 0755 /run\nUSER web\n"),
+            "{once}"
+        );
+        assert_eq!(fixed(&once, &hints), once);
+    }
 
     #[test]
     fn users_in_scripts() {
