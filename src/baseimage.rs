@@ -490,10 +490,31 @@ pub fn classify(image: &str) -> BaseImage {
     };
     let name = parsed.full_name();
     let tag = parsed.effective_tag().to_ascii_lowercase();
-    for rule in &data.rules {
-        let Some(reasons) = rule_matches(rule, &name, &tag) else {
+    // A mirror or a local rebuild of a known image (`localhost/debian`,
+    // `public.ecr.aws/docker/library/python`) is known by its last name.
+    let last = name.rsplit('/').next().unwrap_or(&name).to_string();
+    let candidates: Vec<(&str, Option<&str>)> = if last != name {
+        vec![
+            (name.as_str(), None),
+            (
+                last.as_str(),
+                Some("by the image's last name component: a mirror or a rebuild of it"),
+            ),
+        ]
+    } else {
+        vec![(name.as_str(), None)]
+    };
+    for (rule, name, by_last) in candidates
+        .iter()
+        .flat_map(|(n, why)| data.rules.iter().map(move |r| (r, *n, *why)))
+        .filter(|(r, _, why)| why.is_none() || !r.repository.iter().any(|p| p == "*"))
+    {
+        let Some(mut reasons) = rule_matches(rule, name, &tag) else {
             continue;
         };
+        if let Some(why) = by_last {
+            reasons.push(why.to_string());
+        }
         let Some(family) = data.rule_family(rule) else {
             continue;
         };
@@ -948,6 +969,10 @@ mod tests {
         #[rustfmt::skip]
         let cases = [
             case("python:3.12-slim", "debian", &[], None),
+            // Mirrors and local rebuilds are known by their last name.
+            case("localhost/debian:bookworm-slim", "debian", &[], None),
+            case("public.ecr.aws/docker/library/python:3.12-slim", "debian", &[], None),
+            case("registry.example.com/platform/base-runtime:2024.06", "unknown", &[], None),
             case("python:3.12", "debian", &[], None),
             case("docker.io/library/python:3.11-slim-bookworm", "debian", &[], None),
             case("python:3.12-alpine3.20", "alpine", &[], None),
