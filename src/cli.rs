@@ -42,6 +42,11 @@ pub struct Common {
     #[arg(long, short)]
     pub quiet: bool,
 
+    /// Use this configuration file instead of the nearest harden.toml
+    /// (looked for in the working directory and its parents).
+    #[arg(long, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+
     /// Refuse files larger than this many bytes.
     #[arg(long, value_name = "BYTES", default_value_t = crate::limits::DEFAULT_MAX_FILE_SIZE)]
     pub max_file_size: u64,

@@ -62,6 +62,25 @@ pub struct Exception {
     pub line: usize,
 }
 
+/// Why harden.toml turns a rule off for a file or service.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Exemption {
+    /// Listed in `skip`: off everywhere, not worth a note per file.
+    Skipped,
+    /// An `[[exception]]` (`at` is `path:line` of its table): the reason is
+    /// shown to reviewers, as an `x-harden` reason would be.
+    Excepted { at: String, reason: String },
+}
+
+impl fmt::Display for Exemption {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Exemption::Skipped => write!(f, "skipped in {FILE_NAME}"),
+            Exemption::Excepted { at, reason } => write!(f, "exempted by {at}: {reason}"),
+        }
+    }
+}
+
 /// A config that cannot be used, at a place in it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigError {
@@ -463,21 +482,25 @@ impl Config {
         })
     }
 
-    /// Every rule `file` (and `service`) is exempted from by this config,
-    /// with why: skipped rules and matching exceptions.
-    pub fn exemptions(&self, file: &Path, service: Option<&str>) -> Vec<(String, String)> {
+    /// Whether and why `file` (and `service`) is exempted from `rule`.
+    pub fn exemption(&self, file: &Path, service: Option<&str>, rule: &str) -> Option<Exemption> {
+        if self.skips(rule) {
+            return Some(Exemption::Skipped);
+        }
+        self.exception_for(file, service, rule)
+            .map(|e| Exemption::Excepted {
+                at: format!("{}:{}", self.shown(), e.line),
+                reason: e.reason.clone(),
+            })
+    }
+
+    /// Every rule `file` (and `service`) is exempted from by this config.
+    pub fn exemptions(&self, file: &Path, service: Option<&str>) -> Vec<(String, Exemption)> {
         crate::rules::RULES
             .iter()
             .filter_map(|r| {
-                if self.skips(r.name) {
-                    return Some((r.name.to_string(), format!("skipped in {}", self.shown())));
-                }
-                self.exception_for(file, service, r.name).map(|e| {
-                    (
-                        r.name.to_string(),
-                        format!("exempted by {}:{}: {}", self.shown(), e.line, e.reason),
-                    )
-                })
+                self.exemption(file, service, r.name)
+                    .map(|e| (r.name.to_string(), e))
             })
             .collect()
     }
@@ -705,7 +728,8 @@ why = "the message spool"
             ex.iter().map(|(r, _)| r.as_str()).collect::<Vec<_>>(),
             vec!["root-user", "privileged"]
         );
-        assert!(ex[0].1.contains("needs raw sockets"));
+        assert!(ex[0].1.to_string().contains("needs raw sockets"));
+        assert_eq!(ex[1].1, Exemption::Skipped);
     }
 
     #[test]

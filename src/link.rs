@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// The default UID for a created user.
-pub const DEFAULT_UID: u32 = 1000;
+pub const DEFAULT_UID: u32 = crate::config::DEFAULT_UID;
 
 #[derive(Debug, Clone)]
 struct Link {
@@ -134,6 +134,7 @@ impl Links {
             uid: DEFAULT_UID,
             home: None,
             dirs: link.map(|l| l.dirs.clone()).unwrap_or_default(),
+            ..Hints::default()
         }
     }
 }

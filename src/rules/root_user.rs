@@ -274,7 +274,7 @@ fn overrides_entrypoint(ctx: &DfCtx) -> bool {
 }
 
 /// UID for a user harden creates when nothing else is configured.
-const DEFAULT_UID: u32 = 1000;
+const DEFAULT_UID: u32 = crate::config::DEFAULT_UID;
 
 /// The home directory to give the user: a carve-out when the plan has one.
 pub fn home(ctx: &DfCtx) -> String {
@@ -485,7 +485,7 @@ fn choose_user(ctx: &DfCtx, restore: Option<String>, out: &mut Output) -> Option
             }
         };
     }
-    let name = user_name_for(ctx.hints.service.as_deref().or(ctx.hints.folder.as_deref()));
+    let name = ctx.hints.user_name();
     if let Some(u) = base.user_named(&name) {
         return Some(Choice {
             why: format!(
@@ -502,8 +502,10 @@ fn choose_user(ctx: &DfCtx, restore: Option<String>, out: &mut Output) -> Option
     } else {
         ctx.hints.uid
     });
+    // A configured GID is used as given; by default the group matches the UID.
+    let gid = ctx.hints.gid.unwrap_or(uid);
     let home = home(ctx);
-    let Some(mut cmd) = baseimage::render_create_user(base.family, &name, uid, uid, &home) else {
+    let Some(mut cmd) = baseimage::render_create_user(base.family, &name, uid, gid, &home) else {
         out.review(
             &subject,
             NAME,
@@ -516,7 +518,7 @@ fn choose_user(ctx: &DfCtx, restore: Option<String>, out: &mut Output) -> Option
     };
     if !ctx.hints.dirs.is_empty() {
         let dirs = ctx.hints.dirs.join(" ");
-        cmd.push_str(&format!(" && mkdir -p {dirs} && chown {uid}:{uid} {dirs}"));
+        cmd.push_str(&format!(" && mkdir -p {dirs} && chown {uid}:{gid} {dirs}"));
     }
     if let Some(n) = &base.note {
         out.info(&subject, NAME, n.clone());
@@ -531,7 +533,7 @@ fn choose_user(ctx: &DfCtx, restore: Option<String>, out: &mut Output) -> Option
     };
     Some(Choice {
         why: format!(
-            "creates system user `{name}` (uid {uid}, gid {uid}, no home directory, no login shell) with {} and switches to it{dirs}",
+            "creates system user `{name}` (uid {uid}, gid {gid}, no home directory, no login shell) with {} and switches to it{dirs}",
             create_tool(&base.family.name)
         ),
         user: name,
