@@ -19,5 +19,20 @@ fn main() -> ExitCode {
         Command::Fix(a) => harden::run::fix(a),
         Command::Check(a) => harden::run::check(a),
         Command::Explain(a) => harden::report::explain::explain(&a.rule),
+        Command::Completions { shell } => print_bytes(&harden::cli::completions(*shell)),
+        Command::Man => match harden::cli::man_page() {
+            Ok(page) => print_bytes(&page),
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(2)
+            }
+        },
     }
+}
+
+/// Write generated text to standard output; a closed pipe is the reader's choice.
+fn print_bytes(bytes: &[u8]) -> ExitCode {
+    use std::io::Write;
+    let _ = std::io::stdout().lock().write_all(bytes);
+    ExitCode::SUCCESS
 }

@@ -41,7 +41,11 @@ fn unknown_rule_lists_the_rules() {
     let r = harden(dir.path(), &["explain", "read-only"]);
     assert_eq!(r.code, 2);
     assert_eq!(r.stdout, "");
-    assert!(r.stderr.contains("unknown rule `read-only`"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("unknown rule `read-only`"),
+        "{}",
+        r.stderr
+    );
     for rule in harden::rules::RULES {
         assert!(r.stderr.contains(rule.name), "{}", rule.name);
     }
