@@ -252,7 +252,12 @@ pub fn parse(text: &str) -> Result<Config, Located> {
     let mut repositories: Vec<String> = Vec::new();
     for (n, img) in raw.image.iter().enumerate() {
         let mut p = img.get_ref().clone();
-        p.id = format!("harden.toml image {}", n + 1);
+        // Named like the built-in profiles (after the image), for the notes.
+        p.id = p
+            .images
+            .first()
+            .and_then(|r| r.rsplit('/').next())
+            .map_or_else(|| format!("image {}", n + 1), str::to_string);
         // The span of an array-of-tables item covers its header only: look
         // for the offending key up to the next `[[image]]`.
         let end = raw
@@ -505,10 +510,23 @@ impl Config {
             .collect()
     }
 
+    /// The config's path as notes show it: relative to the working
+    /// directory, with `../` when it was found in a parent.
     fn shown(&self) -> String {
-        self.path
-            .as_deref()
-            .map_or_else(|| FILE_NAME.to_string(), crate::run::display_path)
+        let Some(path) = self.path.as_deref() else {
+            return FILE_NAME.to_string();
+        };
+        if path.is_absolute() {
+            if let Ok(cwd) = std::env::current_dir() {
+                for (up, dir) in cwd.ancestors().enumerate() {
+                    if let Ok(rest) = path.strip_prefix(dir) {
+                        let rest = rest.to_string_lossy().replace('\\', "/");
+                        return format!("{}{rest}", "../".repeat(up));
+                    }
+                }
+            }
+        }
+        crate::run::display_path(path)
     }
 
     /// The profile of a known image: the config's own first.
