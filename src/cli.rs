@@ -28,6 +28,13 @@ pub enum Command {
     Explain(ExplainArgs),
     /// Run a hardened compose project in real containers and prove it still works.
     Verify(crate::verify::VerifyArgs),
+    /// Print a shell completion script (e.g. `harden completions bash > /etc/bash_completion.d/harden`).
+    Completions {
+        /// The shell to complete for.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), e.g. `harden man > harden.1`.
+    Man,
 }
 
 #[derive(Debug, Args)]
@@ -43,6 +50,11 @@ pub struct Common {
     /// Print only the diff or the findings, no notes or summary.
     #[arg(long, short)]
     pub quiet: bool,
+
+    /// Use this configuration file instead of the nearest harden.toml
+    /// (looked for in the working directory and its parents).
+    #[arg(long, value_name = "PATH")]
+    pub config: Option<PathBuf>,
 
     /// Refuse files larger than this many bytes.
     #[arg(long, value_name = "BYTES", default_value_t = crate::limits::DEFAULT_MAX_FILE_SIZE)]
@@ -112,4 +124,34 @@ pub enum FixFormat {
     Diff,
     /// One markdown document on standard output, the diff included.
     Markdown,
+}
+
+/// The completion script for `shell`, generated from these definitions so
+/// it never lags behind the options.
+pub fn completions(shell: clap_complete::Shell) -> Vec<u8> {
+    use clap::CommandFactory;
+    let mut cmd = Cli::command();
+    let mut out = Vec::new();
+    clap_complete::generate(shell, &mut cmd, "harden", &mut out);
+    out
+}
+
+/// The man page, in roff, generated from these definitions: the main page
+/// (which lists the subcommands), then a section per subcommand with its
+/// synopsis and options.
+pub fn man_page() -> std::io::Result<Vec<u8>> {
+    use clap::CommandFactory;
+    let cmd = Cli::command();
+    let mut out = Vec::new();
+    clap_mangen::Man::new(cmd.clone()).render(&mut out)?;
+    for sub in cmd.get_subcommands() {
+        let name = format!("harden {}", sub.get_name());
+        out.extend_from_slice(format!(".SH \"{}\"\n", name.to_uppercase()).as_bytes());
+        let sub = sub.clone().bin_name(name);
+        let man = clap_mangen::Man::new(sub);
+        man.render_synopsis_section(&mut out)?;
+        man.render_description_section(&mut out)?;
+        man.render_options_section(&mut out)?;
+    }
+    Ok(out)
 }

@@ -3,6 +3,7 @@
 pub mod baseimage;
 pub mod cli;
 pub mod compose;
+pub mod config;
 pub mod discover;
 pub mod dockerfile;
 pub mod edit;

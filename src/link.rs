@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// The default UID for a created user.
-pub const DEFAULT_UID: u32 = 1000;
+pub const DEFAULT_UID: u32 = crate::config::DEFAULT_UID;
 
 #[derive(Debug, Clone)]
 struct Link {
@@ -152,6 +152,7 @@ impl Links {
                 .map(|l| l.context.clone())
                 .or_else(|| canonical(path).parent().map(Path::to_path_buf)),
             tmpfs_dirs: link.map(|l| l.tmpfs.clone()).unwrap_or_default(),
+            ..Hints::default()
         }
     }
 }

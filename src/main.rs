@@ -23,5 +23,20 @@ fn main() -> ExitCode {
             Some(lang) => harden::report::explain::snippet(&a.rule, lang),
             None => harden::report::explain::explain(&a.rule),
         },
+        Command::Completions { shell } => print_bytes(&harden::cli::completions(*shell)),
+        Command::Man => match harden::cli::man_page() {
+            Ok(page) => print_bytes(&page),
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(2)
+            }
+        },
     }
+}
+
+/// Write generated text to standard output; a closed pipe is the reader's choice.
+fn print_bytes(bytes: &[u8]) -> ExitCode {
+    use std::io::Write;
+    let _ = std::io::stdout().lock().write_all(bytes);
+    ExitCode::SUCCESS
 }

@@ -8,7 +8,7 @@ use crate::compose::service::Service;
 use crate::compose::Ctx;
 use crate::dockerfile::{Dockerfile, Form};
 use crate::profiles::{self, ImageProfile, WriteKind};
-use crate::rules::unmounted_write_path::{covered, mounts, Mount, TMP, TMP_SIZE};
+use crate::rules::unmounted_write_path::{covered, mounts, Mount, TMP};
 use std::path::Path;
 
 /// How a carve-out is mounted.
@@ -70,7 +70,7 @@ pub struct ServicePlan {
     /// `user:` to set, with why (known images that can run as non-root).
     pub user: Option<(String, String)>,
     /// The known-image profile used, for notes.
-    pub profile: Option<&'static ImageProfile>,
+    pub profile: Option<ImageProfile>,
     /// Things a person should check.
     pub review: Vec<String>,
 }
@@ -230,8 +230,8 @@ pub fn plan_service(
             p.plan.existing_volume_dirs.push(m.target.clone());
         }
     }
-    let read_only_applies = !svc.allows(crate::rules::writable_rootfs::NAME)
-        && !svc.allows(crate::rules::unmounted_write_path::NAME);
+    let read_only_applies = !ctx.allows(svc, crate::rules::writable_rootfs::NAME)
+        && !ctx.allows(svc, crate::rules::unmounted_write_path::NAME);
 
     // The image: the service's own, or the base of the Dockerfile it builds.
     let image = svc
@@ -242,15 +242,17 @@ pub fn plan_service(
         .and_then(|b| b.dockerfile.stages.last())
         .map(|s| s.resolved_image.clone());
     let profile = match (built, &image) {
-        (None, Some(img)) => profiles::profile_for(img),
+        (None, Some(img)) => ctx.config.profile_for(img),
         // A Dockerfile that only adds to a known image (FROM postgres + init scripts).
-        (Some(_), _) => base_image.as_deref().and_then(profiles::profile_for),
+        (Some(_), _) => base_image
+            .as_deref()
+            .and_then(|b| ctx.config.profile_for(b)),
         _ => None,
     };
-    p.plan.profile = profile;
+    p.plan.profile = profile.cloned();
 
     if read_only_applies {
-        p.tmpfs(TMP, format!("size={TMP_SIZE}"), "scratch space in memory, since the root filesystem is read-only (programs and libraries write temporary files there)".into());
+        p.tmpfs(TMP, format!("size={}", ctx.config.tmpfs_size), "scratch space in memory, since the root filesystem is read-only (programs and libraries write temporary files there)".into());
     }
 
     if let Some(prof) = profile {

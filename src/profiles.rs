@@ -382,6 +382,16 @@ pub fn profile_for(image: &str) -> Option<&'static ImageProfile> {
     profiles().iter().find(|p| p.images.contains(&repository))
 }
 
+/// Like [`profile_for`], with `extra` profiles (from harden.toml) looked at
+/// first, so a team can describe its own images or override a built-in one.
+pub fn profile_with<'a>(extra: &'a [ImageProfile], image: &str) -> Option<&'a ImageProfile> {
+    let repository = parse_local_ref(image)?.repository;
+    extra
+        .iter()
+        .chain(profiles())
+        .find(|p| p.images.contains(&repository))
+}
+
 /// Every cache library (empty if the embedded data failed to load).
 pub fn cache_libraries() -> &'static [CacheLibrary] {
     match loaded_caches() {
@@ -440,7 +450,7 @@ fn parse_profile(id: &str, text: &str) -> Result<ImageProfile, KnowledgeError> {
 }
 
 /// The first failed consistency rule, as (text to locate, message).
-fn validate_profile(p: &ImageProfile) -> Result<(), (String, String)> {
+pub(crate) fn validate_profile(p: &ImageProfile) -> Result<(), (String, String)> {
     let fail = |needle: &str, message: String| Err((needle.to_string(), message));
 
     if p.images.is_empty() {
@@ -758,7 +768,7 @@ fn toml_error(file: &str, text: &str, e: &toml::de::Error) -> KnowledgeError {
 }
 
 /// 1-based line and column (in characters) of a byte offset.
-fn line_col(text: &str, offset: usize) -> (usize, usize) {
+pub(crate) fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let mut offset = offset.min(text.len());
     while !text.is_char_boundary(offset) {
         offset -= 1;

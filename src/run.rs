@@ -2,6 +2,7 @@
 
 use crate::cli::{CheckArgs, ColorChoice, Common, FixArgs, FixFormat, Format};
 use crate::compose::{self, FileError};
+use crate::config::Config;
 use crate::discover::{self, Found, Kind};
 use crate::edit;
 use crate::report;
@@ -159,7 +160,7 @@ fn inputs(common: &Common) -> Vec<Found> {
 
 /// Read and parse every file, link compose services to the Dockerfiles
 /// they build, then run the rules on each file and compute its fix.
-fn run_all(common: &Common) -> Vec<FileResult> {
+fn run_all(common: &Common, config: &Config) -> Vec<FileResult> {
     let limits = compose::tree::Limits::default();
     let load = |path: PathBuf, kind: Kind| -> Loaded {
         let display = display_path(&path);
@@ -227,7 +228,7 @@ fn run_all(common: &Common) -> Vec<FileResult> {
                         _ => None,
                     })
                 };
-                Some(compose::plans(src, doc, &project(i), &built))
+                Some(compose::plans(src, doc, &project(i), &built, config))
             }
             _ => None,
         };
@@ -242,11 +243,17 @@ fn run_all(common: &Common) -> Vec<FileResult> {
     let empty = compose::Plans::default();
     let indexed: Vec<(usize, &Loaded)> = loaded.iter().enumerate().collect();
     let outputs: Vec<Output> = crate::par::map(&indexed, |&(i, (path, _, _, r))| match r {
-        Ok((src, Parsed::Compose(Some(doc)))) => {
-            compose::analyze(src, doc, &project(i), plans[i].as_ref().unwrap_or(&empty))
-        }
+        Ok((src, Parsed::Compose(Some(doc)))) => compose::analyze(
+            src,
+            doc,
+            &project(i),
+            plans[i].as_ref().unwrap_or(&empty),
+            config,
+        ),
         Ok((src, Parsed::Dockerfile(df))) => {
-            crate::dockerfile::analyze::analyze(src, df, &links.hints_for(path))
+            let mut hints = links.hints_for(path);
+            hints.configure(config, path);
+            crate::dockerfile::analyze::analyze(src, df, &hints)
         }
         _ => Output::default(),
     });
@@ -352,8 +359,25 @@ fn report_errors(results: &[FileResult], err: &mut Out<impl Write>) -> bool {
     any
 }
 
+/// The run's configuration; an unusable harden.toml stops the run before
+/// any file is read (exit 2), since its exemptions would be ignored.
+fn load_config(common: &Common) -> Result<Config, ExitCode> {
+    crate::config::discover(common.config.as_deref()).map_err(|e| {
+        let mut err = Out {
+            w: std::io::stderr().lock(),
+            closed: false,
+        };
+        err.put(&format!("{e}\n"));
+        ExitCode::from(2)
+    })
+}
+
 pub fn fix(args: &FixArgs) -> ExitCode {
-    let results = run_all(&args.common);
+    let config = match load_config(&args.common) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let results = run_all(&args.common, &config);
     if args.dry_run && args.format == FixFormat::Markdown {
         // One document on standard output, errors included, nothing else.
         let mut stdout = Out {
@@ -420,7 +444,11 @@ pub fn fix(args: &FixArgs) -> ExitCode {
 }
 
 pub fn check(args: &CheckArgs) -> ExitCode {
-    let results = run_all(&args.common);
+    let config = match load_config(&args.common) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let results = run_all(&args.common, &config);
     let mut stdout = Out {
         w: std::io::stdout().lock(),
         closed: false,

@@ -5,6 +5,7 @@ pub mod patch;
 pub mod service;
 pub mod tree;
 
+use crate::config::Config;
 use crate::edit::Edit;
 use crate::rules::{self, Output};
 use crate::source::Source;
@@ -25,9 +26,22 @@ pub struct Ctx<'a> {
     pub src: &'a Source,
     pub doc: &'a Document,
     pub layout: Layout,
+    /// The run's harden.toml (or the baseline).
+    pub config: &'a Config,
 }
 
 impl Ctx<'_> {
+    /// Why harden.toml exempts the service from `rule` (skipped, or an
+    /// `[[exception]]` matching this file or service), if it does.
+    pub fn exempt(&self, svc: &Service, rule: &str) -> Option<crate::config::Exemption> {
+        self.config.exemption(&self.src.path, Some(svc.name), rule)
+    }
+
+    /// Exempted from `rule` by `x-harden` or by harden.toml.
+    pub fn allows(&self, svc: &Service, rule: &str) -> bool {
+        svc.allows(rule) || self.exempt(svc, rule).is_some()
+    }
+
     /// Add a key to a service; a shape harden cannot edit becomes a note.
     pub fn add_entry(
         &self,
@@ -353,11 +367,12 @@ pub fn parse(src: &Source, limits: &Limits) -> Result<Option<Document>, FileErro
 }
 
 impl<'a> Ctx<'a> {
-    pub fn new(src: &'a Source, doc: &'a Document) -> Self {
+    pub fn new(src: &'a Source, doc: &'a Document, config: &'a Config) -> Self {
         Ctx {
             src,
             doc,
             layout: Layout::detect(src, doc),
+            config,
         }
     }
 }
@@ -443,8 +458,9 @@ pub fn plans<'d>(
     doc: &Document,
     project: &Project,
     built: &dyn Fn(&str) -> Option<crate::plan::Built<'d>>,
+    config: &Config,
 ) -> Plans {
-    let ctx = Ctx::new(src, doc);
+    let ctx = Ctx::new(src, doc, config);
     let mut taken = top_level_volumes(doc);
     if let Some((o, _)) = project.overlay {
         taken.extend(top_level_volumes(o));
@@ -464,21 +480,57 @@ pub fn plans<'d>(
 }
 
 /// Run every compose rule over every service.
-pub fn analyze(src: &Source, doc: &Document, project: &Project, plans: &Plans) -> Output {
-    let ctx = Ctx::new(src, doc);
+pub fn analyze(
+    src: &Source,
+    doc: &Document,
+    project: &Project,
+    plans: &Plans,
+    config: &Config,
+) -> Output {
+    let ctx = Ctx::new(src, doc, config);
     let mut out = Output::default();
     let mut new_volumes = Vec::new();
     let empty = crate::plan::ServicePlan::default();
     for svc in project.services(doc) {
         let plan = plans.get(svc.name).unwrap_or(&empty);
-        rules::root_user::check_compose(&ctx, &svc, plan, &mut out);
-        rules::writable_rootfs::check(&ctx, &svc, &mut out);
-        rules::default_capabilities::check(&ctx, &svc, plan, &mut out);
-        rules::new_privileges::check(&ctx, &svc, &mut out);
-        rules::unmounted_write_path::check(&ctx, &svc, plan, &mut out, &mut new_volumes);
-        rules::cache_on_rootfs::check(&ctx, &svc, plan, &mut out);
-        rules::privileged::check(&svc, &mut out);
-        rules::undocumented_exception::check_compose(&svc, &mut out);
+        // A rule harden.toml skips or exempts the service from is not run.
+        let runs = |rule: &'static str, out: &mut Output| match ctx.exempt(&svc, rule) {
+            None => true,
+            Some(why) => {
+                if why != crate::config::Exemption::Skipped {
+                    out.info(
+                        &format!("service {}", svc.name),
+                        rule,
+                        format!("not applied: {why}"),
+                    );
+                }
+                false
+            }
+        };
+        if runs(rules::root_user::NAME, &mut out) {
+            rules::root_user::check_compose(&ctx, &svc, plan, &mut out);
+        }
+        if runs(rules::writable_rootfs::NAME, &mut out) {
+            rules::writable_rootfs::check(&ctx, &svc, &mut out);
+        }
+        if runs(rules::default_capabilities::NAME, &mut out) {
+            rules::default_capabilities::check(&ctx, &svc, plan, &mut out);
+        }
+        if runs(rules::new_privileges::NAME, &mut out) {
+            rules::new_privileges::check(&ctx, &svc, &mut out);
+        }
+        if runs(rules::unmounted_write_path::NAME, &mut out) {
+            rules::unmounted_write_path::check(&ctx, &svc, plan, &mut out, &mut new_volumes);
+        }
+        if runs(rules::cache_on_rootfs::NAME, &mut out) {
+            rules::cache_on_rootfs::check(&ctx, &svc, plan, &mut out);
+        }
+        if runs(rules::privileged::NAME, &mut out) {
+            rules::privileged::check(&svc, &mut out);
+        }
+        if runs(rules::undocumented_exception::NAME, &mut out) {
+            rules::undocumented_exception::check_compose(&svc, &mut out);
+        }
         for r in &plan.review {
             out.review(&format!("service {}", svc.name), "", r.clone());
         }

@@ -16,6 +16,12 @@ pub struct Hints {
     pub folder: Option<String>,
     /// The UID to create a user with (1000 unless configured).
     pub uid: u32,
+    /// The GID to create it with; `None`: the same as the UID.
+    pub gid: Option<u32>,
+    /// The `user-name` pattern (`{service}`, `{folder}`); empty: `{service}`.
+    pub user_name: String,
+    /// Rules harden.toml skips or exempts this file from, with why.
+    pub exempt: Vec<(String, crate::config::Exemption)>,
     /// The directory HOME should point to, when a carve-out offers one.
     pub home: Option<String>,
     /// Directories to create and hand to the user (volume-backed carve-outs).
@@ -29,6 +35,29 @@ pub struct Hints {
     /// Mountpoints of tmpfs carve-outs with the mode they need (runc gives
     /// a tmpfs its mountpoint's mode): (path, octal mode).
     pub tmpfs_dirs: Vec<(String, String)>,
+}
+
+impl Hints {
+    /// The name of a user created for this Dockerfile.
+    pub fn user_name(&self) -> String {
+        let config = crate::config::Config {
+            user_name: if self.user_name.is_empty() {
+                crate::config::DEFAULT_USER_NAME.to_string()
+            } else {
+                self.user_name.clone()
+            },
+            ..crate::config::Config::default()
+        };
+        config.user_name(self.service.as_deref(), self.folder.as_deref())
+    }
+
+    /// Fill in what harden.toml says about the Dockerfile at `path`.
+    pub fn configure(&mut self, config: &crate::config::Config, path: &std::path::Path) {
+        self.uid = config.uid;
+        self.gid = config.gid;
+        self.user_name = config.user_name.clone();
+        self.exempt = config.exemptions(path, self.service.as_deref());
+    }
 }
 
 /// The parsed Dockerfile with what the rules share.
@@ -110,9 +139,11 @@ impl<'a> DfCtx<'a> {
     }
 
     pub fn allows(&self, rule: &str) -> bool {
-        self.exceptions
-            .iter()
-            .any(|(r, _, _)| r.iter().any(|x| x == rule || x == "all"))
+        self.hints.exempt.iter().any(|(r, _)| r == rule)
+            || self
+                .exceptions
+                .iter()
+                .any(|(r, _, _)| r.iter().any(|x| x == rule || x == "all"))
     }
 
     /// Index of the instruction new lines go after: the last one of the
@@ -172,7 +203,20 @@ pub fn analyze(src: &Source, df: &Dockerfile, hints: &Hints) -> Output {
     let Some(ctx) = DfCtx::new(src, df, hints) else {
         return out;
     };
-    rules::undocumented_exception::check_dockerfile(&ctx, &mut out);
+    // Say so when harden.toml exempts this file from a Dockerfile rule.
+    const DOCKERFILE_RULES: [&str; 2] = [rules::root_user::NAME, rules::implicit_home::NAME];
+    for (rule, why) in &hints.exempt {
+        if DOCKERFILE_RULES.contains(&rule.as_str()) && *why != crate::config::Exemption::Skipped {
+            out.info(&ctx.subject(), "", format!("`{rule}` not applied: {why}"));
+        }
+    }
+    if !hints
+        .exempt
+        .iter()
+        .any(|(r, _)| r == rules::undocumented_exception::NAME)
+    {
+        rules::undocumented_exception::check_dockerfile(&ctx, &mut out);
+    }
     rules::root_user::check_dockerfile(&ctx, &mut out);
     rules::root_canary_missing::check_dockerfile(&ctx, &mut out);
     out

@@ -65,6 +65,7 @@ pub fn check_compose(ctx: &Ctx, svc: &Service, plan: &ServicePlan, out: &mut Out
             // existing volumes owned by that user already.
             let chowned = plan
                 .profile
+                .as_ref()
                 .is_some_and(|p| p.entrypoint_drops_privileges.is_some());
             if let Some(n) = crate::migration::note(svc.name, user, &plan.existing_volume_dirs)
                 .filter(|_| !chowned)
@@ -285,7 +286,7 @@ fn overrides_entrypoint(ctx: &DfCtx) -> bool {
 }
 
 /// UID for a user harden creates when nothing else is configured.
-const DEFAULT_UID: u32 = 1000;
+const DEFAULT_UID: u32 = crate::config::DEFAULT_UID;
 
 /// The home directory to give the user: a carve-out when the plan has one.
 pub fn home(ctx: &DfCtx) -> String {
@@ -512,7 +513,7 @@ fn choose_user(ctx: &DfCtx, restore: Option<String>, out: &mut Output) -> Option
             }
         };
     }
-    let name = user_name_for(ctx.hints.service.as_deref().or(ctx.hints.folder.as_deref()));
+    let name = ctx.hints.user_name();
     if let Some(u) = base.user_named(&name) {
         return Some(Choice {
             why: format!(
@@ -530,8 +531,10 @@ fn choose_user(ctx: &DfCtx, restore: Option<String>, out: &mut Output) -> Option
     } else {
         ctx.hints.uid
     });
+    // A configured GID is used as given; by default the group matches the UID.
+    let gid = ctx.hints.gid.unwrap_or(uid);
     let home = home(ctx);
-    let Some(mut cmd) = baseimage::render_create_user(base.family, &name, uid, uid, &home) else {
+    let Some(mut cmd) = baseimage::render_create_user(base.family, &name, uid, gid, &home) else {
         out.review(
             &subject,
             NAME,
@@ -542,7 +545,7 @@ fn choose_user(ctx: &DfCtx, restore: Option<String>, out: &mut Output) -> Option
         );
         return None;
     };
-    if let Some(dirs) = dirs_command(ctx, &format!("{uid}:{uid}")) {
+    if let Some(dirs) = dirs_command(ctx, &format!("{uid}:{gid}")) {
         cmd.push_str(&format!(" && {dirs}"));
     }
     if let Some(n) = &base.note {
@@ -555,7 +558,7 @@ fn choose_user(ctx: &DfCtx, restore: Option<String>, out: &mut Output) -> Option
     };
     Some(Choice {
         why: format!(
-            "creates system user `{name}` (uid {uid}, gid {uid}, no home directory, no login shell) with {} and switches to it{dirs}",
+            "creates system user `{name}` (uid {uid}, gid {gid}, no home directory, no login shell) with {} and switches to it{dirs}",
             create_tool(&base.family.name)
         ),
         user: name,

@@ -12,8 +12,8 @@ use crate::plan::{Carve, ServicePlan};
 pub const NAME: &str = "unmounted-write-path";
 
 /// The scratch tmpfs every read-only service gets.
+/// (Its size is `tmpfs-size` in harden.toml, `crate::config::DEFAULT_TMPFS_SIZE` by default.)
 pub const TMP: &str = "/tmp";
-pub const TMP_SIZE: &str = "512m";
 
 pub const INFO: RuleInfo = RuleInfo {
     name: NAME,
