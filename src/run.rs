@@ -330,6 +330,24 @@ struct Out<W: Write> {
     closed: bool,
 }
 
+impl Out<std::io::StdoutLock<'static>> {
+    fn stdout() -> Self {
+        Out {
+            w: std::io::stdout().lock(),
+            closed: false,
+        }
+    }
+}
+
+impl Out<std::io::StderrLock<'static>> {
+    fn stderr() -> Self {
+        Out {
+            w: std::io::stderr().lock(),
+            closed: false,
+        }
+    }
+}
+
 impl<W: Write> Out<W> {
     fn put(&mut self, s: &str) {
         if !self.closed && self.w.write_all(s.as_bytes()).is_err() {
@@ -363,10 +381,7 @@ fn report_errors(results: &[FileResult], err: &mut Out<impl Write>) -> bool {
 /// any file is read (exit 2), since its exemptions would be ignored.
 fn load_config(common: &Common) -> Result<Config, ExitCode> {
     crate::config::discover(common.config.as_deref()).map_err(|e| {
-        let mut err = Out {
-            w: std::io::stderr().lock(),
-            closed: false,
-        };
+        let mut err = Out::stderr();
         err.put(&format!("{e}\n"));
         ExitCode::from(2)
     })
@@ -380,10 +395,7 @@ pub fn fix(args: &FixArgs) -> ExitCode {
     let results = run_all(&args.common, &config);
     if args.dry_run && args.format == FixFormat::Markdown {
         // One document on standard output, errors included, nothing else.
-        let mut stdout = Out {
-            w: std::io::stdout().lock(),
-            closed: false,
-        };
+        let mut stdout = Out::stdout();
         stdout.put(&report::markdown::render(&results, true));
         let errors = results.iter().any(|r| r.error.is_some());
         let changed = results.iter().any(|r| r.fixed.is_some());
@@ -395,14 +407,8 @@ pub fn fix(args: &FixArgs) -> ExitCode {
             ExitCode::SUCCESS
         };
     }
-    let mut stdout = Out {
-        w: std::io::stdout().lock(),
-        closed: false,
-    };
-    let mut stderr = Out {
-        w: std::io::stderr().lock(),
-        closed: false,
-    };
+    let mut stdout = Out::stdout();
+    let mut stderr = Out::stderr();
     let color = use_color(args.common.color, console::Term::stdout());
     let mut errors = report_errors(&results, &mut stderr);
     let mut changed = 0;
@@ -449,14 +455,8 @@ pub fn check(args: &CheckArgs) -> ExitCode {
         Err(code) => return code,
     };
     let results = run_all(&args.common, &config);
-    let mut stdout = Out {
-        w: std::io::stdout().lock(),
-        closed: false,
-    };
-    let mut stderr = Out {
-        w: std::io::stderr().lock(),
-        closed: false,
-    };
+    let mut stdout = Out::stdout();
+    let mut stderr = Out::stderr();
     let color = use_color(args.common.color, console::Term::stdout());
     let errors = report_errors(&results, &mut stderr);
     match args.format {

@@ -80,6 +80,7 @@ fn contract(name: &str, pure_insertion: bool) -> String {
 /// Fixture values the fix deliberately changes, and may therefore differ.
 const REPLACED: &[&str] = &[
     "/services/legacy-admin/read_only",
+    "/services/scheduler/read_only",
     "/services/legacy-admin/security_opt/0",
     "/services/empty_lists/tmpfs",
     "/services/empty_lists/cap_drop",
@@ -324,4 +325,13 @@ fn override_file_is_read_with_its_base() {
         "{snap}"
     );
     snapshot("project_override", &snap);
+}
+
+/// `extends` in the same file: a service that extends a hardened one is
+/// hardened already, and only what it overrides itself is changed.
+#[test]
+fn extends_in_the_same_file() {
+    let snap = contract("extends.yml", false);
+    assert!(!snap.contains("service worker"), "{snap}");
+    snapshot("compose_extends", &snap);
 }

@@ -8,8 +8,28 @@ use super::tree::{Document, Entry, Kind, Node};
 pub enum Origin<'a> {
     /// Written in the service itself.
     Own,
-    /// Merged in with `<<`; the anchor's name where it has one.
-    Merged(Option<&'a str>),
+    /// Taken from elsewhere in the file: a `<<` merge or an `extends`.
+    Merged(From<'a>),
+}
+
+/// Where a value that is not the service's own comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum From<'a> {
+    /// A `<<` merge key; the anchor's name where it has one.
+    Anchor(Option<&'a str>),
+    /// `extends: {service: NAME}` in the same file.
+    Extends(&'a str),
+}
+
+impl std::fmt::Display for From<'_> {
+    /// How notes say where a value came from: ` from `&defaults``.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            From::Anchor(Some(a)) => write!(f, " from `&{a}`"),
+            From::Anchor(None) => write!(f, " through `<<`"),
+            From::Extends(s) => write!(f, " from service `{s}` (extends)"),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -56,7 +76,44 @@ impl<'a> Service<'a> {
             return Some((self.doc.resolve(&e.value), Origin::Own));
         }
         let mut seen = 0;
-        lookup_merged(self.doc, self.map, key, &mut seen).map(|(n, a)| (n, Origin::Merged(a)))
+        if let Some((n, a)) = lookup_merged(self.doc, self.map, key, &mut seen) {
+            return Some((n, Origin::Merged(From::Anchor(a))));
+        }
+        // `extends` in the same file: the extended service's values apply
+        // where this one sets none (another file's is not read).
+        let mut cur = *self;
+        for _ in 0..MAX_EXTENDS {
+            let base = cur.extends()?;
+            if let Some(e) = base.own(key) {
+                return Some((
+                    self.doc.resolve(&e.value),
+                    Origin::Merged(From::Extends(base.name)),
+                ));
+            }
+            if let Some((n, _)) = lookup_merged(self.doc, base.map, key, &mut seen) {
+                return Some((n, Origin::Merged(From::Extends(base.name))));
+            }
+            cur = base;
+        }
+        None
+    }
+
+    /// The service this one extends in the same file, if any.
+    fn extends(&self) -> Option<Service<'a>> {
+        let e = self.own("extends")?;
+        let v = self.doc.resolve(&e.value);
+        let name = match v.as_str() {
+            Some(s) => s,
+            None => {
+                if v.get("file").is_some() {
+                    return None;
+                }
+                self.doc.resolve(&v.get("service")?.value).as_str()?
+            }
+        };
+        own_services(self.doc)
+            .into_iter()
+            .find(|s| s.name == name && s.name != self.name)
     }
 
     /// The value the override file sets for `key`, and the file's name.
@@ -65,6 +122,20 @@ impl<'a> Service<'a> {
         let o = self.overlay?;
         let e = o.map.get(key)?;
         Some((o.doc.resolve(&e.value), o.file))
+    }
+
+    /// The scalar items of a list the override file sets for `key`.
+    pub fn overlay_strings(&self, key: &str) -> Vec<&'a str> {
+        let (Some((v, _)), Some(o)) = (self.overlay(key), self.overlay) else {
+            return Vec::new();
+        };
+        match &v.kind {
+            Kind::Seq { items, .. } => items
+                .iter()
+                .filter_map(|i| o.doc.resolve(i).as_str())
+                .collect(),
+            _ => Vec::new(),
+        }
     }
 
     /// A scalar value as Compose sees it after merging the override file:
@@ -122,6 +193,9 @@ impl<'a> Service<'a> {
             .is_some_and(|e| e.allow.iter().any(|a| a == rule || a == "all"))
     }
 }
+
+/// Guards against `extends` cycles.
+const MAX_EXTENDS: usize = 16;
 
 /// Guards against merge cycles and merge bombs.
 const MAX_MERGE_VISITS: usize = 1000;

@@ -39,15 +39,7 @@ pub fn check(ctx: &Ctx, svc: &Service, plan: &ServicePlan, out: &mut Output) {
     let subject = format!("service {}", svc.name);
     let why = "`cap_drop: [ALL]`: the container starts with no Linux capabilities";
     // Compose appends the override file's list to this one.
-    let overlaid = svc.overlay("cap_drop").is_some_and(|(v, _)| {
-        let doc = svc.overlay.map_or(svc.doc, |o| o.doc);
-        match &v.kind {
-            Kind::Seq { items, .. } => items
-                .iter()
-                .any(|i| doc.resolve(i).as_str().is_some_and(is_all)),
-            _ => false,
-        }
-    });
+    let overlaid = svc.overlay_strings("cap_drop").into_iter().any(is_all);
     if overlaid {
         add_back(ctx, svc, plan, out);
         return explain_cap_add(ctx, svc, out);

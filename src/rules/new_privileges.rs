@@ -48,15 +48,10 @@ pub fn check(ctx: &Ctx, svc: &Service, out: &mut Output) {
     let subject = format!("service {}", svc.name);
     let why = "`no-new-privileges:true`: no process can gain privileges through setuid binaries or file capabilities";
     // Compose appends the override file's list to this one.
-    let overlaid = svc.overlay("security_opt").is_some_and(|(v, _)| {
-        let doc = svc.overlay.map_or(svc.doc, |o| o.doc);
-        match &v.kind {
-            Kind::Seq { items, .. } => items
-                .iter()
-                .any(|i| doc.resolve(i).as_str().and_then(nnp_value) == Some(true)),
-            _ => false,
-        }
-    });
+    let overlaid = svc
+        .overlay_strings("security_opt")
+        .into_iter()
+        .any(|o| nnp_value(o) == Some(true));
     if overlaid {
         return;
     }

@@ -129,9 +129,6 @@ fn add(ctx: &Ctx, svc: &Service, out: &mut Output) -> Option<crate::edit::Edit> 
     ctx.add_entry(svc, "read_only", &NewValue::Scalar("true".into()), out)
 }
 
-pub fn from_anchor(anchor: Option<&str>) -> String {
-    match anchor {
-        Some(a) => format!(" from `&{a}`"),
-        None => " through `<<`".to_string(),
-    }
+pub fn from_anchor(from: crate::compose::service::From) -> String {
+    from.to_string()
 }
