@@ -73,6 +73,9 @@ pub struct ServicePlan {
     pub profile: Option<ImageProfile>,
     /// Things a person should check.
     pub review: Vec<String>,
+    /// The service runs an image harden has no profile for and no
+    /// Dockerfile of: where it writes is not known.
+    pub unknown_image: Option<String>,
 }
 
 /// What the plan needs of a Dockerfile that the service builds.
@@ -334,6 +337,11 @@ pub fn plan_service(
     }
     if read_only_applies {
         plan_from_environment(&mut p, ctx, svc, built);
+        // Nothing tells harden where an unknown image writes: say so
+        // rather than imply the carve-outs are complete.
+        if built.is_none() && profile.is_none() {
+            p.plan.unknown_image = image.clone();
+        }
     }
     p.plan.tmpfs_dirs = tmpfs_modes(&p.plan.carve_outs);
     p.plan

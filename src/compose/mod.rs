@@ -511,7 +511,7 @@ pub fn analyze(
             rules::root_user::check_compose(&ctx, &svc, plan, &mut out);
         }
         if runs(rules::writable_rootfs::NAME, &mut out) {
-            rules::writable_rootfs::check(&ctx, &svc, &mut out);
+            rules::writable_rootfs::check(&ctx, &svc, plan, &mut out);
         }
         if runs(rules::default_capabilities::NAME, &mut out) {
             rules::default_capabilities::check(&ctx, &svc, plan, &mut out);

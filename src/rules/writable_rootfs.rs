@@ -29,7 +29,23 @@ pub fn is_true(value: &str) -> bool {
     )
 }
 
-pub fn check(ctx: &Ctx, svc: &Service, out: &mut Output) {
+pub fn check(ctx: &Ctx, svc: &Service, plan: &crate::plan::ServicePlan, out: &mut Output) {
+    let before = out.edits.len();
+    make_read_only(ctx, svc, out);
+    if out.edits.len() > before {
+        // Nothing tells harden where an unknown image writes: say so rather
+        // than imply the carve-outs are complete.
+        if let Some(image) = &plan.unknown_image {
+            out.review(
+                &format!("service {}", svc.name),
+                NAME,
+                format!("harden has no profile for `{image}` and sees no Dockerfile, so it does not know where it writes besides /tmp: run it once with `harden verify` and add a volume or tmpfs for each path that fails"),
+            );
+        }
+    }
+}
+
+fn make_read_only(ctx: &Ctx, svc: &Service, out: &mut Output) {
     if svc.allows(NAME) {
         return;
     }
