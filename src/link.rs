@@ -35,7 +35,8 @@ pub struct Links {
     found: Vec<PathBuf>,
 }
 
-fn canonical(p: &Path) -> PathBuf {
+/// The path with symlinks and `..` resolved, or as given when it cannot be.
+pub fn canonical(p: &Path) -> PathBuf {
     std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf())
 }
 
@@ -119,9 +120,12 @@ impl Links {
         }
     }
 
-    /// Whether `path` is the canonical form of `other`.
-    pub fn same_file(path: &Path, other: &Path) -> bool {
-        canonical(path) == *other
+    /// Whether some compose service builds the Dockerfile at `path`. The
+    /// name check comes first, so most files cost no system call.
+    pub fn is_linked(&self, path: &Path) -> bool {
+        let named = |p: &Path| p.file_name() == path.file_name();
+        self.by_dockerfile.keys().any(|k| named(k))
+            && self.by_dockerfile.contains_key(&canonical(path))
     }
 
     /// Linked Dockerfiles that are not among `listed`, to be hardened too.

@@ -210,22 +210,24 @@ fn run_all(common: &Common, config: &Config) -> Vec<FileResult> {
 
     // One plan per service, read by the compose rules and, through the
     // links, by the rules of the Dockerfile it builds.
+    // Dockerfiles by canonical path, resolved once (not per service).
+    let dockerfiles: std::collections::HashMap<PathBuf, &crate::dockerfile::Dockerfile> = loaded
+        .iter()
+        .filter(|l| links.is_linked(&l.0))
+        .filter_map(|(p, _, _, r)| match r {
+            Ok((_, Parsed::Dockerfile(df))) => Some((crate::link::canonical(p), df)),
+            _ => None,
+        })
+        .collect();
     let mut plans: Vec<Option<compose::Plans>> = Vec::new();
     for (i, (path, _, _, r)) in loaded.iter().enumerate() {
         let p = match r {
             Ok((src, Parsed::Compose(Some(doc)))) => {
                 let built = |service: &str| -> Option<crate::plan::Built<'_>> {
                     let (df_path, context) = links.built_by(path, service)?;
-                    loaded.iter().find_map(|(p, _, _, r)| match r {
-                        Ok((_, Parsed::Dockerfile(df)))
-                            if crate::link::Links::same_file(p, df_path) =>
-                        {
-                            Some(crate::plan::Built {
-                                dockerfile: df,
-                                context: context.as_path(),
-                            })
-                        }
-                        _ => None,
+                    Some(crate::plan::Built {
+                        dockerfile: dockerfiles.get(df_path)?,
+                        context: context.as_path(),
                     })
                 };
                 Some(compose::plans(src, doc, &project(i), &built, config))

@@ -143,9 +143,11 @@ fn docker_name(doc: &Document, project: &str, volume: &str) -> (String, bool) {
 
 /// The Dockerfile text of a result: as fixed, or as read.
 fn dockerfile_of(results: &[FileResult], path: &Path, fixed: bool) -> Option<Dockerfile> {
-    let r = results
-        .iter()
-        .find(|r| r.kind == Some(discover::Kind::Dockerfile) && Links::same_file(&r.path, path))?;
+    let r = results.iter().find(|r| {
+        r.kind == Some(discover::Kind::Dockerfile)
+            && r.path.file_name() == path.file_name()
+            && crate::link::canonical(&r.path) == path
+    })?;
     let text = match (&r.fixed, &r.source) {
         (Some(f), _) if fixed => f.clone(),
         (_, Some(s)) => s.text.clone(),
