@@ -59,6 +59,24 @@ pub struct Common {
     /// Refuse files larger than this many bytes.
     #[arg(long, value_name = "BYTES", default_value_t = crate::limits::DEFAULT_MAX_FILE_SIZE)]
     pub max_file_size: u64,
+
+    /// Refuse YAML nested deeper than this (aliases expanded).
+    #[arg(long, value_name = "LEVELS", default_value_t = crate::limits::DEFAULT_MAX_YAML_DEPTH)]
+    pub max_yaml_depth: usize,
+
+    /// Refuse YAML whose data, aliases expanded, has more nodes than this.
+    #[arg(long, value_name = "NODES", default_value_t = crate::limits::DEFAULT_MAX_YAML_NODES)]
+    pub max_yaml_nodes: usize,
+}
+
+impl Common {
+    /// The YAML bounds the options ask for.
+    pub fn yaml_limits(&self) -> crate::compose::tree::Limits {
+        crate::compose::tree::Limits {
+            max_depth: self.max_yaml_depth,
+            max_nodes: self.max_yaml_nodes,
+        }
+    }
 }
 
 #[derive(Debug, Args)]

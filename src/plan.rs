@@ -186,10 +186,23 @@ impl<'a> Planner<'a> {
         if self.covered(path) {
             return;
         }
-        let mut name = format!("{}-{suffix}", self.service);
+        // Volume names allow fewer characters than service names in
+        // practice (a `:` would split the mount entry).
+        let service: String = self
+            .service
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || "._-".contains(c) {
+                    c
+                } else {
+                    '-'
+                }
+            })
+            .collect();
+        let mut name = format!("{service}-{suffix}");
         let mut n = 2;
         while self.taken_volume_names.contains(&name) {
-            name = format!("{}-{suffix}-{n}", self.service);
+            name = format!("{service}-{suffix}-{n}");
             n += 1;
         }
         self.taken_volume_names.push(name.clone());

@@ -8,7 +8,7 @@ use crate::edit;
 use crate::report;
 use crate::rules::Output;
 use crate::source::Source;
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -75,7 +75,16 @@ pub fn read_text(path: &Path, max_size: u64) -> Result<String, FileError> {
             meta.len()
         )));
     }
-    let bytes = std::fs::read(path).map_err(|e| at_start(discover::io_message(&e)))?;
+    // Read at most one byte past the limit: the file may grow after the check.
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(max_size.saturating_add(1)).read_to_end(&mut bytes))
+        .map_err(|e| at_start(discover::io_message(&e)))?;
+    if bytes.len() as u64 > max_size {
+        return Err(at_start(format!(
+            "the file grew past the limit of {max_size} bytes while it was read (--max-file-size)"
+        )));
+    }
     String::from_utf8(bytes).map_err(|e| {
         let good = e.utf8_error().valid_up_to();
         let bytes = e.as_bytes();
@@ -139,6 +148,35 @@ fn fix_text(
     Ok(Some(new_src.text))
 }
 
+/// Fix one file's text on its own, as `harden fix` would with no other file
+/// around it (no compose service linked to a Dockerfile), touching no file:
+/// parse, plan, run the rules, apply and verify. `Ok(None)` when nothing
+/// changes. Exists so the fix pipeline can be fuzzed and property-tested
+/// without a file system.
+pub fn fix_one(kind: Kind, display: &str, text: String) -> Result<Option<String>, FileError> {
+    let limits = compose::tree::Limits::default();
+    let src = Source::new(PathBuf::from(display), display.to_string(), text);
+    let parsed = parse(&src, kind, &limits)?;
+    let out = match &parsed {
+        Parsed::Compose(Some(doc)) => {
+            let project = compose::Project::default();
+            let config = crate::config::baseline();
+            let plans = compose::plans(&src, doc, &project, &|_| None, config);
+            compose::analyze(&src, doc, &project, &plans, config)
+        }
+        Parsed::Compose(None) => Output::default(),
+        Parsed::Dockerfile(df) => {
+            let mut hints = crate::dockerfile::analyze::Hints {
+                uid: crate::link::DEFAULT_UID,
+                ..Default::default()
+            };
+            hints.configure(crate::config::baseline(), &src.path);
+            crate::dockerfile::analyze::analyze(&src, df, &hints)
+        }
+    };
+    fix_text(&src, &parsed, &out, &limits)
+}
+
 fn use_color(choice: ColorChoice, stream: console::Term) -> bool {
     match choice {
         ColorChoice::Always => true,
@@ -161,7 +199,7 @@ fn inputs(common: &Common) -> Vec<Found> {
 /// Read and parse every file, link compose services to the Dockerfiles
 /// they build, then run the rules on each file and compute its fix.
 fn run_all(common: &Common, config: &Config) -> Vec<FileResult> {
-    let limits = compose::tree::Limits::default();
+    let limits = common.yaml_limits();
     let load = |path: PathBuf, kind: Kind| -> Loaded {
         let display = display_path(&path);
         let r = read_text(&path, common.max_file_size).and_then(|text| {

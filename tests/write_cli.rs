@@ -148,3 +148,76 @@ fn broken_pipe_is_not_an_error() {
         "{err}"
     );
 }
+
+/// The file changes between harden's read and its write: write_atomic sees
+/// it, keeps the newer content and leaves no temporary file.
+#[test]
+fn a_file_changed_after_reading_is_not_overwritten() {
+    let dir = scratch();
+    let f = dir.path().join("compose.yaml");
+    std::fs::write(&f, COMPOSE).unwrap();
+    let read = std::fs::read_to_string(&f).unwrap();
+    let fixed = harden::run::fix_one(
+        harden::discover::Kind::Compose,
+        "compose.yaml",
+        read.clone(),
+    )
+    .unwrap()
+    .expect("a fix");
+    let newer = "services:\n  web:\n    image: nginx:1.28 # bumped meanwhile\n";
+    std::fs::write(&f, newer).unwrap();
+    let err = harden::write::write_atomic(&f, &read, &fixed).unwrap_err();
+    assert_eq!(
+        err,
+        "the file changed since harden read it; it was not overwritten"
+    );
+    assert_eq!(std::fs::read_to_string(&f).unwrap(), newer);
+    let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert_eq!(names.len(), 1, "a temporary file was left behind");
+    // Unchanged since the read: written.
+    harden::write::write_atomic(&f, newer, &fixed).unwrap();
+    assert_eq!(std::fs::read_to_string(&f).unwrap(), fixed);
+}
+
+#[test]
+fn a_file_deleted_after_reading_is_not_recreated() {
+    let dir = scratch();
+    let f = dir.path().join("Dockerfile");
+    std::fs::write(&f, "FROM debian\n").unwrap();
+    std::fs::remove_file(&f).unwrap();
+    let err =
+        harden::write::write_atomic(&f, "FROM debian\n", "FROM debian\nUSER app\n").unwrap_err();
+    assert!(err.contains("No such file or directory"), "{err}");
+    assert!(!f.exists(), "a deleted file was written again");
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}
+
+/// Without write permission on the directory the temporary file cannot be
+/// created: exit 2, the file as it was. Root ignores permissions, so there
+/// the test can only show that harden does not make things worse.
+#[test]
+fn directory_without_write_permission() {
+    let dir = scratch();
+    let sub = dir.path().join("locked");
+    std::fs::create_dir(&sub).unwrap();
+    std::fs::write(sub.join("compose.yaml"), COMPOSE).unwrap();
+    std::fs::set_permissions(&sub, std::fs::Permissions::from_mode(0o555)).unwrap();
+    let r = harden(dir.path(), &["fix", "locked/compose.yaml"]);
+    let writable = tempfile::tempfile_in(&sub).is_ok();
+    std::fs::set_permissions(&sub, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let now = std::fs::read_to_string(sub.join("compose.yaml")).unwrap();
+    if writable {
+        eprintln!("running as root: directory permissions do not stop writes; checked only that the fix completed");
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        assert!(now.contains("read_only: true"));
+    } else {
+        assert_eq!(r.code, 2, "{}", r.stderr);
+        assert!(
+            r.stderr
+                .contains("locked/compose.yaml:1:1: error: cannot create a temporary file in"),
+            "{}",
+            r.stderr
+        );
+        assert_eq!(now, COMPOSE);
+    }
+}

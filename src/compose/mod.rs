@@ -345,6 +345,11 @@ pub fn parse(src: &Source, limits: &Limits) -> Result<Option<Document>, FileErro
         message: e.message,
     })?;
     if let Some(d) = &doc {
+        d.check_limits(limits).map_err(|e| FileError {
+            line: e.line,
+            col: e.col,
+            message: e.message,
+        })?;
         if !matches!(d.root.kind, Kind::Map { .. }) {
             return Err(FileError {
                 line: d.root.line,

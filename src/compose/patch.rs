@@ -326,15 +326,19 @@ pub fn replace_scalar(node: &Node, text: &str) -> Edit {
 }
 
 /// Several insertions at one offset: deeper lines first, so that an item
-/// appended to a nested block comes before a key added to its parent.
+/// appended to a nested block comes before a key added to its parent; at
+/// the same depth, items of an existing list (`- x`, a flush list sits at
+/// its key's depth) before new keys, which would otherwise capture them.
 pub fn order_insertions(edits: &mut [Edit]) {
     edits.sort_by_key(|e| {
-        let indent = e
-            .text
-            .trim_start_matches(['\r', '\n'])
-            .chars()
-            .take_while(|c| *c == ' ')
-            .count();
-        (e.range.start, e.range.end, std::cmp::Reverse(indent))
+        let line = e.text.trim_start_matches(['\r', '\n']);
+        let indent = line.chars().take_while(|c| *c == ' ').count();
+        let new_key = !line[indent..].starts_with("- ");
+        (
+            e.range.start,
+            e.range.end,
+            std::cmp::Reverse(indent),
+            new_key,
+        )
     });
 }

@@ -41,8 +41,8 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Limits {
-            max_depth: 256,
-            max_nodes: 1_000_000,
+            max_depth: crate::limits::DEFAULT_MAX_YAML_DEPTH,
+            max_nodes: crate::limits::DEFAULT_MAX_YAML_NODES,
         }
     }
 }
@@ -252,8 +252,14 @@ impl Document {
     /// merges mappings as Docker Compose does (explicit keys win, then
     /// earlier mappings of a sequence); without, `<<` is an ordinary key.
     pub fn to_json(&self, merge_keys: bool, limits: &Limits) -> Result<Value, YamlError> {
-        // The budget is checked before anything is expanded: the sizes were
-        // computed while parsing, so a bomb costs no memory here.
+        self.check_limits(limits)?;
+        self.json_of(&self.root, merge_keys, 0, limits.max_depth)
+    }
+
+    /// The document stays within `limits` once aliases are expanded. Cheap:
+    /// the sizes were computed while parsing, so a bomb costs no memory
+    /// here, and a file can be refused as soon as it is read.
+    pub fn check_limits(&self, limits: &Limits) -> Result<(), YamlError> {
         let max_nodes = limits.max_nodes as u64;
         for a in &self.aliases {
             if a.before.saturating_add(a.size) > max_nodes {
@@ -289,7 +295,7 @@ impl Document {
                 format!("nesting deeper than {} levels", limits.max_depth),
             ));
         }
-        self.json_of(&self.root, merge_keys, 0, limits.max_depth)
+        Ok(())
     }
 
     fn json_of(
@@ -436,11 +442,45 @@ fn scalar_json(value: &str, style: ScalarStyle, tag: Option<&str>) -> Value {
 }
 
 /// A key as a JSON object key: strings as they are, other scalars as their
-/// JSON text, collections as compact JSON.
+/// JSON text, collections in a flow-like form. Not JSON for collections: a
+/// key nested in a key would be escaped again at every level, and the text
+/// would double in size each time (found by fuzzing).
 fn key_string(key: Value) -> String {
+    fn flow(v: &Value, out: &mut String) {
+        match v {
+            Value::String(s) => out.push_str(s),
+            Value::Array(items) => {
+                out.push('[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(", ");
+                    }
+                    flow(item, out);
+                }
+                out.push(']');
+            }
+            Value::Object(map) => {
+                out.push('{');
+                for (i, (k, item)) in map.iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(", ");
+                    }
+                    out.push_str(k);
+                    out.push_str(": ");
+                    flow(item, out);
+                }
+                out.push('}');
+            }
+            other => out.push_str(&other.to_string()),
+        }
+    }
     match key {
         Value::String(s) => s,
-        other => other.to_string(),
+        other => {
+            let mut out = String::new();
+            flow(&other, &mut out);
+            out
+        }
     }
 }
 
@@ -489,11 +529,24 @@ pub fn parse(source: &Source, limits: &Limits) -> Result<Option<Document>, YamlE
     Ok(b.finish())
 }
 
-/// yaml-rust2 counts a lone CR as a line break, the line table does not:
-/// refuse rather than compute wrong offsets.
+/// yaml-rust2 counts a lone CR as a line break, the line table does not,
+/// and it stops at a NUL: refuse both rather than compute wrong offsets.
 fn check_line_breaks(source: &Source) -> Result<(), YamlError> {
     let bytes = source.text.as_bytes();
     for (i, &c) in bytes.iter().enumerate() {
+        // YAML allows no control characters but tab and line breaks, and
+        // yaml-rust2 takes a NUL for the end of the input: the tree would end
+        // there while the text goes on, and edits would land inside the data.
+        if (c < 0x20 && !matches!(c, b'\t' | b'\n' | b'\r')) || c == 0x7f {
+            let (line, col) = source.line_col(i);
+            return Err(YamlError {
+                line,
+                col,
+                message: format!(
+                    "control character U+{c:04X} is not allowed in YAML (is this a binary file?)"
+                ),
+            });
+        }
         if c == b'\r' && bytes.get(i + 1) != Some(&b'\n') {
             let (line, col) = source.line_col(i);
             return Err(YamlError {
@@ -1822,8 +1875,8 @@ mod tests {
         assert!(started.elapsed() < std::time::Duration::from_secs(5));
         // The same shape within budget expands.
         let small = Limits {
-            max_depth: 256,
-            max_nodes: 1_000_000,
+            max_depth: crate::limits::DEFAULT_MAX_YAML_DEPTH,
+            max_nodes: crate::limits::DEFAULT_MAX_YAML_NODES,
         };
         let text3: String = text.lines().take(3).map(|l| format!("{l}\n")).collect();
         let (_, d3) = parsed(&text3);

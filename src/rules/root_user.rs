@@ -196,7 +196,8 @@ pub fn users_created_by(script: &str, line: usize) -> Vec<CreatedUser> {
             name = Some(w.trim_matches(['"', '\'']).to_string());
             break;
         }
-        if let Some(name) = name.filter(|n| !n.is_empty() && !n.contains('$')) {
+        // Only a real user name: not root, not a number, not a variable.
+        if let Some(name) = name.filter(|n| baseimage::is_safe_user_name(n) && !is_root_user(n)) {
             out.push(CreatedUser {
                 name,
                 uid,
@@ -812,6 +813,9 @@ mod tests {
         assert_eq!((u[0].name.as_str(), u[0].uid), ("worker", Some(999)));
         assert!(users_created_by("apt-get install -y adduser", 1).is_empty());
         assert!(users_created_by("useradd -m $APP_USER", 1).is_empty());
+        // Found by fuzzing: a garbled line must not make `0` a user to switch to.
+        assert!(users_created_by("useradd --,0out/<<a", 1).is_empty());
+        assert!(users_created_by("useradd 00", 1).is_empty());
     }
 
     #[test]
