@@ -477,6 +477,15 @@ impl Config {
         service: Option<&str>,
         rule: &str,
     ) -> Option<&Exception> {
+        // Resolving the path costs system calls: only when an exception
+        // names paths (this runs for every rule of every service).
+        if !self.exceptions.iter().any(|e| e.path.is_some()) {
+            return self.exceptions.iter().find(|e| {
+                e.allow.iter().any(|a| a == rule || a == "all")
+                    && e.service.as_deref().is_none_or(|s| service == Some(s))
+                    && e.path.is_none()
+            });
+        }
         let rel = self.relative(file);
         self.exceptions.iter().find(|e| {
             e.allow.iter().any(|a| a == rule || a == "all")
