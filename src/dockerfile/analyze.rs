@@ -60,6 +60,22 @@ impl Hints {
     }
 }
 
+/// Why a Dockerfile whose final base no rule knows is a Windows one: the
+/// backtick escape directive (used for Windows paths), or another stage built
+/// on a known Windows image (all stages of one build share its platform).
+fn windows_evidence(df: &Dockerfile) -> Option<String> {
+    if df.escape == '`' {
+        return Some(
+            "the `escape` directive sets the backtick, the Windows convention".to_string(),
+        );
+    }
+    df.stages.iter().find_map(|s| {
+        let b = baseimage::classify(&s.resolved_image);
+        b.windows
+            .then(|| format!("stage FROM {} is a Windows image", s.image))
+    })
+}
+
 /// The parsed Dockerfile with what the rules share.
 pub struct DfCtx<'a> {
     pub src: &'a Source,
@@ -99,7 +115,19 @@ impl<'a> DfCtx<'a> {
         }
         chain.reverse();
         let root = df.stages.get(*chain.first()?)?;
-        let base = baseimage::classify(&root.resolved_image);
+        // `FROM ${BASE}` with no default expands to nothing: classify what
+        // was written, so notes say the image is chosen at build time.
+        let image = if root.resolved_image.trim().is_empty() {
+            &root.image
+        } else {
+            &root.resolved_image
+        };
+        let mut base = baseimage::classify(image);
+        if base.family.name == "unknown" {
+            if let Some(why) = windows_evidence(df) {
+                base = base.into_windows(image, &why);
+            }
+        }
         let exceptions = df
             .comments
             .iter()
