@@ -72,6 +72,25 @@ pub fn check_compose(ctx: &Ctx, svc: &Service, plan: &ServicePlan, out: &mut Out
             {
                 out.review(&format!("service {}", svc.name), NAME, n);
             }
+            // Bind mounts keep the host's ownership: the entrypoint that used
+            // to chown them as root no longer can, and a host directory that
+            // does not exist yet is created by Docker owned by root.
+            let binds: Vec<String> = crate::rules::unmounted_write_path::mounts(ctx, svc)
+                .into_iter()
+                .filter(|m| !m.named && !m.tmpfs && !m.read_only)
+                .map(|m| m.target)
+                .collect();
+            if !binds.is_empty() {
+                out.review(
+                    &format!("service {}", svc.name),
+                    NAME,
+                    format!(
+                        "{} {} mounted from the host: its owner stays the host directory's (a missing one is created by Docker owned by root), so make it owned by `{user}` on the host (`chown -R {user} <host directory>`) before starting the service",
+                        binds.join(", "),
+                        if binds.len() == 1 { "is" } else { "are" }
+                    ),
+                );
+            }
         }
         return;
     }
