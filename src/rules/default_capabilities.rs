@@ -67,6 +67,7 @@ pub fn check(ctx: &Ctx, svc: &Service, plan: &ServicePlan, out: &mut Output) {
             {
                 out.edits.push(e);
                 out.note(&subject, NAME, why);
+                unknown_image_review(svc, plan, &subject, out);
             }
         }
         Some((v, origin)) => {
@@ -131,6 +132,32 @@ pub fn check(ctx: &Ctx, svc: &Service, plan: &ServicePlan, out: &mut Output) {
     }
     add_back(ctx, svc, plan, out);
     explain_cap_add(ctx, svc, out);
+}
+
+/// An image harden has no profile for runs with no capabilities now, though
+/// nothing was checked about it: many start as root and switch user
+/// themselves, which takes SETUID and SETGID (and often CHOWN).
+fn unknown_image_review(svc: &Service, plan: &ServicePlan, subject: &str, out: &mut Output) {
+    // A service that lists capabilities already had them thought about.
+    if plan.profile.is_some()
+        || svc.effective("build").is_some()
+        || svc.effective("cap_add").is_some()
+    {
+        return;
+    }
+    let Some(image) = svc.scalar("image").and_then(|(n, _)| n.as_str()) else {
+        return;
+    };
+    // A distribution or language base image (alpine, python) runs its
+    // command as is, without switching user.
+    if crate::baseimage::classify(image).family.name != "unknown" {
+        return;
+    }
+    out.review(
+        subject,
+        NAME,
+        format!("harden knows nothing about `{image}`: if it starts as root and switches user itself (gosu, su-exec, s6, Apache, php-fpm), give back what that takes with `cap_add` (usually SETUID, SETGID, CHOWN), or set a non-root `user:` it supports; `harden verify` runs it to find out"),
+    );
 }
 
 /// Capabilities the plan says the service needs (a known image's
