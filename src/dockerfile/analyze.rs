@@ -273,7 +273,37 @@ pub fn verify(old: &Dockerfile, old_text: &str, new_text: &str) -> Result<(), St
 
 #[cfg(test)]
 mod tests {
-    use super::parse_exception;
+    use super::{parse_exception, DfCtx, Hints};
+    use crate::source::Source;
+
+    fn base_of(text: &str) -> crate::baseimage::BaseImage {
+        let src = Source::new("Dockerfile".into(), "Dockerfile".into(), text.into());
+        let df = crate::dockerfile::parse(text).expect("lexes");
+        let hints = Hints::default();
+        DfCtx::new(&src, &df, &hints).expect("has a stage").base
+    }
+
+    #[test]
+    fn from_a_build_argument_without_default_is_named_as_written() {
+        let b = base_of("ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\nCOPY app /app\n");
+        assert!(
+            b.matched_rule
+                .starts_with("${BASE_IMAGE} → unknown (unresolved build argument"),
+            "{}",
+            b.matched_rule
+        );
+        assert!(!b.windows);
+    }
+
+    #[test]
+    fn windows_evidence_only_for_unknown_final_bases() {
+        let escape = base_of("# escape=`\nFROM acme/agent:3\nCMD [\"agent.exe\"]\n");
+        assert!(escape.windows, "{}", escape.matched_rule);
+        let known = base_of("# escape=`\nFROM debian:bookworm-slim\nCMD [\"agent\"]\n");
+        assert!(!known.windows, "{}", known.matched_rule);
+        let linux = base_of("FROM golang:1.23 AS build\nFROM acme/runtime:2\nCMD [\"/app\"]\n");
+        assert!(!linux.windows, "{}", linux.matched_rule);
+    }
 
     #[test]
     fn exception_comments() {
