@@ -335,11 +335,12 @@ fn host_directories_and_unknown_images_get_review_notes() {
             && snap.contains("`chown -R 70:70 <host directory>`"),
         "{snap}"
     );
-    // The read-only init script needs nothing.
+    // Files that are only read (the init script, a config file) need nothing.
     assert!(
         !snap.contains("docker-entrypoint-initdb.d is mounted"),
         "{snap}"
     );
+    assert!(!snap.contains("postgresql.conf is mounted"), "{snap}");
     // An image harden has no profile for: say so, once.
     assert_eq!(
         snap.matches("harden knows nothing about `registry.example.com/acme/portal:4.2`")

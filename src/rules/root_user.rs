@@ -72,12 +72,24 @@ pub fn check_compose(ctx: &Ctx, svc: &Service, plan: &ServicePlan, out: &mut Out
             {
                 out.review(&format!("service {}", svc.name), NAME, n);
             }
-            // Bind mounts keep the host's ownership: the entrypoint that used
-            // to chown them as root no longer can, and a host directory that
-            // does not exist yet is created by Docker owned by root.
+            // Bind mounts over the image's data directories keep the host's
+            // ownership: the entrypoint that used to chown them as root no
+            // longer can, and a host directory that does not exist yet is
+            // created by Docker owned by root. (Other bind mounts, such as a
+            // config file, are only read.)
+            let data_dirs: Vec<&str> = plan
+                .profile
+                .iter()
+                .flat_map(|p| p.write.iter().map(|w| w.path.as_str()))
+                .collect();
             let binds: Vec<String> = crate::rules::unmounted_write_path::mounts(ctx, svc)
                 .into_iter()
                 .filter(|m| !m.named && !m.tmpfs && !m.read_only)
+                .filter(|m| {
+                    data_dirs
+                        .iter()
+                        .any(|d| m.target.trim_end_matches('/') == d.trim_end_matches('/'))
+                })
                 .map(|m| m.target)
                 .collect();
             if !binds.is_empty() {
