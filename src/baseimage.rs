@@ -429,6 +429,23 @@ pub struct BaseImage {
 }
 
 impl BaseImage {
+    /// This image as a Windows one, for an image no rule knows that the
+    /// Dockerfile itself shows to be Windows (`why`): the user commands of
+    /// a Linux family would only break its build.
+    pub fn into_windows(self, image: &str, why: &str) -> BaseImage {
+        let Some(family) = knowledge().ok().and_then(|d| d.family("windows")) else {
+            return self;
+        };
+        BaseImage {
+            family,
+            windows: true,
+            matched_rule: format!("{} → windows ({why})", image.trim()),
+            note: family.note.clone(),
+            source: family.source.clone(),
+            ..self
+        }
+    }
+
     /// A known user by name.
     pub fn user_named(&self, name: &str) -> Option<&ExistingUser> {
         self.existing_users.iter().find(|u| u.name == name)
@@ -1045,6 +1062,7 @@ mod tests {
             Case { drops: Some("gosu"), ..case("redis:7", "debian", &[("redis", 999)], None) },
             Case { drops: Some("gosu"), ..case("mongo:7", "ubuntu", &[("mongodb", 999)], None) },
             case("mongo:7-windowsservercore", "windows", &[], None),
+            case("plugins/base:windows-1809", "windows", &[], None),
             case("elasticsearch:8.14.1", "ubuntu", &[("elasticsearch", 1000)], Some("elasticsearch")),
             case("scratch", "scratch", &[], None),
             case("${BASE}", "unknown", &[], None),

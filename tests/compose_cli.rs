@@ -335,3 +335,34 @@ fn extends_in_the_same_file() {
     assert!(!snap.contains("service worker"), "{snap}");
     snapshot("compose_extends", &snap);
 }
+
+#[test]
+fn host_directories_and_unknown_images_get_review_notes() {
+    let snap = contract("host_dirs_unknown_images.yml", true);
+    // `user:` on a service whose data is a host directory: chown it there.
+    assert!(
+        snap.contains("/var/lib/postgresql/data is mounted from the host")
+            && snap.contains("`chown -R 70:70 <host directory>`"),
+        "{snap}"
+    );
+    // Files that are only read (the init script, a config file) need nothing.
+    assert!(
+        !snap.contains("docker-entrypoint-initdb.d is mounted"),
+        "{snap}"
+    );
+    assert!(!snap.contains("postgresql.conf is mounted"), "{snap}");
+    // An image harden has no profile for: say so, once.
+    assert_eq!(
+        snap.matches("harden knows nothing about `registry.example.com/acme/portal:4.2`")
+            .count(),
+        1,
+        "{snap}"
+    );
+    // Not for a service that lists its capabilities, nor for a base image.
+    assert!(
+        !snap.contains("knows nothing about `registry.example.com/acme/tunnel"),
+        "{snap}"
+    );
+    assert!(!snap.contains("knows nothing about `alpine"), "{snap}");
+    snapshot("compose_host_dirs_unknown_images", &snap);
+}

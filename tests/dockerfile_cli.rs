@@ -309,3 +309,29 @@ fn exception_without_reason_is_a_finding() {
         check.stdout
     );
 }
+
+#[test]
+fn unknown_final_base_after_a_windows_stage_is_windows() {
+    let f = contract("windows-stage-evidence", false);
+    assert!(f.snapshot.contains("Windows"), "{}", f.snapshot);
+    assert!(!f.snapshot.contains("useradd"), "{}", f.snapshot);
+    snapshot("dockerfile_windows_stage_evidence", &f.snapshot);
+}
+
+#[test]
+fn unknown_base_with_backtick_escape_is_windows() {
+    let f = contract("windows-escape-evidence", false);
+    assert!(f.snapshot.contains("Windows"), "{}", f.snapshot);
+    snapshot("dockerfile_windows_escape_evidence", &f.snapshot);
+}
+
+#[test]
+fn user_from_build_argument_defaulting_to_root_is_reported_not_overridden() {
+    let f = contract("user-build-arg-root", false);
+    assert!(
+        f.snapshot.contains("`USER $UID:$GID` (line 13)"),
+        "{}",
+        f.snapshot
+    );
+    snapshot("dockerfile_user_build_arg_root", &f.snapshot);
+}

@@ -60,6 +60,22 @@ impl Hints {
     }
 }
 
+/// Why a Dockerfile whose final base no rule knows is a Windows one: the
+/// backtick escape directive (used for Windows paths), or another stage built
+/// on a known Windows image (all stages of one build share its platform).
+fn windows_evidence(df: &Dockerfile) -> Option<String> {
+    if df.escape == '`' {
+        return Some(
+            "the `escape` directive sets the backtick, the Windows convention".to_string(),
+        );
+    }
+    df.stages.iter().find_map(|s| {
+        let b = baseimage::classify(&s.resolved_image);
+        b.windows
+            .then(|| format!("stage FROM {} is a Windows image", s.image))
+    })
+}
+
 /// The parsed Dockerfile with what the rules share.
 pub struct DfCtx<'a> {
     pub src: &'a Source,
@@ -99,7 +115,19 @@ impl<'a> DfCtx<'a> {
         }
         chain.reverse();
         let root = df.stages.get(*chain.first()?)?;
-        let base = baseimage::classify(&root.resolved_image);
+        // `FROM ${BASE}` with no default expands to nothing: classify what
+        // was written, so notes say the image is chosen at build time.
+        let image = if root.resolved_image.trim().is_empty() {
+            &root.image
+        } else {
+            &root.resolved_image
+        };
+        let mut base = baseimage::classify(image);
+        if base.family.name == "unknown" {
+            if let Some(why) = windows_evidence(df) {
+                base = base.into_windows(image, &why);
+            }
+        }
         let exceptions = df
             .comments
             .iter()
@@ -245,7 +273,37 @@ pub fn verify(old: &Dockerfile, old_text: &str, new_text: &str) -> Result<(), St
 
 #[cfg(test)]
 mod tests {
-    use super::parse_exception;
+    use super::{parse_exception, DfCtx, Hints};
+    use crate::source::Source;
+
+    fn base_of(text: &str) -> crate::baseimage::BaseImage {
+        let src = Source::new("Dockerfile".into(), "Dockerfile".into(), text.into());
+        let df = crate::dockerfile::parse(text).expect("lexes");
+        let hints = Hints::default();
+        DfCtx::new(&src, &df, &hints).expect("has a stage").base
+    }
+
+    #[test]
+    fn from_a_build_argument_without_default_is_named_as_written() {
+        let b = base_of("ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\nCOPY app /app\n");
+        assert!(
+            b.matched_rule
+                .starts_with("${BASE_IMAGE} → unknown (unresolved build argument"),
+            "{}",
+            b.matched_rule
+        );
+        assert!(!b.windows);
+    }
+
+    #[test]
+    fn windows_evidence_only_for_unknown_final_bases() {
+        let escape = base_of("# escape=`\nFROM acme/agent:3\nCMD [\"agent.exe\"]\n");
+        assert!(escape.windows, "{}", escape.matched_rule);
+        let known = base_of("# escape=`\nFROM debian:bookworm-slim\nCMD [\"agent\"]\n");
+        assert!(!known.windows, "{}", known.matched_rule);
+        let linux = base_of("FROM golang:1.23 AS build\nFROM acme/runtime:2\nCMD [\"/app\"]\n");
+        assert!(!linux.windows, "{}", linux.matched_rule);
+    }
 
     #[test]
     fn exception_comments() {

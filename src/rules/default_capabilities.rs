@@ -59,6 +59,7 @@ pub fn check(ctx: &Ctx, svc: &Service, plan: &ServicePlan, out: &mut Output) {
             {
                 out.edits.push(e);
                 out.note(&subject, NAME, why);
+                unknown_image_review(svc, plan, &subject, out);
             }
         }
         Some((v, origin)) => {
@@ -123,6 +124,40 @@ pub fn check(ctx: &Ctx, svc: &Service, plan: &ServicePlan, out: &mut Output) {
     }
     add_back(ctx, svc, plan, out);
     explain_cap_add(ctx, svc, out);
+}
+
+/// An image harden has no profile for runs with no capabilities now, though
+/// nothing was checked about it: many start as root and switch user
+/// themselves, which takes SETUID and SETGID (and often CHOWN).
+fn unknown_image_review(svc: &Service, plan: &ServicePlan, subject: &str, out: &mut Output) {
+    let Some(image) = unknown_application_image(svc, plan) else {
+        return;
+    };
+    out.review(
+        subject,
+        NAME,
+        format!("harden knows nothing about `{image}`: if it starts as root and switches user itself (gosu, su-exec, s6, Apache, php-fpm), give back what that takes with `cap_add` (usually SETUID, SETGID, CHOWN), or set a non-root `user:` it supports; where it writes besides /tmp is not known either. `harden verify` runs it to find out"),
+    );
+}
+
+/// The image of a service that runs an application image harden knows
+/// nothing about (no profile, no Dockerfile, not a distribution or language
+/// base image) and whose capabilities nobody has thought about yet.
+pub fn unknown_application_image<'a>(svc: &Service<'a>, plan: &ServicePlan) -> Option<&'a str> {
+    // A service that lists capabilities already had them thought about.
+    if plan.profile.is_some()
+        || svc.effective("build").is_some()
+        || svc.effective("cap_add").is_some()
+    {
+        return None;
+    }
+    let image = svc.scalar("image").and_then(|(n, _)| n.as_str())?;
+    // A distribution or language base image (alpine, python) runs its
+    // command as is, without switching user.
+    if crate::baseimage::classify(image).family.name != "unknown" {
+        return None;
+    }
+    Some(image)
 }
 
 /// Capabilities the plan says the service needs (a known image's

@@ -72,6 +72,37 @@ pub fn check_compose(ctx: &Ctx, svc: &Service, plan: &ServicePlan, out: &mut Out
             {
                 out.review(&format!("service {}", svc.name), NAME, n);
             }
+            // Bind mounts over the image's data directories keep the host's
+            // ownership: the entrypoint that used to chown them as root no
+            // longer can, and a host directory that does not exist yet is
+            // created by Docker owned by root. (Other bind mounts, such as a
+            // config file, are only read.)
+            let data_dirs: Vec<&str> = plan
+                .profile
+                .iter()
+                .flat_map(|p| p.write.iter().map(|w| w.path.as_str()))
+                .collect();
+            let binds: Vec<String> = crate::rules::unmounted_write_path::mounts(ctx, svc)
+                .into_iter()
+                .filter(|m| !m.named && !m.tmpfs && !m.read_only)
+                .filter(|m| {
+                    data_dirs
+                        .iter()
+                        .any(|d| m.target.trim_end_matches('/') == d.trim_end_matches('/'))
+                })
+                .map(|m| m.target)
+                .collect();
+            if !binds.is_empty() {
+                out.review(
+                    &format!("service {}", svc.name),
+                    NAME,
+                    format!(
+                        "{} {} mounted from the host: its owner stays the host directory's (a missing one is created by Docker owned by root), so make it owned by `{user}` on the host (`chown -R {user} <host directory>`) before starting the service",
+                        binds.join(", "),
+                        if binds.len() == 1 { "is" } else { "are" }
+                    ),
+                );
+            }
         }
         return;
     }
@@ -255,10 +286,15 @@ enum Current {
     },
     /// No USER anywhere in the chain.
     Unset,
+    /// The last USER names a build argument (`USER $UID`) whose default is
+    /// root: the author chose to decide the user at build time, so a USER
+    /// after it would override that choice (and may name a user that the
+    /// same build argument kept from being created).
+    RootByBuildArg { user_line: usize, written: String },
 }
 
 fn current_user(ctx: &DfCtx) -> Current {
-    let mut last: Option<(usize, String)> = None;
+    let mut last: Option<(usize, String, String)> = None;
     let mut last_non_root: Option<String> = None;
     for (i, ins) in ctx.chain_instructions() {
         if ins.keyword == "USER" {
@@ -266,13 +302,17 @@ fn current_user(ctx: &DfCtx) -> Current {
             if !is_root_user(&u) {
                 last_non_root = Some(u.clone());
             }
-            last = Some((ins.line, u));
+            last = Some((ins.line, u, ins.args.trim().to_string()));
         }
     }
     match last {
         None => Current::Unset,
-        Some((_, u)) if !is_root_user(&u) => Current::NonRoot,
-        Some((line, _)) => Current::BackToRoot {
+        Some((_, u, _)) if !is_root_user(&u) => Current::NonRoot,
+        Some((line, _, written)) if written.contains('$') => Current::RootByBuildArg {
+            user_line: line,
+            written,
+        },
+        Some((line, _, _)) => Current::BackToRoot {
             user_line: line,
             earlier: last_non_root,
         },
@@ -318,6 +358,23 @@ pub fn check_dockerfile(ctx: &DfCtx, out: &mut Output) {
     let (root_line, restore) = match current_user(ctx) {
         Current::NonRoot => return prepare_dirs_for_existing_user(ctx, out),
         Current::BackToRoot { user_line, earlier } => (Some(user_line), earlier),
+        Current::RootByBuildArg { user_line, written } => {
+            out.findings.push(
+                Finding::new(
+                    NAME,
+                    user_line,
+                    1,
+                    format!("`USER {written}` is root with the default build arguments"),
+                )
+                .report_only(),
+            );
+            out.review(
+                &subject,
+                NAME,
+                format!("`USER {written}` (line {user_line}) resolves to root with the build arguments' defaults; no USER added, since the build arguments choose the user: give them a non-root default (and make sure that user is created)"),
+            );
+            return;
+        }
         Current::Unset => {
             if let Some(u) = &base.runs_as {
                 out.info(

@@ -35,7 +35,10 @@ pub fn check(ctx: &Ctx, svc: &Service, plan: &crate::plan::ServicePlan, out: &mu
     if out.edits.len() > before {
         // Nothing tells harden where an unknown image writes: say so rather
         // than imply the carve-outs are complete.
-        if let Some(image) = &plan.unknown_image {
+        // The capabilities note covers writes too, where it is given.
+        let covered = super::default_capabilities::unknown_application_image(svc, plan).is_some()
+            && !svc.allows(super::default_capabilities::NAME);
+        if let Some(image) = plan.unknown_image.as_ref().filter(|_| !covered) {
             out.review(
                 &format!("service {}", svc.name),
                 NAME,
