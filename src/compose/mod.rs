@@ -116,7 +116,7 @@ impl Ctx<'_> {
                     true
                 }
                 _ if v.is_null() => {
-                    let key_col = svc.own(key).map_or(0, |e| e.key.col);
+                    let key_col = svc.map.col;
                     out.edits.push(patch::fill_null_block(
                         self.src,
                         &self.layout,
@@ -231,7 +231,7 @@ impl Ctx<'_> {
                         true
                     }
                     _ if v.is_null() => {
-                        let key_col = svc.own("environment").map_or(0, |e| e.key.col);
+                        let key_col = svc.map.col;
                         out.edits.push(patch::fill_null_block(
                             self.src,
                             &self.layout,
@@ -300,7 +300,7 @@ impl Ctx<'_> {
                         }
                     }
                     _ if v.is_null() => {
-                        let pad = " ".repeat(e.key.col + self.layout.step);
+                        let pad = " ".repeat(root.col + self.layout.step);
                         let body: String = names
                             .iter()
                             .map(|n| {

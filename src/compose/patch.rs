@@ -30,8 +30,8 @@ impl Layout {
                     entries,
                 } if step.is_none() => {
                     if let Some(first) = entries.first() {
-                        if first.key.line > key.line && first.key.col > key.col {
-                            step = Some(first.key.col - key.col);
+                        if first.key.line > key.line && value.col > key.col {
+                            step = Some(value.col - key.col);
                         }
                     }
                 }
@@ -212,10 +212,12 @@ pub fn add_entry(
             &format!("{key}: {}", flow_value(value)),
         )),
         Style::Block => {
-            let Some(first) = entries.first() else {
+            if entries.is_empty() {
                 return Err(unsupported(map, "empty block mapping"));
-            };
-            let indent = first.key.col;
+            }
+            // The mapping's own column: a first key with an anchor in front
+            // of it (`&a key: v`) starts further right than its siblings.
+            let indent = map.col;
             let text = block_entry(layout, indent, key, value);
             Ok(insert_lines_after(src, map, text, layout.eol))
         }

@@ -12,9 +12,6 @@ use crate::compose::Ctx;
 use crate::finding::Finding;
 use crate::plan::ServicePlan;
 
-/// The compose key this rule edits.
-const NAME_KEY: &str = "cap_drop";
-
 pub const NAME: &str = "default-capabilities";
 
 pub const INFO: RuleInfo = RuleInfo {
@@ -89,7 +86,7 @@ pub fn check(ctx: &Ctx, svc: &Service, plan: &ServicePlan, out: &mut Output) {
                     }
                 }
                 (Origin::Own, _) if v.is_null() => {
-                    let key_col = svc.own(NAME_KEY).map_or(0, |e| e.key.col);
+                    let key_col = svc.map.col;
                     let all = NewValue::Seq(vec!["ALL".into()]);
                     out.edits.push(patch::fill_null_block(
                         ctx.src,

@@ -10,9 +10,6 @@ use crate::compose::tree::Kind;
 use crate::compose::Ctx;
 use crate::finding::Finding;
 
-/// The compose key this rule edits.
-const NAME_KEY: &str = "security_opt";
-
 pub const NAME: &str = "new-privileges";
 const OPT: &str = "no-new-privileges:true";
 
@@ -130,7 +127,7 @@ pub fn check(ctx: &Ctx, svc: &Service, out: &mut Output) {
             }
         }
         (Origin::Own, _) if v.is_null() => {
-            let key_col = svc.own(NAME_KEY).map_or(0, |e| e.key.col);
+            let key_col = svc.map.col;
             let opt = NewValue::Seq(vec![OPT.into()]);
             out.edits.push(patch::fill_null_block(
                 ctx.src,
