@@ -23,17 +23,24 @@ struct Link {
     context: PathBuf,
     /// tmpfs mountpoints whose mode the Dockerfile must set: (path, mode).
     tmpfs: Vec<(String, String)>,
+    /// `build.target`: the stage the service runs.
+    target: Option<String>,
 }
 
 #[derive(Debug, Default)]
 pub struct Links {
     /// Keyed by the Dockerfile's canonical path.
     by_dockerfile: BTreeMap<PathBuf, Link>,
-    /// (compose file, service) → (Dockerfile, build context), canonical.
-    by_service: BTreeMap<(PathBuf, String), (PathBuf, PathBuf)>,
+    /// (compose file, service) → (Dockerfile, build context, target stage),
+    /// paths canonical.
+    by_service: BTreeMap<(PathBuf, String), BuiltBy>,
     /// Dockerfiles as the compose file names them (not canonical), in order.
     found: Vec<PathBuf>,
 }
+
+/// The Dockerfile a service builds, its build context, and the stage it
+/// runs (`build.target`).
+pub type BuiltBy = (PathBuf, PathBuf, Option<String>);
 
 /// The path with symlinks and `..` resolved, or as given when it cannot be.
 pub fn canonical(p: &Path) -> PathBuf {
@@ -48,8 +55,8 @@ impl Links {
             let Some((build, _)) = svc.effective("build") else {
                 continue;
             };
-            let (context, dockerfile) = match build.as_str() {
-                Some(ctx) => (ctx.to_string(), "Dockerfile".to_string()),
+            let (context, dockerfile, target) = match build.as_str() {
+                Some(ctx) => (ctx.to_string(), "Dockerfile".to_string(), None),
                 None => {
                     let get = |k: &str| {
                         build
@@ -62,6 +69,10 @@ impl Links {
                     (
                         get("context").unwrap_or_else(|| ".".into()),
                         get("dockerfile").unwrap_or_else(|| "Dockerfile".into()),
+                        // The stage the service runs, when it is not the last.
+                        get("target")
+                            .filter(|t| !t.contains("${"))
+                            .map(|t| t.to_ascii_lowercase()),
                     )
                 }
             };
@@ -80,7 +91,7 @@ impl Links {
             let key = canonical(&path);
             self.by_service.insert(
                 (canonical(compose_path), svc.name.to_string()),
-                (key.clone(), canonical(&dir.join(&context))),
+                (key.clone(), canonical(&dir.join(&context)), target.clone()),
             );
             if !self.by_dockerfile.contains_key(&key) {
                 self.found.push(normalize(&path));
@@ -92,6 +103,7 @@ impl Links {
                         existing: Vec::new(),
                         context: canonical(&dir.join(&context)),
                         tmpfs: Vec::new(),
+                        target,
                     },
                 );
             }
@@ -99,7 +111,7 @@ impl Links {
     }
 
     /// The Dockerfile and build context of a service, canonical paths.
-    pub fn built_by(&self, compose_path: &Path, service: &str) -> Option<&(PathBuf, PathBuf)> {
+    pub fn built_by(&self, compose_path: &Path, service: &str) -> Option<&BuiltBy> {
         self.by_service
             .get(&(canonical(compose_path), service.to_string()))
     }
@@ -108,7 +120,7 @@ impl Links {
     /// on tmpfs with a mode, for the Dockerfile it builds (the first service
     /// building it decides).
     pub fn set_dirs(&mut self, compose_path: &Path, service: &str, plan: &ServicePlan) {
-        let Some((df, _)) = self.built_by(compose_path, service).cloned() else {
+        let Some((df, _, _)) = self.built_by(compose_path, service).cloned() else {
             return;
         };
         if let Some(link) = self.by_dockerfile.get_mut(&df) {
@@ -156,6 +168,7 @@ impl Links {
                 .map(|l| l.context.clone())
                 .or_else(|| canonical(path).parent().map(Path::to_path_buf)),
             tmpfs_dirs: link.map(|l| l.tmpfs.clone()).unwrap_or_default(),
+            target: link.and_then(|l| l.target.clone()),
             ..Hints::default()
         }
     }

@@ -81,6 +81,8 @@ pub struct ServicePlan {
 /// What the plan needs of a Dockerfile that the service builds.
 pub struct Built<'a> {
     pub dockerfile: &'a Dockerfile,
+    /// The stage the service runs (`build.target`), lowercase.
+    pub target: Option<&'a str>,
     /// The build context directory (dependency manifests are read there).
     pub context: &'a Path,
 }
@@ -255,7 +257,10 @@ pub fn plan_service(
         .and_then(|(n, _)| n.as_str())
         .map(str::to_string);
     let base_image = built
-        .and_then(|b| b.dockerfile.stages.last())
+        .and_then(|b| {
+            let i = crate::dockerfile::analyze::run_stage(b.dockerfile, b.target)?;
+            b.dockerfile.stages.get(i)
+        })
         .map(|s| s.resolved_image.clone());
     let profile = match (built, &image) {
         (None, Some(img)) => ctx.config.profile_for(img),
@@ -293,6 +298,10 @@ pub fn plan_service(
                 true
             }
             (_, true, _) => true,
+            // A Dockerfile on a known image ends with a non-root USER (the
+            // root-user rule sees to it) unless the image drops privileges
+            // itself: only then does its entrypoint need capabilities.
+            (_, false, true) => built.is_some_and(|b| !dockerfile_keeps_root(b)),
             _ => false,
         };
         if read_only_applies {
@@ -375,11 +384,42 @@ fn tmpfs_modes(carve_outs: &[CarveOut]) -> Vec<(String, String)> {
         .collect()
 }
 
+/// Whether the stage a service runs keeps starting as root: no USER in it
+/// or the stages it builds on, on a base image whose entrypoint drops
+/// privileges itself (the root-user rule leaves those alone).
+fn dockerfile_keeps_root(b: &Built) -> bool {
+    let df = b.dockerfile;
+    let Some(run) = crate::dockerfile::analyze::run_stage(df, b.target) else {
+        return false;
+    };
+    let mut stage = Some(run);
+    let mut root_image = String::new();
+    let mut seen = 0;
+    while let Some(i) = stage {
+        let Some(s) = df.stages.get(i) else { break };
+        if df.instructions[s.instructions.clone()]
+            .iter()
+            .any(|ins| ins.keyword == "USER")
+        {
+            return false;
+        }
+        root_image = s.resolved_image.clone();
+        stage = s.parent;
+        seen += 1;
+        if seen > df.stages.len() {
+            break;
+        }
+    }
+    crate::baseimage::classify(&root_image)
+        .drops_privileges
+        .is_some()
+}
+
 /// VOLUME paths, directory variables and runtime defaults from the
 /// Dockerfile, and cache redirects from the dependency manifests next to it.
 fn plan_from_dockerfile(p: &mut Planner, b: &Built) {
     let df = b.dockerfile;
-    let Some(last) = df.stages.len().checked_sub(1) else {
+    let Some(last) = crate::dockerfile::analyze::run_stage(df, b.target) else {
         return;
     };
     let mut chain = vec![last];

@@ -262,9 +262,10 @@ fn run_all(common: &Common, config: &Config) -> Vec<FileResult> {
         let p = match r {
             Ok((src, Parsed::Compose(Some(doc)))) => {
                 let built = |service: &str| -> Option<crate::plan::Built<'_>> {
-                    let (df_path, context) = links.built_by(path, service)?;
+                    let (df_path, context, target) = links.built_by(path, service)?;
                     Some(crate::plan::Built {
                         dockerfile: dockerfiles.get(df_path)?,
+                        target: target.as_deref(),
                         context: context.as_path(),
                     })
                 };

@@ -366,3 +366,27 @@ fn host_directories_and_unknown_images_get_review_notes() {
     assert!(!snap.contains("knows nothing about `alpine"), "{snap}");
     snapshot("compose_host_dirs_unknown_images", &snap);
 }
+
+/// `build.target` names the stage the service runs: that stage gets the
+/// USER, not the last one, and a stage that builds on it keeps building as
+/// root.
+#[test]
+fn build_target_stage_is_the_one_hardened() {
+    let (snap, files) = project(&fixtures().join("projects/target"));
+    let df = &files["web/Dockerfile"].1;
+    let dev = df.split("FROM dev AS build").next().unwrap();
+    assert!(
+        dev.contains("USER node\nCMD [\"npm\", \"run\", \"dev\"]"),
+        "{df}"
+    );
+    assert!(
+        df.contains("FROM dev AS build\nUSER root\nRUN npm run build"),
+        "{df}"
+    );
+    assert!(
+        !df.split("FROM nginx").nth(1).unwrap().contains("USER"),
+        "{df}"
+    );
+    assert!(!files["compose.yaml"].1.contains("cap_add"), "{snap}");
+    snapshot("project_target", &snap);
+}

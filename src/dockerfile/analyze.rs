@@ -24,6 +24,9 @@ pub struct Hints {
     pub exempt: Vec<(String, crate::config::Exemption)>,
     /// The directory HOME should point to, when a carve-out offers one.
     pub home: Option<String>,
+    /// The stage the service runs (`build.target`), lowercase; the last
+    /// stage when `None`.
+    pub target: Option<String>,
     /// Directories to create and hand to the user (volume-backed carve-outs).
     pub dirs: Vec<String>,
     /// Of those, the ones the service mounted before harden: volumes that
@@ -103,7 +106,7 @@ const TRAILING: &[&str] = &[
 
 impl<'a> DfCtx<'a> {
     pub fn new(src: &'a Source, df: &'a Dockerfile, hints: &'a Hints) -> Option<Self> {
-        let last = df.stages.len().checked_sub(1)?;
+        let last = run_stage(df, hints.target.as_deref())?;
         let mut chain = vec![last];
         let mut cur = last;
         while let Some(p) = df.stages.get(cur).and_then(|s| s.parent) {
@@ -147,9 +150,14 @@ impl<'a> DfCtx<'a> {
     /// How notes name the final stage.
     pub fn subject(&self) -> String {
         let stage = &self.df.stages[self.final_stage()];
+        let which = if self.final_stage() + 1 == self.df.stages.len() {
+            "final stage"
+        } else {
+            "build target stage"
+        };
         match &stage.name {
-            Some(n) => format!("final stage `{n}` (FROM {})", stage.image),
-            None => format!("final stage (FROM {})", stage.image),
+            Some(n) => format!("{which} `{n}` (FROM {})", stage.image),
+            None => format!("{which} (FROM {})", stage.image),
         }
     }
 
@@ -223,6 +231,13 @@ fn parse_exception(comment: &str) -> Option<(Vec<String>, Option<String>)> {
         .map(str::to_string)
         .collect();
     Some((rules, reason))
+}
+
+/// The stage a container runs: the one `build.target` names, else the last.
+pub fn run_stage(df: &Dockerfile, target: Option<&str>) -> Option<usize> {
+    target
+        .and_then(|t| df.stages.iter().position(|s| s.name.as_deref() == Some(t)))
+        .or_else(|| df.stages.len().checked_sub(1))
 }
 
 /// Run the Dockerfile rules.

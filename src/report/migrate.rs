@@ -269,7 +269,7 @@ fn service_user(
     }
     let mut links = Links::default();
     links.add_compose(compose_path, doc);
-    let (df_path, _) = links.built_by(compose_path, svc.name)?;
+    let (df_path, _, _) = links.built_by(compose_path, svc.name)?;
     let df = dockerfile_of(results, df_path, fixed)?;
     dockerfile_user(&df)
 }

@@ -451,6 +451,7 @@ pub fn check_dockerfile(ctx: &DfCtx, out: &mut Output) {
         text = format!("{eol}{}", text.strip_suffix(eol).unwrap_or(&text));
     }
     out.edits.push(Edit::insert(offset, text));
+    keep_later_stages_as_root(ctx, &choice.user, out);
     if let Some(service) = &ctx.hints.service {
         let owner = choice.owner.clone().unwrap_or_else(|| choice.user.clone());
         if let Some(n) = crate::migration::note(service, &owner, &ctx.hints.existing_volumes) {
@@ -474,6 +475,39 @@ pub fn check_dockerfile(ctx: &DfCtx, out: &mut Output) {
             &subject,
             NAME,
             format!("files added with COPY/ADD belong to root and are read-only for `{}`; where the program writes to one of them, add `--chown={}` to that COPY", choice.user, choice.user),
+        );
+    }
+}
+
+/// When the stage that gets a USER is a build target other stages build on
+/// (`FROM dev AS build`), those stages would now run their RUN steps as the
+/// new user: a `USER root` right after their FROM keeps them as they were.
+fn keep_later_stages_as_root(ctx: &DfCtx, user: &str, out: &mut Output) {
+    let run = ctx.final_stage();
+    for stage in ctx.df.stages.iter().filter(|s| s.parent == Some(run)) {
+        let first_user_or_run = ctx.df.instructions[stage.instructions.clone()]
+            .iter()
+            .find(|i| matches!(i.keyword.as_str(), "USER" | "RUN"));
+        if first_user_or_run.is_none_or(|i| i.keyword == "USER") {
+            continue;
+        }
+        let (offset, needs_eol) = ctx.after_instruction(stage.from);
+        let eol = ctx.df.eol;
+        let line = if needs_eol {
+            format!("{eol}USER root")
+        } else {
+            format!("USER root{eol}")
+        };
+        out.edits.push(Edit::insert(offset, line));
+        let name = stage
+            .name
+            .as_deref()
+            .map(|n| format!(" `{n}`"))
+            .unwrap_or_default();
+        out.note(
+            &ctx.subject(),
+            NAME,
+            format!("`USER root` at the start of stage{name}, which builds on this one: its RUN steps keep running as root, not as `{user}`"),
         );
     }
 }
@@ -543,7 +577,9 @@ fn choose_user(ctx: &DfCtx, restore: Option<String>, out: &mut Output) -> Option
     if let Some(u) = base
         .existing_users
         .iter()
-        .find(|u| u.uid >= 1000 && u.uid < 65534)
+        // Any user the base image is known for (node, ubuntu, nginx,
+        // www-data ...): its files in the image already belong to it.
+        .find(|u| u.uid != 0 && u.uid < 65534)
     {
         return Some(Choice {
             why: format!(
