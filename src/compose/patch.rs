@@ -218,6 +218,17 @@ pub fn add_entry(
             // The mapping's own column: a first key with an anchor in front
             // of it (`&a key: v`) starts further right than its siblings.
             let indent = map.col;
+            // Only spaces (and the `- ` of a list item) can be turned into
+            // the new key's indentation; anything else (a tab, a stray byte
+            // order mark) would put it somewhere else.
+            let line_start = src.line_start(map.line);
+            let prefix = src.text.get(line_start..map.start).unwrap_or("");
+            if !prefix.chars().all(|c| c == ' ' || c == '-') {
+                return Err(unsupported(
+                    map,
+                    "the mapping is indented with characters other than spaces",
+                ));
+            }
             let text = block_entry(layout, indent, key, value);
             Ok(insert_lines_after(src, map, text, layout.eol))
         }
