@@ -433,6 +433,13 @@ fn plan_from_dockerfile(p: &mut Planner, b: &Built) {
         }
         chain.push(parent);
     }
+    // Started as root on purpose, dropping privileges later: with no
+    // capabilities that switch fails.
+    if let Some(tool) = crate::rules::root_user::drops_privileges_itself(df, &chain) {
+        p.plan.review.push(format!(
+            "the Dockerfile starts as root and switches user with {tool}, which needs SETUID and SETGID (and CHOWN if it chowns at start): add them with `cap_add`, or make the image start as its user"
+        ));
+    }
     let mut cmdline = String::new();
     for s in chain.iter().rev() {
         for i in df.stages[*s].instructions.clone() {

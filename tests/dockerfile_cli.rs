@@ -335,3 +335,14 @@ fn user_from_build_argument_defaulting_to_root_is_reported_not_overridden() {
     );
     snapshot("dockerfile_user_build_arg_root", &f.snapshot);
 }
+
+#[test]
+fn entrypoint_that_drops_privileges_with_gosu_gets_no_user() {
+    let f = contract("gosu-entrypoint", false);
+    assert!(
+        f.snapshot.contains("drops privileges with gosu"),
+        "{}",
+        f.snapshot
+    );
+    snapshot("dockerfile_gosu_entrypoint", &f.snapshot);
+}

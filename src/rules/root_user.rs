@@ -206,6 +206,11 @@ pub fn users_created_by(script: &str, line: usize) -> Vec<CreatedUser> {
             match w {
                 "-m" | "--create-home" => has_home = true,
                 "-M" | "--no-create-home" | "-H" => has_home = false,
+                // A home the author chose (`-d /data/git`) is theirs to keep,
+                // created or not: HOME is not pointed elsewhere.
+                _ if w.starts_with("--home") || w == "-d" || (tool == "adduser" && w == "-h") => {
+                    has_home = true
+                }
                 _ => {}
             }
             if let Some((flag, value)) = w.split_once('=').filter(|(f, _)| f.starts_with("--")) {
@@ -329,6 +334,57 @@ fn overrides_entrypoint(ctx: &DfCtx) -> bool {
 /// UID for a user harden creates when nothing else is configured.
 const DEFAULT_UID: u32 = crate::config::DEFAULT_UID;
 
+/// A privilege-dropping tool the stage itself installs or starts with
+/// (gosu, su-exec, setpriv, s6-overlay's /init): the author starts as root
+/// on purpose and switches user later.
+pub fn drops_privileges_itself(
+    df: &crate::dockerfile::Dockerfile,
+    chain: &[usize],
+) -> Option<&'static str> {
+    const TOOLS: &[&str] = &["gosu", "su-exec", "setpriv", "s6-setuidgid", "chpst"];
+    let instructions = chain
+        .iter()
+        .filter_map(|s| df.stages.get(*s))
+        .flat_map(|s| df.instructions[s.instructions.clone()].iter());
+    for ins in instructions {
+        let words: Vec<&str> = match &ins.form {
+            Form::Exec(v) => v.iter().map(String::as_str).collect(),
+            Form::Shell => ins.args.split_whitespace().collect(),
+        };
+        let program = |w: &str| {
+            w.trim_matches(['"', '\'', ';', '&'])
+                .rsplit('/')
+                .next()
+                .unwrap_or("")
+                .to_string()
+        };
+        match ins.keyword.as_str() {
+            "ENTRYPOINT" | "CMD" => {
+                if let Some(t) = words
+                    .iter()
+                    .find_map(|w| TOOLS.iter().find(|t| program(w) == **t))
+                {
+                    return Some(t);
+                }
+                if words.first().is_some_and(|w| *w == "/init") {
+                    return Some("s6-overlay's /init");
+                }
+            }
+            // Installing one is a clear sign it is used at start-up.
+            "RUN" if words.iter().any(|w| matches!(*w, "install" | "add")) => {
+                if let Some(t) = words
+                    .iter()
+                    .find_map(|w| TOOLS[..2].iter().find(|t| program(w) == **t))
+                {
+                    return Some(t);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
 /// The home directory to give the user: a carve-out when the plan has one.
 pub fn home(ctx: &DfCtx) -> String {
     ctx.hints.home.clone().unwrap_or_else(|| "/tmp".to_string())
@@ -381,6 +437,14 @@ pub fn check_dockerfile(ctx: &DfCtx, out: &mut Output) {
                     &subject,
                     NAME,
                     format!("the base image already runs as non-root user `{u}`"),
+                );
+                return;
+            }
+            if let Some(tool) = drops_privileges_itself(ctx.df, &ctx.chain) {
+                out.review(
+                    &subject,
+                    NAME,
+                    format!("no USER added: the stage starts as root on purpose and drops privileges with {tool}; a USER would break that. Check that the program it starts runs as a non-root user"),
                 );
                 return;
             }
