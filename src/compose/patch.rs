@@ -338,18 +338,22 @@ pub fn replace_scalar(node: &Node, text: &str) -> Edit {
     Edit::replace(node.start..node.end, text.to_string())
 }
 
-/// Several insertions at one offset: deeper lines first, so that an item
+/// Several insertions at one offset: text within a line first, then deeper
+/// lines first, so that an item
 /// appended to a nested block comes before a key added to its parent; at
 /// the same depth, items of an existing list (`- x`, a flush list sits at
 /// its key's depth) before new keys, which would otherwise capture them.
 pub fn order_insertions(edits: &mut [Edit]) {
     edits.sort_by_key(|e| {
+        // Text within a line (` true` after `read_only:`) before whole lines.
+        let whole_lines = e.text.contains('\n');
         let line = e.text.trim_start_matches(['\r', '\n']);
         let indent = line.chars().take_while(|c| *c == ' ').count();
         let new_key = !line[indent..].starts_with("- ");
         (
             e.range.start,
             e.range.end,
+            whole_lines,
             std::cmp::Reverse(indent),
             new_key,
         )

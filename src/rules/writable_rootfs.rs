@@ -95,7 +95,12 @@ fn make_read_only(ctx: &Ctx, svc: &Service, out: &mut Output) {
                         v.col + 1,
                         format!("service `{}` sets `read_only: {text}`: its root filesystem is writable", svc.name),
                     ));
-                    out.edits.push(patch::replace_scalar(v, "true"));
+                    // `read_only:` with no value is null, which Compose reads as false.
+                    out.edits.push(if v.is_null() {
+                        crate::edit::Edit::insert(v.start, " true")
+                    } else {
+                        patch::replace_scalar(v, "true")
+                    });
                     out.replaced
                         .push(pointer(&["services", svc.name, "read_only"]));
                     out.note(
