@@ -25,6 +25,8 @@ struct Link {
     tmpfs: Vec<(String, String)>,
     /// `build.target`: the stage the service runs.
     target: Option<String>,
+    /// `build.args`.
+    args: Vec<(String, String)>,
 }
 
 #[derive(Debug, Default)]
@@ -104,6 +106,7 @@ impl Links {
                         context: canonical(&dir.join(&context)),
                         tmpfs: Vec::new(),
                         target,
+                        args: build_args(doc, build),
                     },
                 );
             }
@@ -169,8 +172,40 @@ impl Links {
                 .or_else(|| canonical(path).parent().map(Path::to_path_buf)),
             tmpfs_dirs: link.map(|l| l.tmpfs.clone()).unwrap_or_default(),
             target: link.and_then(|l| l.target.clone()),
+            build_args: link.map(|l| l.args.clone()).unwrap_or_default(),
             ..Hints::default()
         }
+    }
+}
+
+/// `build.args` as (name, value) pairs, mapping or `NAME=value` list; an
+/// argument without a value (taken from the environment) is left out.
+fn build_args(doc: &Document, build: &crate::compose::tree::Node) -> Vec<(String, String)> {
+    use crate::compose::tree::Kind;
+    let Some(args) = build.get("args").map(|e| doc.resolve(&e.value)) else {
+        return Vec::new();
+    };
+    match &args.kind {
+        Kind::Map { entries, .. } => entries
+            .iter()
+            .filter_map(|e| {
+                Some((
+                    e.key.as_str()?.to_string(),
+                    doc.resolve(&e.value).as_str()?.to_string(),
+                ))
+            })
+            .filter(|(_, v)| !v.is_empty())
+            .collect(),
+        Kind::Seq { items, .. } => items
+            .iter()
+            .filter_map(|i| {
+                doc.resolve(i)
+                    .as_str()?
+                    .split_once('=')
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+            })
+            .collect(),
+        _ => Vec::new(),
     }
 }
 

@@ -390,3 +390,14 @@ fn build_target_stage_is_the_one_hardened() {
     assert!(!files["compose.yaml"].1.contains("cap_add"), "{snap}");
     snapshot("project_target", &snap);
 }
+
+/// `build.args` choose the base image (`FROM ${BASE_IMAGE}`): its family
+/// and users are the ones of the image the arguments name.
+#[test]
+fn build_args_choose_the_base_image() {
+    let (snap, files) = project(&fixtures().join("projects/buildargs"));
+    let df = &files["app/Dockerfile"].1;
+    assert!(df.contains("USER node") && !df.contains("useradd"), "{df}");
+    assert!(snap.contains("node:20-bookworm-slim → debian"), "{snap}");
+    snapshot("project_buildargs", &snap);
+}

@@ -24,6 +24,8 @@ pub struct Hints {
     pub exempt: Vec<(String, crate::config::Exemption)>,
     /// The directory HOME should point to, when a carve-out offers one.
     pub home: Option<String>,
+    /// `build.args` of the compose service, which override ARG defaults.
+    pub build_args: Vec<(String, String)>,
     /// The stage the service runs (`build.target`), lowercase; the last
     /// stage when `None`.
     pub target: Option<String>,
@@ -120,7 +122,11 @@ impl<'a> DfCtx<'a> {
         let root = df.stages.get(*chain.first()?)?;
         // `FROM ${BASE}` with no default expands to nothing: classify what
         // was written, so notes say the image is chosen at build time.
-        let image = if root.resolved_image.trim().is_empty() {
+        // Build arguments from the compose file win over ARG defaults.
+        let with_args = substitute_args(&root.image, &hints.build_args);
+        let image = if with_args.as_deref().is_some_and(|i| !i.contains('$')) {
+            with_args.as_deref().unwrap_or_default()
+        } else if root.resolved_image.trim().is_empty() {
             &root.image
         } else {
             &root.resolved_image
@@ -231,6 +237,36 @@ fn parse_exception(comment: &str) -> Option<(Vec<String>, Option<String>)> {
         .map(str::to_string)
         .collect();
     Some((rules, reason))
+}
+
+/// `image` with `$NAME` / `${NAME}` / `${NAME:-default}` replaced by the
+/// build arguments that name them; `None` when none applies.
+fn substitute_args(image: &str, args: &[(String, String)]) -> Option<String> {
+    if args.is_empty() || !image.contains('$') {
+        return None;
+    }
+    let mut out = image.to_string();
+    let mut changed = false;
+    for (name, value) in args {
+        for pattern in [format!("${{{name}}}"), format!("${name}")] {
+            if out.contains(&pattern) {
+                out = out.replace(&pattern, value);
+                changed = true;
+            }
+        }
+        // `${NAME:-default}` and `${NAME-default}`.
+        while let Some(start) = out
+            .find(&format!("${{{name}:-"))
+            .or_else(|| out.find(&format!("${{{name}-")))
+        {
+            let Some(len) = out[start..].find('}') else {
+                break;
+            };
+            out.replace_range(start..start + len + 1, value);
+            changed = true;
+        }
+    }
+    changed.then_some(out)
 }
 
 /// The stage a container runs: the one `build.target` names, else the last.
