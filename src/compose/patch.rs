@@ -229,6 +229,21 @@ pub fn add_entry(
                     "the mapping is indented with characters other than spaces",
                 ));
             }
+            // Explicit keys (`? key` then `: value` on a line of its own)
+            // leave no column a plain key could safely share; compose files
+            // never need them (found by fuzzing).
+            let explicit = entries.iter().any(|e| {
+                let start = src.line_start(e.key.line);
+                src.text
+                    .get(start..e.key.start)
+                    .is_some_and(|p| p.contains('?'))
+            });
+            if explicit {
+                return Err(unsupported(
+                    map,
+                    "the mapping uses explicit `? key` entries",
+                ));
+            }
             let text = block_entry(layout, indent, key, value);
             Ok(insert_lines_after(src, map, text, layout.eol))
         }
