@@ -336,21 +336,25 @@ fn override_pairs(loaded: &[Loaded]) -> Vec<(usize, usize)> {
             _ => None,
         }
     };
+    // Override files by (folder, base stem): one pass, not a search per file.
+    let mut overrides: std::collections::HashMap<(Option<&Path>, String), usize> =
+        std::collections::HashMap::new();
+    for (o, (op, _, ok, _)) in loaded.iter().enumerate() {
+        if let (Some(Kind::Compose), Some((s, true))) = (ok, stem(&name(op))) {
+            overrides.entry((op.parent(), s)).or_insert(o);
+        }
+    }
     let mut out = Vec::new();
+    if overrides.is_empty() {
+        return out;
+    }
     for (b, (bp, _, bk, _)) in loaded.iter().enumerate() {
-        let Some((bs, false)) = stem(&name(bp)) else {
-            continue;
-        };
         if *bk != Some(Kind::Compose) {
             continue;
         }
-        for (o, (op, _, ok, _)) in loaded.iter().enumerate() {
-            if *ok == Some(Kind::Compose)
-                && op.parent() == bp.parent()
-                && stem(&name(op)) == Some((bs.clone(), true))
-            {
-                out.push((b, o));
-                break;
+        if let Some((s, false)) = stem(&name(bp)) {
+            if let Some(o) = overrides.get(&(bp.parent(), s)) {
+                out.push((b, *o));
             }
         }
     }
