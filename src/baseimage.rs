@@ -508,7 +508,7 @@ pub fn classify(image: &str) -> BaseImage {
     let name = parsed.full_name();
     let tag = parsed.effective_tag().to_ascii_lowercase();
     // A mirror or a local rebuild of a known image (`localhost/debian`,
-    // `public.ecr.aws/docker/library/python`) is known by its last name.
+    // `registry.example.com/docker-hub/library/python`) is known by its last name.
     let last = name.rsplit('/').next().unwrap_or(&name).to_string();
     let candidates: Vec<(&str, Option<&str>)> = if last != name {
         vec![
@@ -988,7 +988,7 @@ mod tests {
             case("python:3.12-slim", "debian", &[], None),
             // Mirrors and local rebuilds are known by their last name.
             case("localhost/debian:bookworm-slim", "debian", &[], None),
-            case("public.ecr.aws/docker/library/python:3.12-slim", "debian", &[], None),
+            case("registry.example.com/docker-hub/library/python:3.12-slim", "debian", &[], None),
             case("registry.example.com/platform/base-runtime:2024.06", "unknown", &[], None),
             case("python:3.12", "debian", &[], None),
             case("docker.io/library/python:3.11-slim-bookworm", "debian", &[], None),

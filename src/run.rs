@@ -198,7 +198,9 @@ fn inputs(common: &Common) -> Vec<Found> {
 
 /// Read and parse every file, link compose services to the Dockerfiles
 /// they build, then run the rules on each file and compute its fix.
-fn run_all(common: &Common, config: &Config) -> Vec<FileResult> {
+/// `fixes`: compute (and verify) each file's fixed text; `check` in a
+/// format that shows no fix skips that work.
+fn run_all(common: &Common, config: &Config, fixes: bool) -> Vec<FileResult> {
     let limits = common.yaml_limits();
     let load = |path: PathBuf, kind: Kind| -> Loaded {
         let display = display_path(&path);
@@ -302,7 +304,11 @@ fn run_all(common: &Common, config: &Config) -> Vec<FileResult> {
     let work: Vec<(Loaded, Output)> = loaded.into_iter().zip(outputs).collect();
     crate::par::map_owned(work, |((path, display, kind, r), out)| match r {
         Err(e) => FileResult::failed(path, display, kind, e),
-        Ok((src, parsed)) => match fix_text(&src, &parsed, &out, &limits) {
+        Ok((src, parsed)) => match if fixes {
+            fix_text(&src, &parsed, &out, &limits)
+        } else {
+            Ok(None)
+        } {
             Ok(fixed) => FileResult {
                 path,
                 display,
@@ -437,7 +443,7 @@ pub fn fix(args: &FixArgs) -> ExitCode {
         Ok(c) => c,
         Err(code) => return code,
     };
-    let results = run_all(&args.common, &config);
+    let results = run_all(&args.common, &config, true);
     if args.dry_run && args.format == FixFormat::Markdown {
         // One document on standard output, errors included, nothing else.
         let mut stdout = Out::stdout();
@@ -499,7 +505,9 @@ pub fn check(args: &CheckArgs) -> ExitCode {
         Ok(c) => c,
         Err(code) => return code,
     };
-    let results = run_all(&args.common, &config);
+    // Text and GitHub annotations show findings only: no fixed text needed.
+    let fixes = !matches!(args.format, Format::Text | Format::Github);
+    let results = run_all(&args.common, &config, fixes);
     let mut stdout = Out::stdout();
     let mut stderr = Out::stderr();
     let color = use_color(args.common.color, console::Term::stdout());
