@@ -106,15 +106,7 @@ impl Ctx<'_> {
                 None => false,
             },
             Some((v, service::Origin::Own)) => match &v.kind {
-                Kind::Seq { .. } => {
-                    for i in items {
-                        match self.append_item(v, i, out) {
-                            Some(e) => out.edits.push(e),
-                            None => return false,
-                        }
-                    }
-                    true
-                }
+                Kind::Seq { .. } => self.append_all(v, items, out),
                 _ if v.is_null() => {
                     let key_col = svc.map.col;
                     out.edits.push(patch::fill_null_block(
@@ -175,6 +167,18 @@ impl Ctx<'_> {
         }
     }
 
+    /// Append every item to a sequence; false (with a review note) when one
+    /// cannot be.
+    fn append_all(&self, seq: &Node, items: &[String], out: &mut Output) -> bool {
+        for i in items {
+            match self.append_item(seq, i, out) {
+                Some(e) => out.edits.push(e),
+                None => return false,
+            }
+        }
+        true
+    }
+
     /// Add environment variables in the style the service already uses
     /// (`KEY: value` mapping or `- KEY=value` list).
     pub fn add_env(
@@ -222,13 +226,7 @@ impl Ctx<'_> {
                     Kind::Seq { .. } => {
                         let items: Vec<String> =
                             vars.iter().map(|(k, val)| format!("{k}={val}")).collect();
-                        for i in &items {
-                            match self.append_item(v, i, out) {
-                                Some(e) => out.edits.push(e),
-                                None => return false,
-                            }
-                        }
-                        true
+                        self.append_all(v, &items, out)
                     }
                     _ if v.is_null() => {
                         let key_col = svc.map.col;
