@@ -540,7 +540,34 @@ pub fn analyze(
     }
     ctx.declare_volumes(&new_volumes, &mut out);
     patch::order_insertions(&mut out.edits);
+    // Explicit `? key` entries can end a block where its lines do not show
+    // it; compose files never need them, so such a file is reported, not
+    // edited (found by fuzzing).
+    if let Some(line) = explicit_key_line(src) {
+        if !out.edits.is_empty() {
+            out.edits.clear();
+            out.replaced.clear();
+            out.notes
+                .retain(|n| n.kind != crate::finding::NoteKind::Change);
+            out.review(
+                "",
+                "",
+                format!("line {line} uses an explicit `? key` entry: harden does not edit this file; apply the findings by hand"),
+            );
+        }
+    }
     out
+}
+
+/// The first line that starts an explicit mapping key (`? key`), if any.
+fn explicit_key_line(src: &Source) -> Option<usize> {
+    src.text
+        .lines()
+        .position(|l| {
+            let t = l.trim_start_matches([' ', '-']).trim_start();
+            t == "?" || t.starts_with("? ") || t.starts_with("?\t")
+        })
+        .map(|i| i + 1)
 }
 
 /// After a fix: the new text must parse, and every value the author wrote
