@@ -108,14 +108,8 @@ impl Ctx<'_> {
             Some((v, service::Origin::Own)) => match &v.kind {
                 Kind::Seq { .. } => self.append_all(v, items, out),
                 _ if v.is_null() => {
-                    let key_col = svc.map.col;
-                    out.edits.push(patch::fill_null_block(
-                        self.src,
-                        &self.layout,
-                        key_col,
-                        v,
-                        &NewValue::Seq(items.to_vec()),
-                    ));
+                    out.edits
+                        .push(self.fill_null(svc, v, &NewValue::Seq(items.to_vec())));
                     true
                 }
                 Kind::Scalar { value, .. } => {
@@ -165,6 +159,12 @@ impl Ctx<'_> {
                 }
             }
         }
+    }
+
+    /// Give a key of the service that has no value (`cap_drop:`) block
+    /// lines below it.
+    pub fn fill_null(&self, svc: &Service, value: &Node, new: &NewValue) -> Edit {
+        patch::fill_null_block(self.src, &self.layout, svc.map.col, value, new)
     }
 
     /// Append every item to a sequence; false (with a review note) when one
@@ -229,14 +229,8 @@ impl Ctx<'_> {
                         self.append_all(v, &items, out)
                     }
                     _ if v.is_null() => {
-                        let key_col = svc.map.col;
-                        out.edits.push(patch::fill_null_block(
-                            self.src,
-                            &self.layout,
-                            key_col,
-                            v,
-                            &NewValue::Map(vars.to_vec()),
-                        ));
+                        out.edits
+                            .push(self.fill_null(svc, v, &NewValue::Map(vars.to_vec())));
                         true
                     }
                     _ => {

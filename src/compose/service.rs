@@ -116,6 +116,15 @@ impl<'a> Service<'a> {
             .find(|s| s.name == name && s.name != self.name)
     }
 
+    /// A finding about the service as a whole, at its key (`web:`).
+    pub fn finding(
+        &self,
+        rule: &'static str,
+        message: impl Into<String>,
+    ) -> crate::finding::Finding {
+        crate::finding::Finding::new(rule, self.key.line, self.key.col + 1, message)
+    }
+
     /// The value the override file sets for `key`, and the file's name.
     /// Compose lets an override's scalar win and appends its lists.
     pub fn overlay(&self, key: &str) -> Option<(&'a Node, &'a str)> {

@@ -6,7 +6,6 @@
 use super::{Output, RuleInfo};
 use crate::compose::service::Service;
 use crate::compose::Ctx;
-use crate::finding::Finding;
 use crate::plan::ServicePlan;
 
 pub const NAME: &str = "cache-on-rootfs";
@@ -28,10 +27,8 @@ pub fn check(ctx: &Ctx, svc: &Service, plan: &ServicePlan, out: &mut Output) {
     }
     let subject = format!("service {}", svc.name);
     for e in &plan.env {
-        out.findings.push(Finding::new(
+        out.findings.push(svc.finding(
             NAME,
-            svc.key.line,
-            svc.key.col + 1,
             format!(
                 "service `{}` leaves `{}` unset: the cache goes to the root filesystem",
                 svc.name, e.name

@@ -5,7 +5,7 @@
 
 use super::writable_rootfs::from_anchor;
 use super::{Output, RuleInfo};
-use crate::compose::patch::{self, NewValue};
+use crate::compose::patch::NewValue;
 use crate::compose::service::{Origin, Service};
 use crate::compose::tree::Kind;
 use crate::compose::Ctx;
@@ -43,10 +43,8 @@ pub fn check(ctx: &Ctx, svc: &Service, plan: &ServicePlan, out: &mut Output) {
     }
     match svc.effective("cap_drop") {
         None => {
-            out.findings.push(Finding::new(
+            out.findings.push(svc.finding(
                 NAME,
-                svc.key.line,
-                svc.key.col + 1,
                 format!(
                     "service `{}` keeps the default capabilities (no `cap_drop: [ALL]`)",
                     svc.name
@@ -86,15 +84,8 @@ pub fn check(ctx: &Ctx, svc: &Service, plan: &ServicePlan, out: &mut Output) {
                     }
                 }
                 (Origin::Own, _) if v.is_null() => {
-                    let key_col = svc.map.col;
                     let all = NewValue::Seq(vec!["ALL".into()]);
-                    out.edits.push(patch::fill_null_block(
-                        ctx.src,
-                        &ctx.layout,
-                        key_col,
-                        v,
-                        &all,
-                    ));
+                    out.edits.push(ctx.fill_null(svc, v, &all));
                     out.note(&subject, NAME, why);
                 }
                 (Origin::Own, _) => {
@@ -176,10 +167,8 @@ fn add_back(ctx: &Ctx, svc: &Service, plan: &ServicePlan, out: &mut Output) {
         return;
     }
     let caps: Vec<String> = missing.iter().map(|(c, _)| c.clone()).collect();
-    out.findings.push(Finding::new(
+    out.findings.push(svc.finding(
         NAME,
-        svc.key.line,
-        svc.key.col + 1,
         format!(
             "service `{}` needs {} back once all capabilities are dropped",
             svc.name,

@@ -53,10 +53,8 @@ pub fn check(ctx: &Ctx, svc: &Service, out: &mut Output) {
         return;
     }
     let Some((v, origin)) = svc.effective("security_opt") else {
-        out.findings.push(Finding::new(
+        out.findings.push(svc.finding(
             NAME,
-            svc.key.line,
-            svc.key.col + 1,
             format!(
                 "service `{}` allows privilege escalation (no `no-new-privileges:true`)",
                 svc.name
@@ -127,15 +125,8 @@ pub fn check(ctx: &Ctx, svc: &Service, out: &mut Output) {
             }
         }
         (Origin::Own, _) if v.is_null() => {
-            let key_col = svc.map.col;
             let opt = NewValue::Seq(vec![OPT.into()]);
-            out.edits.push(patch::fill_null_block(
-                ctx.src,
-                &ctx.layout,
-                key_col,
-                v,
-                &opt,
-            ));
+            out.edits.push(ctx.fill_null(svc, v, &opt));
             out.note(&subject, NAME, why);
         }
         (Origin::Own, _) => out.review(

@@ -40,10 +40,8 @@ pub fn check_compose(ctx: &Ctx, svc: &Service, plan: &ServicePlan, out: &mut Out
             .scalar("image")
             .and_then(|(n, _)| n.as_str())
             .unwrap_or("");
-        out.findings.push(Finding::new(
+        out.findings.push(svc.finding(
             NAME,
-            svc.key.line,
-            svc.key.col + 1,
             format!(
                 "service `{}` runs `{image}` as root, though the image can run as a non-root user",
                 svc.name

@@ -6,7 +6,6 @@ use super::{Output, RuleInfo};
 use crate::compose::service::Service;
 use crate::compose::tree::{Document, Kind, Node};
 use crate::compose::Ctx;
-use crate::finding::Finding;
 use crate::plan::{Carve, ServicePlan};
 
 pub const NAME: &str = "unmounted-write-path";
@@ -167,11 +166,7 @@ pub fn check(
     let mut tmpfs = Vec::new();
     let mut volumes = Vec::new();
     for c in &plan.carve_outs {
-        out.findings.push(Finding::new(
-            NAME,
-            svc.key.line,
-            svc.key.col + 1,
-            format!("service `{}` writes `{}`, which is not writable once the root filesystem is read-only", svc.name, c.path),
+        out.findings.push(svc.finding(NAME, format!("service `{}` writes `{}`, which is not writable once the root filesystem is read-only", svc.name, c.path),
         ));
         match &c.carve {
             Carve::Tmpfs { .. } => tmpfs.push(c),

@@ -58,10 +58,8 @@ fn make_read_only(ctx: &Ctx, svc: &Service, out: &mut Output) {
         let text = v.as_str().unwrap_or("");
         if !is_true(text) {
             out.findings.push(
-                Finding::new(
+                svc.finding(
                     NAME,
-                    svc.key.line,
-                    svc.key.col + 1,
                     format!(
                         "service `{}` gets `read_only: {text}` from {file}",
                         svc.name
@@ -110,11 +108,7 @@ fn make_read_only(ctx: &Ctx, svc: &Service, out: &mut Output) {
                     );
                 }
                 Origin::Merged(anchor) => {
-                    out.findings.push(Finding::new(
-                        NAME,
-                        svc.key.line,
-                        svc.key.col + 1,
-                        format!("service `{}` merges `read_only: {text}`{}: its root filesystem is writable", svc.name, from_anchor(anchor)),
+                    out.findings.push(svc.finding(NAME, format!("service `{}` merges `read_only: {text}`{}: its root filesystem is writable", svc.name, from_anchor(anchor)),
                     ));
                     if let Some(e) = add(ctx, svc, out) {
                         out.edits.push(e);
@@ -128,10 +122,8 @@ fn make_read_only(ctx: &Ctx, svc: &Service, out: &mut Output) {
             }
         }
         None => {
-            out.findings.push(Finding::new(
+            out.findings.push(svc.finding(
                 NAME,
-                svc.key.line,
-                svc.key.col + 1,
                 format!(
                     "service `{}` has a writable root filesystem (no `read_only: true`)",
                     svc.name
