@@ -143,3 +143,76 @@ pub fn assert_schema_valid(text: &str, what: &str) {
         "{what} does not validate: {errors:#?}\n{text}"
     );
 }
+
+/// A project directory (compose file plus the Dockerfiles it builds)
+/// through the whole contract; returns the snapshot text and the fixed files.
+pub fn project(src: &Path) -> (String, std::collections::BTreeMap<String, (String, String)>) {
+    let name = src.file_name().unwrap().to_str().unwrap().to_string();
+    let dir = scratch();
+    let proj = dir.path().join(&name);
+    std::fs::create_dir_all(&proj).unwrap();
+    copy_tree(src, &proj);
+    let files = |root: &Path| -> std::collections::BTreeMap<String, String> {
+        let mut out = std::collections::BTreeMap::new();
+        let mut stack = vec![root.to_path_buf()];
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(&d).unwrap() {
+                let p = e.unwrap().path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else if let Ok(t) = std::fs::read_to_string(&p) {
+                    out.insert(p.strip_prefix(root).unwrap().display().to_string(), t);
+                }
+            }
+        }
+        out
+    };
+    let before = files(&proj);
+    let dry = harden(dir.path(), &["fix", "--dry-run", &name]);
+    assert_eq!(dry.code, 1, "{}", dry.stderr);
+    let applied = scratch();
+    let aproj = applied.path().join(&name);
+    std::fs::create_dir_all(&aproj).unwrap();
+    copy_tree(&proj, &aproj);
+    git_apply(applied.path(), &dry.stdout);
+    let fix = harden(dir.path(), &["fix", &name]);
+    assert_eq!(fix.code, 0, "{}", fix.stderr);
+    let after = files(&proj);
+    assert_eq!(
+        files(&aproj),
+        after,
+        "git apply of the diff differs from what fix wrote"
+    );
+    let mut pairs = std::collections::BTreeMap::new();
+    for (path, old) in &before {
+        let new = &after[path];
+        assert!(
+            is_pure_insertion(old, new),
+            "{path}: not pure insertion:\n{new}"
+        );
+        if old.contains("\r\n") {
+            assert_eq!(
+                new.matches('\n').count(),
+                new.matches("\r\n").count(),
+                "{path}: line endings mixed"
+            );
+        }
+        if path.ends_with(".yml") || path.ends_with(".yaml") {
+            assert_schema_valid(new, path);
+        } else if path.ends_with("Dockerfile") {
+            harden::dockerfile::parse(new).expect("the fixed Dockerfile lexes");
+        }
+        pairs.insert(path.clone(), (old.clone(), new.clone()));
+    }
+    let again = harden(dir.path(), &["fix", "--dry-run", &name]);
+    assert_eq!(
+        (again.code, again.stdout.as_str()),
+        (0, ""),
+        "{}",
+        again.stdout
+    );
+    (
+        format!("{}\n---- notes ----\n{}", dry.stdout, dry.stderr),
+        pairs,
+    )
+}
