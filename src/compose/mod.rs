@@ -151,7 +151,7 @@ impl Ctx<'_> {
                         out.note(
                             &subject,
                             rule,
-                            format!("`{key}` added to the service with the entries merged{} kept (a service's own list replaces a merged one)", rules::writable_rootfs::from_anchor(anchor)),
+                            format!("`{key}` added to the service with the entries merged{} kept (a service's own list replaces a merged one)", anchor),
                         );
                         true
                     }

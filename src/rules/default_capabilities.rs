@@ -3,7 +3,6 @@
 //! services never use. The fix drops them all; capabilities a service really
 //! needs come back as an explicit, explained `cap_add`.
 
-use super::writable_rootfs::from_anchor;
 use super::{Output, RuleInfo};
 use crate::compose::patch::NewValue;
 use crate::compose::service::{Origin, Service};
@@ -103,7 +102,7 @@ pub fn check(ctx: &Ctx, svc: &Service, plan: &ServicePlan, out: &mut Output) {
                         out.note(
                             &subject,
                             NAME,
-                            format!("`cap_drop: [ALL]` added to the service; it replaces the list merged{}", from_anchor(anchor)),
+                            format!("`cap_drop: [ALL]` added to the service; it replaces the list merged{}", anchor),
                         );
                     }
                 }

@@ -2,7 +2,6 @@
 //! can gain privileges through setuid binaries or file capabilities. The fix
 //! adds `no-new-privileges:true` to `security_opt`.
 
-use super::writable_rootfs::from_anchor;
 use super::{pointer, Output, RuleInfo};
 use crate::compose::patch::{self, NewValue};
 use crate::compose::service::{Origin, Service};
@@ -147,7 +146,7 @@ pub fn check(ctx: &Ctx, svc: &Service, out: &mut Output) {
                 out.note(
                     &subject,
                     NAME,
-                    format!("`security_opt` added to the service with the entries merged{} plus `{OPT}` (a service's own list replaces a merged one)", from_anchor(anchor)),
+                    format!("`security_opt` added to the service with the entries merged{} plus `{OPT}` (a service's own list replaces a merged one)", anchor),
                 );
             }
         }

@@ -108,14 +108,14 @@ fn make_read_only(ctx: &Ctx, svc: &Service, out: &mut Output) {
                     );
                 }
                 Origin::Merged(anchor) => {
-                    out.findings.push(svc.finding(NAME, format!("service `{}` merges `read_only: {text}`{}: its root filesystem is writable", svc.name, from_anchor(anchor)),
+                    out.findings.push(svc.finding(NAME, format!("service `{}` merges `read_only: {text}`{}: its root filesystem is writable", svc.name, anchor),
                     ));
                     if let Some(e) = add(ctx, svc, out) {
                         out.edits.push(e);
                         out.note(
                             &subject,
                             NAME,
-                            format!("`read_only: true` added to the service; it overrides `read_only: {text}` merged{}, which other services may still use", from_anchor(anchor)),
+                            format!("`read_only: true` added to the service; it overrides `read_only: {text}` merged{}, which other services may still use", anchor),
                         );
                     }
                 }
@@ -143,8 +143,4 @@ fn make_read_only(ctx: &Ctx, svc: &Service, out: &mut Output) {
 
 fn add(ctx: &Ctx, svc: &Service, out: &mut Output) -> Option<crate::edit::Edit> {
     ctx.add_entry(svc, "read_only", &NewValue::Scalar("true".into()), out)
-}
-
-pub fn from_anchor(from: crate::compose::service::From) -> String {
-    from.to_string()
 }
