@@ -66,12 +66,18 @@ impl Ctx<'_> {
         }
     }
 
-    pub fn append_item(&self, seq: &Node, item: &str, out: &mut Output) -> Option<Edit> {
+    pub fn append_item(
+        &self,
+        svc: &Service,
+        seq: &Node,
+        item: &str,
+        out: &mut Output,
+    ) -> Option<Edit> {
         match patch::append_item(self.src, &self.layout, seq, item) {
             Ok(e) => Some(e),
             Err(u) => {
                 out.review(
-                    "",
+                    &format!("service {}", svc.name),
                     "",
                     format!(
                         "{}:{}: cannot add `{item}` here ({}); add it by hand",
@@ -106,7 +112,7 @@ impl Ctx<'_> {
                 None => false,
             },
             Some((v, service::Origin::Own)) => match &v.kind {
-                Kind::Seq { .. } => self.append_all(v, items, out),
+                Kind::Seq { .. } => self.append_all(svc, v, items, out),
                 _ if v.is_null() => {
                     out.edits
                         .push(self.fill_null(svc, v, &NewValue::Seq(items.to_vec())));
@@ -169,9 +175,9 @@ impl Ctx<'_> {
 
     /// Append every item to a sequence; false (with a review note) when one
     /// cannot be.
-    fn append_all(&self, seq: &Node, items: &[String], out: &mut Output) -> bool {
+    fn append_all(&self, svc: &Service, seq: &Node, items: &[String], out: &mut Output) -> bool {
         for i in items {
-            match self.append_item(seq, i, out) {
+            match self.append_item(svc, seq, i, out) {
                 Some(e) => out.edits.push(e),
                 None => return false,
             }
@@ -226,7 +232,7 @@ impl Ctx<'_> {
                     Kind::Seq { .. } => {
                         let items: Vec<String> =
                             vars.iter().map(|(k, val)| format!("{k}={val}")).collect();
-                        self.append_all(v, &items, out)
+                        self.append_all(svc, v, &items, out)
                     }
                     _ if v.is_null() => {
                         out.edits
@@ -544,7 +550,7 @@ pub fn analyze(
             out.notes
                 .retain(|n| n.kind != crate::finding::NoteKind::Change);
             out.review(
-                "",
+                "whole file",
                 "",
                 format!("line {line} uses an explicit `? key` entry: harden does not edit this file; apply the findings by hand"),
             );

@@ -73,7 +73,7 @@ pub fn check(ctx: &Ctx, svc: &Service, plan: &ServicePlan, out: &mut Output) {
             ));
             match (origin, &v.kind) {
                 (Origin::Own, Kind::Seq { .. }) => {
-                    if let Some(e) = ctx.append_item(v, "ALL", out) {
+                    if let Some(e) = ctx.append_item(svc, v, "ALL", out) {
                         out.edits.push(e);
                         out.note(
                             &subject,

@@ -118,7 +118,7 @@ pub fn check(ctx: &Ctx, svc: &Service, out: &mut Output) {
     }
     match (origin, &v.kind) {
         (Origin::Own, Kind::Seq { .. }) => {
-            if let Some(e) = ctx.append_item(v, OPT, out) {
+            if let Some(e) = ctx.append_item(svc, v, OPT, out) {
                 out.edits.push(e);
                 out.note(&subject, NAME, why);
             }
