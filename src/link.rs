@@ -14,15 +14,12 @@ pub const DEFAULT_UID: u32 = crate::config::DEFAULT_UID;
 
 #[derive(Debug, Clone)]
 struct Link {
+    /// The service whose plan the Dockerfile follows (the first that builds
+    /// it), and its compose file, canonical.
     service: String,
-    /// Named-volume directories the Dockerfile must create for the user.
-    dirs: Vec<String>,
-    /// Of those, the ones mounted before harden ran.
-    existing: Vec<String>,
+    compose: PathBuf,
     /// The service's build context, canonical.
     context: PathBuf,
-    /// tmpfs mountpoints whose mode the Dockerfile must set: (path, mode).
-    tmpfs: Vec<(String, String)>,
     /// `build.target`: the stage the service runs.
     target: Option<String>,
     /// `build.args`.
@@ -91,8 +88,9 @@ impl Links {
                 continue;
             }
             let key = canonical(&path);
+            let compose = canonical(compose_path);
             self.by_service.insert(
-                (canonical(compose_path), svc.name.to_string()),
+                (compose.clone(), svc.name.to_string()),
                 (key.clone(), canonical(&dir.join(&context)), target.clone()),
             );
             if !self.by_dockerfile.contains_key(&key) {
@@ -101,10 +99,8 @@ impl Links {
                     key,
                     Link {
                         service: svc.name.to_string(),
-                        dirs: Vec::new(),
-                        existing: Vec::new(),
+                        compose,
                         context: canonical(&dir.join(&context)),
-                        tmpfs: Vec::new(),
                         target,
                         args: build_args(doc, build),
                     },
@@ -119,20 +115,21 @@ impl Links {
             .get(&(canonical(compose_path), service.to_string()))
     }
 
-    /// Record the directories the service's plan puts on named volumes and
-    /// on tmpfs with a mode, for the Dockerfile it builds (the first service
-    /// building it decides).
-    pub fn set_dirs(&mut self, compose_path: &Path, service: &str, plan: &ServicePlan) {
-        let Some((df, _, _)) = self.built_by(compose_path, service).cloned() else {
-            return;
-        };
-        if let Some(link) = self.by_dockerfile.get_mut(&df) {
-            if link.service == service && link.dirs.is_empty() && link.tmpfs.is_empty() {
-                link.dirs = plan.volume_dirs.clone();
-                link.existing = plan.existing_volume_dirs.clone();
-                link.tmpfs = plan.tmpfs_dirs.clone();
-            }
-        }
+    /// The Dockerfiles (canonical) that the services of a compose file build.
+    pub fn built_from(&self, compose_path: &Path) -> Vec<&Path> {
+        let compose = canonical(compose_path);
+        self.by_service
+            .range((compose.clone(), String::new())..)
+            .take_while(|((c, _), _)| *c == compose)
+            .map(|(_, (df, _, _))| df.as_path())
+            .collect()
+    }
+
+    /// The compose file (canonical) and service whose plan the Dockerfile
+    /// at `path` follows.
+    pub fn owner(&self, path: &Path) -> Option<(&Path, &str)> {
+        let link = self.by_dockerfile.get(&canonical(path))?;
+        Some((link.compose.as_path(), link.service.as_str()))
     }
 
     /// Whether some compose service builds the Dockerfile at `path`. The
@@ -153,9 +150,14 @@ impl Links {
             .collect()
     }
 
-    /// What the Dockerfile rules should know about the file at `path`.
-    pub fn hints_for(&self, path: &Path) -> Hints {
+    /// What the Dockerfile rules should know about the file at `path`;
+    /// `plan` is the plan of the service that owns its link ([`Self::owner`]):
+    /// the named-volume directories the Dockerfile must create for the user
+    /// (and which of them were mounted before harden ran), and the tmpfs
+    /// mountpoints whose mode it must set.
+    pub fn hints_for(&self, path: &Path, plan: Option<&ServicePlan>) -> Hints {
         let link = self.by_dockerfile.get(&canonical(path));
+        let plan = plan.filter(|_| link.is_some());
         let folder = canonical(path)
             .parent()
             .and_then(|p| p.file_name())
@@ -165,12 +167,14 @@ impl Links {
             folder,
             uid: DEFAULT_UID,
             home: None,
-            dirs: link.map(|l| l.dirs.clone()).unwrap_or_default(),
-            existing_volumes: link.map(|l| l.existing.clone()).unwrap_or_default(),
+            dirs: plan.map(|p| p.volume_dirs.clone()).unwrap_or_default(),
+            existing_volumes: plan
+                .map(|p| p.existing_volume_dirs.clone())
+                .unwrap_or_default(),
             context: link
                 .map(|l| l.context.clone())
                 .or_else(|| canonical(path).parent().map(Path::to_path_buf)),
-            tmpfs_dirs: link.map(|l| l.tmpfs.clone()).unwrap_or_default(),
+            tmpfs_dirs: plan.map(|p| p.tmpfs_dirs.clone()).unwrap_or_default(),
             target: link.and_then(|l| l.target.clone()),
             build_args: link.map(|l| l.args.clone()).unwrap_or_default(),
             ..Hints::default()

@@ -196,72 +196,161 @@ fn inputs(common: &Common) -> Vec<Found> {
     discover::discover(&paths)
 }
 
-/// Read and parse every file, link compose services to the Dockerfiles
-/// they build, then run the rules on each file and compute its fix.
+/// What the first pass made of a file.
+enum Pre {
+    /// A compose file, read and parsed: its services name the Dockerfiles
+    /// they build, which decides what belongs together.
+    Parsed(Box<(Source, Parsed)>),
+    /// A Dockerfile: read in the second pass, with its group.
+    Later,
+    Failed(FileError),
+}
+
+/// A file found, and what the first pass made of it.
+type Slot = (PathBuf, String, Option<Kind>, Pre);
+
+/// A file of a group in the second pass: its slot index, path, display
+/// name, kind, and its text and parse (or why there is none).
+type Member = (
+    usize,
+    PathBuf,
+    String,
+    Option<Kind>,
+    Result<(Source, Parsed), FileError>,
+);
+
+/// Read and parse every compose file, link compose services to the
+/// Dockerfiles they build, group the files that must be hardened together
+/// (a compose file, its override file, the Dockerfiles they build), then
+/// plan, run the rules and compute the fix of each group on every core.
+/// Each file's result goes to `sink` in input order as soon as it is ready,
+/// and its parse is dropped then, so memory follows the work in flight,
+/// not the size of the tree.
 /// `fixes`: compute (and verify) each file's fixed text; `check` in a
-/// format that shows no fix skips that work.
-fn run_all(common: &Common, config: &Config, fixes: bool) -> Vec<FileResult> {
+/// format that shows no fix skips that work. `prepare` turns a result into
+/// what the sink needs (a rendered report, say) on the worker threads.
+fn run_stream<T: Send>(
+    common: &Common,
+    config: &Config,
+    fixes: bool,
+    prepare: impl Fn(FileResult) -> T + Sync,
+    sink: impl FnMut(T),
+) {
     let limits = common.yaml_limits();
-    let load = |path: PathBuf, kind: Kind| -> Loaded {
-        let display = display_path(&path);
-        let r = read_text(&path, common.max_file_size).and_then(|text| {
-            let src = Source::new(path.clone(), display.clone(), text);
-            let parsed = parse(&src, kind, &limits)?;
-            Ok((src, parsed))
-        });
-        (path, display, Some(kind), r)
+    let load = |path: &Path, kind: Kind| -> Result<(Source, Parsed), FileError> {
+        let text = read_text(path, common.max_file_size)?;
+        let src = Source::new(path.to_path_buf(), display_path(path), text);
+        let parsed = parse(&src, kind, &limits)?;
+        Ok((src, parsed))
     };
-    let mut loaded: Vec<Loaded> = crate::par::map_owned(inputs(common), |f| match f {
-        Found::File { path, kind } => load(path, kind),
+    let mut slots: Vec<Slot> = crate::par::map_owned(inputs(common), |f| match f {
+        Found::File { path, kind } => {
+            let display = display_path(&path);
+            let pre = match kind {
+                Kind::Dockerfile => Pre::Later,
+                Kind::Compose => match load(&path, kind) {
+                    Ok(done) => Pre::Parsed(Box::new(done)),
+                    Err(e) => Pre::Failed(e),
+                },
+            };
+            (path, display, Some(kind), pre)
+        }
         Found::Error { path, message } => {
             let display = display_path(&path);
-            (path, display, None, Err(at_start(message)))
+            (path, display, None, Pre::Failed(at_start(message)))
         }
     });
 
     // Dockerfiles built by a compose service: hardened with it, named after it.
     let mut links = crate::link::Links::default();
-    for (path, _, _, r) in &loaded {
-        if let Ok((_, Parsed::Compose(Some(doc)))) = r {
+    for (path, _, _, pre) in &slots {
+        if let Pre::Parsed(done) = pre {
+            let (_, Parsed::Compose(Some(doc))) = &**done else {
+                continue;
+            };
             links.add_compose(path, doc);
         }
     }
-    let listed: Vec<PathBuf> = loaded.iter().map(|l| l.0.clone()).collect();
+    let listed: Vec<PathBuf> = slots.iter().map(|l| l.0.clone()).collect();
     for extra in links.unlisted(&listed) {
-        loaded.push(load(extra, Kind::Dockerfile));
+        let display = display_path(&extra);
+        slots.push((extra, display, Some(Kind::Dockerfile), Pre::Later));
     }
 
-    // A base compose file and its override file form one project.
-    let pairs = override_pairs(&loaded);
-    let doc_at = |i: usize| match &loaded[i].3 {
-        Ok((_, Parsed::Compose(Some(doc)))) => Some(doc),
+    let groups = groups(&slots, &links);
+    let total = slots.len();
+    let cells: Vec<std::sync::Mutex<Option<Slot>>> = slots
+        .into_iter()
+        .map(|s| std::sync::Mutex::new(Some(s)))
+        .collect();
+    let links = &links;
+    crate::par::stream(
+        groups,
+        total,
+        |group| {
+            let members: Vec<Member> = group
+                .iter()
+                .filter_map(|&i| {
+                    let (path, display, kind, pre) = cells.get(i)?.lock().ok()?.take()?;
+                    let r = match (pre, kind) {
+                        (Pre::Parsed(done), _) => Ok(*done),
+                        (Pre::Failed(e), _) => Err(e),
+                        (Pre::Later, Some(k)) => load(&path, k),
+                        (Pre::Later, None) => Err(at_start("not a file harden reads")),
+                    };
+                    Some((i, path, display, kind, r))
+                })
+                .collect();
+            harden_group(members, links, config, &limits, fixes)
+                .into_iter()
+                .map(|(i, r)| (i, prepare(r)))
+                .collect()
+        },
+        sink,
+    );
+}
+
+/// Plan, analyze and fix the files of one group: compose files with their
+/// override files and the Dockerfiles their services build.
+fn harden_group(
+    members: Vec<Member>,
+    links: &crate::link::Links,
+    config: &Config,
+    limits: &compose::tree::Limits,
+    fixes: bool,
+) -> Vec<(usize, FileResult)> {
+    let doc_at = |m: usize| match members.get(m).map(|m| &m.4) {
+        Some(Ok((_, Parsed::Compose(Some(doc))))) => Some(doc),
         _ => None,
     };
-    let project = |i: usize| compose::Project {
+    // A base compose file and its override file form one project.
+    let pairs = override_pairs(&members);
+    let project = |m: usize| compose::Project {
         overlay: pairs
             .iter()
-            .find(|(b, _)| *b == i)
-            .and_then(|(_, o)| Some((doc_at(*o)?, loaded[*o].1.rsplit('/').next().unwrap_or("")))),
+            .find(|(b, _)| *b == m)
+            .and_then(|(_, o)| Some((doc_at(*o)?, members[*o].2.rsplit('/').next().unwrap_or("")))),
         base: pairs
             .iter()
-            .find(|(_, o)| *o == i)
+            .find(|(_, o)| *o == m)
             .and_then(|(b, _)| doc_at(*b)),
     };
 
     // One plan per service, read by the compose rules and, through the
     // links, by the rules of the Dockerfile it builds.
     // Dockerfiles by canonical path, resolved once (not per service).
-    let dockerfiles: std::collections::HashMap<PathBuf, &crate::dockerfile::Dockerfile> = loaded
+    let dockerfiles: std::collections::HashMap<PathBuf, &crate::dockerfile::Dockerfile> = members
         .iter()
-        .filter(|l| links.is_linked(&l.0))
-        .filter_map(|(p, _, _, r)| match r {
-            Ok((_, Parsed::Dockerfile(df))) => Some((crate::link::canonical(p), df)),
+        .filter(|m| links.is_linked(&m.1))
+        .filter_map(|m| match &m.4 {
+            Ok((_, Parsed::Dockerfile(df))) => Some((crate::link::canonical(&m.1), df)),
             _ => None,
         })
         .collect();
-    let mut plans: Vec<Option<compose::Plans>> = Vec::new();
-    for (i, (path, _, _, r)) in loaded.iter().enumerate() {
-        let p = match r {
+    let plans: Vec<Option<compose::Plans>> = members
+        .iter()
+        .enumerate()
+        .map(|(m, (_, path, _, _, r))| match r {
             Ok((src, Parsed::Compose(Some(doc)))) => {
                 let built = |service: &str| -> Option<crate::plan::Built<'_>> {
                     let (df_path, context, target) = links.built_by(path, service)?;
@@ -271,62 +360,143 @@ fn run_all(common: &Common, config: &Config, fixes: bool) -> Vec<FileResult> {
                         context: context.as_path(),
                     })
                 };
-                Some(compose::plans(src, doc, &project(i), &built, config))
+                Some(compose::plans(src, doc, &project(m), &built, config))
             }
             _ => None,
-        };
-        plans.push(p);
-    }
-    for ((path, ..), p) in loaded.iter().zip(&plans) {
-        for (service, plan) in p.iter().flatten() {
-            links.set_dirs(path, service, plan);
-        }
-    }
+        })
+        .collect();
+    // The plan a linked Dockerfile follows: its owning service's.
+    let compose_paths: Vec<Option<PathBuf>> = members
+        .iter()
+        .zip(&plans)
+        .map(|(m, p)| p.as_ref().map(|_| crate::link::canonical(&m.1)))
+        .collect();
+    let plan_of = |df: &Path| -> Option<&crate::plan::ServicePlan> {
+        let (compose, service) = links.owner(df)?;
+        let m = compose_paths
+            .iter()
+            .position(|c| c.as_deref() == Some(compose))?;
+        plans.get(m)?.as_ref()?.get(service)
+    };
 
     let empty = compose::Plans::default();
-    let indexed: Vec<(usize, &Loaded)> = loaded.iter().enumerate().collect();
-    let outputs: Vec<Output> = crate::par::map(&indexed, |&(i, (path, _, _, r))| match r {
-        Ok((src, Parsed::Compose(Some(doc)))) => compose::analyze(
-            src,
-            doc,
-            &project(i),
-            plans[i].as_ref().unwrap_or(&empty),
-            config,
-        ),
-        Ok((src, Parsed::Dockerfile(df))) => {
-            let mut hints = links.hints_for(path);
-            hints.configure(config, path);
-            crate::dockerfile::analyze::analyze(src, df, &hints)
-        }
-        _ => Output::default(),
-    });
+    let outputs: Vec<Output> = members
+        .iter()
+        .enumerate()
+        .map(|(m, (_, path, _, _, r))| match r {
+            Ok((src, Parsed::Compose(Some(doc)))) => compose::analyze(
+                src,
+                doc,
+                &project(m),
+                plans[m].as_ref().unwrap_or(&empty),
+                config,
+            ),
+            Ok((src, Parsed::Dockerfile(df))) => {
+                let mut hints = links.hints_for(path, plan_of(path));
+                hints.configure(config, path);
+                crate::dockerfile::analyze::analyze(src, df, &hints)
+            }
+            _ => Output::default(),
+        })
+        .collect();
+    drop(plans);
 
-    let work: Vec<(Loaded, Output)> = loaded.into_iter().zip(outputs).collect();
-    crate::par::map_owned(work, |((path, display, kind, r), out)| match r {
-        Err(e) => FileResult::failed(path, display, kind, e),
-        Ok((src, parsed)) => match if fixes {
-            fix_text(&src, &parsed, &out, &limits)
-        } else {
-            Ok(None)
-        } {
-            Ok(fixed) => FileResult {
-                path,
-                display,
-                kind,
-                source: Some(src),
-                out,
-                fixed,
-                error: None,
-            },
-            Err(e) => FileResult::failed(path, display, kind, e),
-        },
-    })
+    members
+        .into_iter()
+        .zip(outputs)
+        .map(|((i, path, display, kind, r), out)| {
+            let result = match r {
+                Err(e) => FileResult::failed(path, display, kind, e),
+                Ok((src, parsed)) => match if fixes {
+                    fix_text(&src, &parsed, &out, limits)
+                } else {
+                    Ok(None)
+                } {
+                    Ok(fixed) => FileResult {
+                        path,
+                        display,
+                        kind,
+                        source: Some(src),
+                        out,
+                        fixed,
+                        error: None,
+                    },
+                    Err(e) => FileResult::failed(path, display, kind, e),
+                },
+            };
+            (i, result)
+        })
+        .collect()
+}
+
+/// The files that must be hardened together, each group sorted and the
+/// groups in order of their first file: a compose file with its override
+/// file and the Dockerfiles its services build (and, through a Dockerfile
+/// two compose files build, both of them). Most files are a group alone.
+fn groups(slots: &[Slot], links: &crate::link::Links) -> Vec<Vec<usize>> {
+    let mut parent: Vec<usize> = (0..slots.len()).collect();
+    fn root(parent: &mut [usize], mut i: usize) -> usize {
+        while parent[i] != i {
+            parent[i] = parent[parent[i]];
+            i = parent[i];
+        }
+        i
+    }
+    let join = |parent: &mut Vec<usize>, a: usize, b: usize| {
+        let (ra, rb) = (root(parent, a), root(parent, b));
+        if ra != rb {
+            parent[ra.max(rb)] = ra.min(rb);
+        }
+    };
+    let names: Vec<(&Path, Option<Kind>)> = slots.iter().map(|s| (s.0.as_path(), s.2)).collect();
+    for (b, o) in override_pairs_of(&names) {
+        join(&mut parent, b, o);
+    }
+    // Linked Dockerfiles by canonical path; the name check in `is_linked`
+    // keeps the system calls to the few files that can be linked.
+    let linked: std::collections::HashMap<PathBuf, usize> = slots
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.2 == Some(Kind::Dockerfile) && links.is_linked(&s.0))
+        .map(|(i, s)| (crate::link::canonical(&s.0), i))
+        .collect();
+    if !linked.is_empty() {
+        for (c, s) in slots.iter().enumerate() {
+            if !matches!(&s.3, Pre::Parsed(d) if matches!(**d, (_, Parsed::Compose(Some(_))))) {
+                continue;
+            }
+            for df in links.built_from(&s.0) {
+                if let Some(&d) = linked.get(df) {
+                    join(&mut parent, c, d);
+                }
+            }
+        }
+    }
+    let mut out: Vec<Vec<usize>> = Vec::new();
+    let mut group_of: std::collections::HashMap<usize, usize> = std::collections::HashMap::new();
+    for i in 0..slots.len() {
+        let r = root(&mut parent, i);
+        match group_of.get(&r) {
+            Some(&g) => out[g].push(i),
+            None => {
+                group_of.insert(r, out.len());
+                out.push(vec![i]);
+            }
+        }
+    }
+    out
+}
+
+/// (base, override) index pairs among a group's members.
+fn override_pairs(members: &[Member]) -> Vec<(usize, usize)> {
+    let names: Vec<(&Path, Option<Kind>)> = members.iter().map(|m| (m.1.as_path(), m.3)).collect();
+    override_pairs_of(&names)
 }
 
 /// (base, override) index pairs: `compose.yaml` with `compose.override.yaml`,
 /// `docker-compose.yml` with `docker-compose.override.yml` (either
 /// extension), in the same folder, as Compose pairs them.
-fn override_pairs(loaded: &[Loaded]) -> Vec<(usize, usize)> {
+fn override_pairs_of(files: &[(&Path, Option<Kind>)]) -> Vec<(usize, usize)> {
     let name = |p: &Path| {
         p.file_name()
             .map(|n| n.to_string_lossy().to_ascii_lowercase())
@@ -345,7 +515,7 @@ fn override_pairs(loaded: &[Loaded]) -> Vec<(usize, usize)> {
     // Override files by (folder, base stem): one pass, not a search per file.
     let mut overrides: std::collections::HashMap<(Option<&Path>, String), usize> =
         std::collections::HashMap::new();
-    for (o, (op, _, ok, _)) in loaded.iter().enumerate() {
+    for (o, (op, ok)) in files.iter().enumerate() {
         if let (Some(Kind::Compose), Some((s, true))) = (ok, stem(&name(op))) {
             overrides.entry((op.parent(), s)).or_insert(o);
         }
@@ -354,7 +524,7 @@ fn override_pairs(loaded: &[Loaded]) -> Vec<(usize, usize)> {
     if overrides.is_empty() {
         return out;
     }
-    for (b, (bp, _, bk, _)) in loaded.iter().enumerate() {
+    for (b, (bp, bk)) in files.iter().enumerate() {
         if *bk != Some(Kind::Compose) {
             continue;
         }
@@ -366,13 +536,6 @@ fn override_pairs(loaded: &[Loaded]) -> Vec<(usize, usize)> {
     }
     out
 }
-
-type Loaded = (
-    PathBuf,
-    String,
-    Option<Kind>,
-    Result<(Source, Parsed), FileError>,
-);
 
 /// Writes to a stream, treating a closed pipe (`harden ... | head`) as the
 /// reader's choice rather than an error.
@@ -414,20 +577,6 @@ impl<W: Write> Out<W> {
     }
 }
 
-fn report_errors(results: &[FileResult], err: &mut Out<impl Write>) -> bool {
-    let mut any = false;
-    for r in results {
-        if let Some(e) = &r.error {
-            any = true;
-            err.put(&format!(
-                "{}:{}:{}: error: {}\n",
-                r.display, e.line, e.col, e.message
-            ));
-        }
-    }
-    any
-}
-
 /// The run's configuration; an unusable harden.toml stops the run before
 /// any file is read (exit 2), since its exemptions would be ignored.
 fn load_config(common: &Common) -> Result<Config, ExitCode> {
@@ -438,14 +587,30 @@ fn load_config(common: &Common) -> Result<Config, ExitCode> {
     })
 }
 
+/// Every file's result, in input order, for reports that need the whole run.
+fn run_all(common: &Common, config: &Config, fixes: bool) -> Vec<FileResult> {
+    let mut all = Vec::new();
+    run_stream(common, config, fixes, |r| r, |r| all.push(r));
+    all
+}
+
+fn report_error(r: &FileResult, err: &mut Out<impl Write>) -> bool {
+    let Some(e) = &r.error else { return false };
+    err.put(&format!(
+        "{}:{}:{}: error: {}\n",
+        r.display, e.line, e.col, e.message
+    ));
+    true
+}
+
 pub fn fix(args: &FixArgs) -> ExitCode {
     let config = match load_config(&args.common) {
         Ok(c) => c,
         Err(code) => return code,
     };
-    let results = run_all(&args.common, &config, true);
     if args.dry_run && args.format == FixFormat::Markdown {
         // One document on standard output, errors included, nothing else.
+        let results = run_all(&args.common, &config, true);
         let mut stdout = Out::stdout();
         stdout.put(&report::markdown::render(&results, true));
         let errors = results.iter().any(|r| r.error.is_some());
@@ -461,29 +626,51 @@ pub fn fix(args: &FixArgs) -> ExitCode {
     let mut stdout = Out::stdout();
     let mut stderr = Out::stderr();
     let color = use_color(args.common.color, console::Term::stdout());
-    let mut errors = report_errors(&results, &mut stderr);
+    let mut errors = false;
     let mut changed = 0;
-    for r in &results {
-        let (Some(src), Some(fixed)) = (&r.source, &r.fixed) else {
-            continue;
+    // What the notes need of each file, kept once its diff is out or its
+    // fix written: the file's name and notes, not its text or parse.
+    let mut kept: Vec<FileResult> = Vec::new();
+    // Diffs are drawn on the worker threads.
+    let diff = |r: FileResult| {
+        let d = match (&r.source, &r.fixed, args.dry_run) {
+            (Some(src), Some(_), true) => {
+                report::diff::unified(&src.text, &r.out.edits, &r.display, color)
+            }
+            _ => String::new(),
         };
-        changed += 1;
-        if args.dry_run {
-            stdout.put(&report::diff::unified(
-                &src.text,
-                &r.out.edits,
-                &r.display,
-                color,
-            ));
-        } else if let Err(e) = crate::write::write_atomic(&r.path, &src.text, fixed) {
-            errors = true;
-            stderr.put(&format!("{}:1:1: error: {e}\n", r.display));
+        (r, d)
+    };
+    run_stream(&args.common, &config, true, diff, |(r, d)| {
+        errors |= report_error(&r, &mut stderr);
+        if let (Some(src), Some(fixed)) = (&r.source, &r.fixed) {
+            changed += 1;
+            if args.dry_run {
+                stdout.put(&d);
+            } else if let Err(e) = crate::write::write_atomic(&r.path, &src.text, fixed) {
+                errors = true;
+                stderr.put(&format!("{}:1:1: error: {e}\n", r.display));
+            }
         }
-    }
+        if !args.common.quiet && !r.out.notes.is_empty() {
+            kept.push(FileResult {
+                path: r.path,
+                display: r.display,
+                kind: r.kind,
+                source: None,
+                out: Output {
+                    notes: r.out.notes,
+                    ..Output::default()
+                },
+                fixed: None,
+                error: None,
+            });
+        }
+    });
     stdout.flush();
     if !args.common.quiet {
         let err_color = use_color(args.common.color, console::Term::stderr());
-        stderr.put(&report::notes::render(&results, err_color));
+        stderr.put(&report::notes::render(&kept, err_color));
         let verb = if args.dry_run {
             "would be changed"
         } else {
@@ -505,27 +692,48 @@ pub fn check(args: &CheckArgs) -> ExitCode {
         Ok(c) => c,
         Err(code) => return code,
     };
-    // Text and GitHub annotations show findings only: no fixed text needed.
-    let fixes = !matches!(args.format, Format::Text | Format::Github);
-    let results = run_all(&args.common, &config, fixes);
     let mut stdout = Out::stdout();
     let mut stderr = Out::stderr();
     let color = use_color(args.common.color, console::Term::stdout());
-    let errors = report_errors(&results, &mut stderr);
+    let mut errors = false;
+    let mut tally = report::text::Tally::default();
     match args.format {
-        Format::Text => stdout.put(&report::text::findings(&results, color)),
-        Format::Json => stdout.put(&report::json::render(&results)),
-        Format::Sarif => stdout.put(&report::sarif::render(&results)),
-        Format::Github => stdout.put(&report::github::render(&results)),
-        Format::Markdown => stdout.put(&report::markdown::render(&results, false)),
-    }
-    let count: usize = results.iter().map(|r| r.out.findings.len()).sum();
-    if args.format == Format::Text && !args.common.quiet {
-        stdout.put(&report::text::summary(&results));
+        // Findings only, file by file as they come: no fixed text needed,
+        // and nothing kept once printed.
+        Format::Text | Format::Github => {
+            let render = |r: FileResult| {
+                let one = std::slice::from_ref(&r);
+                let text = match args.format {
+                    Format::Github => report::github::render(one),
+                    _ => report::text::findings(one, color),
+                };
+                (r, text)
+            };
+            run_stream(&args.common, &config, false, render, |(r, text)| {
+                errors |= report_error(&r, &mut stderr);
+                tally.add(&r);
+                stdout.put(&text);
+            });
+            if args.format == Format::Text && !args.common.quiet {
+                stdout.put(&tally.summary());
+            }
+        }
+        Format::Json | Format::Sarif | Format::Markdown => {
+            let results = run_all(&args.common, &config, true);
+            for r in &results {
+                errors |= report_error(r, &mut stderr);
+                tally.add(r);
+            }
+            stdout.put(&match args.format {
+                Format::Json => report::json::render(&results),
+                Format::Sarif => report::sarif::render(&results),
+                _ => report::markdown::render(&results, false),
+            });
+        }
     }
     if errors {
         ExitCode::from(2)
-    } else if count > 0 {
+    } else if tally.any() {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS

@@ -20,37 +20,45 @@ pub fn fix_help(rule: &str) -> String {
 }
 
 pub fn findings(results: &[FileResult], color: bool) -> String {
-    let red = Style::new().red().bold();
-    let yellow = Style::new().yellow().bold();
+    // Styles are built once: each holds a set of attributes to clone.
+    let styles = [Severity::Error, Severity::Warning].map(|sev| {
+        let s = match sev {
+            Severity::Error => Style::new().red().bold(),
+            Severity::Warning => Style::new().yellow().bold(),
+        };
+        FrameStyle::new(color, s)
+    });
     let bold = Style::new().bold().force_styling(color);
     let help = Style::new().cyan().bold().force_styling(color);
     let mut out = String::new();
     for r in results {
         for f in &r.out.findings {
-            let (sev_style, word) = match f.severity {
-                Severity::Error => (red.clone(), "error"),
-                Severity::Warning => (yellow.clone(), "warning"),
+            let (style, word) = match f.severity {
+                Severity::Error => (&styles[0], "error"),
+                Severity::Warning => (&styles[1], "warning"),
             };
-            let style = FrameStyle::new(color, sev_style.clone());
-            let sev = sev_style
-                .force_styling(color)
-                .apply_to(format!("{word}[{}]", f.rule));
-            out.push_str(&format!(
-                "{}: {sev} {}\n",
-                bold.apply_to(format!("{}:{}:{}", r.display, f.line, f.col)),
-                frame::printable(&f.message)
-            ));
+            style.put(
+                &mut out,
+                &bold,
+                format_args!("{}:{}:{}", r.display, f.line, f.col),
+            );
+            out.push_str(": ");
+            style.put(&mut out, &style.caret, format_args!("{word}[{}]", f.rule));
+            out.push(' ');
+            out.push_str(&frame::printable(&f.message));
+            out.push('\n');
             if let Some(src) = &r.source {
-                let fr = frame::render(src, f.line, f.col, &style);
+                let fr = frame::render(src, f.line, f.col, style);
                 out.push_str(&fr);
                 if f.fixable && !fr.is_empty() {
-                    let pad = " ".repeat(f.line.to_string().len());
-                    out.push_str(&format!(
-                        "{pad} {} {} {}\n",
-                        style.gutter.apply_to("="),
-                        help.apply_to("help:"),
-                        fix_help(f.rule)
-                    ));
+                    out.push_str(&" ".repeat(f.line.to_string().len()));
+                    out.push(' ');
+                    style.put(&mut out, &style.gutter, "=");
+                    out.push(' ');
+                    style.put(&mut out, &help, "help:");
+                    out.push(' ');
+                    out.push_str(&fix_help(f.rule));
+                    out.push('\n');
                 }
             }
             out.push('\n');
@@ -59,35 +67,68 @@ pub fn findings(results: &[FileResult], color: bool) -> String {
     out
 }
 
-pub fn summary(results: &[FileResult]) -> String {
-    let count: usize = results.iter().map(|r| r.out.findings.len()).sum();
-    let fixable: usize = results
-        .iter()
-        .map(|r| r.out.findings.iter().filter(|f| f.fixable).count())
-        .sum();
-    let files = results
-        .iter()
-        .filter(|r| !r.out.findings.is_empty())
-        .count();
-    let checked = results.iter().filter(|r| r.error.is_none()).count();
-    let errors = results.len() - checked;
-    let unreadable = if errors == 0 {
-        String::new()
-    } else {
-        format!(" {errors} file{} could not be checked.", plural(errors))
-    };
-    if count == 0 {
-        format!(
-            "No findings in {checked} file{}.{unreadable}\n",
-            plural(checked)
-        )
-    } else {
-        format!(
-            "Found {count} finding{} in {files} of {checked} file{} ({fixable} fixable with `harden fix`).{unreadable}\n",
-            plural(count),
-            plural(checked)
-        )
+/// The counts the closing summary line gives, gathered file by file as
+/// results stream past.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Tally {
+    findings: usize,
+    fixable: usize,
+    files_with_findings: usize,
+    checked: usize,
+    errors: usize,
+}
+
+impl Tally {
+    pub fn add(&mut self, r: &FileResult) {
+        self.findings += r.out.findings.len();
+        self.fixable += r.out.findings.iter().filter(|f| f.fixable).count();
+        self.files_with_findings += usize::from(!r.out.findings.is_empty());
+        if r.error.is_none() {
+            self.checked += 1;
+        } else {
+            self.errors += 1;
+        }
     }
+
+    /// Whether any file had a finding.
+    pub fn any(&self) -> bool {
+        self.findings > 0
+    }
+
+    pub fn summary(&self) -> String {
+        let Tally {
+            findings: count,
+            fixable,
+            files_with_findings: files,
+            checked,
+            errors,
+        } = *self;
+        let unreadable = if errors == 0 {
+            String::new()
+        } else {
+            format!(" {errors} file{} could not be checked.", plural(errors))
+        };
+        if count == 0 {
+            format!(
+                "No findings in {checked} file{}.{unreadable}\n",
+                plural(checked)
+            )
+        } else {
+            format!(
+                "Found {count} finding{} in {files} of {checked} file{} ({fixable} fixable with `harden fix`).{unreadable}\n",
+                plural(count),
+                plural(checked)
+            )
+        }
+    }
+}
+
+pub fn summary(results: &[FileResult]) -> String {
+    let mut t = Tally::default();
+    for r in results {
+        t.add(r);
+    }
+    t.summary()
 }
 
 #[cfg(test)]
