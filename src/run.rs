@@ -162,7 +162,7 @@ pub fn fix_one(kind: Kind, display: &str, text: String) -> Result<Option<String>
             let project = compose::Project::default();
             let config = crate::config::baseline();
             let plans = compose::plans(&src, doc, &project, &|_| None, config);
-            compose::analyze(&src, doc, &project, &plans, config)
+            compose::analyze(&src, doc, &project, &plans, config, true)
         }
         Parsed::Compose(None) => Output::default(),
         Parsed::Dockerfile(df) => {
@@ -390,6 +390,7 @@ fn harden_group(
                 &project(m),
                 plans[m].as_ref().unwrap_or(&empty),
                 config,
+                fixes,
             ),
             Ok((src, Parsed::Dockerfile(df))) => {
                 let mut hints = links.hints_for(path, plan_of(path));
@@ -701,18 +702,24 @@ pub fn check(args: &CheckArgs) -> ExitCode {
         // Findings only, file by file as they come: no fixed text needed,
         // and nothing kept once printed.
         Format::Text | Format::Github => {
+            // Drawn on the worker threads, except for a file with so many
+            // findings that its report is better written as it is drawn.
             let render = |r: FileResult| {
                 let one = std::slice::from_ref(&r);
                 let text = match args.format {
-                    Format::Github => report::github::render(one),
-                    _ => report::text::findings(one, color),
+                    Format::Github => Some(report::github::render(one)),
+                    _ if r.out.findings.len() <= 1000 => Some(report::text::findings(one, color)),
+                    _ => None,
                 };
                 (r, text)
             };
             run_stream(&args.common, &config, false, render, |(r, text)| {
                 errors |= report_error(&r, &mut stderr);
                 tally.add(&r);
-                stdout.put(&text);
+                match text {
+                    Some(text) => stdout.put(&text),
+                    None => report::text::each_finding(&r, color, |s| stdout.put(s)),
+                }
             });
             if args.format == Format::Text && !args.common.quiet {
                 stdout.put(&tally.summary());

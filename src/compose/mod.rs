@@ -482,13 +482,17 @@ pub fn plans<'d>(
     out
 }
 
-/// Run every compose rule over every service.
+/// Run every compose rule over every service. Without `fixes`, only the
+/// findings are kept: each service's edits and notes are dropped as soon as
+/// its rules ran (a findings report shows neither), so a file with tens of
+/// thousands of services never holds them all.
 pub fn analyze(
     src: &Source,
     doc: &Document,
     project: &Project,
     plans: &Plans,
     config: &Config,
+    fixes: bool,
 ) -> Output {
     let ctx = Ctx::new(src, doc, config);
     let mut out = Output::default();
@@ -536,6 +540,12 @@ pub fn analyze(
         }
         for r in &plan.review {
             out.review(&format!("service {}", svc.name), "", r.clone());
+        }
+        if !fixes {
+            out.edits.clear();
+            out.notes.clear();
+            out.replaced.clear();
+            new_volumes.clear();
         }
     }
     ctx.declare_volumes(&new_volumes, &mut out);

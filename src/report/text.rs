@@ -19,7 +19,19 @@ pub fn fix_help(rule: &str) -> String {
     }
 }
 
+/// The report of every finding in `results`, as one string.
 pub fn findings(results: &[FileResult], color: bool) -> String {
+    let mut out = String::new();
+    for r in results {
+        each_finding(r, color, |s| out.push_str(s));
+    }
+    out
+}
+
+/// Render the findings of one file, handing each finding's text to `put`
+/// as soon as it is drawn, so a file with a hundred thousand findings is
+/// never held as one string.
+pub fn each_finding(r: &FileResult, color: bool, mut put: impl FnMut(&str)) {
     // Styles are built once: each holds a set of attributes to clone.
     let styles = [Severity::Error, Severity::Warning].map(|sev| {
         let s = match sev {
@@ -31,8 +43,9 @@ pub fn findings(results: &[FileResult], color: bool) -> String {
     let bold = Style::new().bold().force_styling(color);
     let help = Style::new().cyan().bold().force_styling(color);
     let mut out = String::new();
-    for r in results {
+    {
         for f in &r.out.findings {
+            out.clear();
             let (style, word) = match f.severity {
                 Severity::Error => (&styles[0], "error"),
                 Severity::Warning => (&styles[1], "warning"),
@@ -62,9 +75,9 @@ pub fn findings(results: &[FileResult], color: bool) -> String {
                 }
             }
             out.push('\n');
+            put(&out);
         }
     }
-    out
 }
 
 /// The counts the closing summary line gives, gathered file by file as
