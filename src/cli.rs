@@ -43,6 +43,14 @@ pub struct Common {
     #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
 
+    /// A compose file of one project; repeat it to name the project's files
+    /// in the order `docker compose -f` merges them. Each service is
+    /// hardened in the first file that defines it, and what later files
+    /// set for it is taken into account. Without PATHs, only these files
+    /// are read.
+    #[arg(long = "file", short = 'f', value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+
     /// When to colour the output.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,

@@ -188,11 +188,12 @@ fn use_color(choice: ColorChoice, stream: console::Term) -> bool {
 }
 
 fn inputs(common: &Common) -> Vec<Found> {
-    let paths = if common.paths.is_empty() {
+    let mut paths = if common.paths.is_empty() && common.files.is_empty() {
         vec![PathBuf::from(".")]
     } else {
         common.paths.clone()
     };
+    paths.extend(common.files.iter().cloned());
     discover::discover(&paths)
 }
 
@@ -261,6 +262,19 @@ fn run_stream<T: Send>(
         }
     });
 
+    // The same file reached twice (walked, and named with -f): once.
+    if !common.files.is_empty() {
+        let mut seen = std::collections::HashSet::new();
+        slots.retain(|s| seen.insert(crate::link::canonical(&s.0)));
+    }
+
+    // Files the compose files name: `include`d files are part of the
+    // project and hardened; files `extends` reads are read for their
+    // values only, unless they were found anyway.
+    let mut edges: Vec<(usize, usize)> = Vec::new();
+    let mut refs: Vec<(PathBuf, Source, compose::tree::Document)> = Vec::new();
+    follow_references(&mut slots, &mut refs, &mut edges, &load);
+
     // Dockerfiles built by a compose service: hardened with it, named after it.
     let mut links = crate::link::Links::default();
     for (path, _, _, pre) in &slots {
@@ -277,8 +291,35 @@ fn run_stream<T: Send>(
         slots.push((extra, display, Some(Kind::Dockerfile), Pre::Later));
     }
 
-    let groups = groups(&slots, &links);
+    // The files named with -f, in order: one project.
+    let chain: Vec<usize> = common
+        .files
+        .iter()
+        .filter_map(|f| {
+            let f = crate::link::canonical(f);
+            slots
+                .iter()
+                .position(|s| s.2 == Some(Kind::Compose) && crate::link::canonical(&s.0) == f)
+        })
+        .collect();
+    let mut chains: Vec<Vec<usize>> = Vec::new();
+    if chain.len() > 1 {
+        chains.push(chain);
+    }
+    let names: Vec<(&Path, Option<Kind>)> = slots.iter().map(|s| (s.0.as_path(), s.2)).collect();
+    for (b, o) in override_pairs_of(&names) {
+        if !chains.iter().flatten().any(|&i| i == b || i == o) {
+            chains.push(vec![b, o]);
+        }
+    }
+    for c in &chains {
+        edges.extend(c.windows(2).map(|w| (w[0], w[1])));
+    }
+    let groups = groups(&slots, &links, &edges);
     let total = slots.len();
+    let refs: Vec<(PathBuf, &compose::tree::Document)> =
+        refs.iter().map(|(p, _, d)| (p.clone(), d)).collect();
+    let (refs, chains) = (&refs, &chains);
     let cells: Vec<std::sync::Mutex<Option<Slot>>> = slots
         .into_iter()
         .map(|s| std::sync::Mutex::new(Some(s)))
@@ -301,7 +342,16 @@ fn run_stream<T: Send>(
                     Some((i, path, display, kind, r))
                 })
                 .collect();
-            harden_group(members, links, config, &limits, fixes)
+            let chains: Vec<Vec<usize>> = chains
+                .iter()
+                .filter(|c| c.iter().any(|i| group.contains(i)))
+                .map(|c| {
+                    c.iter()
+                        .filter_map(|i| members.iter().position(|m| m.0 == *i))
+                        .collect()
+                })
+                .collect();
+            harden_group(members, &chains, refs, links, config, &limits, fixes)
                 .into_iter()
                 .map(|(i, r)| (i, prepare(r)))
                 .collect()
@@ -314,6 +364,8 @@ fn run_stream<T: Send>(
 /// override files and the Dockerfiles their services build.
 fn harden_group(
     members: Vec<Member>,
+    chains: &[Vec<usize>],
+    refs: &[(PathBuf, &compose::tree::Document)],
     links: &crate::link::Links,
     config: &Config,
     limits: &compose::tree::Limits,
@@ -323,17 +375,73 @@ fn harden_group(
         Some(Ok((_, Parsed::Compose(Some(doc))))) => Some(doc),
         _ => None,
     };
-    // A base compose file and its override file form one project.
-    let pairs = override_pairs(&members);
-    let project = |m: usize| compose::Project {
-        overlay: pairs
+    // Projects of several files (a base file and its override file, or
+    // the -f files): for each, the documents in order, with their names.
+    let ordered: Vec<Vec<(usize, &compose::tree::Document, &str)>> = chains
+        .iter()
+        .map(|c| {
+            c.iter()
+                .filter_map(|&m| {
+                    Some((m, doc_at(m)?, members[m].2.rsplit('/').next().unwrap_or("")))
+                })
+                .collect()
+        })
+        .collect();
+    let overlays: Vec<Vec<(&compose::tree::Document, &str)>> = ordered
+        .iter()
+        .map(|c| c.iter().map(|&(_, d, n)| (d, n)).collect())
+        .collect();
+    let bases: Vec<Vec<&compose::tree::Document>> = ordered
+        .iter()
+        .map(|c| c.iter().map(|&(_, d, _)| d).collect())
+        .collect();
+    // Every compose document the group's files may name: its own and the
+    // files read for `extends` only.
+    // Their names share one namespace for volumes. (Resolved only when
+    // the group has several compose files or one names another: each path
+    // costs a system call.)
+    let names_others = (0..members.len()).filter(|&m| doc_at(m).is_some()).count() > 1
+        || (0..members.len()).any(|m| {
+            doc_at(m).is_some_and(|d| {
+                compose::references(d)
+                    .iter()
+                    .any(|(how, _)| *how == compose::Reference::Extends)
+            })
+        });
+    let others: Vec<(PathBuf, &compose::tree::Document)> = if names_others {
+        members
             .iter()
-            .find(|(b, _)| *b == m)
-            .and_then(|(_, o)| Some((doc_at(*o)?, members[*o].2.rsplit('/').next().unwrap_or("")))),
-        base: pairs
-            .iter()
-            .find(|(_, o)| *o == m)
-            .and_then(|(b, _)| doc_at(*b)),
+            .enumerate()
+            .filter_map(|(m, member)| Some((crate::link::canonical(&member.1), doc_at(m)?)))
+            .chain(refs.iter().map(|(p, d)| (p.clone(), *d)))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let dirs: Vec<Option<PathBuf>> = members
+        .iter()
+        .enumerate()
+        .map(|(m, member)| {
+            doc_at(m).filter(|_| names_others).and_then(|_| {
+                crate::link::canonical(&member.1)
+                    .parent()
+                    .map(Path::to_path_buf)
+            })
+        })
+        .collect();
+    let project = |m: usize| {
+        let mut p = compose::Project {
+            others: &others,
+            dir: dirs[m].as_deref(),
+            ..compose::Project::default()
+        };
+        for (c, chain) in ordered.iter().enumerate() {
+            if let Some(k) = chain.iter().position(|&(i, _, _)| i == m) {
+                p.overlays = &overlays[c][k + 1..];
+                p.bases = &bases[c][..k];
+            }
+        }
+        p
     };
 
     // One plan per service, read by the compose rules and, through the
@@ -431,10 +539,11 @@ fn harden_group(
 }
 
 /// The files that must be hardened together, each group sorted and the
-/// groups in order of their first file: a compose file with its override
-/// file and the Dockerfiles its services build (and, through a Dockerfile
-/// two compose files build, both of them). Most files are a group alone.
-fn groups(slots: &[Slot], links: &crate::link::Links) -> Vec<Vec<usize>> {
+/// groups in order of their first file: the compose files of one project
+/// (`edges`: override and -f files, included and extended files) and the
+/// Dockerfiles their services build (and, through a Dockerfile two compose
+/// files build, both of them). Most files are a group alone.
+fn groups(slots: &[Slot], links: &crate::link::Links, edges: &[(usize, usize)]) -> Vec<Vec<usize>> {
     let mut parent: Vec<usize> = (0..slots.len()).collect();
     fn root(parent: &mut [usize], mut i: usize) -> usize {
         while parent[i] != i {
@@ -449,9 +558,10 @@ fn groups(slots: &[Slot], links: &crate::link::Links) -> Vec<Vec<usize>> {
             parent[ra.max(rb)] = ra.min(rb);
         }
     };
-    let names: Vec<(&Path, Option<Kind>)> = slots.iter().map(|s| (s.0.as_path(), s.2)).collect();
-    for (b, o) in override_pairs_of(&names) {
-        join(&mut parent, b, o);
+    for &(a, b) in edges {
+        if a < slots.len() && b < slots.len() {
+            join(&mut parent, a, b);
+        }
     }
     // Linked Dockerfiles by canonical path; the name check in `is_linked`
     // keeps the system calls to the few files that can be linked.
@@ -488,10 +598,103 @@ fn groups(slots: &[Slot], links: &crate::link::Links) -> Vec<Vec<usize>> {
     out
 }
 
-/// (base, override) index pairs among a group's members.
-fn override_pairs(members: &[Member]) -> Vec<(usize, usize)> {
-    let names: Vec<(&Path, Option<Kind>)> = members.iter().map(|m| (m.1.as_path(), m.3)).collect();
-    override_pairs_of(&names)
+/// Load the compose files that parsed compose files name, transitively:
+/// an `include`d file becomes a slot of its own (hardened, in the includer's
+/// group); a file only `extends` reads is loaded into `refs`. `edges` gets
+/// (naming file, named file) for named files that are slots.
+fn follow_references(
+    slots: &mut Vec<Slot>,
+    refs: &mut Vec<(PathBuf, Source, compose::tree::Document)>,
+    edges: &mut Vec<(usize, usize)>,
+    load: &(dyn Fn(&Path, Kind) -> Result<(Source, Parsed), FileError> + Sync),
+) {
+    let mut known: std::collections::HashMap<PathBuf, usize> = std::collections::HashMap::new();
+    let mut todo: Vec<usize> = Vec::new();
+    for (i, s) in slots.iter().enumerate() {
+        if matches!(&s.3, Pre::Parsed(d) if matches!(**d, (_, Parsed::Compose(Some(_))))) {
+            todo.push(i);
+        }
+    }
+    if todo.is_empty() {
+        return;
+    }
+    let mut seen_refs: std::collections::HashSet<PathBuf> = std::collections::HashSet::new();
+    // (naming slot, or none for a file in `refs`; the document's folder; references)
+    let mut queue: Vec<(Option<usize>, PathBuf, Vec<(compose::Reference, String)>)> = Vec::new();
+    for i in todo {
+        let (path, _, _, pre) = &slots[i];
+        if let Pre::Parsed(d) = pre {
+            if let (_, Parsed::Compose(Some(doc))) = &**d {
+                let named = compose::references(doc);
+                if !named.is_empty() {
+                    queue.push((
+                        Some(i),
+                        path.parent().unwrap_or(Path::new("")).to_path_buf(),
+                        named,
+                    ));
+                }
+            }
+        }
+    }
+    if queue.is_empty() {
+        return;
+    }
+    for (i, s) in slots.iter().enumerate() {
+        if s.2 == Some(Kind::Compose) {
+            known.insert(crate::link::canonical(&s.0), i);
+        }
+    }
+    // Bounded: every file is loaded at most once.
+    while let Some((from, dir, named)) = queue.pop() {
+        for (how, file) in named {
+            let path = dir.join(&file);
+            let key = crate::link::canonical(&path);
+            if let Some(&j) = known.get(&key) {
+                if let Some(i) = from {
+                    edges.push((i, j));
+                }
+                continue;
+            }
+            if !path.is_file() {
+                continue;
+            }
+            let next_dir = path.parent().unwrap_or(Path::new("")).to_path_buf();
+            match how {
+                compose::Reference::Include => {
+                    let display = display_path(&path);
+                    let (pre, named) = match load(&path, Kind::Compose) {
+                        Ok(done) => {
+                            let named = match &done.1 {
+                                Parsed::Compose(Some(doc)) => compose::references(doc),
+                                _ => Vec::new(),
+                            };
+                            (Pre::Parsed(Box::new(done)), named)
+                        }
+                        Err(e) => (Pre::Failed(e), Vec::new()),
+                    };
+                    let j = slots.len();
+                    slots.push((path, display, Some(Kind::Compose), pre));
+                    known.insert(key, j);
+                    if let Some(i) = from {
+                        edges.push((i, j));
+                    }
+                    queue.push((Some(j), next_dir, named));
+                }
+                compose::Reference::Extends => {
+                    if !seen_refs.insert(key.clone()) {
+                        continue;
+                    }
+                    // A file read only for values: one that does not parse
+                    // is simply not followed (Compose will say why).
+                    if let Ok((src, Parsed::Compose(Some(doc)))) = load(&path, Kind::Compose) {
+                        let named = compose::references(&doc);
+                        refs.push((key, src, doc));
+                        queue.push((None, next_dir, named));
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// (base, override) index pairs: `compose.yaml` with `compose.override.yaml`,

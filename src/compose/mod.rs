@@ -10,6 +10,7 @@ use crate::edit::Edit;
 use crate::rules::{self, Output};
 use crate::source::Source;
 use patch::{Layout, NewValue};
+pub use service::Project;
 use service::Service;
 use tree::{Document, Kind, Limits, Node};
 
@@ -397,8 +398,10 @@ pub fn environment(ctx: &Ctx, svc: &Service) -> Vec<(String, String)> {
         Some((v, _)) => env_pairs(ctx.doc, v),
         None => Vec::new(),
     };
-    if let (Some((v, _)), Some(o)) = (svc.overlay("environment"), svc.overlay) {
-        vars.extend(env_pairs(o.doc, v));
+    for (doc, map, _) in svc.overlays() {
+        if let Some(e) = map.get("environment") {
+            vars.extend(env_pairs(doc, doc.resolve(&e.value)));
+        }
     }
     vars
 }
@@ -426,29 +429,64 @@ fn env_pairs(doc: &Document, v: &Node) -> Vec<(String, String)> {
     }
 }
 
-/// How a compose file relates to the other files of its project.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Project<'a> {
-    /// The project's override file (`compose.override.yaml`), when this is
-    /// its base file: values there win over this file's.
-    pub overlay: Option<(&'a Document, &'a str)>,
-    /// When this is the override file: the base file, whose services are
-    /// hardened there (the edits go to the file where a service is defined).
-    pub base: Option<&'a Document>,
+/// How a compose file names another one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reference {
+    /// `extends: {file: ...}`: read for the extended service's values.
+    Extends,
+    /// A top-level `include` entry: part of the project, its services
+    /// hardened in that file.
+    Include,
 }
 
-impl<'a> Project<'a> {
-    /// The services this file hardens.
-    pub fn services(&self, doc: &'a Document) -> Vec<Service<'a>> {
-        let defined_in_base: Vec<&str> = self
-            .base
-            .map(|b| service::services(b).iter().map(|s| s.name).collect())
-            .unwrap_or_default();
-        service::services_with(doc, self.overlay)
-            .into_iter()
-            .filter(|s| !defined_in_base.contains(&s.name))
-            .collect()
+/// The other compose files a document names, as written (relative to its
+/// folder): `extends.file` of its services and its `include` entries.
+/// Remote and interpolated paths are left out: they are not files harden
+/// can read.
+pub fn references(doc: &Document) -> Vec<(Reference, String)> {
+    let local = |s: &str| {
+        !s.is_empty() && !s.contains("://") && !s.contains("${") && !s.starts_with("git@")
+    };
+    let mut out = Vec::new();
+    for svc in service::services(doc) {
+        let Some(e) = svc.own("extends") else {
+            continue;
+        };
+        let v = doc.resolve(&e.value);
+        if let Some(f) = v.get("file").and_then(|f| doc.resolve(&f.value).as_str()) {
+            if local(f) {
+                out.push((Reference::Extends, f.to_string()));
+            }
+        }
     }
+    if let Some(inc) = doc.root.get("include") {
+        if let Kind::Seq { items, .. } = &doc.resolve(&inc.value).kind {
+            for item in items {
+                let item = doc.resolve(item);
+                let paths: Vec<&str> = match item.as_str() {
+                    Some(p) => vec![p],
+                    None => match item.get("path").map(|p| doc.resolve(&p.value)) {
+                        Some(p) => match (&p.kind, p.as_str()) {
+                            (_, Some(one)) => vec![one],
+                            (Kind::Seq { items, .. }, _) => items
+                                .iter()
+                                .filter_map(|i| doc.resolve(i).as_str())
+                                .collect(),
+                            _ => Vec::new(),
+                        },
+                        None => Vec::new(),
+                    },
+                };
+                out.extend(
+                    paths
+                        .into_iter()
+                        .filter(|p| local(p))
+                        .map(|p| (Reference::Include, p.to_string())),
+                );
+            }
+        }
+    }
+    out
 }
 
 /// Plans for every service, keyed by service name.
@@ -465,7 +503,13 @@ pub fn plans<'d>(
 ) -> Plans {
     let ctx = Ctx::new(src, doc, config);
     let mut taken = top_level_volumes(doc);
-    if let Some((o, _)) = project.overlay {
+    for (o, _) in project.overlays {
+        taken.extend(top_level_volumes(o));
+    }
+    for o in project.bases {
+        taken.extend(top_level_volumes(o));
+    }
+    for (_, o) in project.others {
         taken.extend(top_level_volumes(o));
     }
     let mut out = Plans::new();

@@ -1,7 +1,9 @@
 //! A compose service as the rules see it: its own keys, the keys it gets
-//! through `<<` merge keys, and its `x-harden` exception.
+//! through `<<` merge keys and `extends`, the values the project's later
+//! files set for it, and its `x-harden` exception.
 
 use super::tree::{Document, Entry, Kind, Node};
+use std::path::{Path, PathBuf};
 
 /// Where a service's value for a key comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,6 +21,8 @@ pub enum From<'a> {
     Anchor(Option<&'a str>),
     /// `extends: {service: NAME}` in the same file.
     Extends(&'a str),
+    /// `extends: {file: FILE, service: NAME}`: (service, file as written).
+    ExtendsFile(&'a str, &'a str),
 }
 
 impl std::fmt::Display for From<'_> {
@@ -28,6 +32,7 @@ impl std::fmt::Display for From<'_> {
             From::Anchor(Some(a)) => write!(f, " from `&{a}`"),
             From::Anchor(None) => write!(f, " through `<<`"),
             From::Extends(s) => write!(f, " from service `{s}` (extends)"),
+            From::ExtendsFile(s, file) => write!(f, " from service `{s}` of {file} (extends)"),
         }
     }
 }
@@ -40,18 +45,53 @@ pub struct Service<'a> {
     /// The service's mapping.
     pub map: &'a Node,
     pub doc: &'a Document,
-    /// The same service in the project's override file
-    /// (`compose.override.yaml`), whose values win when Compose merges them.
-    pub overlay: Option<Overlay<'a>>,
+    /// The other files the service's values come from.
+    pub project: Project<'a>,
 }
 
-/// A service's definition in the override file of the same project.
-#[derive(Debug, Clone, Copy)]
-pub struct Overlay<'a> {
-    pub map: &'a Node,
-    pub doc: &'a Document,
-    /// The override file's name, for notes.
-    pub file: &'a str,
+/// How a compose file relates to the other files of its project, as
+/// Compose merges them.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Project<'a> {
+    /// The files Compose reads after this one (`compose.override.yaml`, or
+    /// the later `-f` files), in order, with their names for notes: their
+    /// values win over this file's, and their lists are appended.
+    pub overlays: &'a [(&'a Document, &'a str)],
+    /// The files Compose reads before this one: a service they define is
+    /// hardened there (the edits go to the file where it is defined).
+    pub bases: &'a [&'a Document],
+    /// Compose files that `extends: {file: ...}` or `include` name, read
+    /// for their values, by canonical path.
+    pub others: &'a [(PathBuf, &'a Document)],
+    /// This file's folder, canonical, against which `extends.file` is
+    /// resolved.
+    pub dir: Option<&'a Path>,
+}
+
+impl<'a> Project<'a> {
+    /// The services this file hardens.
+    pub fn services(&self, doc: &'a Document) -> Vec<Service<'a>> {
+        own_services(doc, *self)
+            .into_iter()
+            .filter(|s| !self.bases.iter().any(|b| service_map(b, s.name).is_some()))
+            .collect()
+    }
+
+    /// A file `extends.file` or `include` names, relative to this file.
+    fn other(&self, file: &str) -> Option<(&'a Path, &'a Document)> {
+        let path = crate::link::canonical(&self.dir?.join(file));
+        self.others
+            .iter()
+            .find(|(p, _)| *p == path)
+            .map(|(p, d)| (p.as_path(), *d))
+    }
+}
+
+/// The mapping of service `name` in a compose document.
+fn service_map<'a>(doc: &'a Document, name: &str) -> Option<&'a Node> {
+    let services = doc.resolve(&doc.root.get("services")?.value);
+    let map = doc.resolve(&services.get(name)?.value);
+    matches!(map.kind, Kind::Map { .. }).then_some(map)
 }
 
 /// The `x-harden` exception of a service.
@@ -79,41 +119,61 @@ impl<'a> Service<'a> {
         if let Some((n, a)) = lookup_merged(self.doc, self.map, key, &mut seen) {
             return Some((n, Origin::Merged(From::Anchor(a))));
         }
-        // `extends` in the same file: the extended service's values apply
-        // where this one sets none (another file's is not read).
+        // `extends`: the extended service's values apply where this one
+        // sets none, in this file or in the file `extends.file` names.
         let mut cur = *self;
         for _ in 0..MAX_EXTENDS {
-            let base = cur.extends()?;
+            let (base, file) = cur.extends()?;
+            let from = match file {
+                Some(f) => From::ExtendsFile(base.name, f),
+                None => From::Extends(base.name),
+            };
             if let Some(e) = base.own(key) {
-                return Some((
-                    self.doc.resolve(&e.value),
-                    Origin::Merged(From::Extends(base.name)),
-                ));
+                return Some((base.doc.resolve(&e.value), Origin::Merged(from)));
             }
-            if let Some((n, _)) = lookup_merged(self.doc, base.map, key, &mut seen) {
-                return Some((n, Origin::Merged(From::Extends(base.name))));
+            if let Some((n, _)) = lookup_merged(base.doc, base.map, key, &mut seen) {
+                return Some((n, Origin::Merged(from)));
             }
             cur = base;
         }
         None
     }
 
-    /// The service this one extends in the same file, if any.
-    fn extends(&self) -> Option<Service<'a>> {
+    /// The service this one extends, and the file as `extends.file` names
+    /// it when it is another file (read when harden could load it).
+    fn extends(&self) -> Option<(Service<'a>, Option<&'a str>)> {
         let e = self.own("extends")?;
         let v = self.doc.resolve(&e.value);
-        let name = match v.as_str() {
-            Some(s) => s,
+        let (name, file) = match v.as_str() {
+            Some(s) => (s, None),
             None => {
-                if v.get("file").is_some() {
-                    return None;
-                }
-                self.doc.resolve(&v.get("service")?.value).as_str()?
+                let name = self.doc.resolve(&v.get("service")?.value).as_str()?;
+                let file = match v.get("file") {
+                    Some(f) => Some(self.doc.resolve(&f.value).as_str()?),
+                    None => None,
+                };
+                (name, file)
             }
         };
-        own_services(self.doc)
-            .into_iter()
-            .find(|s| s.name == name && s.name != self.name)
+        match file {
+            None => own_services(self.doc, self.project)
+                .into_iter()
+                .find(|s| s.name == name && s.name != self.name)
+                .map(|s| (s, None)),
+            Some(f) => {
+                let (path, doc) = self.project.other(f)?;
+                // The other file's own `extends.file` is relative to it.
+                let project = Project {
+                    dir: path.parent(),
+                    others: self.project.others,
+                    ..Project::default()
+                };
+                let s = own_services(doc, project)
+                    .into_iter()
+                    .find(|s| s.name == name)?;
+                Some((s, Some(f)))
+            }
+        }
     }
 
     /// A finding about the service as a whole, at its key (`web:`).
@@ -125,26 +185,42 @@ impl<'a> Service<'a> {
         crate::finding::Finding::new(rule, self.key.line, self.key.col + 1, message)
     }
 
+    /// The service as the project's later files define it, in order:
+    /// (document, the service's mapping there, file name).
+    pub fn overlays(&self) -> Vec<(&'a Document, &'a Node, &'a str)> {
+        self.project
+            .overlays
+            .iter()
+            .filter_map(|&(doc, file)| Some((doc, service_map(doc, self.name)?, file)))
+            .collect()
+    }
+
+    /// The value the project's later files set for `key` (the last one
+    /// wins, as Compose merges scalars), with its document and file name.
+    fn overlay_in(&self, key: &str) -> Option<(&'a Document, &'a Node, &'a str)> {
+        self.overlays()
+            .into_iter()
+            .rev()
+            .find_map(|(doc, map, file)| Some((doc, doc.resolve(&map.get(key)?.value), file)))
+    }
+
     /// The value the override file sets for `key`, and the file's name.
     /// Compose lets an override's scalar win and appends its lists.
     pub fn overlay(&self, key: &str) -> Option<(&'a Node, &'a str)> {
-        let o = self.overlay?;
-        let e = o.map.get(key)?;
-        Some((o.doc.resolve(&e.value), o.file))
+        self.overlay_in(key).map(|(_, v, file)| (v, file))
     }
 
-    /// The scalar items of a list the override file sets for `key`.
+    /// The scalar items of the lists the later files set for `key`, all
+    /// of them (Compose appends them).
     pub fn overlay_strings(&self, key: &str) -> Vec<&'a str> {
-        let (Some((v, _)), Some(o)) = (self.overlay(key), self.overlay) else {
-            return Vec::new();
-        };
-        match &v.kind {
-            Kind::Seq { items, .. } => items
-                .iter()
-                .filter_map(|i| o.doc.resolve(i).as_str())
-                .collect(),
-            _ => Vec::new(),
+        let mut out = Vec::new();
+        for (doc, map, _) in self.overlays() {
+            let Some(e) = map.get(key) else { continue };
+            if let Kind::Seq { items, .. } = &doc.resolve(&e.value).kind {
+                out.extend(items.iter().filter_map(|i| doc.resolve(i).as_str()));
+            }
         }
+        out
     }
 
     /// A scalar value as Compose sees it after merging the override file:
@@ -159,13 +235,9 @@ impl<'a> Service<'a> {
 
     /// The exception (`x-harden`), own, merged, or from the override file.
     pub fn exception(&self) -> Option<Exception> {
-        let node = match self.overlay("x-harden") {
-            Some((n, _)) => n,
-            None => self.effective("x-harden")?.0,
-        };
-        let doc = match self.overlay("x-harden") {
-            Some(_) => self.overlay.map_or(self.doc, |o| o.doc),
-            None => self.doc,
+        let (doc, node) = match self.overlay_in("x-harden") {
+            Some((doc, n, _)) => (doc, n),
+            None => (self.doc, self.effective("x-harden")?.0),
         };
         let mut ex = Exception {
             line: node.line,
@@ -240,33 +312,14 @@ fn lookup_merged<'a>(
     None
 }
 
-/// The services of a compose document, in file order. A service written as
-/// an alias (`web: *base`) is skipped: editing it would edit the anchor.
+/// The services of a compose document, in file order, read on their own
+/// (no other file of the project). A service written as an alias
+/// (`web: *base`) is skipped: editing it would edit the anchor.
 pub fn services(doc: &Document) -> Vec<Service<'_>> {
-    services_with(doc, None)
+    own_services(doc, Project::default())
 }
 
-/// The services of a compose document with their definitions in the
-/// project's override file, when there is one.
-pub fn services_with<'a>(
-    doc: &'a Document,
-    overlay: Option<(&'a Document, &'a str)>,
-) -> Vec<Service<'a>> {
-    let mut out = own_services(doc);
-    if let Some((odoc, file)) = overlay {
-        let theirs = own_services(odoc);
-        for s in &mut out {
-            s.overlay = theirs.iter().find(|o| o.name == s.name).map(|o| Overlay {
-                map: o.map,
-                doc: odoc,
-                file,
-            });
-        }
-    }
-    out
-}
-
-fn own_services(doc: &Document) -> Vec<Service<'_>> {
+fn own_services<'a>(doc: &'a Document, project: Project<'a>) -> Vec<Service<'a>> {
     let Some(services) = doc.root.get("services") else {
         return Vec::new();
     };
@@ -283,7 +336,7 @@ fn own_services(doc: &Document) -> Vec<Service<'_>> {
                     key: &e.key,
                     map: &e.value,
                     doc,
-                    overlay: None,
+                    project,
                 }),
                 _ => None,
             }

@@ -215,9 +215,12 @@ impl Document {
         if !matches!(node.kind, Kind::Alias { .. }) {
             return node;
         }
+        // The name check keeps a node of another document (a value read
+        // through `extends.file`) from resolving to an alias of this one.
         self.alias_at
             .get(&node.start)
             .and_then(|&i| self.aliases.get(i))
+            .filter(|a| matches!(&node.kind, Kind::Alias { name } if *name == a.name))
             .and_then(|a| self.at_path(&a.target))
             .unwrap_or(node)
     }

@@ -43,13 +43,10 @@ pub fn mounts(ctx: &Ctx, svc: &Service) -> Vec<Mount> {
         svc.effective("tmpfs").map(|(v, _)| v),
         svc.effective("volumes").map(|(v, _)| v),
     );
-    // Compose appends the override file's mounts to this file's.
-    if let Some(o) = svc.overlay {
-        out.extend(mounts_in(
-            o.doc,
-            svc.overlay("tmpfs").map(|(v, _)| v),
-            svc.overlay("volumes").map(|(v, _)| v),
-        ));
+    // Compose appends the later files' mounts to this file's.
+    for (doc, map, _) in svc.overlays() {
+        let get = |k: &str| map.get(k).map(|e| doc.resolve(&e.value));
+        out.extend(mounts_in(doc, get("tmpfs"), get("volumes")));
     }
     out
 }
