@@ -10,6 +10,7 @@ use crate::dockerfile::{Dockerfile, Form};
 use crate::profiles::{self, ImageProfile, WriteKind};
 use crate::rules::unmounted_write_path::{covered, mounts, Mount, TMP};
 use std::path::Path;
+use std::sync::Arc;
 
 /// How a carve-out is mounted.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,8 +70,8 @@ pub struct ServicePlan {
     pub cap_add: Vec<(String, String)>,
     /// `user:` to set, with why (known images that can run as non-root).
     pub user: Option<(String, String)>,
-    /// The known-image profile used, for notes.
-    pub profile: Option<ImageProfile>,
+    /// The known-image profile used, for notes: shared, not copied per service.
+    pub profile: Option<Arc<ImageProfile>>,
     /// Things a person should check.
     pub review: Vec<String>,
     /// The service runs an image harden has no profile for and no

@@ -451,8 +451,65 @@ impl<'a> Project<'a> {
     }
 }
 
-/// Plans for every service, keyed by service name.
-pub type Plans = std::collections::BTreeMap<String, crate::plan::ServicePlan>;
+/// Plans for every service, keyed by service name, in name order. A sorted
+/// vector rather than a map: a plan is large and stored inline, and map
+/// nodes reserve room for eleven of them however few a file has.
+#[derive(Debug, Default)]
+pub struct Plans {
+    by_name: Vec<(String, crate::plan::ServicePlan)>,
+}
+
+impl Plans {
+    /// The plan of the service `name`.
+    pub fn get(&self, name: &str) -> Option<&crate::plan::ServicePlan> {
+        self.by_name
+            .binary_search_by(|(n, _)| n.as_str().cmp(name))
+            .ok()
+            .and_then(|i| self.by_name.get(i))
+            .map(|(_, p)| p)
+    }
+
+    /// Every (service name, plan), in name order.
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &crate::plan::ServicePlan)> {
+        self.by_name.iter().map(|(n, p)| (n, p))
+    }
+
+    pub fn len(&self) -> usize {
+        self.by_name.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_name.is_empty()
+    }
+
+    /// From (name, plan) pairs in any order; of two plans for one name the
+    /// later wins, as a map insert would.
+    fn from_pairs(mut pairs: Vec<(String, crate::plan::ServicePlan)>) -> Plans {
+        // Stable: pairs of one name keep their order, the last one is kept.
+        pairs.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut by_name: Vec<(String, crate::plan::ServicePlan)> = Vec::with_capacity(pairs.len());
+        for pair in pairs {
+            match by_name.last_mut() {
+                Some(last) if last.0 == pair.0 => *last = pair,
+                _ => by_name.push(pair),
+            }
+        }
+        by_name.shrink_to_fit();
+        Plans { by_name }
+    }
+}
+
+impl<'a> IntoIterator for &'a Plans {
+    type Item = (&'a String, &'a crate::plan::ServicePlan);
+    type IntoIter = std::iter::Map<
+        std::slice::Iter<'a, (String, crate::plan::ServicePlan)>,
+        fn(&'a (String, crate::plan::ServicePlan)) -> (&'a String, &'a crate::plan::ServicePlan),
+    >;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.by_name.iter().map(|(n, p)| (n, p))
+    }
+}
 
 /// Infer the plan of every service; `built` gives the Dockerfile a service
 /// builds, where harden could read it.
@@ -468,8 +525,9 @@ pub fn plans<'d>(
     if let Some((o, _)) = project.overlay {
         taken.extend(top_level_volumes(o));
     }
-    let mut out = Plans::new();
-    for svc in project.services(doc) {
+    let services = project.services(doc);
+    let mut out = Vec::with_capacity(services.len());
+    for svc in services {
         let b = built(svc.name);
         let plan = crate::plan::plan_service(&ctx, &svc, b.as_ref(), &taken);
         for c in &plan.carve_outs {
@@ -477,9 +535,9 @@ pub fn plans<'d>(
                 taken.push(name.clone());
             }
         }
-        out.insert(svc.name.to_string(), plan);
+        out.push((svc.name.to_string(), plan));
     }
-    out
+    Plans::from_pairs(out)
 }
 
 /// Run every compose rule over every service.
