@@ -121,7 +121,7 @@ impl Ctx<'_> {
                 Kind::Scalar { value, .. } => {
                     // `tmpfs: /run` → `tmpfs: [/run, ...]`: a scalar cannot grow,
                     // so this is the one place a value is rewritten.
-                    let mut all = vec![value.clone()];
+                    let mut all = vec![value.to_string()];
                     all.extend(items.iter().cloned());
                     out.edits.push(patch::replace_scalar(
                         v,
@@ -170,7 +170,7 @@ impl Ctx<'_> {
     /// Give a key of the service that has no value (`cap_drop:`) block
     /// lines below it.
     pub fn fill_null(&self, svc: &Service, value: &Node, new: &NewValue) -> Edit {
-        patch::fill_null_block(self.src, &self.layout, svc.map.col, value, new)
+        patch::fill_null_block(self.src, &self.layout, svc.map.col(), value, new)
     }
 
     /// Append every item to a sequence; false (with a review note) when one
@@ -298,7 +298,7 @@ impl Ctx<'_> {
                         }
                     }
                     _ if v.is_null() => {
-                        let pad = " ".repeat(root.col + self.layout.step);
+                        let pad = " ".repeat(root.col() + self.layout.step);
                         let body: String = names
                             .iter()
                             .map(|n| {
@@ -329,7 +329,7 @@ impl Ctx<'_> {
                 .iter()
                 .filter_map(|i| self.doc.resolve(i).as_str().map(str::to_string))
                 .collect(),
-            Kind::Scalar { value, .. } if !value.is_empty() => vec![value.clone()],
+            Kind::Scalar { value, .. } if !value.is_empty() => vec![value.to_string()],
             _ => Vec::new(),
         }
     }
@@ -350,8 +350,8 @@ pub fn parse(src: &Source, limits: &Limits) -> Result<Option<Document>, FileErro
         })?;
         if !matches!(d.root.kind, Kind::Map { .. }) {
             return Err(FileError {
-                line: d.root.line,
-                col: d.root.col + 1,
+                line: d.root.line(),
+                col: d.root.col() + 1,
                 message: "a compose file must be a mapping at its top level".into(),
             });
         }
@@ -359,8 +359,8 @@ pub fn parse(src: &Source, limits: &Limits) -> Result<Option<Document>, FileErro
             let v = d.resolve(&s.value);
             if !matches!(v.kind, Kind::Map { .. }) && !v.is_null() {
                 return Err(FileError {
-                    line: v.line,
-                    col: v.col + 1,
+                    line: v.line(),
+                    col: v.col() + 1,
                     message: "`services` must be a mapping of service names to services".into(),
                 });
             }
