@@ -113,10 +113,10 @@ fn compose_tree(text: &str) {
 fn spans_ok(text: &str, node: &Node, depth: usize) {
     assert!(depth <= 300, "tree deeper than the depth limit");
     assert!(
-        node.start <= node.end && text.get(node.start..node.end).is_some(),
+        node.start() <= node.end() && text.get(node.start()..node.end()).is_some(),
         "node span {}..{} is not a slice of the text",
-        node.start,
-        node.end
+        node.start(),
+        node.end()
     );
     match &node.kind {
         NodeKind::Seq { items, .. } => items.iter().for_each(|n| spans_ok(text, n, depth + 1)),

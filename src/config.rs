@@ -10,7 +10,7 @@ use serde::Deserialize;
 use std::fmt;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use toml::Spanned;
 
 /// The file harden looks for in the working directory and its parents.
@@ -46,7 +46,7 @@ pub struct Config {
     pub skip: Vec<String>,
     pub exceptions: Vec<Exception>,
     /// Extra known images, consulted before the built-in profiles.
-    pub images: Vec<ImageProfile>,
+    pub images: Vec<Arc<ImageProfile>>,
 }
 
 /// One `[[exception]]`: rules a path and/or a service is exempted from.
@@ -283,7 +283,7 @@ pub fn parse(text: &str) -> Result<Config, Located> {
             }
             repositories.push(r.clone());
         }
-        cfg.images.push(p);
+        cfg.images.push(Arc::new(p));
     }
     Ok(cfg)
 }
@@ -539,7 +539,7 @@ impl Config {
     }
 
     /// The profile of a known image: the config's own first.
-    pub fn profile_for(&self, image: &str) -> Option<&ImageProfile> {
+    pub fn profile_for(&self, image: &str) -> Option<&Arc<ImageProfile>> {
         profiles::profile_with(&self.images, image)
     }
 

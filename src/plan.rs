@@ -9,7 +9,9 @@ use crate::compose::Ctx;
 use crate::dockerfile::{Dockerfile, Form};
 use crate::profiles::{self, ImageProfile, WriteKind};
 use crate::rules::unmounted_write_path::{covered, mounts, Mount, TMP};
+use std::borrow::Cow;
 use std::path::Path;
+use std::sync::Arc;
 
 /// How a carve-out is mounted.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,7 +27,8 @@ pub enum Carve {
 pub struct CarveOut {
     pub path: String,
     pub carve: Carve,
-    pub why: String,
+    /// Borrowed when constant: the `/tmp` reason recurs for every service.
+    pub why: Cow<'static, str>,
 }
 
 impl CarveOut {
@@ -69,8 +72,8 @@ pub struct ServicePlan {
     pub cap_add: Vec<(String, String)>,
     /// `user:` to set, with why (known images that can run as non-root).
     pub user: Option<(String, String)>,
-    /// The known-image profile used, for notes.
-    pub profile: Option<ImageProfile>,
+    /// The known-image profile used, for notes: shared, not copied per service.
+    pub profile: Option<Arc<ImageProfile>>,
     /// Things a person should check.
     pub review: Vec<String>,
     /// The service runs an image harden has no profile for and no
@@ -184,7 +187,7 @@ impl<'a> Planner<'a> {
                 .any(|c| c.path == path || path.starts_with(&format!("{}/", c.path)))
     }
 
-    fn volume(&mut self, path: &str, suffix: &str, why: String) {
+    fn volume(&mut self, path: &str, suffix: &str, why: impl Into<Cow<'static, str>>) {
         if self.covered(path) {
             return;
         }
@@ -212,18 +215,18 @@ impl<'a> Planner<'a> {
         self.plan.carve_outs.push(CarveOut {
             path: path.to_string(),
             carve: Carve::Volume { name },
-            why,
+            why: why.into(),
         });
     }
 
-    fn tmpfs(&mut self, path: &str, options: String, why: String) {
+    fn tmpfs(&mut self, path: &str, options: String, why: impl Into<Cow<'static, str>>) {
         if self.covered(path) {
             return;
         }
         self.plan.carve_outs.push(CarveOut {
             path: path.to_string(),
             carve: Carve::Tmpfs { options },
-            why,
+            why: why.into(),
         });
     }
 }
@@ -273,7 +276,7 @@ pub fn plan_service(
     p.plan.profile = profile.cloned();
 
     if read_only_applies {
-        p.tmpfs(TMP, format!("size={}", ctx.config.tmpfs_size), "scratch space in memory, since the root filesystem is read-only (programs and libraries write temporary files there)".into());
+        p.tmpfs(TMP, format!("size={}", ctx.config.tmpfs_size), "scratch space in memory, since the root filesystem is read-only (programs and libraries write temporary files there)");
     }
 
     if let Some(prof) = profile {
@@ -503,7 +506,7 @@ fn plan_from_dockerfile(p: &mut Planner, b: &Built) {
                 "nginx's pid file (/run/nginx.pid in Debian's packages)",
             ),
         ] {
-            p.tmpfs(path, "size=64m,mode=1777".into(), why.into());
+            p.tmpfs(path, "size=64m,mode=1777".into(), why);
         }
     }
     plan_caches(p, b.context);
@@ -676,7 +679,7 @@ mod tests {
             carve: Carve::Tmpfs {
                 options: options.into(),
             },
-            why: String::new(),
+            why: Cow::Borrowed(""),
         };
         let carve_outs = [
             t("/tmp", "size=512m"),
@@ -688,7 +691,7 @@ mod tests {
                 carve: Carve::Volume {
                     name: "data".into(),
                 },
-                why: String::new(),
+                why: Cow::Borrowed(""),
             },
         ];
         assert_eq!(

@@ -16,7 +16,7 @@
 use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 /// Every image profile, by file stem. Adding a file means adding a line here,
 /// and the test `every_template_file_is_embedded` keeps the two in step.
@@ -347,10 +347,10 @@ impl std::error::Error for DepFileError {}
 // Loading and validation
 // ---------------------------------------------------------------------------
 
-static PROFILES: OnceLock<Result<Vec<ImageProfile>, KnowledgeError>> = OnceLock::new();
+static PROFILES: OnceLock<Result<Vec<Arc<ImageProfile>>, KnowledgeError>> = OnceLock::new();
 static CACHES: OnceLock<Result<Vec<CacheLibrary>, KnowledgeError>> = OnceLock::new();
 
-fn loaded_profiles() -> &'static Result<Vec<ImageProfile>, KnowledgeError> {
+fn loaded_profiles() -> &'static Result<Vec<Arc<ImageProfile>>, KnowledgeError> {
     PROFILES.get_or_init(|| load_profiles(IMAGE_FILES))
 }
 
@@ -359,8 +359,9 @@ fn loaded_caches() -> &'static Result<Vec<CacheLibrary>, KnowledgeError> {
 }
 
 /// Every image profile (empty if the embedded data failed to load, which the
-/// test suite rules out).
-pub fn profiles() -> &'static [ImageProfile] {
+/// test suite rules out). Shared, so that a plan can keep the profile it
+/// used without copying it per service.
+pub fn profiles() -> &'static [Arc<ImageProfile>] {
     match loaded_profiles() {
         Ok(p) => p,
         Err(_) => &[],
@@ -379,12 +380,18 @@ pub fn load_error() -> Option<&'static KnowledgeError> {
 /// registry and `library/`, the tag and the digest.
 pub fn profile_for(image: &str) -> Option<&'static ImageProfile> {
     let repository = parse_local_ref(image)?.repository;
-    profiles().iter().find(|p| p.images.contains(&repository))
+    profiles()
+        .iter()
+        .find(|p| p.images.contains(&repository))
+        .map(|p| &**p)
 }
 
 /// Like [`profile_for`], with `extra` profiles (from harden.toml) looked at
 /// first, so a team can describe its own images or override a built-in one.
-pub fn profile_with<'a>(extra: &'a [ImageProfile], image: &str) -> Option<&'a ImageProfile> {
+pub fn profile_with<'a>(
+    extra: &'a [Arc<ImageProfile>],
+    image: &str,
+) -> Option<&'a Arc<ImageProfile>> {
     let repository = parse_local_ref(image)?.repository;
     extra
         .iter()
@@ -414,8 +421,8 @@ pub fn cache_library(package: &str) -> Option<&'static CacheLibrary> {
     })
 }
 
-fn load_profiles(files: &[(&str, &str)]) -> Result<Vec<ImageProfile>, KnowledgeError> {
-    let mut out: Vec<ImageProfile> = Vec::with_capacity(files.len());
+fn load_profiles(files: &[(&str, &str)]) -> Result<Vec<Arc<ImageProfile>>, KnowledgeError> {
+    let mut out: Vec<Arc<ImageProfile>> = Vec::with_capacity(files.len());
     let mut owner: BTreeMap<String, String> = BTreeMap::new();
     for (id, text) in files {
         let profile = parse_profile(id, text)?;
@@ -429,7 +436,7 @@ fn load_profiles(files: &[(&str, &str)]) -> Result<Vec<ImageProfile>, KnowledgeE
                 ));
             }
         }
-        out.push(profile);
+        out.push(Arc::new(profile));
     }
     Ok(out)
 }

@@ -122,7 +122,7 @@ impl Ctx<'_> {
                 Kind::Scalar { value, .. } => {
                     // `tmpfs: /run` → `tmpfs: [/run, ...]`: a scalar cannot grow,
                     // so this is the one place a value is rewritten.
-                    let mut all = vec![value.clone()];
+                    let mut all = vec![value.to_string()];
                     all.extend(items.iter().cloned());
                     out.edits.push(patch::replace_scalar(
                         v,
@@ -171,7 +171,7 @@ impl Ctx<'_> {
     /// Give a key of the service that has no value (`cap_drop:`) block
     /// lines below it.
     pub fn fill_null(&self, svc: &Service, value: &Node, new: &NewValue) -> Edit {
-        patch::fill_null_block(self.src, &self.layout, svc.map.col, value, new)
+        patch::fill_null_block(self.src, &self.layout, svc.map.col(), value, new)
     }
 
     /// Append every item to a sequence; false (with a review note) when one
@@ -299,7 +299,7 @@ impl Ctx<'_> {
                         }
                     }
                     _ if v.is_null() => {
-                        let pad = " ".repeat(root.col + self.layout.step);
+                        let pad = " ".repeat(root.col() + self.layout.step);
                         let body: String = names
                             .iter()
                             .map(|n| {
@@ -330,7 +330,7 @@ impl Ctx<'_> {
                 .iter()
                 .filter_map(|i| self.doc.resolve(i).as_str().map(str::to_string))
                 .collect(),
-            Kind::Scalar { value, .. } if !value.is_empty() => vec![value.clone()],
+            Kind::Scalar { value, .. } if !value.is_empty() => vec![value.to_string()],
             _ => Vec::new(),
         }
     }
@@ -351,8 +351,8 @@ pub fn parse(src: &Source, limits: &Limits) -> Result<Option<Document>, FileErro
         })?;
         if !matches!(d.root.kind, Kind::Map { .. }) {
             return Err(FileError {
-                line: d.root.line,
-                col: d.root.col + 1,
+                line: d.root.line(),
+                col: d.root.col() + 1,
                 message: "a compose file must be a mapping at its top level".into(),
             });
         }
@@ -360,8 +360,8 @@ pub fn parse(src: &Source, limits: &Limits) -> Result<Option<Document>, FileErro
             let v = d.resolve(&s.value);
             if !matches!(v.kind, Kind::Map { .. }) && !v.is_null() {
                 return Err(FileError {
-                    line: v.line,
-                    col: v.col + 1,
+                    line: v.line(),
+                    col: v.col() + 1,
                     message: "`services` must be a mapping of service names to services".into(),
                 });
             }
@@ -489,8 +489,65 @@ pub fn references(doc: &Document) -> Vec<(Reference, String)> {
     out
 }
 
-/// Plans for every service, keyed by service name.
-pub type Plans = std::collections::BTreeMap<String, crate::plan::ServicePlan>;
+/// Plans for every service, keyed by service name, in name order. A sorted
+/// vector rather than a map: a plan is large and stored inline, and map
+/// nodes reserve room for eleven of them however few a file has.
+#[derive(Debug, Default)]
+pub struct Plans {
+    by_name: Vec<(String, crate::plan::ServicePlan)>,
+}
+
+impl Plans {
+    /// The plan of the service `name`.
+    pub fn get(&self, name: &str) -> Option<&crate::plan::ServicePlan> {
+        self.by_name
+            .binary_search_by(|(n, _)| n.as_str().cmp(name))
+            .ok()
+            .and_then(|i| self.by_name.get(i))
+            .map(|(_, p)| p)
+    }
+
+    /// Every (service name, plan), in name order.
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &crate::plan::ServicePlan)> {
+        self.by_name.iter().map(|(n, p)| (n, p))
+    }
+
+    pub fn len(&self) -> usize {
+        self.by_name.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_name.is_empty()
+    }
+
+    /// From (name, plan) pairs in any order; of two plans for one name the
+    /// later wins, as a map insert would.
+    fn from_pairs(mut pairs: Vec<(String, crate::plan::ServicePlan)>) -> Plans {
+        // Stable: pairs of one name keep their order, the last one is kept.
+        pairs.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut by_name: Vec<(String, crate::plan::ServicePlan)> = Vec::with_capacity(pairs.len());
+        for pair in pairs {
+            match by_name.last_mut() {
+                Some(last) if last.0 == pair.0 => *last = pair,
+                _ => by_name.push(pair),
+            }
+        }
+        by_name.shrink_to_fit();
+        Plans { by_name }
+    }
+}
+
+impl<'a> IntoIterator for &'a Plans {
+    type Item = (&'a String, &'a crate::plan::ServicePlan);
+    type IntoIter = std::iter::Map<
+        std::slice::Iter<'a, (String, crate::plan::ServicePlan)>,
+        fn(&'a (String, crate::plan::ServicePlan)) -> (&'a String, &'a crate::plan::ServicePlan),
+    >;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.by_name.iter().map(|(n, p)| (n, p))
+    }
+}
 
 /// Infer the plan of every service; `built` gives the Dockerfile a service
 /// builds, where harden could read it.
@@ -512,8 +569,9 @@ pub fn plans<'d>(
     for (_, o) in project.others {
         taken.extend(top_level_volumes(o));
     }
-    let mut out = Plans::new();
-    for svc in project.services(doc) {
+    let services = project.services(doc);
+    let mut out = Vec::with_capacity(services.len());
+    for svc in services {
         let b = built(svc.name);
         let plan = crate::plan::plan_service(&ctx, &svc, b.as_ref(), &taken);
         for c in &plan.carve_outs {
@@ -521,9 +579,9 @@ pub fn plans<'d>(
                 taken.push(name.clone());
             }
         }
-        out.insert(svc.name.to_string(), plan);
+        out.push((svc.name.to_string(), plan));
     }
-    out
+    Plans::from_pairs(out)
 }
 
 /// Run every compose rule over every service. Without `fixes`, only the

@@ -30,16 +30,19 @@ impl Layout {
                     entries,
                 } if step.is_none() => {
                     if let Some(first) = entries.first() {
-                        if first.key.line > key.line && value.col > key.col {
-                            step = Some(value.col - key.col);
+                        if first.key.line() > key.line() && value.col() > key.col() {
+                            step = Some(value.col() - key.col());
                         }
                     }
                 }
                 Kind::Seq {
                     style: Style::Block,
                     ..
-                } if seq_indent.is_none() && value.line > key.line && value.col >= key.col => {
-                    seq_indent = Some(value.col - key.col);
+                } if seq_indent.is_none()
+                    && value.line() > key.line()
+                    && value.col() >= key.col() =>
+                {
+                    seq_indent = Some(value.col() - key.col());
                 }
                 _ => {}
             }
@@ -65,8 +68,8 @@ impl Layout {
                 ..
             } = &value.kind
             {
-                if value.line > key.line && value.col >= key.col {
-                    seq_indent = Some(value.col - key.col);
+                if value.line() > key.line() && value.col() >= key.col() {
+                    seq_indent = Some(value.col() - key.col());
                     return false;
                 }
             }
@@ -118,8 +121,8 @@ pub struct Unsupported {
 
 fn unsupported(node: &Node, reason: impl Into<String>) -> Unsupported {
     Unsupported {
-        line: node.line,
-        col: node.col + 1,
+        line: node.line(),
+        col: node.col() + 1,
         reason: reason.into(),
     }
 }
@@ -167,7 +170,7 @@ pub fn flow_value(v: &NewValue) -> String {
 /// after its last content line. `None` when that line is the file's last
 /// and has no line ending (the caller then starts with a line ending).
 fn after_last_line(src: &Source, node: &Node) -> Option<usize> {
-    let line = src.line_of(node.end);
+    let line = src.line_of(node.end());
     let at = src.line_end_incl(line);
     if at == src.text.len() && !src.text.ends_with('\n') {
         None
@@ -217,12 +220,12 @@ pub fn add_entry(
             }
             // The mapping's own column: a first key with an anchor in front
             // of it (`&a key: v`) starts further right than its siblings.
-            let indent = map.col;
+            let indent = map.col();
             // Only spaces (and the `- ` of a list item) can be turned into
             // the new key's indentation; anything else (a tab, a stray byte
             // order mark) would put it somewhere else.
-            let line_start = src.line_start(map.line);
-            let prefix = src.text.get(line_start..map.start).unwrap_or("");
+            let line_start = src.line_start(map.line());
+            let prefix = src.text.get(line_start..map.start()).unwrap_or("");
             if !prefix.chars().all(|c| c == ' ' || c == '-') {
                 return Err(unsupported(
                     map,
@@ -233,9 +236,9 @@ pub fn add_entry(
             // leave no column a plain key could safely share; compose files
             // never need them (found by fuzzing).
             let explicit = entries.iter().any(|e| {
-                let start = src.line_start(e.key.line);
+                let start = src.line_start(e.key.line());
                 src.text
-                    .get(start..e.key.start)
+                    .get(start..e.key.start())
                     .is_some_and(|p| p.contains('?'))
             });
             if explicit {
@@ -283,9 +286,9 @@ pub fn block_entry(layout: &Layout, indent: usize, key: &str, value: &NewValue) 
 /// Insert `text` as a new last element of a flow collection.
 fn flow_insert(coll: &Node, last: Option<&Node>, text: &str) -> Edit {
     match last {
-        Some(l) => Edit::insert(l.end, format!(", {text}")),
+        Some(l) => Edit::insert(l.end(), format!(", {text}")),
         // Just inside the opening bracket of an empty `[]` / `{}`.
-        None => Edit::insert(coll.start + 1, text.to_string()),
+        None => Edit::insert(coll.start() + 1, text.to_string()),
     }
 }
 
@@ -302,7 +305,7 @@ pub fn append_item(
     match style {
         Style::Flow => Ok(flow_insert(seq, items.last(), &scalar(item, true))),
         Style::Block => {
-            let pad = " ".repeat(seq.col);
+            let pad = " ".repeat(seq.col());
             let text = format!("{pad}- {}{}", scalar(item, false), layout.eol);
             Ok(insert_lines_after(src, seq, text, layout.eol))
         }
@@ -343,14 +346,14 @@ pub fn fill_null_block(
                 .collect()
         }
         NewValue::Empty => String::new(),
-        NewValue::Scalar(v) => return Edit::insert(value.start, format!(" {v}")),
+        NewValue::Scalar(v) => return Edit::insert(value.start(), format!(" {v}")),
     };
     insert_lines_after(src, value, body, layout.eol)
 }
 
 /// Replace a scalar in place.
 pub fn replace_scalar(node: &Node, text: &str) -> Edit {
-    Edit::replace(node.start..node.end, text.to_string())
+    Edit::replace(node.start()..node.end(), text.to_string())
 }
 
 /// Several insertions at one offset: text within a line first, then deeper

@@ -182,7 +182,7 @@ impl<'a> Service<'a> {
         rule: &'static str,
         message: impl Into<String>,
     ) -> crate::finding::Finding {
-        crate::finding::Finding::new(rule, self.key.line, self.key.col + 1, message)
+        crate::finding::Finding::new(rule, self.key.line(), self.key.col() + 1, message)
     }
 
     /// The service as the project's later files define it, in order:
@@ -228,9 +228,10 @@ impl<'a> Service<'a> {
     /// in this file, the service key's when it comes from the override.
     pub fn scalar(&self, key: &str) -> Option<(&'a Node, (usize, usize))> {
         if let Some((v, _)) = self.overlay(key) {
-            return Some((v, (self.key.line, self.key.col + 1)));
+            return Some((v, (self.key.line(), self.key.col() + 1)));
         }
-        self.effective(key).map(|(v, _)| (v, (v.line, v.col + 1)))
+        self.effective(key)
+            .map(|(v, _)| (v, (v.line(), v.col() + 1)))
     }
 
     /// The exception (`x-harden`), own, merged, or from the override file.
@@ -240,8 +241,8 @@ impl<'a> Service<'a> {
             None => (self.doc, self.effective("x-harden")?.0),
         };
         let mut ex = Exception {
-            line: node.line,
-            col: node.col + 1,
+            line: node.line(),
+            col: node.col() + 1,
             ..Default::default()
         };
         if let Some(allow) = node.get("allow") {
@@ -298,12 +299,12 @@ fn lookup_merged<'a>(
             return None;
         }
         let anchor = match &s.kind {
-            Kind::Alias { name } => Some(name.as_str()),
+            Kind::Alias { name } => Some(&**name),
             _ => None,
         };
         let target = doc.resolve(s);
         if let Some(e) = target.get(key) {
-            return Some((doc.resolve(&e.value), anchor.or(target.anchor.as_deref())));
+            return Some((doc.resolve(&e.value), anchor.or(target.anchor())));
         }
         if let Some(found) = lookup_merged(doc, target, key, seen) {
             return Some(found);

@@ -85,37 +85,41 @@ pub enum ScalarStyle {
 }
 
 /// One node with its byte span in the source text.
+///
+/// Kept small (48 bytes), since a compose file has a node for every key and
+/// value: positions are `u32` ([`parse`] refuses a file whose offsets do not
+/// fit), the rare anchor and tag share one optional box, and contents are
+/// boxed slices and strings, without spare capacity.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Node {
     pub kind: Kind,
-    /// Anchor name as written (`&name`).
-    pub anchor: Option<String>,
-    /// Tag as written (`!!str`, `!reset`).
-    pub tag: Option<String>,
-    /// Byte offset where the content starts (after anchor and tag): a block
-    /// mapping's first key (with that key's own anchor or tag, if any, so
-    /// that `col` is the mapping's indentation), a block sequence's first
-    /// `-`, a flow
-    /// collection's bracket, a scalar's first character (quote and `|`/`>`
-    /// included).
-    pub start: usize,
-    /// Byte offset just past the last content character: never trailing
-    /// spaces, comments, blank lines or line endings (a block scalar's last
-    /// non-empty line is content up to its line ending).
-    pub end: usize,
-    /// 1-based line of `start`.
-    pub line: usize,
-    /// 0-based column of `start`, in characters.
-    pub col: usize,
+    props: Option<Box<Props>>,
+    start: u32,
+    end: u32,
+    line: u32,
+    col: u32,
+}
+
+/// A node's anchor and tag, as written.
+#[derive(Debug, Clone, PartialEq)]
+struct Props {
+    anchor: Option<Box<str>>,
+    tag: Option<Box<str>>,
 }
 
 /// What a node is.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Kind {
-    Scalar { value: String, style: ScalarStyle },
-    Seq { items: Vec<Node>, style: Style },
-    Map { entries: Vec<Entry>, style: Style },
-    Alias { name: String },
+    Scalar { value: Box<str>, style: ScalarStyle },
+    Seq { items: Box<[Node]>, style: Style },
+    Map { entries: Box<[Entry]>, style: Style },
+    Alias { name: Box<str> },
+}
+
+/// An offset, line or column as stored in a [`Node`]: [`parse`] refused any
+/// file where one would not fit, so this never saturates in practice.
+fn pos(x: usize) -> u32 {
+    u32::try_from(x).unwrap_or(u32::MAX)
 }
 
 /// A mapping entry. An implicit null value (`key:` and nothing) is a plain
@@ -160,6 +164,65 @@ pub struct Document {
 }
 
 impl Node {
+    fn new(
+        kind: Kind,
+        anchor: Option<String>,
+        tag: Option<String>,
+        (start, end): (usize, usize),
+        (line, col): (usize, usize),
+    ) -> Node {
+        let props = (anchor.is_some() || tag.is_some()).then(|| {
+            Box::new(Props {
+                anchor: anchor.map(String::into_boxed_str),
+                tag: tag.map(String::into_boxed_str),
+            })
+        });
+        Node {
+            kind,
+            props,
+            start: pos(start),
+            end: pos(end),
+            line: pos(line),
+            col: pos(col),
+        }
+    }
+
+    /// Anchor name as written (`&name`).
+    pub fn anchor(&self) -> Option<&str> {
+        self.props.as_ref().and_then(|p| p.anchor.as_deref())
+    }
+
+    /// Tag as written (`!!str`, `!reset`).
+    pub fn tag(&self) -> Option<&str> {
+        self.props.as_ref().and_then(|p| p.tag.as_deref())
+    }
+
+    /// Byte offset where the content starts (after anchor and tag): a block
+    /// mapping's first key (with that key's own anchor or tag, if any, so
+    /// that `col` is the mapping's indentation), a block sequence's first
+    /// `-`, a flow collection's bracket, a scalar's first character (quote
+    /// and `|`/`>` included).
+    pub fn start(&self) -> usize {
+        self.start as usize
+    }
+
+    /// Byte offset just past the last content character: never trailing
+    /// spaces, comments, blank lines or line endings (a block scalar's last
+    /// non-empty line is content up to its line ending).
+    pub fn end(&self) -> usize {
+        self.end as usize
+    }
+
+    /// 1-based line of `start`.
+    pub fn line(&self) -> usize {
+        self.line as usize
+    }
+
+    /// 0-based column of `start`, in characters.
+    pub fn col(&self) -> usize {
+        self.col as usize
+    }
+
     /// The entry of a (block or flow) mapping whose scalar key is `key`.
     pub fn get(&self, key: &str) -> Option<&Entry> {
         match &self.kind {
@@ -183,11 +246,11 @@ impl Node {
                 value,
                 style: ScalarStyle::Plain,
             } => {
-                let tag_ok = match self.tag.as_deref() {
+                let tag_ok = match self.tag() {
                     None => true,
                     Some(t) => core_tag(t) == Some("null"),
                 };
-                tag_ok && matches!(value.as_str(), "" | "~" | "null")
+                tag_ok && matches!(&**value, "" | "~" | "null")
             }
             _ => false,
         }
@@ -218,7 +281,7 @@ impl Document {
         // The name check keeps a node of another document (a value read
         // through `extends.file`) from resolving to an alias of this one.
         self.alias_at
-            .get(&node.start)
+            .get(&node.start())
             .and_then(|&i| self.aliases.get(i))
             .filter(|a| matches!(&node.kind, Kind::Alias { name } if *name == a.name))
             .and_then(|a| self.at_path(&a.target))
@@ -238,7 +301,7 @@ impl Document {
     /// which is exactly `node.end` (trailing comments and blank lines are not
     /// part of a node, so insertions land before them).
     pub fn last_content_line_end(&self, node: &Node) -> usize {
-        node.end
+        node.end()
     }
 
     fn at_path(&self, path: &[usize]) -> Option<&Node> {
@@ -317,7 +380,7 @@ impl Document {
             ));
         }
         match &node.kind {
-            Kind::Scalar { value, style } => Ok(scalar_json(value, *style, node.tag.as_deref())),
+            Kind::Scalar { value, style } => Ok(scalar_json(value, *style, node.tag())),
             Kind::Alias { name } => {
                 let target = self.resolve(node);
                 if std::ptr::eq(target, node) {
@@ -387,15 +450,15 @@ impl Document {
 
 fn node_error(node: &Node, message: String) -> YamlError {
     YamlError {
-        line: node.line,
-        col: node.col + 1,
+        line: node.line(),
+        col: node.col() + 1,
         message,
     }
 }
 
 fn is_merge_key(key: &Node) -> bool {
-    matches!(&key.kind, Kind::Scalar { value, style: ScalarStyle::Plain } if value == "<<")
-        && key.tag.is_none()
+    matches!(&key.kind, Kind::Scalar { value, style: ScalarStyle::Plain } if &**value == "<<")
+        && key.tag().is_none()
 }
 
 /// The core-schema name of a tag written `!!name` or `!<tag:yaml.org,2002:name>`.
@@ -490,6 +553,19 @@ fn key_string(key: Value) -> String {
 /// Parse the single YAML document of a compose file into a span tree.
 /// `Ok(None)` for a stream with no document (only comments or blank lines).
 pub fn parse(source: &Source, limits: &Limits) -> Result<Option<Document>, YamlError> {
+    // Nodes store offsets as `u32`: refuse what they cannot address rather
+    // than wrap (only reachable with a raised `--max-file-size`).
+    if u32::try_from(source.text.len()).is_err() {
+        return Err(YamlError {
+            line: 1,
+            col: 1,
+            message: format!(
+                "file too large for positions: {} bytes, at most {} are supported",
+                source.text.len(),
+                u32::MAX
+            ),
+        });
+    }
     check_line_breaks(source)?;
     // yaml-rust2 reads a byte order mark as content when given a string:
     // skip it, and count it back into line 1's columns.
@@ -1002,15 +1078,16 @@ impl<'a> Builder<'a> {
             (start, end, line, col)
         };
         self.register_anchor(anchor_id, &anchor);
-        let node = Node {
-            kind: Kind::Scalar { value, style },
+        let node = Node::new(
+            Kind::Scalar {
+                value: value.into_boxed_str(),
+                style,
+            },
             anchor,
             tag,
-            start,
-            end,
-            line,
-            col,
-        };
+            (start, end),
+            (line, col),
+        );
         self.total = self.total.saturating_add(1);
         self.finish_anchor(anchor_id, 1, 0);
         self.attach(node, 1, 0)
@@ -1048,15 +1125,15 @@ impl<'a> Builder<'a> {
             depth,
         });
         self.total = self.total.saturating_add(size);
-        let node = Node {
-            kind: Kind::Alias { name },
-            anchor: None,
-            tag: None,
-            start,
-            end,
-            line: mark.line,
-            col: mark.col,
-        };
+        let node = Node::new(
+            Kind::Alias {
+                name: name.into_boxed_str(),
+            },
+            None,
+            None,
+            (start, end),
+            (mark.line, mark.col),
+        );
         self.attach(node, size, height)
     }
 
@@ -1125,13 +1202,13 @@ impl<'a> Builder<'a> {
             return Ok(());
         };
         let last_end = if frame.seq {
-            frame.items.last().map(|n| n.end)
+            frame.items.last().map(Node::end)
         } else {
             frame
                 .entries
                 .last()
-                .map(|e| e.value.end)
-                .or(frame.key.as_ref().map(|k| k.end))
+                .map(|e| e.value.end())
+                .or(frame.key.as_ref().map(Node::end))
         };
         let end = if frame.style == Style::Flow && !frame.pair {
             let close = if frame.seq { b']' } else { b'}' };
@@ -1154,26 +1231,24 @@ impl<'a> Builder<'a> {
         };
         let kind = if frame.seq {
             Kind::Seq {
-                items: frame.items,
+                items: frame.items.into_boxed_slice(),
                 style: frame.style,
             }
         } else {
             Kind::Map {
-                entries: frame.entries,
+                entries: frame.entries.into_boxed_slice(),
                 style: frame.style,
             }
         };
         let height = frame.height + 1;
         self.finish_anchor(frame.anchor_id, frame.size, height);
-        let node = Node {
+        let node = Node::new(
             kind,
-            anchor: frame.anchor,
-            tag: frame.tag,
-            start: frame.start,
-            end,
-            line: frame.line,
-            col: frame.col,
-        };
+            frame.anchor,
+            frame.tag,
+            (frame.start, end),
+            (frame.line, frame.col),
+        );
         self.attach(node, frame.size, height)
     }
 
@@ -1187,7 +1262,7 @@ impl<'a> Builder<'a> {
 
     /// Hang a finished node on its parent (or make it the root).
     fn attach(&mut self, node: Node, size: u64, height: usize) -> Result<(), YamlError> {
-        self.cursor = node.end;
+        self.cursor = node.end();
         let Some(frame) = self.frames.last_mut() else {
             self.root = Some(node);
             self.root_height = height;
@@ -1201,7 +1276,7 @@ impl<'a> Builder<'a> {
             frame.entries.push(Entry { key, value: node });
         } else {
             if let Kind::Scalar { value, .. } = &node.kind {
-                if !frame.keys.insert(value.clone()) {
+                if !frame.keys.insert(value.to_string()) {
                     return Err(node_error(&node, format!("duplicate key `{value}`")));
                 }
             }
@@ -1424,7 +1499,7 @@ mod tests {
 
     /// The text a node covers.
     fn span<'a>(s: &'a Source, n: &Node) -> &'a str {
-        &s.text[n.start..n.end]
+        &s.text[n.start()..n.end()]
     }
 
     /// Follow a path of map keys and `#index` sequence positions.
@@ -1449,11 +1524,11 @@ mod tests {
     /// Invariants every node of every tree must hold.
     fn check_tree(s: &Source, n: &Node) {
         let text = &s.text;
-        assert!(n.start <= n.end && n.end <= text.len(), "{n:?}");
-        assert!(text.is_char_boundary(n.start) && text.is_char_boundary(n.end));
+        assert!(n.start() <= n.end() && n.end() <= text.len(), "{n:?}");
+        assert!(text.is_char_boundary(n.start()) && text.is_char_boundary(n.end()));
         assert_eq!(
-            s.line_col(n.start),
-            (n.line, n.col + 1),
+            s.line_col(n.start()),
+            (n.line(), n.col() + 1),
             "position of {n:?}"
         );
         let slice = span(s, n);
@@ -1462,7 +1537,7 @@ mod tests {
         }
         match &n.kind {
             Kind::Scalar { value, style } => match style {
-                ScalarStyle::Plain if !value.contains(['\n', ' ']) => assert_eq!(slice, value),
+                ScalarStyle::Plain if !value.contains(['\n', ' ']) => assert_eq!(slice, &**value),
                 ScalarStyle::Plain => assert!(!slice.ends_with([' ', '\t'])),
                 ScalarStyle::SingleQuoted => {
                     assert!(slice.len() >= 2 && slice.starts_with('\'') && slice.ends_with('\''))
@@ -1481,26 +1556,32 @@ mod tests {
                         assert!(
                             slice.starts_with("- ") || slice.starts_with("-\n") || slice == "-"
                         );
-                        assert_eq!(n.end, items.last().unwrap().end);
+                        assert_eq!(n.end(), items.last().unwrap().end());
                     }
                 }
                 for i in items {
-                    assert!(i.start >= n.start && i.end <= n.end, "{i:?} in {n:?}");
+                    assert!(
+                        i.start() >= n.start() && i.end() <= n.end(),
+                        "{i:?} in {n:?}"
+                    );
                     check_tree(s, i);
                 }
             }
             Kind::Map { entries, style } => {
                 if *style == Style::Block || !slice.starts_with('{') {
-                    assert_eq!(n.end, entries.last().unwrap().value.end);
+                    assert_eq!(n.end(), entries.last().unwrap().value.end());
                 } else {
                     assert!(slice.ends_with('}'));
                 }
                 for e in entries {
                     for c in [&e.key, &e.value] {
-                        assert!(c.start >= n.start && c.end <= n.end, "{c:?} in {n:?}");
+                        assert!(
+                            c.start() >= n.start() && c.end() <= n.end(),
+                            "{c:?} in {n:?}"
+                        );
                         check_tree(s, c);
                     }
-                    assert!(e.key.end <= e.value.start);
+                    assert!(e.key.end() <= e.value.start());
                 }
             }
         }
@@ -1524,7 +1605,7 @@ mod tests {
                     "image: nginx:1.27\n{i2}ports:\n{i2}{i1}- \"8080:80\"\n{i2}read_only: false"
                 )
             );
-            assert_eq!((web.line, web.col), (3, 2 * width));
+            assert_eq!((web.line(), web.col()), (3, 2 * width));
             assert_eq!(span(&s, at(&d.root, "services/web/image")), "nginx:1.27");
             assert_eq!(
                 span(&s, key_of(&d.root, "services/web/read_only")),
@@ -1535,11 +1616,11 @@ mod tests {
                 span(&s, at(&d.root, "services/web/ports/#0")),
                 "\"8080:80\""
             );
-            assert_eq!(at(&d.root, "services/web/ports").col, 3 * width);
+            assert_eq!(at(&d.root, "services/web/ports").col(), 3 * width);
             let services = at(&d.root, "services");
             assert!(span(&s, services).starts_with("web:"));
             assert!(span(&s, services).ends_with("image: postgres:16"));
-            assert_eq!(d.last_content_line_end(services), services.end);
+            assert_eq!(d.last_content_line_end(services), services.end());
             assert_eq!(span(&s, at(&d.root, "volumes/data")), "{}");
             assert!(matches!(
                 at(&d.root, "services").kind,
@@ -1557,7 +1638,7 @@ mod tests {
         let (s, d) = parsed(text);
         let drop = at(&d.root, "services/app/cap_drop");
         assert_eq!(span(&s, drop), "- ALL");
-        assert_eq!((drop.line, drop.col), (4, 4));
+        assert_eq!((drop.line(), drop.col()), (4, 4));
         assert!(matches!(
             drop.kind,
             Kind::Seq {
@@ -1567,7 +1648,7 @@ mod tests {
         ));
         let add = at(&d.root, "services/app/cap_add");
         assert_eq!(span(&s, add), "- NET_BIND_SERVICE\n      - CHOWN");
-        assert_eq!((add.line, add.col), (6, 6));
+        assert_eq!((add.line(), add.col()), (6, 6));
         assert_eq!(
             span(&s, at(&d.root, "services/app/security_opt/#0")),
             "no-new-privileges:true"
@@ -1659,13 +1740,13 @@ mod tests {
     fn anchors_aliases_and_merge_keys() {
         let (s, d) = parsed(MERGES);
         let defaults = at(&d.root, "x-defaults");
-        assert_eq!(defaults.anchor.as_deref(), Some("default"));
-        assert_eq!((defaults.line, defaults.col), (2, 2));
+        assert_eq!(defaults.anchor(), Some("default"));
+        assert_eq!((defaults.line(), defaults.col()), (2, 2));
         assert!(span(&s, defaults).starts_with("restart: unless-stopped"));
         assert!(span(&s, defaults).ends_with("driver: json-file"));
         let merge = at(&d.root, "services/web/<<");
         assert_eq!(span(&s, merge), "*default");
-        assert_eq!(merge.line, 10);
+        assert_eq!(merge.line(), 10);
         assert!(std::ptr::eq(d.resolve(merge), defaults));
         assert!(std::ptr::eq(
             d.anchor("limits").unwrap(),
@@ -1726,7 +1807,7 @@ mod tests {
             cmd.as_str(),
             Some("set -e\n# part of the script\nexec app --port 8080\n")
         );
-        assert_eq!((cmd.line, cmd.col), (3, 13));
+        assert_eq!((cmd.line(), cmd.col()), (3, 13));
         let app = at(&d.root, "services/app");
         assert!(span(&s, app).ends_with("\"exec app\""));
         assert_eq!(
@@ -1741,7 +1822,7 @@ mod tests {
         assert_eq!(test.as_str(), Some("  indented more\nbase\n"));
         let services = at(&d.root, "services");
         assert!(span(&s, services).ends_with("        base"));
-        assert_eq!(d.root.end, services.end);
+        assert_eq!(d.root.end(), services.end());
     }
 
     #[test]
@@ -1749,10 +1830,10 @@ mod tests {
         let text = "services:\n  web:\n    image: nginx\n    read_only: false  # why\n\n    # The worker runs batch jobs.\n  worker:\n    image: worker\n";
         let (s, d) = parsed(text);
         let web = at(&d.root, "services/web");
-        assert!(s.text[..web.end].ends_with("read_only: false"));
+        assert!(s.text[..web.end()].ends_with("read_only: false"));
         assert_eq!(span(&s, at(&d.root, "services/web/read_only")), "false");
         let worker = key_of(&d.root, "services/worker");
-        assert_eq!((worker.line, worker.col), (7, 2));
+        assert_eq!((worker.line(), worker.col()), (7, 2));
     }
 
     #[test]
@@ -1764,7 +1845,7 @@ mod tests {
         assert_eq!(span(&s, greeting), "héllo wörld 日本語");
         let emoji = at(&d.root, "services/wéb/environment/EMOJI");
         assert_eq!(span(&s, emoji), "🚀🚀");
-        assert_eq!((emoji.line, emoji.col), (7, 13));
+        assert_eq!((emoji.line(), emoji.col()), (7, 13));
         assert_eq!(span(&s, at(&d.root, "services/wéb/labels")), "[é, 日本]");
         assert_eq!(span(&s, at(&d.root, "services/wéb/labels/#1")), "日本");
         let cmd = at(&d.root, "services/wéb/command");
@@ -1793,20 +1874,20 @@ mod tests {
     #[test]
     fn document_without_final_newline() {
         let (s, d) = parsed("services:\n  web:\n    image: nginx");
-        assert_eq!(at(&d.root, "services/web/image").end, s.text.len());
+        assert_eq!(at(&d.root, "services/web/image").end(), s.text.len());
         let (s, d) = parsed("services:\n  web:\n    command: |\n      run");
         assert_eq!(
             span(&s, at(&d.root, "services/web/command")),
             "|\n      run"
         );
-        assert_eq!(d.root.end, s.text.len());
+        assert_eq!(d.root.end(), s.text.len());
     }
 
     #[test]
     fn document_start_marker_and_directives() {
         let text = "%YAML 1.2\n---\n# compose\nservices:\n  web:\n    image: nginx\n...\n";
         let (s, d) = parsed(text);
-        assert_eq!((d.root.line, d.root.col), (4, 0));
+        assert_eq!((d.root.line(), d.root.col()), (4, 0));
         assert!(span(&s, &d.root).ends_with("image: nginx"));
         let (s, d) = parsed("--- # comment\nservices: {}\n");
         assert_eq!(span(&s, &d.root), "services: {}");
@@ -1822,7 +1903,7 @@ mod tests {
         }
         let (_, d) = parsed("---\n");
         assert!(d.root.is_null());
-        assert_eq!(d.root.start, 3);
+        assert_eq!(d.root.start(), 3);
         assert_eq!(d.to_json(true, &Limits::default()).unwrap(), Value::Null);
     }
 
@@ -1832,22 +1913,22 @@ mod tests {
         let (s, d) = parsed(text);
         let web = at(&d.root, "services/web");
         assert!(web.is_null());
-        assert_eq!(web.start, web.end);
-        assert_eq!(web.start, "services:\n  web:".len());
+        assert_eq!(web.start(), web.end());
+        assert_eq!(web.start(), "services:\n  web:".len());
         let data = at(&d.root, "volumes/data");
         assert_eq!(
-            &s.text[..data.start],
+            &s.text[..data.start()],
             "services:\n  web:\n  db:   # nothing yet\n    image: postgres\nvolumes:\n  data:"
         );
         let first = at(&d.root, "list/#0");
-        assert!(s.text[..first.start].ends_with("list:\n  -"));
+        assert!(s.text[..first.start()].ends_with("list:\n  -"));
         let anchored = at(&d.root, "list/#2");
-        assert_eq!(anchored.anchor.as_deref(), Some("anchored"));
-        assert!(s.text[..anchored.end].ends_with("- &anchored"));
-        assert_eq!(at(&d.root, "volumes").end, data.end);
+        assert_eq!(anchored.anchor(), Some("anchored"));
+        assert!(s.text[..anchored.end()].ends_with("- &anchored"));
+        assert_eq!(at(&d.root, "volumes").end(), data.end());
         assert_eq!(
-            at(&d.root, "services").end,
-            at(&d.root, "services/db/image").end
+            at(&d.root, "services").end(),
+            at(&d.root, "services/db/image").end()
         );
     }
 
@@ -2051,21 +2132,21 @@ mod tests {
     fn properties_comments_and_bom_around_collections() {
         let text = "\u{feff}services:\n  app:\n    cap_drop: # drop everything\n      - ALL\n    volumes: &vols\n    - data:/data\n    x-list:\n    - &item name: a\n      other: b\n    command: | # the script\n      run\n    tmpfs: !!seq\n      - /tmp\n";
         let (s, d) = parsed(text);
-        assert_eq!(d.root.start, 3);
+        assert_eq!(d.root.start(), 3);
         assert_eq!(span(&s, at(&d.root, "services/app/cap_drop")), "- ALL");
         let vols = at(&d.root, "services/app/volumes");
-        assert_eq!(vols.anchor.as_deref(), Some("vols"));
+        assert_eq!(vols.anchor(), Some("vols"));
         assert_eq!(span(&s, vols), "- data:/data");
         let item = at(&d.root, "services/app/x-list/#0");
         // The key's own anchor opens the mapping's text: `col` stays the
         // mapping's indentation, where sibling keys go.
         assert_eq!(span(&s, item), "&item name: a\n      other: b");
-        assert_eq!(item.col, 6);
-        assert_eq!(key_of(item, "name").anchor.as_deref(), Some("item"));
+        assert_eq!(item.col(), 6);
+        assert_eq!(key_of(item, "name").anchor(), Some("item"));
         let cmd = at(&d.root, "services/app/command");
         assert_eq!(span(&s, cmd), "| # the script\n      run");
         let tmpfs = at(&d.root, "services/app/tmpfs");
-        assert_eq!(tmpfs.tag.as_deref(), Some("!!seq"));
+        assert_eq!(tmpfs.tag(), Some("!!seq"));
         assert_eq!(span(&s, tmpfs), "- /tmp");
     }
 }

@@ -697,7 +697,8 @@ impl<'a> Lexer<'a> {
         let lead = content.len() - content.trim_start().len();
         let start = fl.start + lead;
         let mut joined = String::new();
-        let mut pieces = Vec::new();
+        // Most instructions are one line: one piece.
+        let mut pieces = Vec::with_capacity(1);
         let (kept, mut cont) = strip_continuation(slice(content, lead..content.len()), escape);
         pieces.push((0, start, kept.len()));
         joined.push_str(kept);
@@ -731,6 +732,7 @@ impl<'a> Lexer<'a> {
             i += 1;
         }
 
+        pieces.shrink_to_fit();
         let kw_end = joined.find(char::is_whitespace).unwrap_or(joined.len());
         let keyword_text = slice(&joined, 0..kw_end).to_string();
         let keyword = keyword_text.to_uppercase();
@@ -1111,7 +1113,9 @@ pub fn parse(text: &str) -> Result<Dockerfile, ParseError> {
             message: "no FROM instruction".to_string(),
         });
     }
-    Ok(Dockerfile {
+    // The vectors grew by doubling: an instruction is a few hundred bytes,
+    // so the spare room of a small Dockerfile was several times its text.
+    let mut df = Dockerfile {
         escape: lx.escape,
         eol: crate::source::eol_of(text),
         bom: text.starts_with('\u{feff}'),
@@ -1122,7 +1126,15 @@ pub fn parse(text: &str) -> Result<Dockerfile, ParseError> {
         global_args: sem.global_args,
         stage_scopes: sem.stage_scopes,
         decls: sem.decls,
-    })
+    };
+    df.directives.shrink_to_fit();
+    df.instructions.shrink_to_fit();
+    df.comments.shrink_to_fit();
+    df.stages.shrink_to_fit();
+    df.global_args.shrink_to_fit();
+    df.stage_scopes.shrink_to_fit();
+    df.decls.shrink_to_fit();
+    Ok(df)
 }
 
 impl Dockerfile {

@@ -64,8 +64,8 @@ pub fn check(ctx: &Ctx, svc: &Service, plan: &ServicePlan, out: &mut Output) {
             }
             out.findings.push(Finding::new(
                 NAME,
-                v.line,
-                v.col + 1,
+                v.line(),
+                v.col() + 1,
                 format!(
                     "service `{}` drops only some capabilities, not ALL",
                     svc.name

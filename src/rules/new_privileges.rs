@@ -82,8 +82,8 @@ pub fn check(ctx: &Ctx, svc: &Service, out: &mut Output) {
     {
         out.findings.push(Finding::new(
             NAME,
-            off.line,
-            off.col + 1,
+            off.line(),
+            off.col() + 1,
             format!(
                 "service `{}` sets `{}`",
                 svc.name,
@@ -108,8 +108,8 @@ pub fn check(ctx: &Ctx, svc: &Service, out: &mut Output) {
     } else {
         out.findings.push(Finding::new(
             NAME,
-            v.line,
-            v.col + 1,
+            v.line(),
+            v.col() + 1,
             format!(
                 "service `{}` allows privilege escalation (`security_opt` lacks no-new-privileges)",
                 svc.name

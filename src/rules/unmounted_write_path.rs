@@ -58,7 +58,7 @@ fn mounts_in(doc: &Document, tmpfs: Option<&Node>, volumes: Option<&Node>) -> Ve
                 .iter()
                 .filter_map(|i| doc.resolve(i).as_str().map(str::to_string))
                 .collect(),
-            Kind::Scalar { value, .. } if !value.is_empty() => vec![value.clone()],
+            Kind::Scalar { value, .. } if !value.is_empty() => vec![value.to_string()],
             _ => Vec::new(),
         }
     };

@@ -89,13 +89,13 @@ fn make_read_only(ctx: &Ctx, svc: &Service, out: &mut Output) {
                 Origin::Own => {
                     out.findings.push(Finding::new(
                         NAME,
-                        v.line,
-                        v.col + 1,
+                        v.line(),
+                        v.col() + 1,
                         format!("service `{}` sets `read_only: {text}`: its root filesystem is writable", svc.name),
                     ));
                     // `read_only:` with no value is null, which Compose reads as false.
                     out.edits.push(if v.is_null() {
-                        crate::edit::Edit::insert(v.start, " true")
+                        crate::edit::Edit::insert(v.start(), " true")
                     } else {
                         patch::replace_scalar(v, "true")
                     });
