@@ -598,6 +598,13 @@ fn groups(slots: &[Slot], links: &crate::link::Links, edges: &[(usize, usize)]) 
     out
 }
 
+/// Reads and parses one file.
+type Loader<'a> = dyn Fn(&Path, Kind) -> Result<(Source, Parsed), FileError> + Sync + 'a;
+
+/// Files named by one compose file: the naming slot (none for a file read
+/// for `extends` only), the folder names are relative to, and the names.
+type Named = (Option<usize>, PathBuf, Vec<(compose::Reference, String)>);
+
 /// Load the compose files that parsed compose files name, transitively:
 /// an `include`d file becomes a slot of its own (hardened, in the includer's
 /// group); a file only `extends` reads is loaded into `refs`. `edges` gets
@@ -606,7 +613,7 @@ fn follow_references(
     slots: &mut Vec<Slot>,
     refs: &mut Vec<(PathBuf, Source, compose::tree::Document)>,
     edges: &mut Vec<(usize, usize)>,
-    load: &(dyn Fn(&Path, Kind) -> Result<(Source, Parsed), FileError> + Sync),
+    load: &Loader<'_>,
 ) {
     let mut known: std::collections::HashMap<PathBuf, usize> = std::collections::HashMap::new();
     let mut todo: Vec<usize> = Vec::new();
@@ -620,7 +627,7 @@ fn follow_references(
     }
     let mut seen_refs: std::collections::HashSet<PathBuf> = std::collections::HashSet::new();
     // (naming slot, or none for a file in `refs`; the document's folder; references)
-    let mut queue: Vec<(Option<usize>, PathBuf, Vec<(compose::Reference, String)>)> = Vec::new();
+    let mut queue: Vec<Named> = Vec::new();
     for i in todo {
         let (path, _, _, pre) = &slots[i];
         if let Pre::Parsed(d) = pre {

@@ -283,7 +283,7 @@ impl Document {
         self.alias_at
             .get(&node.start())
             .and_then(|&i| self.aliases.get(i))
-            .filter(|a| matches!(&node.kind, Kind::Alias { name } if *name == a.name))
+            .filter(|a| matches!(&node.kind, Kind::Alias { name } if **name == *a.name))
             .and_then(|a| self.at_path(&a.target))
             .unwrap_or(node)
     }
