@@ -1262,6 +1262,16 @@ impl<'a> Builder<'a> {
 
     /// Hang a finished node on its parent (or make it the root).
     fn attach(&mut self, node: Node, size: u64, height: usize) -> Result<(), YamlError> {
+        // Every edit is placed by these spans: a node whose span is not a
+        // piece of the text (explicit `?` keys inside flow collections can
+        // confuse the parser's positions) makes the file unreadable to
+        // harden rather than wrongly edited (found by fuzzing).
+        if node.start() > node.end() || self.text.get(node.start()..node.end()).is_none() {
+            return Err(node_error(
+                &node,
+                "harden cannot tell where this node ends in the text (explicit `?` keys in flow collections?); nothing was changed".into(),
+            ));
+        }
         self.cursor = node.end();
         let Some(frame) = self.frames.last_mut() else {
             self.root = Some(node);
@@ -1488,6 +1498,18 @@ mod tests {
         };
         check_tree(&s, &d.root);
         (s, d)
+    }
+
+    /// Found by fuzzing: explicit keys inside a flow mapping, after a stray
+    /// byte-order mark, gave a mapping a span that ends before it starts.
+    #[test]
+    fn a_node_without_a_span_in_the_text_is_an_error() {
+        let e = parse_err(" ? # *?{ :?s  : |\n ?  \u{feff}{ :?s  : |\n\n    ? ? ?  ?s:{ :?s |\n \n    ? ~ l\n ? ? ? ? q");
+        assert!(
+            e.message.contains("cannot tell where this node ends"),
+            "{e:?}"
+        );
+        assert!(e.line >= 1 && e.col >= 1);
     }
 
     fn parse_err(text: &str) -> YamlError {
