@@ -127,6 +127,15 @@ fn unknown_image_review(svc: &Service, plan: &ServicePlan, subject: &str, out: &
     );
 }
 
+/// Whether this rule's note about an unknown image (which covers where it
+/// writes too) is given for the service: only where it adds `cap_drop`.
+pub fn reviews_unknown_image(svc: &Service, plan: &ServicePlan) -> bool {
+    !svc.allows(NAME)
+        && svc.effective("cap_drop").is_none()
+        && !svc.overlay_strings("cap_drop").into_iter().any(is_all)
+        && unknown_application_image(svc, plan).is_some()
+}
+
 /// The image of a service that runs an application image harden knows
 /// nothing about (no profile, no Dockerfile, not a distribution or language
 /// base image) and whose capabilities nobody has thought about yet.

@@ -36,8 +36,7 @@ pub fn check(ctx: &Ctx, svc: &Service, plan: &crate::plan::ServicePlan, out: &mu
         // Nothing tells harden where an unknown image writes: say so rather
         // than imply the carve-outs are complete.
         // The capabilities note covers writes too, where it is given.
-        let covered = super::default_capabilities::unknown_application_image(svc, plan).is_some()
-            && !svc.allows(super::default_capabilities::NAME);
+        let covered = super::default_capabilities::reviews_unknown_image(svc, plan);
         if let Some(image) = plan.unknown_image.as_ref().filter(|_| !covered) {
             out.review(
                 &format!("service {}", svc.name),
