@@ -308,7 +308,7 @@ pub fn plan_service(
             _ => false,
         };
         if read_only_applies {
-            for w in &prof.write {
+            for w in prof.writes_for(&image_ref) {
                 let why = format!("{} ({} image profile)", w.why, prof.id);
                 match w.kind {
                     WriteKind::Volume => {
@@ -350,8 +350,8 @@ pub fn plan_service(
         {
             p.plan.cap_add.push(("NET_BIND_SERVICE".into(), "listens below port 1024 with network_mode: host, where the container's unprivileged port range does not apply".into()));
         }
-        for n in &prof.notes {
-            p.plan.review.push(n.clone());
+        for n in prof.notes_for(&image_ref) {
+            p.plan.review.push(n.to_string());
         }
     }
 

@@ -143,6 +143,45 @@ pub struct WritePath {
     #[serde(default)]
     pub gid: Option<u32>,
     pub why: String,
+    /// Only for tags of this major version and later (a tag without a
+    /// version, such as `latest`, counts as the newest).
+    #[serde(default)]
+    pub major_from: Option<u32>,
+    /// Only for tags of a major version below this one.
+    #[serde(default)]
+    pub major_below: Option<u32>,
+}
+
+/// A note for the person reviewing the change: plain text, or text for
+/// some major versions only.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum ProfileNote {
+    Text(String),
+    Versioned {
+        text: String,
+        #[serde(default)]
+        major_from: Option<u32>,
+        #[serde(default)]
+        major_below: Option<u32>,
+    },
+}
+
+/// Whether a major-version range holds for `major` (`None`: the tag names
+/// no version, so the newest image).
+fn in_range(major: Option<u32>, from: Option<u32>, below: Option<u32>) -> bool {
+    match major {
+        Some(m) => from.is_none_or(|f| m >= f) && below.is_none_or(|b| m < b),
+        None => below.is_none(),
+    }
+}
+
+/// The major version a tag starts with: `16.4-alpine` is 16; `latest`,
+/// `alpine` and no tag name none.
+pub fn tag_major(image: &str) -> Option<u32> {
+    let tag = parse_local_ref(image)?.tag?;
+    let digits: String = tag.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok()
 }
 
 /// A tag-dependent change of the image's user (Alpine variants often differ).
@@ -203,7 +242,7 @@ pub struct ImageProfile {
     /// namespace), but needs `NET_BIND_SERVICE` with `network_mode: host`.
     pub ports_below_1024: bool,
     #[serde(default)]
-    pub notes: Vec<String>,
+    pub notes: Vec<ProfileNote>,
     #[serde(default)]
     pub user: Option<ProfileUser>,
     #[serde(default)]
@@ -236,6 +275,27 @@ impl ImageProfile {
                 uid: user.uid,
                 gid: user.gid,
             },
+        })
+    }
+
+    /// The paths `image` writes: those of its major version.
+    pub fn writes_for<'a>(&'a self, image: &str) -> impl Iterator<Item = &'a WritePath> {
+        let major = tag_major(image);
+        self.write
+            .iter()
+            .filter(move |w| in_range(major, w.major_from, w.major_below))
+    }
+
+    /// The notes that hold for `image`'s major version.
+    pub fn notes_for<'a>(&'a self, image: &str) -> impl Iterator<Item = &'a str> {
+        let major = tag_major(image);
+        self.notes.iter().filter_map(move |n| match n {
+            ProfileNote::Text(t) => Some(t.as_str()),
+            ProfileNote::Versioned {
+                text,
+                major_from,
+                major_below,
+            } => in_range(major, *major_from, *major_below).then_some(text.as_str()),
         })
     }
 
@@ -571,6 +631,14 @@ pub(crate) fn validate_profile(p: &ImageProfile) -> Result<(), (String, String)>
         if !paths.insert(path) {
             return fail(path, format!("write path `{path}` is listed twice"));
         }
+        if let (Some(from), Some(below)) = (w.major_from, w.major_below) {
+            if from >= below {
+                return fail(
+                    path,
+                    format!("`{path}`: major_from must be below major_below"),
+                );
+            }
+        }
         if w.why.trim().is_empty() {
             return fail(path, format!("write path `{path}` has no why"));
         }
@@ -585,7 +653,8 @@ pub(crate) fn validate_profile(p: &ImageProfile) -> Result<(), (String, String)>
                         format!("volume name `{name}` must match [a-z0-9][a-z0-9_.-]*"),
                     );
                 }
-                if !names.insert(name.as_str()) {
+                // One name per version range: PostgreSQL 18 moved its data.
+                if !names.insert((name.as_str(), w.major_from, w.major_below)) {
                     return fail(name, format!("volume name `{name}` is used twice"));
                 }
                 if w.size.is_some() || w.mode.is_some() || w.uid.is_some() || w.gid.is_some() {
@@ -1274,8 +1343,50 @@ why = "gosu"
         }
         // Narrowest set: read-only traversal, no blanket override.
         assert!(!caps.iter().any(|c| c == "DAC_OVERRIDE" || c == "FOWNER"));
-        assert_eq!(pg.volumes().count(), 1);
+        let volumes = |image: &str| -> Vec<&str> {
+            pg.writes_for(image)
+                .filter(|w| w.kind == WriteKind::Volume)
+                .map(|w| w.path.as_str())
+                .collect()
+        };
+        assert_eq!(volumes("postgres:17"), ["/var/lib/postgresql/data"]);
         assert!(pg.tmpfs().any(|t| t.path == "/var/run/postgresql"));
+    }
+
+    /// PostgreSQL 18 keeps its data below the image's new volume at
+    /// /var/lib/postgresql; a tag without a version is the newest image.
+    #[test]
+    fn writes_and_notes_follow_the_major_version() {
+        let pg = profile_for("postgres").expect("postgres profile");
+        let data = |image: &str| -> Vec<&str> {
+            pg.writes_for(image)
+                .filter(|w| w.kind == WriteKind::Volume)
+                .map(|w| w.path.as_str())
+                .collect()
+        };
+        for old in [
+            "postgres:16.4",
+            "postgres:9.6-alpine",
+            "postgres:17-bookworm",
+        ] {
+            assert_eq!(data(old), ["/var/lib/postgresql/data"], "{old}");
+            assert!(!pg.notes_for(old).any(|n| n.contains("18")), "{old}");
+        }
+        for new in [
+            "postgres:18",
+            "postgres:18.1-alpine",
+            "postgres",
+            "postgres:latest",
+            "postgres:alpine",
+        ] {
+            assert_eq!(data(new), ["/var/lib/postgresql"], "{new}");
+            assert!(
+                pg.notes_for(new).any(|n| n.contains("18 and later")),
+                "{new}"
+            );
+        }
+        assert_eq!(tag_major("postgres:16.4-alpine3.20"), Some(16));
+        assert_eq!(tag_major("registry.example.com:5000/postgres"), None);
     }
 
     #[test]
