@@ -175,13 +175,19 @@ fn every_known_image_profile() {
     // A service that keeps starting as root gets capabilities; one that can
     // run as its image's user gets `user:`; never neither.
     for svc in [
-        "db", "mysql", "mariadb", "cache", "mongo", "web", "httpd", "queue",
+        "db", "db18", "mysql", "mariadb", "cache", "mongo", "web", "httpd", "queue",
     ] {
         assert!(
             snap.contains(&format!("service {svc}\n    + `user: ")),
             "{svc} neither runs as its user nor gets capabilities:\n{snap}"
         );
     }
+    // The data volume follows the major version of the tag.
+    assert!(
+        snap.contains("- db-data:/var/lib/postgresql/data\n"),
+        "{snap}"
+    );
+    assert!(snap.contains("- db18-data:/var/lib/postgresql\n"), "{snap}");
     snapshot("compose_known_images", &snap);
 }
 
@@ -334,4 +340,83 @@ fn build_args_choose_the_base_image() {
     assert!(df.contains("USER node") && !df.contains("useradd"), "{df}");
     assert!(snap.contains("node:20-bookworm-slim → debian"), "{snap}");
     snapshot("project_buildargs", &snap);
+}
+
+/// `extends: {file, service}`: the other file is read for the extended
+/// service's values, so what it already sets is not added again, and the
+/// edits go to the file where each service is defined; the shared file is
+/// not a project of its own and is left alone.
+#[test]
+fn extends_from_another_file() {
+    let (snap, files) = project(&fixtures().join("projects/extends-file"));
+    let compose = &files["compose.yaml"].1;
+    let shared = &files["common/services.yml"];
+    assert_eq!(shared.0, shared.1, "the extended file was edited");
+    let extending = compose.split("redis:").next().unwrap();
+    assert!(
+        !extending.contains("cap_drop") && !extending.contains("no-new-privileges"),
+        "added again what the extended service sets:\n{compose}"
+    );
+    // The worker's own `read_only: true` is kept; the web gets one.
+    assert_eq!(extending.matches("read_only: true").count(), 2, "{compose}");
+    snapshot("project_extends_file", &snap);
+}
+
+/// Files a top-level `include` names are part of the project: their
+/// services are hardened in their own file, and a new volume never takes
+/// a name another file of the project declares.
+#[test]
+fn included_files_are_hardened_in_place() {
+    let (snap, files) = project(&fixtures().join("projects/include"));
+    let db = &files["infra/database.yaml"].1;
+    let proxy = &files["proxy/proxy.yml"].1;
+    assert!(db.contains("cap_drop:"), "{db}");
+    assert!(proxy.contains("read_only: true"), "{proxy}");
+    // `db-data` belongs to the including file: the database gets its own.
+    assert!(!db.contains("- db-data:"), "{db}");
+    assert!(db.contains("db-data-2:/var/lib/postgresql/data"), "{db}");
+    assert!(!files["compose.yaml"].1.contains("db:\n    image"));
+    snapshot("project_include", &snap);
+}
+
+/// `-f` files are one project in the order given, as `docker compose -f`
+/// merges them: a service is hardened in the first file that defines it,
+/// values later files set count (the last one wins, lists append), and a
+/// service a later file adds is hardened there.
+#[test]
+fn files_named_with_f_are_one_project() {
+    let (snap, files) = project_with(
+        &fixtures().join("projects/multi-file"),
+        &[
+            "-f",
+            "multi-file/compose.yaml",
+            "-f",
+            "multi-file/compose.prod.yaml",
+            "--file",
+            "multi-file/compose.ci.yaml",
+        ],
+    );
+    let base = &files["compose.yaml"].1;
+    let prod = &files["compose.prod.yaml"].1;
+    let ci = &files["compose.ci.yaml"];
+    let web = base.split("cache:").next().unwrap();
+    for set_later in ["read_only", "cap_drop", "security_opt"] {
+        assert!(
+            !web.contains(set_later),
+            "{set_later} added though a later file sets it:\n{base}"
+        );
+    }
+    assert!(web.contains("tmpfs:"), "{base}");
+    assert!(base
+        .split("cache:")
+        .nth(1)
+        .unwrap()
+        .contains("read_only: true"));
+    // The service only the production file defines is hardened there.
+    assert!(
+        prod.contains("command: [\"backup\", \"--every\", \"24h\"]\n    read_only: true"),
+        "{prod}"
+    );
+    assert_eq!(ci.0, ci.1, "the last file only overrides; nothing to add");
+    snapshot("project_multi_file", &snap);
 }

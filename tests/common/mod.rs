@@ -147,7 +147,28 @@ pub fn assert_schema_valid(text: &str, what: &str) {
 /// A project directory (compose file plus the Dockerfiles it builds)
 /// through the whole contract; returns the snapshot text and the fixed files.
 pub fn project(src: &Path) -> (String, std::collections::BTreeMap<String, (String, String)>) {
+    project_with(src, &[])
+}
+
+/// [`project`], naming what to harden with `targets` (paths relative to the
+/// project's parent, e.g. `["-f", "proj/compose.yaml"]`) instead of the
+/// project's folder.
+pub fn project_with(
+    src: &Path,
+    targets: &[&str],
+) -> (String, std::collections::BTreeMap<String, (String, String)>) {
     let name = src.file_name().unwrap().to_str().unwrap().to_string();
+    let targets: Vec<&str> = if targets.is_empty() {
+        vec![name.as_str()]
+    } else {
+        targets.to_vec()
+    };
+    let with = |args: &[&str]| -> Vec<String> {
+        args.iter()
+            .map(|a| a.to_string())
+            .chain(targets.iter().map(|t| t.to_string()))
+            .collect()
+    };
     let dir = scratch();
     let proj = dir.path().join(&name);
     std::fs::create_dir_all(&proj).unwrap();
@@ -168,14 +189,18 @@ pub fn project(src: &Path) -> (String, std::collections::BTreeMap<String, (Strin
         out
     };
     let before = files(&proj);
-    let dry = harden(dir.path(), &["fix", "--dry-run", &name]);
+    let args = with(&["fix", "--dry-run"]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let dry = harden(dir.path(), &args);
     assert_eq!(dry.code, 1, "{}", dry.stderr);
     let applied = scratch();
     let aproj = applied.path().join(&name);
     std::fs::create_dir_all(&aproj).unwrap();
     copy_tree(&proj, &aproj);
     git_apply(applied.path(), &dry.stdout);
-    let fix = harden(dir.path(), &["fix", &name]);
+    let args = with(&["fix"]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let fix = harden(dir.path(), &args);
     assert_eq!(fix.code, 0, "{}", fix.stderr);
     let after = files(&proj);
     assert_eq!(
@@ -204,7 +229,9 @@ pub fn project(src: &Path) -> (String, std::collections::BTreeMap<String, (Strin
         }
         pairs.insert(path.clone(), (old.clone(), new.clone()));
     }
-    let again = harden(dir.path(), &["fix", "--dry-run", &name]);
+    let args = with(&["fix", "--dry-run"]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let again = harden(dir.path(), &args);
     assert_eq!(
         (again.code, again.stdout.as_str()),
         (0, ""),
