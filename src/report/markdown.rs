@@ -219,13 +219,6 @@ user once (new volumes need nothing):\n\n",
             m.command()
         ));
     }
-    if migrations.iter().any(|m| m.prefixed) {
-        out.push_str(
-            "\nCompose prefixes volume names with the project name (by default the \
-directory of the compose file; `-p`, `COMPOSE_PROJECT_NAME` or a top-level `name:` change \
-it). `docker volume ls` shows the real names; adjust the commands if yours differ.\n",
-        );
-    }
     out
 }
 

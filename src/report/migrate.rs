@@ -21,11 +21,6 @@ pub struct Migration {
     pub service: String,
     /// The volume's key in the compose file.
     pub volume: String,
-    /// The name Docker knows it by (`<project>_<volume>` unless it has an
-    /// explicit `name:` or is external).
-    pub docker_name: String,
-    /// Whether `docker_name` carries the project prefix.
-    pub prefixed: bool,
     /// Where the service mounts it.
     pub target: String,
     /// The user the service now runs as, as written (`app`, `1000:1000`).
@@ -35,44 +30,13 @@ pub struct Migration {
 }
 
 impl Migration {
-    /// The one-time command that gives the volume to the user.
+    /// The one-time command that gives the volume to the user: the same
+    /// one the notes give, run through the service itself, so Compose
+    /// supplies the project's real volume name.
     pub fn command(&self) -> String {
-        let owner = self.owner.clone().unwrap_or_else(|| "UID:GID".to_string());
-        format!(
-            "docker run --rm -v {}:/v alpine chown -R {owner} /v",
-            self.docker_name
-        )
+        let owner = self.owner.as_deref().unwrap_or("UID:GID");
+        crate::migration::chown_command(&self.service, owner, &self.target)
     }
-}
-
-/// The project name Compose uses by default: the top-level `name:`, else
-/// the directory of the compose file, lowercased, keeping `a-z0-9_-`.
-pub fn project_name(doc: &Document, compose_path: &Path) -> String {
-    if let Some(n) = doc
-        .root
-        .get("name")
-        .and_then(|e| doc.resolve(&e.value).as_str())
-        .filter(|n| !n.is_empty() && !n.contains('$'))
-    {
-        return n.to_string();
-    }
-    let dir = compose_path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .map(Path::to_path_buf)
-        .or_else(|| std::env::current_dir().ok());
-    let dir = dir.map(|d| std::fs::canonicalize(&d).unwrap_or(d));
-    let base = dir
-        .as_deref()
-        .and_then(Path::file_name)
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let name: String = base
-        .to_lowercase()
-        .chars()
-        .filter(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_' || *c == '-')
-        .collect();
-    name.trim_start_matches(['_', '-']).to_string()
 }
 
 /// (volume key, mount target) of every named volume a service mounts.
@@ -117,28 +81,6 @@ fn named_volumes(doc: &Document, svc: &Service) -> Vec<(String, String)> {
         }
     }
     out
-}
-
-/// The name Docker gives a volume declared under the top-level `volumes:`.
-fn docker_name(doc: &Document, project: &str, volume: &str) -> (String, bool) {
-    let decl = doc
-        .root
-        .get("volumes")
-        .map(|e| doc.resolve(&e.value))
-        .and_then(|v| v.get(volume))
-        .map(|e| doc.resolve(&e.value));
-    let get = |k: &str| -> Option<String> {
-        decl.and_then(|d| d.get(k))
-            .and_then(|e| doc.resolve(&e.value).as_str())
-            .map(str::to_string)
-    };
-    if let Some(n) = get("name").filter(|n| !n.contains('$')) {
-        return (n, false);
-    }
-    if get("external").is_some_and(|x| crate::rules::writable_rootfs::is_true(&x)) {
-        return (volume.to_string(), false);
-    }
-    (format!("{project}_{volume}"), true)
 }
 
 /// The Dockerfile text of a result: as fixed, or as read.
@@ -298,7 +240,6 @@ pub fn migrations(results: &[FileResult], compose: &FileResult) -> Vec<Migration
     ) else {
         return Vec::new();
     };
-    let project = project_name(&after, &compose.path);
     let mut out = Vec::new();
     for svc in service::services(&after) {
         let Some((user, owner)) = service_user(results, &compose.path, &after, &svc, true) else {
@@ -316,12 +257,9 @@ pub fn migrations(results: &[FileResult], compose: &FileResult) -> Vec<Migration
             continue;
         }
         for (volume, target) in named_volumes(&before, &old) {
-            let (docker_name, prefixed) = docker_name(&after, &project, &volume);
             out.push(Migration {
                 service: svc.name.to_string(),
                 volume,
-                docker_name,
-                prefixed,
                 target,
                 user: user.clone(),
                 owner: owner.clone(),
@@ -373,7 +311,7 @@ FROM base\nUSER app\n";
     }
 
     #[test]
-    fn named_volumes_and_their_docker_names() {
+    fn named_volumes_of_a_service() {
         let doc = compose(
             "name: Shop\nservices:\n  a:\n    volumes:\n      - data:/d\n      - ./src:/src\n      - /host:/h:ro\n      - type: volume\n        source: cache\n        target: /c\n      - type: bind\n        source: x\n        target: /x\n      - logs:/l:rw\nvolumes:\n  data: {}\n  cache:\n    name: shared-cache\n  logs:\n    external: true\n",
         );
@@ -385,26 +323,6 @@ FROM base\nUSER app\n";
                 ("cache".to_string(), "/c".to_string()),
                 ("logs".to_string(), "/l".to_string()),
             ]
-        );
-        let project = project_name(&doc, Path::new("x/compose.yaml"));
-        assert_eq!(project, "Shop");
-        assert_eq!(
-            docker_name(&doc, &project, "data"),
-            ("Shop_data".into(), true)
-        );
-        assert_eq!(
-            docker_name(&doc, &project, "cache"),
-            ("shared-cache".into(), false)
-        );
-        assert_eq!(docker_name(&doc, &project, "logs"), ("logs".into(), false));
-    }
-
-    #[test]
-    fn project_name_from_the_directory() {
-        let doc = compose("services: {}\n");
-        assert_eq!(
-            project_name(&doc, Path::new("/srv/My.App_1/compose.yaml")),
-            "myapp_1"
         );
     }
 
@@ -429,7 +347,7 @@ FROM base\nUSER app\n";
         assert_eq!(m.len(), 1, "{m:?}");
         assert_eq!(
             m[0].command(),
-            "docker run --rm -v shop_data:/v alpine chown -R 1000:1000 /v"
+            "docker compose run --rm --no-deps --user 0 --cap-add CHOWN --cap-add DAC_READ_SEARCH --entrypoint chown a -R 1000:1000 /d"
         );
         assert_eq!((m[0].service.as_str(), m[0].target.as_str()), ("a", "/d"));
     }
