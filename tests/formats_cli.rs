@@ -451,7 +451,7 @@ fn fix_dry_run_markdown_is_one_document_with_the_diff() {
     assert_eq!(diffs, plain.stdout);
     assert!(md
         .stdout
-        .contains("docker run --rm -v shop_uploads:/v alpine chown -R 1000:1000 /v"));
+        .contains("--entrypoint chown api -R 1000:1000 /srv/shop/uploads"));
     // Nothing written.
     assert_eq!(
         harden(dir.path(), &["fix", "--dry-run", "shop/compose.yaml"]).stdout,
