@@ -530,3 +530,69 @@ fn a_tree_of_100000_files() {
     assert_eq!(r.code, 1, "{}", r.stderr);
     assert_eq!(r.stdout.matches("+++ b/").count(), 200);
 }
+
+/// A file `include` names that does not parse is an error at that file's
+/// own position (exit 2, the file untouched); the rest is still hardened.
+#[test]
+fn included_file_that_does_not_parse() {
+    let dir = scratch();
+    let bad = b"services:\n  db:\n    image: [postgres\n";
+    std::fs::create_dir_all(dir.path().join("app/infra")).unwrap();
+    std::fs::write(
+        dir.path().join("app/compose.yaml"),
+        "include:\n  - infra/db.yml\nservices:\n  web:\n    image: nginx:1.27\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("app/infra/db.yml"), bad).unwrap();
+    for args in [vec!["check", "app"], vec!["fix", "app"]] {
+        let r = harden(dir.path(), &args);
+        assert_eq!(r.code, 2, "{args:?}\n{}{}", r.stdout, r.stderr);
+        assert!(
+            r.stderr
+                .contains("app/infra/db.yml:4:1: error: while parsing a flow sequence"),
+            "{args:?}\n{}",
+            r.stderr
+        );
+    }
+    assert_eq!(
+        std::fs::read(dir.path().join("app/infra/db.yml")).unwrap(),
+        bad
+    );
+    let web = std::fs::read_to_string(dir.path().join("app/compose.yaml")).unwrap();
+    assert!(web.contains("read_only: true"), "{web}");
+}
+
+/// Files that include each other, and services that extend each other
+/// across files, end: every file is read once, every chain is bounded.
+#[test]
+fn include_and_extends_cycles_end() {
+    let dir = scratch();
+    let files: &[(&str, &str)] = &[
+        (
+            "p/compose.yaml",
+            "include:\n  - other.yml\nservices:\n  web:\n    extends:\n      file: base.yml\n      service: a\n",
+        ),
+        ("p/other.yml", "include:\n  - compose.yaml\nservices:\n  worker:\n    image: busybox:1.36\n"),
+        (
+            "p/base.yml",
+            "services:\n  a:\n    extends:\n      file: base2.yml\n      service: b\n    image: busybox:1.36\n",
+        ),
+        (
+            "p/base2.yml",
+            "services:\n  b:\n    extends:\n      file: base.yml\n      service: a\n    read_only: true\n",
+        ),
+    ];
+    for (name, text) in files {
+        let p = dir.path().join(name);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+    let r = harden(dir.path(), &["fix", "--dry-run", "p/compose.yaml"]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    // The included file is hardened; the files read for `extends` are not.
+    assert!(r.stdout.contains("+++ b/p/other.yml"), "{}", r.stdout);
+    assert!(!r.stdout.contains("+++ b/p/base"), "{}", r.stdout);
+    // `read_only: true` comes from base2.yml through two extends.
+    let web = r.stdout.split("+++ b/p/other.yml").next().unwrap();
+    assert!(!web.contains("read_only"), "{web}");
+}
