@@ -42,6 +42,9 @@ pub struct Config {
     pub user_name: String,
     /// Size of the `/tmp` tmpfs (`512m`).
     pub tmpfs_size: String,
+    /// Write `USER uid:gid` rather than a name where the ids are known:
+    /// Kubernetes' `runAsNonRoot` can only check a numeric user.
+    pub numeric_user: bool,
     /// Rules not run at all.
     pub skip: Vec<String>,
     pub exceptions: Vec<Exception>,
@@ -110,6 +113,8 @@ struct Raw {
     user_name: Option<Spanned<String>>,
     tmpfs_size: Option<Spanned<String>>,
     #[serde(default)]
+    numeric_user: bool,
+    #[serde(default)]
     skip: Vec<Spanned<String>>,
     #[serde(default)]
     exception: Vec<Spanned<RawException>>,
@@ -135,6 +140,7 @@ impl Default for Config {
             gid: None,
             user_name: DEFAULT_USER_NAME.to_string(),
             tmpfs_size: DEFAULT_TMPFS_SIZE.to_string(),
+            numeric_user: false,
             skip: Vec::new(),
             exceptions: Vec::new(),
             images: Vec::new(),
@@ -241,6 +247,7 @@ pub fn parse(text: &str) -> Result<Config, Located> {
         }
         cfg.tmpfs_size = s.get_ref().clone();
     }
+    cfg.numeric_user = raw.numeric_user;
     for r in &raw.skip {
         known_rule(r, false)?;
         cfg.skip.push(r.get_ref().clone());

@@ -314,3 +314,30 @@ fn readme_example_is_valid() {
     write(dir.path(), "harden.toml", defaults);
     assert_eq!(harden(dir.path(), &["fix", "--dry-run"]).stdout, baseline);
 }
+
+/// `numeric-user = true`: the USER harden writes is the user's ids, for a
+/// created user and for one the base image has, with a note saying whose.
+#[test]
+fn numeric_user_writes_ids() {
+    let dir = project();
+    write(
+        dir.path(),
+        "harden.toml",
+        "uid = 2001\ngid = 2002\nnumeric-user = true\n",
+    );
+    write(
+        dir.path(),
+        "web/Dockerfile",
+        "FROM node:20-alpine\nWORKDIR /app\nCOPY . .\nCMD [\"node\", \"server.js\"]\n",
+    );
+    let r = harden(dir.path(), &["fix", "--dry-run", "."]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stdout.contains("+USER 2001:2002\n"), "{}", r.stdout);
+    assert!(r.stdout.contains("+USER 1000:1000\n"), "{}", r.stdout);
+    assert!(!r.stdout.contains("+USER api") && !r.stdout.contains("+USER node"));
+    assert!(
+        r.stderr.contains("`USER 1000:1000` is `node` by number"),
+        "{}",
+        r.stderr
+    );
+}

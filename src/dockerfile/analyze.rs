@@ -20,6 +20,8 @@ pub struct Hints {
     pub gid: Option<u32>,
     /// The `user-name` pattern (`{service}`, `{folder}`); empty: `{service}`.
     pub user_name: String,
+    /// `USER uid:gid` instead of the name, where the ids are known.
+    pub numeric_user: bool,
     /// Rules harden.toml skips or exempts this file from, with why.
     pub exempt: Vec<(String, crate::config::Exemption)>,
     /// The directory HOME should point to, when a carve-out offers one.
@@ -61,6 +63,7 @@ impl Hints {
         self.uid = config.uid;
         self.gid = config.gid;
         self.user_name = config.user_name.clone();
+        self.numeric_user = config.numeric_user;
         self.exempt = config.exemptions(path, self.service.as_deref());
     }
 }

@@ -507,7 +507,23 @@ pub fn check_dockerfile(ctx: &DfCtx, out: &mut Output) {
             text.push_str(eol);
         }
     }
-    text.push_str(&format!("USER {}{eol}", choice.user));
+    // A numeric USER (harden.toml `numeric-user`) lets Kubernetes'
+    // runAsNonRoot verify the user without reading the image's passwd.
+    let user = match (&choice.ids, ctx.hints.numeric_user) {
+        (Some(ids), true) => {
+            out.note(
+                &subject,
+                NAME,
+                format!(
+                    "`USER {ids}` is `{}` by number (numeric-user in harden.toml)",
+                    choice.user
+                ),
+            );
+            ids.as_str()
+        }
+        _ => choice.user.as_str(),
+    };
+    text.push_str(&format!("USER {user}{eol}"));
     let (offset, needs_eol) = ctx.after_instruction(at);
     if needs_eol {
         text = format!("{eol}{}", text.strip_suffix(eol).unwrap_or(&text));
@@ -584,6 +600,8 @@ struct Choice {
     needs_home: bool,
     /// `UID:GID` when known, for chown commands.
     owner: Option<String>,
+    /// `UID:GID` when known, for a numeric USER.
+    ids: Option<String>,
 }
 
 /// Reuse a user the Dockerfile or the base image already has; otherwise
@@ -598,6 +616,7 @@ fn choose_user(ctx: &DfCtx, restore: Option<String>, out: &mut Output) -> Option
             create: None,
             needs_home: false,
             owner: None,
+            ids: None,
         });
     }
     let created: Vec<CreatedUser> = ctx
@@ -625,6 +644,7 @@ fn choose_user(ctx: &DfCtx, restore: Option<String>, out: &mut Output) -> Option
             create: None,
             needs_home: !c.has_home,
             owner: c.uid.map(|u| format!("{u}:{u}")),
+            ids: c.uid.map(|u| format!("{u}:{u}")),
         });
     }
     if let Some(numeric) = &base.family.numeric_user {
@@ -634,6 +654,7 @@ fn choose_user(ctx: &DfCtx, restore: Option<String>, out: &mut Output) -> Option
             create: None,
             needs_home: true,
             owner: Some(numeric.clone()),
+            ids: Some(numeric.clone()),
         });
     }
     if let Some(u) = base
@@ -652,6 +673,7 @@ fn choose_user(ctx: &DfCtx, restore: Option<String>, out: &mut Output) -> Option
             create: None,
             needs_home: false,
             owner: None,
+            ids: Some(format!("{}:{}", u.uid, u.gid)),
         });
     }
     if !base.family.has_shell() {
@@ -662,6 +684,7 @@ fn choose_user(ctx: &DfCtx, restore: Option<String>, out: &mut Output) -> Option
                 create: None,
                 needs_home: false,
                 owner: Some(format!("{}:{}", u.uid, u.gid)),
+                ids: Some(format!("{}:{}", u.uid, u.gid)),
             }),
             None => {
                 out.review(&subject, NAME, "the base image has no shell and no known non-root user: add a USER by hand");
@@ -680,6 +703,7 @@ fn choose_user(ctx: &DfCtx, restore: Option<String>, out: &mut Output) -> Option
             create: None,
             needs_home: false,
             owner: None,
+            ids: Some(format!("{}:{}", u.uid, u.gid)),
         });
     }
     let uid = base.free_id(if ctx.hints.uid == 0 {
@@ -720,7 +744,8 @@ fn choose_user(ctx: &DfCtx, restore: Option<String>, out: &mut Output) -> Option
         user: name,
         create: Some(cmd),
         needs_home: true,
-        owner: Some(format!("{uid}:{uid}")),
+        owner: Some(format!("{uid}:{gid}")),
+        ids: Some(format!("{uid}:{gid}")),
     })
 }
 
