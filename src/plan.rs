@@ -629,12 +629,93 @@ fn plan_from_environment(p: &mut Planner, ctx: &Ctx, svc: &Service, _built: Opti
             );
         }
     }
+    plan_from_command(p, ctx, svc);
     // Variables the service already sets are not redirected again.
     let set: Vec<String> = crate::compose::environment(ctx, svc)
         .into_iter()
         .map(|(k, _)| k)
         .collect();
     p.plan.env.retain(|e| !set.contains(&e.name));
+}
+
+/// A service whose own `command:` or `entrypoint:` writes a file (a shell
+/// redirection or `tee`, e.g. `envsubst < t > /etc/nginx/conf.d/default.conf`)
+/// outside every mount fails on a read-only root filesystem. Which
+/// directory to carve out is the author's call (a tmpfs there hides what the
+/// image put in it), so it becomes a review note, not an edit.
+fn plan_from_command(p: &mut Planner, ctx: &Ctx, svc: &Service) {
+    let mut seen: Vec<String> = Vec::new();
+    for key in ["entrypoint", "command"] {
+        let Some((v, _)) = svc.effective(key) else {
+            continue;
+        };
+        let words = match v.as_str() {
+            Some(s) => s.to_string(),
+            None => ctx.strings(v).join(" "),
+        };
+        for path in written_paths(&words) {
+            let dir = match path.rsplit_once('/') {
+                Some(("", _)) | None => continue,
+                Some((d, _)) => d.to_string(),
+            };
+            if p.covered(&path)
+                || path.starts_with("/dev/")
+                || path.starts_with("/proc/")
+                || seen.contains(&path)
+            {
+                continue;
+            }
+            p.plan.review.push(format!(
+                "`{key}` writes {path}, on the read-only root filesystem: mount a tmpfs (scratch) or a volume on {dir} (it hides what the image has there), or have it write below a carve-out"
+            ));
+            seen.push(path);
+        }
+    }
+}
+
+/// Absolute paths a shell command line writes with `>`, `>>` or `tee`.
+fn written_paths(cmd: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let clean = |w: &str| -> Option<String> {
+        let w = w.trim_matches(['"', '\'', ';', '&', '|', ')', '(']);
+        (w.starts_with('/') && !w.contains('$') && w.len() > 1).then(|| w.to_string())
+    };
+    let words: Vec<&str> = cmd.split_whitespace().collect();
+    let mut i = 0;
+    while let Some(w) = words.get(i) {
+        // `>file`, `>>file`, `2>file`, or `>` and the file as the next word.
+        let redirect = w
+            .find('>')
+            .filter(|&at| w[..at].chars().all(|c| c.is_ascii_digit()))
+            .map(|at| w[at..].trim_start_matches('>'));
+        match redirect {
+            Some(rest) if rest.starts_with('&') => {}
+            Some("") => {
+                if let Some(p) = words.get(i + 1).and_then(|n| clean(n)) {
+                    out.push(p);
+                }
+                i += 1;
+            }
+            Some(rest) => out.extend(clean(rest)),
+            None if *w == "tee" => {
+                let mut j = i + 1;
+                while let Some(n) = words.get(j) {
+                    if n.starts_with('-') {
+                        j += 1;
+                        continue;
+                    }
+                    match clean(n) {
+                        Some(p) => out.push(p),
+                        None => break,
+                    }
+                    j += 1;
+                }
+            }
+            None => {}
+        }
+        i += 1;
+    }
+    out
 }
 
 /// `K=V K2="v 2"` or legacy `K V` from an ENV instruction (already resolved).
@@ -656,6 +737,21 @@ pub fn env_pairs(args: &str) -> Vec<(String, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn paths_a_command_writes() {
+        assert_eq!(
+            written_paths("/bin/sh -c \"envsubst < /etc/nginx/t.conf > /etc/nginx/conf.d/default.conf && exec nginx -g 'daemon off;'\""),
+            ["/etc/nginx/conf.d/default.conf"]
+        );
+        assert_eq!(
+            written_paths("sh -c 'echo ok >>/var/log/app.log; cat x | tee -a /srv/out.txt /srv/b 2>/dev/null'"),
+            ["/var/log/app.log", "/srv/out.txt", "/srv/b", "/dev/null"]
+        );
+        // Not writes: comparisons in arguments, fd duplication, relative paths.
+        assert!(written_paths("app --level=info 2>&1 > out.txt").is_empty());
+        assert!(written_paths("python -m app").is_empty());
+    }
 
     #[test]
     fn directory_variables() {

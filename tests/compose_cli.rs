@@ -420,3 +420,16 @@ fn files_named_with_f_are_one_project() {
     assert_eq!(ci.0, ci.1, "the last file only overrides; nothing to add");
     snapshot("project_multi_file", &snap);
 }
+
+/// A file the service's own command writes outside every mount is pointed
+/// out (a read-only root filesystem would stop it); one in a volume is not.
+#[test]
+fn writes_by_the_command_get_a_review_note() {
+    let snap = contract("command_writes.yml", true);
+    assert!(
+        snap.contains("`command` writes /etc/nginx/conf.d/default.conf, on the read-only root filesystem: mount a tmpfs (scratch) or a volume on /etc/nginx/conf.d"),
+        "{snap}"
+    );
+    assert!(!snap.contains("writes /var/log/worker"), "{snap}");
+    snapshot("compose_command_writes", &snap);
+}
