@@ -76,7 +76,9 @@ pub fn read_text(path: &Path, max_size: u64) -> Result<String, FileError> {
         )));
     }
     // Read at most one byte past the limit: the file may grow after the check.
-    let mut bytes = Vec::new();
+    // Sized from the metadata, so a large file is not read into a buffer
+    // that doubled past it.
+    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0).saturating_add(1));
     std::fs::File::open(path)
         .and_then(|f| f.take(max_size.saturating_add(1)).read_to_end(&mut bytes))
         .map_err(|e| at_start(discover::io_message(&e)))?;
