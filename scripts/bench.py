@@ -48,7 +48,10 @@ def compose(rng, i):
         p = ind * 2
         if anchors:
             lines.append(f"{p}<<: *common")
-        if rng.random() < 0.5:
+        if s == 0:
+            # The project's own image: built from the Dockerfile next to it.
+            lines.append(f"{p}build: .")
+        elif rng.random() < 0.5:
             lines.append(f"{p}build: ./{name}")
         lines.append(f"{p}image: {rng.choice(IMAGES)}")
         if rng.random() < 0.5:

@@ -35,6 +35,11 @@ pub struct Links {
     by_service: BTreeMap<(PathBuf, String), BuiltBy>,
     /// Dockerfiles as the compose file names them (not canonical), in order.
     found: Vec<PathBuf>,
+    /// The file names of the linked Dockerfiles, for a check without a
+    /// system call.
+    names: std::collections::HashSet<std::ffi::OsString>,
+    /// Paths already resolved ([`Links::canonical`]).
+    canon: std::sync::Mutex<std::collections::HashMap<PathBuf, PathBuf>>,
 }
 
 /// The Dockerfile a service builds, its build context, and the stage it
@@ -46,10 +51,39 @@ pub fn canonical(p: &Path) -> PathBuf {
     std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf())
 }
 
+/// A service that builds a local Dockerfile, as one compose file says,
+/// with its paths resolved ([`Links::scan`]).
+#[derive(Debug, Clone)]
+pub struct Builds {
+    service: String,
+    /// The Dockerfile as the compose file names it, and canonical.
+    path: PathBuf,
+    dockerfile: PathBuf,
+    context: PathBuf,
+    target: Option<String>,
+    args: Vec<(String, String)>,
+}
+
 impl Links {
-    /// Record every service of a compose file that builds a local Dockerfile.
-    pub fn add_compose(&mut self, compose_path: &Path, doc: &Document) {
+    /// The path with symlinks and `..` resolved, remembered: the same few
+    /// paths (a compose file, a Dockerfile, a context) are asked for many
+    /// times, and each resolution is a system call per path component.
+    pub fn canonical(&self, p: &Path) -> PathBuf {
+        if let Some(c) = self.canon.lock().ok().and_then(|m| m.get(p).cloned()) {
+            return c;
+        }
+        let c = canonical(p);
+        if let Ok(mut m) = self.canon.lock() {
+            m.insert(p.to_path_buf(), c.clone());
+        }
+        c
+    }
+
+    /// The services of a compose file that build a local Dockerfile. Reads
+    /// only: compose files are scanned on every core, then [`Self::add`]ed.
+    pub fn scan(&self, compose_path: &Path, doc: &Document) -> Vec<Builds> {
         let dir = compose_path.parent().unwrap_or(Path::new(""));
+        let mut out = Vec::new();
         for svc in service::services(doc) {
             let Some((build, _)) = svc.effective("build") else {
                 continue;
@@ -87,37 +121,64 @@ impl Links {
             if !path.is_file() {
                 continue;
             }
-            let key = canonical(&path);
-            let compose = canonical(compose_path);
+            out.push(Builds {
+                service: svc.name.to_string(),
+                dockerfile: self.canonical(&path),
+                path,
+                context: self.canonical(&dir.join(&context)),
+                target,
+                args: build_args(doc, build),
+            });
+        }
+        out
+    }
+
+    /// Record what [`Self::scan`] found in a compose file; the first service
+    /// that builds a Dockerfile is the one it follows.
+    pub fn add(&mut self, compose_path: &Path, builds: Vec<Builds>) {
+        if builds.is_empty() {
+            return;
+        }
+        let compose = self.canonical(compose_path);
+        for b in builds {
             self.by_service.insert(
-                (compose.clone(), svc.name.to_string()),
-                (key.clone(), canonical(&dir.join(&context)), target.clone()),
+                (compose.clone(), b.service.clone()),
+                (b.dockerfile.clone(), b.context.clone(), b.target.clone()),
             );
-            if !self.by_dockerfile.contains_key(&key) {
-                self.found.push(normalize(&path));
+            if !self.by_dockerfile.contains_key(&b.dockerfile) {
+                if let Some(n) = b.dockerfile.file_name() {
+                    self.names.insert(n.to_os_string());
+                }
+                self.found.push(normalize(&b.path));
                 self.by_dockerfile.insert(
-                    key,
+                    b.dockerfile,
                     Link {
-                        service: svc.name.to_string(),
-                        compose,
-                        context: canonical(&dir.join(&context)),
-                        target,
-                        args: build_args(doc, build),
+                        service: b.service,
+                        compose: compose.clone(),
+                        context: b.context,
+                        target: b.target,
+                        args: b.args,
                     },
                 );
             }
         }
     }
 
+    /// Record every service of a compose file that builds a local Dockerfile.
+    pub fn add_compose(&mut self, compose_path: &Path, doc: &Document) {
+        let builds = self.scan(compose_path, doc);
+        self.add(compose_path, builds);
+    }
+
     /// The Dockerfile and build context of a service, canonical paths.
     pub fn built_by(&self, compose_path: &Path, service: &str) -> Option<&BuiltBy> {
         self.by_service
-            .get(&(canonical(compose_path), service.to_string()))
+            .get(&(self.canonical(compose_path), service.to_string()))
     }
 
     /// The Dockerfiles (canonical) that the services of a compose file build.
     pub fn built_from(&self, compose_path: &Path) -> Vec<&Path> {
-        let compose = canonical(compose_path);
+        let compose = self.canonical(compose_path);
         self.by_service
             .range((compose.clone(), String::new())..)
             .take_while(|((c, _), _)| *c == compose)
@@ -128,24 +189,31 @@ impl Links {
     /// The compose file (canonical) and service whose plan the Dockerfile
     /// at `path` follows.
     pub fn owner(&self, path: &Path) -> Option<(&Path, &str)> {
-        let link = self.by_dockerfile.get(&canonical(path))?;
+        let link = self.by_dockerfile.get(&self.canonical(path))?;
         Some((link.compose.as_path(), link.service.as_str()))
     }
 
     /// Whether some compose service builds the Dockerfile at `path`. The
     /// name check comes first, so most files cost no system call.
     pub fn is_linked(&self, path: &Path) -> bool {
-        let named = |p: &Path| p.file_name() == path.file_name();
-        self.by_dockerfile.keys().any(|k| named(k))
-            && self.by_dockerfile.contains_key(&canonical(path))
+        path.file_name().is_some_and(|n| self.names.contains(n))
+            && self.by_dockerfile.contains_key(&self.canonical(path))
     }
 
     /// Linked Dockerfiles that are not among `listed`, to be hardened too.
     pub fn unlisted(&self, listed: &[PathBuf]) -> Vec<PathBuf> {
-        let listed: Vec<PathBuf> = listed.iter().map(|p| canonical(p)).collect();
+        if self.found.is_empty() {
+            return Vec::new();
+        }
+        // Only a listed file with a linked Dockerfile's name can be one.
+        let listed: std::collections::HashSet<PathBuf> = listed
+            .iter()
+            .filter(|p| p.file_name().is_some_and(|n| self.names.contains(n)))
+            .map(|p| self.canonical(p))
+            .collect();
         self.found
             .iter()
-            .filter(|p| !listed.contains(&canonical(p)))
+            .filter(|p| !listed.contains(&self.canonical(p)))
             .cloned()
             .collect()
     }
@@ -156,9 +224,9 @@ impl Links {
     /// (and which of them were mounted before harden ran), and the tmpfs
     /// mountpoints whose mode it must set.
     pub fn hints_for(&self, path: &Path, plan: Option<&ServicePlan>) -> Hints {
-        let link = self.by_dockerfile.get(&canonical(path));
+        let link = self.by_dockerfile.get(&self.canonical(path));
         let plan = plan.filter(|_| link.is_some());
-        let folder = canonical(path)
+        let folder = self.canonical(path)
             .parent()
             .and_then(|p| p.file_name())
             .map(|n| n.to_string_lossy().into_owned());
@@ -173,7 +241,7 @@ impl Links {
                 .unwrap_or_default(),
             context: link
                 .map(|l| l.context.clone())
-                .or_else(|| canonical(path).parent().map(Path::to_path_buf)),
+                .or_else(|| self.canonical(path).parent().map(Path::to_path_buf)),
             tmpfs_dirs: plan.map(|p| p.tmpfs_dirs.clone()).unwrap_or_default(),
             target: link.and_then(|l| l.target.clone()),
             build_args: link.map(|l| l.args.clone()).unwrap_or_default(),

@@ -246,28 +246,56 @@ fn run_stream<T: Send>(
         let parsed = parse(&src, kind, &limits)?;
         Ok((src, parsed))
     };
-    let mut slots: Vec<Slot> = crate::par::map_owned(inputs(common), |f| match f {
-        Found::File { path, kind } => {
-            let display = display_path(&path);
-            let pre = match kind {
-                Kind::Dockerfile => Pre::Later,
-                Kind::Compose => match load(&path, kind) {
-                    Ok(done) => Pre::Parsed(Box::new(done)),
-                    Err(e) => Pre::Failed(e),
-                },
-            };
-            (path, display, Some(kind), pre)
-        }
-        Found::Error { path, message } => {
-            let display = display_path(&path);
-            (path, display, None, Pre::Failed(at_start(message)))
-        }
-    });
+    // Compose files are read, parsed and scanned for the Dockerfiles their
+    // services build, on every core.
+    let mut links = crate::link::Links::default();
+    let scanned: Vec<(Slot, Vec<crate::link::Builds>)> =
+        crate::par::map_owned(inputs(common), |f| match f {
+            Found::File { path, kind } => {
+                let display = display_path(&path);
+                let mut builds = Vec::new();
+                let pre = match kind {
+                    Kind::Dockerfile => Pre::Later,
+                    Kind::Compose => match load(&path, kind) {
+                        Ok(done) => {
+                            if let (_, Parsed::Compose(Some(doc))) = &done {
+                                builds = links.scan(&path, doc);
+                            }
+                            Pre::Parsed(Box::new(done))
+                        }
+                        Err(e) => Pre::Failed(e),
+                    },
+                };
+                ((path, display, Some(kind), pre), builds)
+            }
+            Found::Error { path, message } => {
+                let display = display_path(&path);
+                ((path, display, None, Pre::Failed(at_start(message))), Vec::new())
+            }
+        });
+    let mut slots: Vec<Slot> = Vec::with_capacity(scanned.len());
+    for (slot, builds) in scanned {
+        links.add(&slot.0, builds);
+        slots.push(slot);
+    }
 
-    // The same file reached twice (walked, and named with -f): once.
+    // The same file reached twice (walked, and named with -f): once. The
+    // -f files, in order, are one project.
+    let mut chain: Vec<usize> = Vec::new();
     if !common.files.is_empty() {
         let mut seen = std::collections::HashSet::new();
-        slots.retain(|s| seen.insert(crate::link::canonical(&s.0)));
+        slots.retain(|s| seen.insert(links.canonical(&s.0)));
+        let at: std::collections::HashMap<PathBuf, usize> = slots
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.2 == Some(Kind::Compose))
+            .map(|(i, s)| (links.canonical(&s.0), i))
+            .collect();
+        chain = common
+            .files
+            .iter()
+            .filter_map(|f| at.get(&links.canonical(f)).copied())
+            .collect();
     }
 
     // Files the compose files name: `include`d files are part of the
@@ -275,16 +303,16 @@ fn run_stream<T: Send>(
     // values only, unless they were found anyway.
     let mut edges: Vec<(usize, usize)> = Vec::new();
     let mut refs: Vec<(PathBuf, Source, compose::tree::Document)> = Vec::new();
-    follow_references(&mut slots, &mut refs, &mut edges, &load);
+    let found = slots.len();
+    follow_references(&mut slots, &mut refs, &mut edges, &load, &links);
 
-    // Dockerfiles built by a compose service: hardened with it, named after it.
-    let mut links = crate::link::Links::default();
-    for (path, _, _, pre) in &slots {
+    // Dockerfiles built by a compose service: hardened with it, named after
+    // it (those of included files too).
+    for (path, _, _, pre) in &slots[found..] {
         if let Pre::Parsed(done) = pre {
-            let (_, Parsed::Compose(Some(doc))) = &**done else {
-                continue;
-            };
-            links.add_compose(path, doc);
+            if let (_, Parsed::Compose(Some(doc))) = &**done {
+                links.add_compose(path, doc);
+            }
         }
     }
     let listed: Vec<PathBuf> = slots.iter().map(|l| l.0.clone()).collect();
@@ -293,17 +321,6 @@ fn run_stream<T: Send>(
         slots.push((extra, display, Some(Kind::Dockerfile), Pre::Later));
     }
 
-    // The files named with -f, in order: one project.
-    let chain: Vec<usize> = common
-        .files
-        .iter()
-        .filter_map(|f| {
-            let f = crate::link::canonical(f);
-            slots
-                .iter()
-                .position(|s| s.2 == Some(Kind::Compose) && crate::link::canonical(&s.0) == f)
-        })
-        .collect();
     let mut chains: Vec<Vec<usize>> = Vec::new();
     if chain.len() > 1 {
         chains.push(chain);
@@ -397,11 +414,10 @@ fn harden_group(
         .iter()
         .map(|c| c.iter().map(|&(_, d, _)| d).collect())
         .collect();
-    // Every compose document the group's files may name: its own and the
-    // files read for `extends` only.
-    // Their names share one namespace for volumes. (Resolved only when
-    // the group has several compose files or one names another: each path
-    // costs a system call.)
+    // Every compose document the group's files may name (`extends.file`):
+    // the group's own and those read for `extends` only; their volume names
+    // share one namespace. Resolved only when the group has several compose
+    // files or one extends another file, since each path costs a system call.
     let names_others = (0..members.len()).filter(|&m| doc_at(m).is_some()).count() > 1
         || (0..members.len()).any(|m| {
             doc_at(m).is_some_and(|d| {
@@ -414,7 +430,7 @@ fn harden_group(
         members
             .iter()
             .enumerate()
-            .filter_map(|(m, member)| Some((crate::link::canonical(&member.1), doc_at(m)?)))
+            .filter_map(|(m, member)| Some((links.canonical(&member.1), doc_at(m)?)))
             .chain(refs.iter().map(|(p, d)| (p.clone(), *d)))
             .collect()
     } else {
@@ -425,7 +441,8 @@ fn harden_group(
         .enumerate()
         .map(|(m, member)| {
             doc_at(m).filter(|_| names_others).and_then(|_| {
-                crate::link::canonical(&member.1)
+                links
+                    .canonical(&member.1)
                     .parent()
                     .map(Path::to_path_buf)
             })
@@ -453,7 +470,7 @@ fn harden_group(
         .iter()
         .filter(|m| links.is_linked(&m.1))
         .filter_map(|m| match &m.4 {
-            Ok((_, Parsed::Dockerfile(df))) => Some((crate::link::canonical(&m.1), df)),
+            Ok((_, Parsed::Dockerfile(df))) => Some((links.canonical(&m.1), df)),
             _ => None,
         })
         .collect();
@@ -479,7 +496,11 @@ fn harden_group(
     let compose_paths: Vec<Option<PathBuf>> = members
         .iter()
         .zip(&plans)
-        .map(|(m, p)| p.as_ref().map(|_| crate::link::canonical(&m.1)))
+        .map(|(m, p)| {
+            p.as_ref()
+                .filter(|_| !dockerfiles.is_empty())
+                .map(|_| links.canonical(&m.1))
+        })
         .collect();
     let plan_of = |df: &Path| -> Option<&crate::plan::ServicePlan> {
         let (compose, service) = links.owner(df)?;
@@ -571,7 +592,7 @@ fn groups(slots: &[Slot], links: &crate::link::Links, edges: &[(usize, usize)]) 
         .iter()
         .enumerate()
         .filter(|(_, s)| s.2 == Some(Kind::Dockerfile) && links.is_linked(&s.0))
-        .map(|(i, s)| (crate::link::canonical(&s.0), i))
+        .map(|(i, s)| (links.canonical(&s.0), i))
         .collect();
     if !linked.is_empty() {
         for (c, s) in slots.iter().enumerate() {
@@ -616,6 +637,7 @@ fn follow_references(
     refs: &mut Vec<(PathBuf, Source, compose::tree::Document)>,
     edges: &mut Vec<(usize, usize)>,
     load: &Loader<'_>,
+    links: &crate::link::Links,
 ) {
     let mut known: std::collections::HashMap<PathBuf, usize> = std::collections::HashMap::new();
     let mut todo: Vec<usize> = Vec::new();
@@ -650,14 +672,14 @@ fn follow_references(
     }
     for (i, s) in slots.iter().enumerate() {
         if s.2 == Some(Kind::Compose) {
-            known.insert(crate::link::canonical(&s.0), i);
+            known.insert(links.canonical(&s.0), i);
         }
     }
     // Bounded: every file is loaded at most once.
     while let Some((from, dir, named)) = queue.pop() {
         for (how, file) in named {
             let path = dir.join(&file);
-            let key = crate::link::canonical(&path);
+            let key = links.canonical(&path);
             if let Some(&j) = known.get(&key) {
                 if let Some(i) = from {
                     edges.push((i, j));
