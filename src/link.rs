@@ -226,7 +226,8 @@ impl Links {
     pub fn hints_for(&self, path: &Path, plan: Option<&ServicePlan>) -> Hints {
         let link = self.by_dockerfile.get(&self.canonical(path));
         let plan = plan.filter(|_| link.is_some());
-        let folder = self.canonical(path)
+        let folder = self
+            .canonical(path)
             .parent()
             .and_then(|p| p.file_name())
             .map(|n| n.to_string_lossy().into_owned());

@@ -270,7 +270,10 @@ fn run_stream<T: Send>(
             }
             Found::Error { path, message } => {
                 let display = display_path(&path);
-                ((path, display, None, Pre::Failed(at_start(message))), Vec::new())
+                (
+                    (path, display, None, Pre::Failed(at_start(message))),
+                    Vec::new(),
+                )
             }
         });
     let mut slots: Vec<Slot> = Vec::with_capacity(scanned.len());
@@ -440,12 +443,9 @@ fn harden_group(
         .iter()
         .enumerate()
         .map(|(m, member)| {
-            doc_at(m).filter(|_| names_others).and_then(|_| {
-                links
-                    .canonical(&member.1)
-                    .parent()
-                    .map(Path::to_path_buf)
-            })
+            doc_at(m)
+                .filter(|_| names_others)
+                .and_then(|_| links.canonical(&member.1).parent().map(Path::to_path_buf))
         })
         .collect();
     let project = |m: usize| {
