@@ -119,15 +119,26 @@ impl Ctx<'_> {
                         .push(self.fill_null(svc, v, &NewValue::Seq(items.to_vec())));
                     true
                 }
-                Kind::Scalar { value, .. } => {
+                Kind::Scalar { value, style } => {
                     // `tmpfs: /run` → `tmpfs: [/run, ...]`: a scalar cannot grow,
-                    // so this is the one place a value is rewritten.
-                    let mut all = vec![value.to_string()];
-                    all.extend(items.iter().cloned());
-                    out.edits.push(patch::replace_scalar(
-                        v,
-                        &patch::flow_value(&NewValue::Seq(all)),
-                    ));
+                    // so this is the one place a value is rewritten. The
+                    // author's scalar is kept as written where it means the
+                    // same inside brackets (a number stays a number).
+                    let written = self
+                        .src
+                        .text
+                        .get(v.start()..v.end())
+                        .filter(|t| same_in_flow(t, *style));
+                    let new = patch::flow_value(&NewValue::Seq(items.to_vec()));
+                    let list = match written {
+                        Some(t) => format!("[{t}, {}", new.trim_start_matches('[')),
+                        None => {
+                            let mut all = vec![value.to_string()];
+                            all.extend(items.iter().cloned());
+                            patch::flow_value(&NewValue::Seq(all))
+                        }
+                    };
+                    out.edits.push(patch::replace_scalar(v, &list));
                     out.replaced
                         .push(rules::pointer(&["services", svc.name, key]));
                     out.note(
@@ -378,6 +389,25 @@ impl<'a> Ctx<'a> {
             layout: Layout::detect(src, doc),
             config,
         }
+    }
+}
+
+/// Whether a scalar's source text reads the same as an item of a flow
+/// sequence: single-line, quoted, or plain without flow indicators or
+/// anything that would start a comment or a mapping there.
+fn same_in_flow(text: &str, style: tree::ScalarStyle) -> bool {
+    if text.is_empty() || text.contains(['\n', '\r']) {
+        return false;
+    }
+    match style {
+        tree::ScalarStyle::SingleQuoted | tree::ScalarStyle::DoubleQuoted => true,
+        tree::ScalarStyle::Plain => {
+            !text.contains([',', '[', ']', '{', '}'])
+                && !text.contains(": ")
+                && !text.contains(" #")
+                && !text.ends_with(':')
+        }
+        _ => false,
     }
 }
 
@@ -749,5 +779,35 @@ fn contains(
         // A key written without a value (`cap_drop:`) that the fix fills in.
         (Value::Null, _) => Ok(()),
         _ => Err(format!("`{at}` would change")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tree::ScalarStyle::*;
+
+    /// Found by fuzzing: `tmpfs: 00…696` (a number) grew into a list as the
+    /// string "00…696". The author's text is kept where it reads the same.
+    #[test]
+    fn scalars_kept_as_written_inside_a_flow_list() {
+        for (text, style) in [
+            ("1e3", Plain),
+            ("/run", Plain),
+            ("'/run'", SingleQuoted),
+            ("\"a, b\"", DoubleQuoted),
+        ] {
+            assert!(same_in_flow(text, style), "{text}");
+        }
+        for (text, style) in [
+            ("/run, /x", Plain),
+            ("a: b", Plain),
+            ("x #y", Plain),
+            ("[x]", Plain),
+            ("|", Literal),
+            ("", Plain),
+        ] {
+            assert!(!same_in_flow(text, style), "{text}");
+        }
     }
 }
