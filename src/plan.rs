@@ -17,7 +17,9 @@ use std::sync::Arc;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Carve {
     /// A named volume, declared at the top level: persistent data.
-    Volume { name: String },
+    /// `cache`: a directory harden chose for library caches, where nothing
+    /// was written before.
+    Volume { name: String, cache: bool },
     /// A tmpfs with its options (`size=64m,mode=1777`): scratch space.
     Tmpfs { options: String },
 }
@@ -35,7 +37,7 @@ impl CarveOut {
     /// The entry for the service's `tmpfs:` or `volumes:` list.
     pub fn entry(&self) -> String {
         match &self.carve {
-            Carve::Volume { name } => format!("{name}:{}", self.path),
+            Carve::Volume { name, .. } => format!("{name}:{}", self.path),
             Carve::Tmpfs { options } if options.is_empty() => self.path.clone(),
             Carve::Tmpfs { options } => format!("{}:{options}", self.path),
         }
@@ -188,6 +190,10 @@ impl<'a> Planner<'a> {
     }
 
     fn volume(&mut self, path: &str, suffix: &str, why: impl Into<Cow<'static, str>>) {
+        self.add_volume(path, suffix, why.into(), false);
+    }
+
+    fn add_volume(&mut self, path: &str, suffix: &str, why: Cow<'static, str>, cache: bool) {
         if self.covered(path) {
             return;
         }
@@ -214,8 +220,8 @@ impl<'a> Planner<'a> {
         self.plan.volume_dirs.push(path.to_string());
         self.plan.carve_outs.push(CarveOut {
             path: path.to_string(),
-            carve: Carve::Volume { name },
-            why: why.into(),
+            carve: Carve::Volume { name, cache },
+            why,
         });
     }
 
@@ -598,13 +604,15 @@ fn plan_caches(p: &mut Planner, context: &Path) {
                 },
             );
         }
-        p.volume(
+        p.add_volume(
             &root,
             "cache",
             format!(
                 "model and library caches of {} kept across restarts",
                 libs.join(", ")
-            ),
+            )
+            .into(),
+            true,
         );
     }
 }
@@ -786,6 +794,7 @@ mod tests {
                 path: "/app/data".into(),
                 carve: Carve::Volume {
                     name: "data".into(),
+                    cache: false,
                 },
                 why: Cow::Borrowed(""),
             },

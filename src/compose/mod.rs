@@ -605,7 +605,7 @@ pub fn plans<'d>(
         let b = built(svc.name);
         let plan = crate::plan::plan_service(&ctx, &svc, b.as_ref(), &taken);
         for c in &plan.carve_outs {
-            if let crate::plan::Carve::Volume { name } = &c.carve {
+            if let crate::plan::Carve::Volume { name, .. } = &c.carve {
                 taken.push(name.clone());
             }
         }

@@ -181,13 +181,47 @@ pub fn check(
     if !volumes.is_empty() {
         let items: Vec<String> = volumes.iter().map(|c| c.entry()).collect();
         if ctx.add_items(svc, "volumes", &items, NAME, out) {
+            let mut moved = Vec::new();
             for c in &volumes {
-                if let Carve::Volume { name } = &c.carve {
+                if let Carve::Volume { name, cache } = &c.carve {
                     new_volumes.push(name.clone());
                     out.note(&subject, NAME, format!("volume `{}`: {}", c.entry(), c.why));
+                    if !cache {
+                        moved.push(format!("`{}`", c.path));
+                    }
                 }
             }
+            // What a container that ran before wrote there stays behind in
+            // its own layer or an anonymous volume: the new named volume
+            // starts from the image's content.
+            if !moved.is_empty() {
+                let cp = match moved.as_slice() {
+                    [one] => format!(
+                        "`docker compose cp {}:{} ./saved`",
+                        svc.name,
+                        one.trim_matches('`')
+                    ),
+                    _ => format!("`docker compose cp {}:PATH ./saved`, per path", svc.name),
+                };
+                out.review(
+                    &subject,
+                    NAME,
+                    format!(
+                        "if the service already ran, what it wrote to {} is in the old container (or an anonymous volume), not in the new volume: save it before `docker compose up` recreates the container ({cp}) and copy it back after",
+                        join_and(&moved)
+                    ),
+                );
+            }
         }
+    }
+}
+
+/// `a`, `a and b`, `a, b and c`.
+fn join_and(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
     }
 }
 
