@@ -351,8 +351,13 @@ pub fn fill_null_block(
     insert_lines_after(src, value, body, layout.eol)
 }
 
-/// Replace a scalar in place.
+/// Replace a scalar in place. An empty one (`key:`, or `key: !tag` with
+/// nothing after the tag) has no text to replace: the value goes after a
+/// space, so it does not run into the colon or the tag (found by fuzzing).
 pub fn replace_scalar(node: &Node, text: &str) -> Edit {
+    if node.start() == node.end() {
+        return Edit::insert(node.start(), format!(" {text}"));
+    }
     Edit::replace(node.start()..node.end(), text.to_string())
 }
 

@@ -86,12 +86,20 @@ fn make_read_only(ctx: &Ctx, svc: &Service, out: &mut Output) {
             }
             match origin {
                 Origin::Own => {
-                    out.findings.push(Finding::new(
+                    let finding = Finding::new(
                         NAME,
                         v.line(),
                         v.col() + 1,
                         format!("service `{}` sets `read_only: {text}`: its root filesystem is writable", svc.name),
-                    ));
+                    );
+                    // A tag (`!reset`, `!custom`) says what the value means;
+                    // harden does not rewrite it (found by fuzzing).
+                    if let Some(tag) = v.tag() {
+                        out.findings.push(finding.report_only());
+                        out.review(&subject, NAME, format!("`read_only` has the tag `{tag}`, which harden does not rewrite: set `read_only: true` by hand"));
+                        return;
+                    }
+                    out.findings.push(finding);
                     // `read_only:` with no value is null, which Compose reads as false.
                     out.edits.push(if v.is_null() {
                         crate::edit::Edit::insert(v.start(), " true")
