@@ -235,16 +235,20 @@ pub fn add_entry(
             // Explicit keys (`? key` then `: value` on a line of its own)
             // leave no column a plain key could safely share; compose files
             // never need them (found by fuzzing).
+            // An empty key (`:` alone) is placed where the parser saw it
+            // begin, which can be the line before: it is as unsafe.
             let explicit = entries.iter().any(|e| {
                 let start = src.line_start(e.key.line());
-                src.text
-                    .get(start..e.key.start())
-                    .is_some_and(|p| p.contains('?'))
+                e.key.start() == e.key.end()
+                    || src
+                        .text
+                        .get(start..e.key.start())
+                        .is_some_and(|p| p.contains('?'))
             });
             if explicit {
                 return Err(unsupported(
                     map,
-                    "the mapping uses explicit `? key` entries",
+                    "the mapping uses explicit `? key` entries or an empty key",
                 ));
             }
             let text = block_entry(layout, indent, key, value);
