@@ -39,20 +39,7 @@ fn contract(name: &str, pure_insertion: bool) -> String {
         "git apply of the diff differs from what fix wrote"
     );
 
-    if pure_insertion {
-        assert!(
-            is_pure_insertion(&original, &fixed),
-            "not pure insertion:\n{fixed}"
-        );
-    }
-    if original.contains("\r\n") {
-        assert_eq!(
-            fixed.matches('\n').count(),
-            fixed.matches("\r\n").count(),
-            "line endings mixed"
-        );
-    }
-    assert_schema_valid(&fixed, "the fixed file");
+    assert_fixed_file(name, &original, &fixed, pure_insertion);
 
     // Every value the author wrote is still there (merges not applied).
     let before = compose_data(&original);

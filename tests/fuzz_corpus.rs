@@ -3,8 +3,9 @@
 //! invariant checks the fuzz targets run, so a plain `cargo test` on a
 //! stable toolchain guards every finding the fuzzer ever made.
 
-#[path = "../fuzz/check.rs"]
-mod check;
+mod common;
+
+use common::fuzz_check as check;
 
 use check::Target;
 use std::path::Path;

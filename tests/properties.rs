@@ -10,8 +10,7 @@
 
 mod common;
 
-#[path = "../fuzz/check.rs"]
-mod check;
+use common::fuzz_check as check;
 
 use common::*;
 use harden::discover::Kind;
@@ -322,17 +321,20 @@ fn compose_input() -> impl Strategy<Value = (String, bool)> {
     (layout(), prop::collection::vec(svc(), 1..5)).prop_map(|(l, s)| render_compose(&l, &s))
 }
 
+/// The fixed text (`None` when nothing changes); a refused fix fails the case.
+fn fixed(kind: Kind, name: &str, text: &str) -> Result<Option<String>, TestCaseError> {
+    harden::run::fix_one(kind, name, text.to_string()).map_err(|e| {
+        TestCaseError::fail(format!(
+            "fix refused {}:{}: {}\n{text}",
+            e.line, e.col, e.message
+        ))
+    })
+}
+
 fn compose_property(text: &str, pure: bool) -> Result<(), TestCaseError> {
     assert_schema_valid(text, "the generated input");
-    let fixed = match harden::run::fix_one(Kind::Compose, "compose.yaml", text.to_string()) {
-        Ok(Some(f)) => f,
-        Ok(None) => return Ok(()),
-        Err(e) => {
-            return Err(TestCaseError::fail(format!(
-                "fix refused {}:{}: {}\n{text}",
-                e.line, e.col, e.message
-            )))
-        }
+    let Some(fixed) = fixed(Kind::Compose, "compose.yaml", text)? else {
+        return Ok(());
     };
     // Data preserved (with the documented rewrites), re-parse, idempotence.
     check::check(check::Target::FixCompose, text.as_bytes());
@@ -540,15 +542,8 @@ fn render_dockerfile(d: &DfSpec) -> String {
 }
 
 fn dockerfile_property(text: &str) -> Result<(), TestCaseError> {
-    let fixed = match harden::run::fix_one(Kind::Dockerfile, "Dockerfile", text.to_string()) {
-        Ok(Some(f)) => f,
-        Ok(None) => return Ok(()),
-        Err(e) => {
-            return Err(TestCaseError::fail(format!(
-                "fix refused {}:{}: {}\n{text}",
-                e.line, e.col, e.message
-            )))
-        }
+    let Some(fixed) = fixed(Kind::Dockerfile, "Dockerfile", text)? else {
+        return Ok(());
     };
     // Lexes again, pure insertion, idempotent, line endings kept.
     check::check(check::Target::FixDockerfile, text.as_bytes());

@@ -74,23 +74,34 @@ pub fn git_apply(dir: &Path, patch: &str) {
     );
 }
 
-/// Every line of `old` appears in `new`, byte for byte and in order.
-pub fn is_pure_insertion(old: &str, new: &str) -> bool {
-    let mut new_lines = new.split_inclusive('\n');
-    let old_lines: Vec<&str> = old.split_inclusive('\n').collect();
-    for (i, l) in old_lines.iter().enumerate() {
-        let last = i + 1 == old_lines.len();
-        loop {
-            let Some(n) = new_lines.next() else {
-                return false;
-            };
-            // The last line may gain a line ending when lines are appended after it.
-            if n == *l || (last && !l.ends_with('\n') && n.trim_end_matches(['\r', '\n']) == *l) {
-                break;
-            }
-        }
+/// The fuzz targets' checks; their definition of a pure insertion is the
+/// one every test uses.
+#[path = "../../fuzz/check.rs"]
+pub mod fuzz_check;
+pub use fuzz_check::is_pure_insertion;
+
+/// What every fixed file must be: only lines inserted where that is
+/// promised, one line-ending style, and still valid (Compose schema for
+/// YAML, the lexer for a Dockerfile).
+pub fn assert_fixed_file(path: &str, old: &str, new: &str, pure_insertion: bool) {
+    if pure_insertion {
+        assert!(
+            is_pure_insertion(old, new),
+            "{path}: not pure insertion:\n{new}"
+        );
     }
-    true
+    if old.contains("\r\n") {
+        assert_eq!(
+            new.matches('\n').count(),
+            new.matches("\r\n").count(),
+            "{path}: line endings mixed"
+        );
+    }
+    if path.ends_with(".yml") || path.ends_with(".yaml") {
+        assert_schema_valid(new, path);
+    } else if path.ends_with("Dockerfile") {
+        harden::dockerfile::parse(new).expect("the fixed Dockerfile lexes");
+    }
 }
 
 pub fn compose_schema() -> &'static jsonschema::Validator {
@@ -163,16 +174,15 @@ pub fn project_with(
     } else {
         targets.to_vec()
     };
-    let with = |args: &[&str]| -> Vec<String> {
-        args.iter()
-            .map(|a| a.to_string())
-            .chain(targets.iter().map(|t| t.to_string()))
-            .collect()
-    };
     let dir = scratch();
     let proj = dir.path().join(&name);
     std::fs::create_dir_all(&proj).unwrap();
     copy_tree(src, &proj);
+    // harden with `args`, then what to harden.
+    let run = |args: &[&str]| -> Run {
+        let all: Vec<&str> = args.iter().chain(&targets).copied().collect();
+        harden(dir.path(), &all)
+    };
     let files = |root: &Path| -> std::collections::BTreeMap<String, String> {
         let mut out = std::collections::BTreeMap::new();
         let mut stack = vec![root.to_path_buf()];
@@ -189,18 +199,14 @@ pub fn project_with(
         out
     };
     let before = files(&proj);
-    let args = with(&["fix", "--dry-run"]);
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let dry = harden(dir.path(), &args);
+    let dry = run(&["fix", "--dry-run"]);
     assert_eq!(dry.code, 1, "{}", dry.stderr);
     let applied = scratch();
     let aproj = applied.path().join(&name);
     std::fs::create_dir_all(&aproj).unwrap();
     copy_tree(&proj, &aproj);
     git_apply(applied.path(), &dry.stdout);
-    let args = with(&["fix"]);
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let fix = harden(dir.path(), &args);
+    let fix = run(&["fix"]);
     assert_eq!(fix.code, 0, "{}", fix.stderr);
     let after = files(&proj);
     assert_eq!(
@@ -211,27 +217,10 @@ pub fn project_with(
     let mut pairs = std::collections::BTreeMap::new();
     for (path, old) in &before {
         let new = &after[path];
-        assert!(
-            is_pure_insertion(old, new),
-            "{path}: not pure insertion:\n{new}"
-        );
-        if old.contains("\r\n") {
-            assert_eq!(
-                new.matches('\n').count(),
-                new.matches("\r\n").count(),
-                "{path}: line endings mixed"
-            );
-        }
-        if path.ends_with(".yml") || path.ends_with(".yaml") {
-            assert_schema_valid(new, path);
-        } else if path.ends_with("Dockerfile") {
-            harden::dockerfile::parse(new).expect("the fixed Dockerfile lexes");
-        }
+        assert_fixed_file(path, old, new, true);
         pairs.insert(path.clone(), (old.clone(), new.clone()));
     }
-    let args = with(&["fix", "--dry-run"]);
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let again = harden(dir.path(), &args);
+    let again = run(&["fix", "--dry-run"]);
     assert_eq!(
         (again.code, again.stdout.as_str()),
         (0, ""),
