@@ -283,7 +283,7 @@ fn build_args(doc: &Document, build: &crate::compose::tree::Node) -> Vec<(String
 }
 
 /// `a/./b/../c` → `a/c`, lexically, so paths shown to users stay short.
-fn normalize(p: &Path) -> PathBuf {
+pub fn normalize(p: &Path) -> PathBuf {
     let mut out = PathBuf::new();
     for c in p.components() {
         match c {

@@ -78,12 +78,18 @@ impl<'a> Project<'a> {
     }
 
     /// A file `extends.file` or `include` names, relative to this file.
+    /// Looked up by the joined path first (`dir` is canonical already), so
+    /// the values of every key of a service do not each cost system calls;
+    /// only a path through a symbolic link needs resolving.
     fn other(&self, file: &str) -> Option<(&'a Path, &'a Document)> {
-        let path = crate::link::canonical(&self.dir?.join(file));
-        self.others
-            .iter()
-            .find(|(p, _)| *p == path)
-            .map(|(p, d)| (p.as_path(), *d))
+        let joined = crate::link::normalize(&self.dir?.join(file));
+        let find = |path: &Path| {
+            self.others
+                .iter()
+                .find(|(p, _)| p == path)
+                .map(|(p, d)| (p.as_path(), *d))
+        };
+        find(&joined).or_else(|| find(&crate::link::canonical(&joined)))
     }
 }
 
