@@ -49,6 +49,57 @@ pub fn map_owned<T: Send, R: Send>(items: Vec<T>, f: impl Fn(T) -> R + Sync) -> 
     .collect()
 }
 
+/// Where each slot's results stand on the thread that hands them on: parts
+/// of slots that are not next in line wait here, as do finished slots.
+struct InOrder<R> {
+    done: Vec<Option<R>>,
+    /// Parts of slots after `next`, in the order they came. Few slots have
+    /// parts (only a large file is handed on in pieces), hence a map.
+    parts: std::collections::HashMap<usize, Vec<R>>,
+    next: usize,
+}
+
+impl<R> InOrder<R> {
+    fn new(slots: usize) -> Self {
+        let mut done = Vec::new();
+        done.resize_with(slots, || None);
+        InOrder {
+            done,
+            parts: std::collections::HashMap::new(),
+            next: 0,
+        }
+    }
+
+    fn part(&mut self, slot: usize, r: R, sink: &mut impl FnMut(R)) {
+        if slot == self.next {
+            sink(r);
+        } else {
+            self.parts.entry(slot).or_default().push(r);
+        }
+    }
+
+    fn done(&mut self, results: Vec<(usize, R)>, sink: &mut impl FnMut(R)) {
+        for (slot, r) in results {
+            if let Some(d) = self.done.get_mut(slot) {
+                *d = Some(r);
+            }
+        }
+        while let Some(r) = self.done.get_mut(self.next).and_then(Option::take) {
+            sink(r);
+            self.next += 1;
+            for p in self.parts.remove(&self.next).unwrap_or_default() {
+                sink(p);
+            }
+        }
+    }
+}
+
+/// What a worker sends: a part of one slot's results, or finished slots.
+enum Msg<R> {
+    Part(usize, R),
+    Done(Vec<(usize, R)>),
+}
+
 /// Run `f` over `items` on every core and hand each result to `sink` in
 /// order, as soon as it and every result before it are done, so a caller
 /// can print or drop results while later ones are still being computed
@@ -57,62 +108,74 @@ pub fn map_owned<T: Send, R: Send>(items: Vec<T>, f: impl Fn(T) -> R + Sync) -> 
 /// Each item yields results for one or more slots `0..slots` (a group of
 /// files that belong together yields one per file); every slot must be
 /// produced by exactly one item. Items are taken in order, so slots near
-/// each other finish near each other.
+/// each other finish near each other. Before a slot's result, `f` may hand
+/// on parts of it through its second argument: they reach `sink` in the
+/// order given, before the slot's result, and at once when the slot is
+/// next in line, so a large file is printed as it is worked through.
 pub fn stream<T: Send, R: Send>(
     items: Vec<T>,
     slots: usize,
-    f: impl Fn(T) -> Vec<(usize, R)> + Sync,
+    f: impl Fn(T, &dyn Fn(usize, R)) -> Vec<(usize, R)> + Sync,
+    sink: impl FnMut(R),
+) {
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    stream_on(cores, items, slots, f, sink);
+}
+
+/// [`stream`] on at most `threads` threads.
+fn stream_on<T: Send, R: Send>(
+    threads: usize,
+    items: Vec<T>,
+    slots: usize,
+    f: impl Fn(T, &dyn Fn(usize, R)) -> Vec<(usize, R)> + Sync,
     mut sink: impl FnMut(R),
 ) {
     let cells: Vec<Mutex<Option<T>>> = items.into_iter().map(|t| Mutex::new(Some(t))).collect();
-    let threads = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-        .min(cells.len());
-    let mut pending: Vec<Option<R>> = Vec::new();
-    pending.resize_with(slots, || None);
-    let mut next_out = 0;
-    let mut take = |results: Vec<(usize, R)>, pending: &mut Vec<Option<R>>| {
-        for (slot, r) in results {
-            if let Some(p) = pending.get_mut(slot) {
-                *p = Some(r);
-            }
-        }
-        while let Some(r) = pending.get_mut(next_out).and_then(Option::take) {
-            sink(r);
-            next_out += 1;
-        }
-    };
-    let run = |c: &Mutex<Option<T>>| {
-        c.lock()
-            .ok()
-            .and_then(|mut g| g.take())
-            .map(&f)
-            .unwrap_or_default()
-    };
+    let threads = threads.min(cells.len());
+    let take = |c: &Mutex<Option<T>>| c.lock().ok().and_then(|mut g| g.take());
     if threads <= 1 {
+        let state = std::cell::RefCell::new((InOrder::new(slots), sink));
         for c in &cells {
-            take(run(c), &mut pending);
+            let Some(item) = take(c) else { continue };
+            let results = f(item, &|slot, r| {
+                let (order, sink) = &mut *state.borrow_mut();
+                order.part(slot, r, sink);
+            });
+            let (order, sink) = &mut *state.borrow_mut();
+            order.done(results, sink);
         }
         return;
     }
     let next = AtomicUsize::new(0);
-    let (tx, rx) = std::sync::mpsc::channel::<Vec<(usize, R)>>();
+    // Bounded, so parts wait for a slow reader instead of piling up.
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Msg<R>>(threads * 4);
+    let mut order = InOrder::new(slots);
     std::thread::scope(|s| {
         for _ in 0..threads {
             let tx = tx.clone();
-            let (next, cells, run) = (&next, &cells, &run);
+            let (next, cells, f, take) = (&next, &cells, &f, &take);
             s.spawn(move || loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(c) = cells.get(i) else { break };
-                if tx.send(run(c)).is_err() {
+                let Some(item) = take(c) else { continue };
+                let part = |slot, r| {
+                    // A closed channel means the reader is gone; the
+                    // final send below notices and stops.
+                    let _ = tx.send(Msg::Part(slot, r));
+                };
+                if tx.send(Msg::Done(f(item, &part))).is_err() {
                     break;
                 }
             });
         }
         drop(tx);
-        for results in rx {
-            take(results, &mut pending);
+        for msg in rx {
+            match msg {
+                Msg::Part(slot, r) => order.part(slot, r, &mut sink),
+                Msg::Done(results) => order.done(results, &mut sink),
+            }
         }
     });
 }
@@ -141,7 +204,7 @@ mod tests {
         super::stream(
             groups,
             6,
-            |g| {
+            |g, _| {
                 std::thread::sleep(std::time::Duration::from_millis(g.len() as u64));
                 g.into_iter().map(|i| (i, i * 10)).collect()
             },
@@ -152,9 +215,41 @@ mod tests {
         super::stream(
             Vec::<Vec<usize>>::new(),
             0,
-            |_| Vec::<(usize, usize)>::new(),
+            |_, _| Vec::<(usize, usize)>::new(),
             |r| none.push(r),
         );
         assert!(none.is_empty());
+    }
+
+    #[test]
+    fn parts_come_before_their_slot_and_in_order() {
+        // Slot 1 is handed on in parts while slot 0 is still being worked
+        // on: they wait for it, then come in the order given, then slot 1.
+        let want: Vec<String> = (0..3)
+            .flat_map(|s| {
+                (0..3)
+                    .map(move |k| format!("{s}.{k}"))
+                    .chain([format!("{s}")])
+            })
+            .collect();
+        for threads in [1, 2, 3] {
+            let mut seen = Vec::new();
+            super::stream_on(
+                threads,
+                vec![0usize, 1, 2],
+                3,
+                |slot, part| {
+                    if slot == 0 {
+                        std::thread::sleep(std::time::Duration::from_millis(50));
+                    }
+                    for k in 0..3 {
+                        part(slot, format!("{slot}.{k}"));
+                    }
+                    vec![(slot, format!("{slot}"))]
+                },
+                |r| seen.push(r),
+            );
+            assert_eq!(seen, want, "on {threads} threads");
+        }
     }
 }

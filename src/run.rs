@@ -11,6 +11,7 @@ use crate::source::Source;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 /// Everything harden learned about one file.
 #[derive(Debug)]
@@ -19,11 +20,14 @@ pub struct FileResult {
     pub display: String,
     pub kind: Option<Kind>,
     /// The text as read (absent when it could not be read).
-    pub source: Option<Source>,
+    pub source: Option<Arc<Source>>,
     pub out: Output,
     /// The fixed text, when the fix changes anything and passed verification.
     pub fixed: Option<String>,
     pub error: Option<FileError>,
+    /// Only part of the file's findings: more follow in a later result for
+    /// the same file (`check` hands a large file on as it goes).
+    pub more: bool,
 }
 
 impl FileResult {
@@ -36,6 +40,7 @@ impl FileResult {
             out: Output::default(),
             fixed: None,
             error: Some(error),
+            more: false,
         }
     }
 }
@@ -163,8 +168,7 @@ pub fn fix_one(kind: Kind, display: &str, text: String) -> Result<Option<String>
         Parsed::Compose(Some(doc)) => {
             let project = compose::Project::default();
             let config = crate::config::baseline();
-            let plans = compose::plans(&src, doc, &project, &|_| None, config);
-            compose::analyze(&src, doc, &project, &plans, config, true)
+            compose::analyze(&src, doc, &project, &|_| None, config, compose::Mode::Fix).0
         }
         Parsed::Compose(None) => Output::default(),
         Parsed::Dockerfile(df) => {
@@ -203,7 +207,7 @@ fn inputs(common: &Common) -> Vec<Found> {
 enum Pre {
     /// A compose file, read and parsed: its services name the Dockerfiles
     /// they build, which decides what belongs together.
-    Parsed(Box<(Source, Parsed)>),
+    Parsed(Box<(Arc<Source>, Parsed)>),
     /// A Dockerfile: read in the second pass, with its group.
     Later,
     Failed(FileError),
@@ -219,7 +223,7 @@ type Member = (
     PathBuf,
     String,
     Option<Kind>,
-    Result<(Source, Parsed), FileError>,
+    Result<(Arc<Source>, Parsed), FileError>,
 );
 
 /// Read and parse every compose file, link compose services to the
@@ -230,8 +234,10 @@ type Member = (
 /// and its parse is dropped then, so memory follows the work in flight,
 /// not the size of the tree.
 /// `fixes`: compute (and verify) each file's fixed text; `check` in a
-/// format that shows no fix skips that work. `prepare` turns a result into
-/// what the sink needs (a rendered report, say) on the worker threads.
+/// format that shows no fix skips that work, and gets a large compose
+/// file's findings in several results as they are found (`more`).
+/// `prepare` turns a result into what the sink needs (a rendered report,
+/// say) on the worker threads.
 fn run_stream<T: Send>(
     common: &Common,
     config: &Config,
@@ -240,11 +246,11 @@ fn run_stream<T: Send>(
     sink: impl FnMut(T),
 ) {
     let limits = common.yaml_limits();
-    let load = |path: &Path, kind: Kind| -> Result<(Source, Parsed), FileError> {
+    let load = |path: &Path, kind: Kind| -> Result<(Arc<Source>, Parsed), FileError> {
         let text = read_text(path, common.max_file_size)?;
         let src = Source::new(path.to_path_buf(), display_path(path), text);
         let parsed = parse(&src, kind, &limits)?;
-        Ok((src, parsed))
+        Ok((Arc::new(src), parsed))
     };
     // Compose files are read, parsed and scanned for the Dockerfiles their
     // services build, on every core.
@@ -305,7 +311,7 @@ fn run_stream<T: Send>(
     // project and hardened; files `extends` reads are read for their
     // values only, unless they were found anyway.
     let mut edges: Vec<(usize, usize)> = Vec::new();
-    let mut refs: Vec<(PathBuf, Source, compose::tree::Document)> = Vec::new();
+    let mut refs: Vec<(PathBuf, Arc<Source>, compose::tree::Document)> = Vec::new();
     let found = slots.len();
     follow_references(&mut slots, &mut refs, &mut edges, &load, &links);
 
@@ -350,7 +356,7 @@ fn run_stream<T: Send>(
     crate::par::stream(
         groups,
         total,
-        |group| {
+        |group, part| {
             let members: Vec<Member> = group
                 .iter()
                 .filter_map(|&i| {
@@ -373,6 +379,12 @@ fn run_stream<T: Send>(
                         .collect()
                 })
                 .collect();
+            let part = |i: usize, r: FileResult| part(i, prepare(r));
+            let fixes = if fixes {
+                None
+            } else {
+                Some(&part as &dyn Fn(_, _))
+            };
             harden_group(members, &chains, refs, links, config, &limits, fixes)
                 .into_iter()
                 .map(|(i, r)| (i, prepare(r)))
@@ -383,7 +395,9 @@ fn run_stream<T: Send>(
 }
 
 /// Plan, analyze and fix the files of one group: compose files with their
-/// override files and the Dockerfiles their services build.
+/// override files and the Dockerfiles their services build. Without a fix
+/// (`check`), `part` gets a compose file's findings a few hundred at a
+/// time, each as a result with `more` set, before the file's own result.
 fn harden_group(
     members: Vec<Member>,
     chains: &[Vec<usize>],
@@ -391,8 +405,9 @@ fn harden_group(
     links: &crate::link::Links,
     config: &Config,
     limits: &compose::tree::Limits,
-    fixes: bool,
+    part: Option<&dyn Fn(usize, FileResult)>,
 ) -> Vec<(usize, FileResult)> {
+    let fixes = part.is_none();
     let doc_at = |m: usize| match members.get(m).map(|m| &m.4) {
         Some(Ok((_, Parsed::Compose(Some(doc))))) => Some(doc),
         _ => None,
@@ -463,9 +478,8 @@ fn harden_group(
         p
     };
 
-    // One plan per service, read by the compose rules and, through the
-    // links, by the rules of the Dockerfile it builds.
-    // Dockerfiles by canonical path, resolved once (not per service).
+    // The group's Dockerfiles that compose services build, by canonical
+    // path, resolved once (not per service).
     let dockerfiles: std::collections::HashMap<PathBuf, &crate::dockerfile::Dockerfile> = members
         .iter()
         .filter(|m| links.is_linked(&m.1))
@@ -474,24 +488,54 @@ fn harden_group(
             _ => None,
         })
         .collect();
-    let plans: Vec<Option<compose::Plans>> = members
-        .iter()
-        .enumerate()
-        .map(|(m, (_, path, _, _, r))| match r {
-            Ok((src, Parsed::Compose(Some(doc)))) => {
-                let built = |service: &str| -> Option<crate::plan::Built<'_>> {
-                    let (df_path, context, target) = links.built_by(path, service)?;
-                    Some(crate::plan::Built {
-                        dockerfile: dockerfiles.get(df_path)?,
-                        target: target.as_deref(),
-                        context: context.as_path(),
-                    })
-                };
-                Some(compose::plans(src, doc, &project(m), &built, config))
+    // Compose files first: each service is planned and checked in one
+    // pass, and only the plans of services that build one of the group's
+    // Dockerfiles are kept, for that Dockerfile's rules.
+    let mut outputs: Vec<Output> = Vec::with_capacity(members.len());
+    let mut plans: Vec<Option<compose::Plans>> = Vec::with_capacity(members.len());
+    for (m, (i, path, display, kind, r)) in members.iter().enumerate() {
+        let Ok((src, Parsed::Compose(Some(doc)))) = r else {
+            outputs.push(Output::default());
+            plans.push(None);
+            continue;
+        };
+        let built = |service: &str| -> Option<crate::plan::Built<'_>> {
+            let (df_path, context, target) = links.built_by(path, service)?;
+            Some(crate::plan::Built {
+                dockerfile: dockerfiles.get(df_path)?,
+                target: target.as_deref(),
+                context: context.as_path(),
+            })
+        };
+        let mut spill = |findings: Vec<crate::finding::Finding>| {
+            if let Some(part) = part {
+                part(
+                    *i,
+                    FileResult {
+                        path: path.clone(),
+                        display: display.clone(),
+                        kind: *kind,
+                        source: Some(src.clone()),
+                        out: Output {
+                            findings,
+                            ..Output::default()
+                        },
+                        fixed: None,
+                        error: None,
+                        more: true,
+                    },
+                );
             }
-            _ => None,
-        })
-        .collect();
+        };
+        let mode = if fixes {
+            compose::Mode::Fix
+        } else {
+            compose::Mode::Check { spill: &mut spill }
+        };
+        let (out, kept) = compose::analyze(src, doc, &project(m), &built, config, mode);
+        outputs.push(out);
+        plans.push(Some(kept));
+    }
     // The plan a linked Dockerfile follows: its owning service's.
     let compose_paths: Vec<Option<PathBuf>> = members
         .iter()
@@ -509,28 +553,13 @@ fn harden_group(
             .position(|c| c.as_deref() == Some(compose))?;
         plans.get(m)?.as_ref()?.get(service)
     };
-
-    let empty = compose::Plans::default();
-    let outputs: Vec<Output> = members
-        .iter()
-        .enumerate()
-        .map(|(m, (_, path, _, _, r))| match r {
-            Ok((src, Parsed::Compose(Some(doc)))) => compose::analyze(
-                src,
-                doc,
-                &project(m),
-                plans[m].as_ref().unwrap_or(&empty),
-                config,
-                fixes,
-            ),
-            Ok((src, Parsed::Dockerfile(df))) => {
-                let mut hints = links.hints_for(path, plan_of(path));
-                hints.configure(config, path);
-                crate::dockerfile::analyze::analyze(src, df, &hints)
-            }
-            _ => Output::default(),
-        })
-        .collect();
+    for ((_, path, _, _, r), out) in members.iter().zip(outputs.iter_mut()) {
+        if let Ok((src, Parsed::Dockerfile(df))) = r {
+            let mut hints = links.hints_for(path, plan_of(path));
+            hints.configure(config, path);
+            *out = crate::dockerfile::analyze::analyze(src, df, &hints);
+        }
+    }
     drop(plans);
 
     members
@@ -552,6 +581,7 @@ fn harden_group(
                         out,
                         fixed,
                         error: None,
+                        more: false,
                     },
                     Err(e) => FileResult::failed(path, display, kind, e),
                 },
@@ -622,7 +652,7 @@ fn groups(slots: &[Slot], links: &crate::link::Links, edges: &[(usize, usize)]) 
 }
 
 /// Reads and parses one file.
-type Loader<'a> = dyn Fn(&Path, Kind) -> Result<(Source, Parsed), FileError> + Sync + 'a;
+type Loader<'a> = dyn Fn(&Path, Kind) -> Result<(Arc<Source>, Parsed), FileError> + Sync + 'a;
 
 /// Files named by one compose file: the naming slot (none for a file read
 /// for `extends` only), the folder names are relative to, and the names.
@@ -634,7 +664,7 @@ type Named = (Option<usize>, PathBuf, Vec<(compose::Reference, String)>);
 /// (naming file, named file) for named files that are slots.
 fn follow_references(
     slots: &mut Vec<Slot>,
-    refs: &mut Vec<(PathBuf, Source, compose::tree::Document)>,
+    refs: &mut Vec<(PathBuf, Arc<Source>, compose::tree::Document)>,
     edges: &mut Vec<(usize, usize)>,
     load: &Loader<'_>,
     links: &crate::link::Links,
@@ -899,6 +929,7 @@ pub fn fix(args: &FixArgs) -> ExitCode {
                 },
                 fixed: None,
                 error: None,
+                more: false,
             });
         }
     });

@@ -557,3 +557,82 @@ fn readme_workflow_parses_and_its_commands_run() {
         assert_eq!(r.code, 1, "{run}");
     }
 }
+
+/// A compose file with so many findings that `check` prints them in parts
+/// as it goes, between two small files: the text and github reports list
+/// the same findings in the same order as the JSON report (which is built
+/// whole), and the summary counts each file once.
+#[test]
+fn a_large_file_reported_in_parts_reads_as_one() {
+    let dir = scratch();
+    let mut big = String::from("# many services, one file\nservices:\n");
+    for i in 0..400 {
+        big.push_str(&format!(
+            "  worker-{i}:\n    image: registry.example.com/jobs/worker:{i}\n    command: [\"run\", \"--shard\", \"{i}\"]\n"
+        ));
+    }
+    for (path, text) in [
+        (
+            "a/compose.yaml",
+            "services:\n  web:\n    image: nginx:1.27\n",
+        ),
+        ("b/compose.yaml", big.as_str()),
+        (
+            "c/compose.yaml",
+            "services:\n  cache:\n    image: redis:7\n",
+        ),
+    ] {
+        let p = dir.path().join(path);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+    let json = harden(dir.path(), &["check", "--format", "json"]);
+    assert_eq!(json.code, 1, "{}", json.stderr);
+    let doc: Value = serde_json::from_str(&json.stdout).expect("json");
+    let all: Vec<(String, u64, u64, String)> = findings_of(&doc)
+        .into_iter()
+        .map(|(p, l, c, r, _, _)| (p, l, c, r))
+        .collect();
+    let in_big = all.iter().filter(|f| f.0 == "b/compose.yaml").count();
+    assert!(
+        in_big > 1000,
+        "only {in_big} findings: too few to come in parts"
+    );
+
+    let text = harden(dir.path(), &["check", "--color", "never"]);
+    assert_eq!(text.code, 1, "{}", text.stderr);
+    let heads: Vec<(String, u64, u64, String)> = text
+        .stdout
+        .lines()
+        .filter_map(|l| {
+            let (place, rest) = l.split_once(": error[")?;
+            let mut it = place.rsplitn(3, ':');
+            let col = it.next()?.parse().ok()?;
+            let line = it.next()?.parse().ok()?;
+            let path = it.next()?.to_string();
+            Some((path, line, col, rest.split(']').next()?.to_string()))
+        })
+        .collect();
+    assert_eq!(heads, all);
+    assert!(text.stdout.ends_with(&format!(
+        "Found {} findings in 3 of 3 files ({} fixable with `harden fix`).\n",
+        all.len(),
+        all.len()
+    )));
+
+    let github = harden(dir.path(), &["check", "--format", "github"]);
+    let places: Vec<(String, u64, u64, String)> = github
+        .stdout
+        .lines()
+        .filter_map(|l| {
+            let props = l.strip_prefix("::error file=")?.split("::").next()?;
+            let mut f = props.split(',');
+            let path = f.next()?.to_string();
+            let line = f.next()?.strip_prefix("line=")?.parse().ok()?;
+            let col = f.next()?.strip_prefix("col=")?.parse().ok()?;
+            let rule = f.next()?.strip_prefix("title=harden ")?.to_string();
+            Some((path, line, col, rule))
+        })
+        .collect();
+    assert_eq!(places, all);
+}

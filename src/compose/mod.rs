@@ -7,6 +7,7 @@ pub mod tree;
 
 use crate::config::Config;
 use crate::edit::Edit;
+use crate::finding::Finding;
 use crate::rules::{self, Output};
 use crate::source::Source;
 use patch::{Layout, NewValue};
@@ -579,16 +580,37 @@ impl<'a> IntoIterator for &'a Plans {
     }
 }
 
-/// Infer the plan of every service; `built` gives the Dockerfile a service
-/// builds, where harden could read it.
-pub fn plans<'d>(
+/// What `analyze` keeps of a file's results.
+pub enum Mode<'s> {
+    /// Findings, edits and notes, for a fix.
+    Fix,
+    /// Findings only: each service's edits and notes are dropped as soon as
+    /// its rules ran (a findings report shows neither), and the findings are
+    /// handed to `spill` a few hundred at a time, so a file with tens of
+    /// thousands of services never holds them all.
+    Check {
+        spill: &'s mut dyn FnMut(Vec<Finding>),
+    },
+}
+
+/// Findings a [`Mode::Check`] run gathers before it hands them on.
+const SPILL_AT: usize = 512;
+
+/// Plan every service and run every compose rule over it, in file order.
+/// `built` gives the Dockerfile a service builds, where harden could read
+/// it; the plans of those services are returned, for the rules of the
+/// Dockerfile. Every other plan is dropped once its service is checked, so
+/// memory does not grow with the number of services.
+pub fn analyze<'d>(
     src: &Source,
     doc: &Document,
     project: &Project,
     built: &dyn Fn(&str) -> Option<crate::plan::Built<'d>>,
     config: &Config,
-) -> Plans {
+    mut mode: Mode,
+) -> (Output, Plans) {
     let ctx = Ctx::new(src, doc, config);
+    // Volume names already in use, so a new volume gets a name of its own.
     let mut taken = top_level_volumes(doc);
     for (o, _) in project.overlays {
         taken.extend(top_level_volumes(o));
@@ -599,9 +621,10 @@ pub fn plans<'d>(
     for (_, o) in project.others {
         taken.extend(top_level_volumes(o));
     }
-    let services = project.services(doc);
-    let mut out = Vec::with_capacity(services.len());
-    for svc in services {
+    let mut kept = Vec::new();
+    let mut out = Output::default();
+    let mut new_volumes = Vec::new();
+    for svc in project.services(doc) {
         let b = built(svc.name);
         let plan = crate::plan::plan_service(&ctx, &svc, b.as_ref(), &taken);
         for c in &plan.carve_outs {
@@ -609,29 +632,6 @@ pub fn plans<'d>(
                 taken.push(name.clone());
             }
         }
-        out.push((svc.name.to_string(), plan));
-    }
-    Plans::from_pairs(out)
-}
-
-/// Run every compose rule over every service. Without `fixes`, only the
-/// findings are kept: each service's edits and notes are dropped as soon as
-/// its rules ran (a findings report shows neither), so a file with tens of
-/// thousands of services never holds them all.
-pub fn analyze(
-    src: &Source,
-    doc: &Document,
-    project: &Project,
-    plans: &Plans,
-    config: &Config,
-    fixes: bool,
-) -> Output {
-    let ctx = Ctx::new(src, doc, config);
-    let mut out = Output::default();
-    let mut new_volumes = Vec::new();
-    let empty = crate::plan::ServicePlan::default();
-    for svc in project.services(doc) {
-        let plan = plans.get(svc.name).unwrap_or(&empty);
         // A rule harden.toml skips or exempts the service from is not run.
         let runs = |rule: &'static str, out: &mut Output| match ctx.exempt(&svc, rule) {
             None => true,
@@ -647,22 +647,22 @@ pub fn analyze(
             }
         };
         if runs(rules::root_user::NAME, &mut out) {
-            rules::root_user::check_compose(&ctx, &svc, plan, &mut out);
+            rules::root_user::check_compose(&ctx, &svc, &plan, &mut out);
         }
         if runs(rules::writable_rootfs::NAME, &mut out) {
-            rules::writable_rootfs::check(&ctx, &svc, plan, &mut out);
+            rules::writable_rootfs::check(&ctx, &svc, &plan, &mut out);
         }
         if runs(rules::default_capabilities::NAME, &mut out) {
-            rules::default_capabilities::check(&ctx, &svc, plan, &mut out);
+            rules::default_capabilities::check(&ctx, &svc, &plan, &mut out);
         }
         if runs(rules::new_privileges::NAME, &mut out) {
             rules::new_privileges::check(&ctx, &svc, &mut out);
         }
         if runs(rules::unmounted_write_path::NAME, &mut out) {
-            rules::unmounted_write_path::check(&ctx, &svc, plan, &mut out, &mut new_volumes);
+            rules::unmounted_write_path::check(&ctx, &svc, &plan, &mut out, &mut new_volumes);
         }
         if runs(rules::cache_on_rootfs::NAME, &mut out) {
-            rules::cache_on_rootfs::check(&ctx, &svc, plan, &mut out);
+            rules::cache_on_rootfs::check(&ctx, &svc, &plan, &mut out);
         }
         if runs(rules::privileged::NAME, &mut out) {
             rules::privileged::check(&svc, &mut out);
@@ -673,11 +673,17 @@ pub fn analyze(
         for r in &plan.review {
             out.review(&format!("service {}", svc.name), "", r.clone());
         }
-        if !fixes {
+        if let Mode::Check { spill } = &mut mode {
             out.edits.clear();
             out.notes.clear();
             out.replaced.clear();
             new_volumes.clear();
+            if out.findings.len() >= SPILL_AT {
+                spill(std::mem::take(&mut out.findings));
+            }
+        }
+        if b.is_some() {
+            kept.push((svc.name.to_string(), plan));
         }
     }
     ctx.declare_volumes(&new_volumes, &mut out);
@@ -698,7 +704,7 @@ pub fn analyze(
             );
         }
     }
-    out
+    (out, Plans::from_pairs(kept))
 }
 
 /// The first line that starts an explicit mapping key (`? key`), if any.

@@ -92,6 +92,7 @@ mod tests {
                 col: 1,
                 message: "100% broken".into(),
             }),
+            more: false,
         };
         assert_eq!(
             render(&[r]),

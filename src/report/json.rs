@@ -127,7 +127,7 @@ mod tests {
             path: "c.yml".into(),
             display: "c.yml".into(),
             kind: Some(Kind::Compose),
-            source: Some(src),
+            source: Some(src.into()),
             out: Output {
                 findings: vec![Finding::new("writable-rootfs", 2, 1, "m")],
                 edits: vec![Edit::replace(3..5, "e"), Edit::insert(at, "x\n")],
@@ -135,6 +135,7 @@ mod tests {
             },
             fixed: Some(String::new()),
             error: None,
+            more: false,
         };
         let doc = document(&[r]);
         let edits = &doc["files"][0]["fix"]["edits"];
@@ -164,6 +165,7 @@ mod tests {
                 col: 7,
                 message: "bad".into(),
             }),
+            more: false,
         };
         let doc = document(&[r]);
         assert_eq!(

@@ -248,7 +248,7 @@ mod tests {
             path: "c.yml".into(),
             display: "c.yml".into(),
             kind: None,
-            source: Some(Source::new("c.yml".into(), "c.yml".into(), "a: 1\n".into())),
+            source: Some(Source::new("c.yml".into(), "c.yml".into(), "a: 1\n".into()).into()),
             out: Output {
                 findings: vec![Finding::new("writable-rootfs", 1, 1, "bad | thing")],
                 notes: vec![
@@ -260,6 +260,7 @@ mod tests {
             },
             fixed: None,
             error: None,
+            more: false,
         };
         let md = render(&[r], false);
         assert!(

@@ -334,14 +334,18 @@ FROM base\nUSER app\n";
             path: "/srv/shop/compose.yaml".into(),
             display: "compose.yaml".into(),
             kind: Some(discover::Kind::Compose),
-            source: Some(Source::new(
-                "/srv/shop/compose.yaml".into(),
-                "compose.yaml".into(),
-                text.into(),
-            )),
+            source: Some(
+                Source::new(
+                    "/srv/shop/compose.yaml".into(),
+                    "compose.yaml".into(),
+                    text.into(),
+                )
+                .into(),
+            ),
             out: Default::default(),
             fixed: Some(fixed),
             error: None,
+            more: false,
         };
         let m = migrations(std::slice::from_ref(&r), &r);
         assert_eq!(m.len(), 1, "{m:?}");

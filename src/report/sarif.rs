@@ -194,11 +194,14 @@ mod tests {
             path: "my app/compose.yaml".into(),
             display: "my app/compose.yaml".into(),
             kind: Some(crate::discover::Kind::Compose),
-            source: Some(Source::new(
-                "my app/compose.yaml".into(),
-                "my app/compose.yaml".into(),
-                text.into(),
-            )),
+            source: Some(
+                Source::new(
+                    "my app/compose.yaml".into(),
+                    "my app/compose.yaml".into(),
+                    text.into(),
+                )
+                .into(),
+            ),
             out: Output {
                 findings,
                 edits,
@@ -206,6 +209,7 @@ mod tests {
             },
             fixed: Some(String::new()),
             error: None,
+            more: false,
         }
     }
 

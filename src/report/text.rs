@@ -89,13 +89,22 @@ pub struct Tally {
     files_with_findings: usize,
     checked: usize,
     errors: usize,
+    /// The file whose findings are coming in parts had some already.
+    open_with_findings: bool,
 }
 
 impl Tally {
+    /// Count a file's result, or a part of it (`more`): a file counts once,
+    /// when its last result comes.
     pub fn add(&mut self, r: &FileResult) {
         self.findings += r.out.findings.len();
         self.fixable += r.out.findings.iter().filter(|f| f.fixable).count();
-        self.files_with_findings += usize::from(!r.out.findings.is_empty());
+        let any = std::mem::take(&mut self.open_with_findings) || !r.out.findings.is_empty();
+        if r.more {
+            self.open_with_findings = any;
+            return;
+        }
+        self.files_with_findings += usize::from(any);
         if r.error.is_none() {
             self.checked += 1;
         } else {
@@ -115,6 +124,7 @@ impl Tally {
             files_with_findings: files,
             checked,
             errors,
+            ..
         } = *self;
         let unreadable = if errors == 0 {
             String::new()
@@ -156,17 +166,16 @@ mod tests {
             path: "compose.yaml".into(),
             display: "compose.yaml".into(),
             kind: Some(crate::discover::Kind::Compose),
-            source: Some(Source::new(
-                "compose.yaml".into(),
-                "compose.yaml".into(),
-                text.into(),
-            )),
+            source: Some(
+                Source::new("compose.yaml".into(), "compose.yaml".into(), text.into()).into(),
+            ),
             out: Output {
                 findings,
                 ..Default::default()
             },
             fixed: None,
             error: None,
+            more: false,
         }
     }
 
