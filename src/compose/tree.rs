@@ -19,7 +19,9 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
+use std::hash::BuildHasher;
 
+use ecow::EcoString;
 use serde_json::Value;
 use yaml_rust2::parser::{Event, Parser};
 use yaml_rust2::scanner::{Marker, ScanError, TScalarStyle};
@@ -110,10 +112,23 @@ struct Props {
 /// What a node is.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Kind {
-    Scalar { value: Box<str>, style: ScalarStyle },
-    Seq { items: Box<[Node]>, style: Style },
-    Map { entries: Box<[Entry]>, style: Style },
-    Alias { name: Box<str> },
+    /// Most keys and many values are short: up to 15 bytes are stored in
+    /// the node itself, not in an allocation of their own.
+    Scalar {
+        value: EcoString,
+        style: ScalarStyle,
+    },
+    Seq {
+        items: Box<[Node]>,
+        style: Style,
+    },
+    Map {
+        entries: Box<[Entry]>,
+        style: Style,
+    },
+    Alias {
+        name: Box<str>,
+    },
 }
 
 /// An offset, line or column as stored in a [`Node`]: [`parse`] refused any
@@ -234,7 +249,7 @@ impl Node {
     /// A scalar's value, whatever its style.
     pub fn as_str(&self) -> Option<&str> {
         match &self.kind {
-            Kind::Scalar { value, .. } => Some(value),
+            Kind::Scalar { value, .. } => Some(value.as_str()),
             _ => None,
         }
     }
@@ -768,7 +783,10 @@ struct Frame {
     items: Vec<Node>,
     entries: Vec<Entry>,
     key: Option<Node>,
-    keys: HashSet<String>,
+    /// Hashes of the scalar keys so far: a duplicate key is found without
+    /// a copy of every key (the services of a large file number tens of
+    /// thousands); a hash seen before is confirmed against the entries.
+    keys: HashSet<u64>,
     /// Expanded nodes below this one, and the height of the deepest child.
     size: u64,
     height: usize,
@@ -814,6 +832,7 @@ struct Builder<'a> {
     anchors: Vec<(String, Vec<usize>)>,
     aliases: Vec<AliasInfo>,
     total: u64,
+    key_hasher: std::hash::RandomState,
 }
 
 fn is_blank_or_break(b: Option<u8>) -> bool {
@@ -838,6 +857,7 @@ impl<'a> Builder<'a> {
             anchors: Vec::new(),
             aliases: Vec::new(),
             total: 0,
+            key_hasher: std::hash::RandomState::new(),
         }
     }
 
@@ -1080,7 +1100,7 @@ impl<'a> Builder<'a> {
         self.register_anchor(anchor_id, &anchor);
         let node = Node::new(
             Kind::Scalar {
-                value: value.into_boxed_str(),
+                value: EcoString::from(value.as_str()),
                 style,
             },
             anchor,
@@ -1286,7 +1306,8 @@ impl<'a> Builder<'a> {
             frame.entries.push(Entry { key, value: node });
         } else {
             if let Kind::Scalar { value, .. } = &node.kind {
-                if !frame.keys.insert(value.to_string()) {
+                let seen = !frame.keys.insert(self.key_hasher.hash_one(value.as_str()));
+                if seen && frame.entries.iter().any(|e| e.key.as_str() == Some(value)) {
                     return Err(node_error(&node, format!("duplicate key `{value}`")));
                 }
             }
