@@ -64,8 +64,9 @@ pub struct Common {
     #[arg(long, value_name = "PATH")]
     pub config: Option<PathBuf>,
 
-    /// Refuse files larger than this many bytes.
-    #[arg(long, value_name = "BYTES", default_value_t = crate::limits::DEFAULT_MAX_FILE_SIZE)]
+    /// Refuse files larger than this many bytes (at most 4294967295).
+    #[arg(long, value_name = "BYTES", default_value_t = crate::limits::DEFAULT_MAX_FILE_SIZE,
+          value_parser = clap::value_parser!(u64).range(..=u64::from(u32::MAX)))]
     pub max_file_size: u64,
 
     /// Refuse YAML nested deeper than this (aliases expanded).

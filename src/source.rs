@@ -12,13 +12,17 @@ pub struct Source {
     /// Path shown to the user: relative to the working directory where possible.
     pub display: String,
     pub text: String,
-    line_starts: Vec<usize>,
+    /// Byte offset of each line's start: `u32`, sized exactly, since a large
+    /// file has hundreds of thousands of lines (`--max-file-size` stays
+    /// below 4 GiB).
+    line_starts: Vec<u32>,
 }
 
 impl Source {
     pub fn new(path: PathBuf, display: String, text: String) -> Self {
-        let mut line_starts = vec![0];
-        line_starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+        let mut line_starts = Vec::with_capacity(text.bytes().filter(|&b| b == b'\n').count() + 1);
+        line_starts.push(0);
+        line_starts.extend(text.match_indices('\n').map(|(i, _)| pos(i + 1)));
         Source {
             path,
             display,
@@ -45,16 +49,14 @@ impl Source {
     pub fn line_start(&self, line: usize) -> usize {
         self.line_starts
             .get(line.saturating_sub(1))
-            .copied()
-            .unwrap_or(self.text.len())
+            .map_or(self.text.len(), |&s| s as usize)
     }
 
     /// Byte offset just past the newline of 1-based `line` (or end of text).
     pub fn line_end_incl(&self, line: usize) -> usize {
         self.line_starts
             .get(line)
-            .copied()
-            .unwrap_or(self.text.len())
+            .map_or(self.text.len(), |&s| s as usize)
     }
 
     /// The text of 1-based `line` without its line ending.
@@ -77,11 +79,11 @@ impl Source {
     /// 1-based line and 1-based column (in characters) of a byte offset.
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
         let offset = offset.min(self.text.len());
-        let idx = match self.line_starts.binary_search(&offset) {
+        let idx = match self.line_starts.binary_search(&pos(offset)) {
             Ok(i) => i,
             Err(i) => i - 1,
         };
-        let start = self.line_starts[idx];
+        let start = self.line_starts[idx] as usize;
         let col = self.text[start..offset].chars().count() + 1;
         (idx + 1, col)
     }
@@ -90,6 +92,11 @@ impl Source {
     pub fn line_of(&self, offset: usize) -> usize {
         self.line_col(offset).0
     }
+}
+
+/// An offset as the line table stores it.
+fn pos(offset: usize) -> u32 {
+    u32::try_from(offset).unwrap_or(u32::MAX)
 }
 
 /// The line ending a text uses: CRLF if its first line ends so, else LF.

@@ -69,12 +69,11 @@ pub struct Project<'a> {
 }
 
 impl<'a> Project<'a> {
-    /// The services this file hardens.
-    pub fn services(&self, doc: &'a Document) -> Vec<Service<'a>> {
+    /// The services this file hardens, in file order.
+    pub fn services(&self, doc: &'a Document) -> impl Iterator<Item = Service<'a>> + 'a {
+        let bases = self.bases;
         own_services(doc, *self)
-            .into_iter()
-            .filter(|s| !self.bases.iter().any(|b| service_map(b, s.name).is_some()))
-            .collect()
+            .filter(move |s| !bases.iter().any(|b| service_map(b, s.name).is_some()))
     }
 
     /// A file `extends.file` or `include` names, relative to this file.
@@ -174,9 +173,7 @@ impl<'a> Service<'a> {
                     others: self.project.others,
                     ..Project::default()
                 };
-                let s = own_services(doc, project)
-                    .into_iter()
-                    .find(|s| s.name == name)?;
+                let s = own_services(doc, project).find(|s| s.name == name)?;
                 Some((s, Some(f)))
             }
         }
@@ -322,31 +319,31 @@ fn lookup_merged<'a>(
 /// The services of a compose document, in file order, read on their own
 /// (no other file of the project). A service written as an alias
 /// (`web: *base`) is skipped: editing it would edit the anchor.
-pub fn services(doc: &Document) -> Vec<Service<'_>> {
+pub fn services(doc: &Document) -> impl Iterator<Item = Service<'_>> {
     own_services(doc, Project::default())
 }
 
-fn own_services<'a>(doc: &'a Document, project: Project<'a>) -> Vec<Service<'a>> {
-    let Some(services) = doc.root.get("services") else {
-        return Vec::new();
+/// An iterator rather than a list: a large file has tens of thousands of
+/// services, and each is checked and dropped in turn.
+fn own_services<'a>(
+    doc: &'a Document,
+    project: Project<'a>,
+) -> impl Iterator<Item = Service<'a>> + 'a {
+    let entries: &'a [Entry] = match doc.root.get("services").map(|s| &s.value.kind) {
+        Some(Kind::Map { entries, .. }) => entries,
+        _ => &[],
     };
-    let Kind::Map { entries, .. } = &services.value.kind else {
-        return Vec::new();
-    };
-    entries
-        .iter()
-        .filter_map(|e| {
-            let name = e.key.as_str()?;
-            match &e.value.kind {
-                Kind::Map { .. } => Some(Service {
-                    name,
-                    key: &e.key,
-                    map: &e.value,
-                    doc,
-                    project,
-                }),
-                _ => None,
-            }
-        })
-        .collect()
+    entries.iter().filter_map(move |e| {
+        let name = e.key.as_str()?;
+        match &e.value.kind {
+            Kind::Map { .. } => Some(Service {
+                name,
+                key: &e.key,
+                map: &e.value,
+                doc,
+                project,
+            }),
+            _ => None,
+        }
+    })
 }

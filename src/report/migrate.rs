@@ -315,7 +315,7 @@ FROM base\nUSER app\n";
         let doc = compose(
             "name: Shop\nservices:\n  a:\n    volumes:\n      - data:/d\n      - ./src:/src\n      - /host:/h:ro\n      - type: volume\n        source: cache\n        target: /c\n      - type: bind\n        source: x\n        target: /x\n      - logs:/l:rw\nvolumes:\n  data: {}\n  cache:\n    name: shared-cache\n  logs:\n    external: true\n",
         );
-        let svc = service::services(&doc).into_iter().next().expect("service");
+        let svc = service::services(&doc).next().expect("service");
         assert_eq!(
             named_volumes(&doc, &svc),
             vec![
