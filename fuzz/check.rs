@@ -100,7 +100,11 @@ fn dockerfile_lexer(text: &str) {
 /// Spans are inside the text on character boundaries; the data converts to
 /// JSON with and without merge keys (or fails with an error, never a panic).
 fn compose_tree(text: &str) {
-    let src = Source::new("fuzz.yml".into(), "fuzz.yml".into(), text.to_string());
+    let src = std::sync::Arc::new(Source::new(
+        "fuzz.yml".into(),
+        "fuzz.yml".into(),
+        text.to_string(),
+    ));
     let limits = Limits::default();
     let Ok(Some(doc)) = tree::parse(&src, &limits) else {
         return;
@@ -179,7 +183,11 @@ fn fix(kind: Kind, text: &str) {
 
 /// The data as written (merge keys kept as plain keys), as JSON.
 pub fn compose_data(text: &str) -> Result<Value, String> {
-    let src = Source::new("c.yml".into(), "c.yml".into(), text.to_string());
+    let src = std::sync::Arc::new(Source::new(
+        "c.yml".into(),
+        "c.yml".into(),
+        text.to_string(),
+    ));
     let limits = Limits::default();
     match tree::parse(&src, &limits) {
         Ok(Some(doc)) => doc.to_json(false, &limits).map_err(|e| e.to_string()),

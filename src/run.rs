@@ -112,7 +112,11 @@ enum Parsed {
     Dockerfile(crate::dockerfile::Dockerfile),
 }
 
-fn parse(src: &Source, kind: Kind, limits: &compose::tree::Limits) -> Result<Parsed, FileError> {
+fn parse(
+    src: &Arc<Source>,
+    kind: Kind,
+    limits: &compose::tree::Limits,
+) -> Result<Parsed, FileError> {
     match kind {
         Kind::Compose => compose::parse(src, limits).map(Parsed::Compose),
         Kind::Dockerfile => crate::dockerfile::parse(&src.text)
@@ -141,7 +145,7 @@ fn fix_text(
         col: 1,
         message: "internal error: two fixes overlap here; nothing was changed".into(),
     })?;
-    let new_src = Source::new(src.path.clone(), src.display.clone(), new_text);
+    let new_src = Arc::new(Source::new(src.path.clone(), src.display.clone(), new_text));
     let verdict = match parsed {
         Parsed::Compose(Some(doc)) => compose::verify(doc, &new_src, &out.replaced, limits),
         Parsed::Compose(None) => Err("the file is empty".to_string()),
@@ -152,7 +156,10 @@ fn fix_text(
         col: 1,
         message: format!("the fix was refused because {why}; the file is left as it was"),
     })?;
-    Ok(Some(new_src.text))
+    // The new parse is gone, so the text is ours again, not copied.
+    Ok(Some(
+        Arc::try_unwrap(new_src).map_or_else(|s| s.text.clone(), |s| s.text),
+    ))
 }
 
 /// Fix one file's text on its own, as `harden fix` would with no other file
@@ -162,7 +169,11 @@ fn fix_text(
 /// without a file system.
 pub fn fix_one(kind: Kind, display: &str, text: String) -> Result<Option<String>, FileError> {
     let limits = compose::tree::Limits::default();
-    let src = Source::new(PathBuf::from(display), display.to_string(), text);
+    let src = Arc::new(Source::new(
+        PathBuf::from(display),
+        display.to_string(),
+        text,
+    ));
     let parsed = parse(&src, kind, &limits)?;
     let out = match &parsed {
         Parsed::Compose(Some(doc)) => {
@@ -248,9 +259,9 @@ fn run_stream<T: Send>(
     let limits = common.yaml_limits();
     let load = |path: &Path, kind: Kind| -> Result<(Arc<Source>, Parsed), FileError> {
         let text = read_text(path, common.max_file_size)?;
-        let src = Source::new(path.to_path_buf(), display_path(path), text);
+        let src = Arc::new(Source::new(path.to_path_buf(), display_path(path), text));
         let parsed = parse(&src, kind, &limits)?;
-        Ok((Arc::new(src), parsed))
+        Ok((src, parsed))
     };
     // Compose files are read, parsed and scanned for the Dockerfiles their
     // services build, on every core.

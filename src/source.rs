@@ -77,8 +77,13 @@ impl Source {
     }
 
     /// 1-based line and 1-based column (in characters) of a byte offset.
+    /// Any offset is answered, even one past the end or inside a character
+    /// (a node of another file asked about here).
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
-        let offset = offset.min(self.text.len());
+        let mut offset = offset.min(self.text.len());
+        while !self.text.is_char_boundary(offset) {
+            offset -= 1;
+        }
         let idx = match self.line_starts.binary_search(&pos(offset)) {
             Ok(i) => i,
             Err(i) => i - 1,

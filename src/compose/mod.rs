@@ -13,6 +13,7 @@ use crate::source::Source;
 use patch::{Layout, NewValue};
 pub use service::Project;
 use service::Service;
+use std::sync::Arc;
 use tree::{Document, Kind, Limits, Node};
 
 /// An error in a file, at a place in it.
@@ -52,7 +53,13 @@ impl Ctx<'_> {
         value: &NewValue,
         out: &mut Output,
     ) -> Option<Edit> {
-        match patch::add_entry(self.src, &self.layout.within(svc.map), svc.map, key, value) {
+        match patch::add_entry(
+            self.src,
+            &self.layout.within(self.doc, svc.map),
+            svc.map,
+            key,
+            value,
+        ) {
             Ok(e) => Some(e),
             Err(u) => {
                 out.review(
@@ -120,7 +127,7 @@ impl Ctx<'_> {
                         .push(self.fill_null(svc, v, &NewValue::Seq(items.to_vec())));
                     true
                 }
-                Kind::Scalar { value, style } => {
+                Kind::Scalar { value, style, .. } => {
                     // `tmpfs: /run` → `tmpfs: [/run, ...]`: a scalar cannot grow,
                     // so this is the one place a value is rewritten. The
                     // author's scalar is kept as written where it means the
@@ -183,7 +190,7 @@ impl Ctx<'_> {
     /// Give a key of the service that has no value (`cap_drop:`) block
     /// lines below it.
     pub fn fill_null(&self, svc: &Service, value: &Node, new: &NewValue) -> Edit {
-        patch::fill_null_block(self.src, &self.layout, svc.map.col(), value, new)
+        patch::fill_null_block(self.src, &self.layout, self.doc.col(svc.map), value, new)
     }
 
     /// Append every item to a sequence; false (with a review note) when one
@@ -311,7 +318,7 @@ impl Ctx<'_> {
                         }
                     }
                     _ if v.is_null() => {
-                        let pad = " ".repeat(root.col() + self.layout.step);
+                        let pad = " ".repeat(self.doc.col(root) + self.layout.step);
                         let body: String = names
                             .iter()
                             .map(|n| {
@@ -349,7 +356,7 @@ impl Ctx<'_> {
 }
 
 /// Parse a compose file: `Ok(None)` when it is empty.
-pub fn parse(src: &Source, limits: &Limits) -> Result<Option<Document>, FileError> {
+pub fn parse(src: &Arc<Source>, limits: &Limits) -> Result<Option<Document>, FileError> {
     let doc = tree::parse(src, limits).map_err(|e| FileError {
         line: e.line,
         col: e.col,
@@ -362,18 +369,20 @@ pub fn parse(src: &Source, limits: &Limits) -> Result<Option<Document>, FileErro
             message: e.message,
         })?;
         if !matches!(d.root.kind, Kind::Map { .. }) {
+            let (line, col) = d.line_col(&d.root);
             return Err(FileError {
-                line: d.root.line(),
-                col: d.root.col() + 1,
+                line,
+                col: col + 1,
                 message: "a compose file must be a mapping at its top level".into(),
             });
         }
         if let Some(s) = d.root.get("services") {
             let v = d.resolve(&s.value);
             if !matches!(v.kind, Kind::Map { .. }) && !v.is_null() {
+                let (line, col) = d.line_col(v);
                 return Err(FileError {
-                    line: v.line(),
-                    col: v.col() + 1,
+                    line,
+                    col: col + 1,
                     message: "`services` must be a mapping of service names to services".into(),
                 });
             }
@@ -723,7 +732,7 @@ fn explicit_key_line(src: &Source) -> Option<usize> {
 /// to replace. Anything else means a bug in a patch, and the fix is refused.
 pub fn verify(
     old: &Document,
-    new_src: &Source,
+    new_src: &Arc<Source>,
     replaced: &[String],
     limits: &Limits,
 ) -> Result<(), String> {

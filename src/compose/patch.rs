@@ -23,6 +23,7 @@ impl Layout {
     pub fn detect(src: &Source, doc: &Document) -> Layout {
         let mut step = None;
         let mut seq_indent = None;
+        let pos = |n: &Node| doc.line_col(n);
         visit_pairs(&doc.root, &mut |key, value| {
             match &value.kind {
                 Kind::Map {
@@ -30,19 +31,20 @@ impl Layout {
                     entries,
                 } if step.is_none() => {
                     if let Some(first) = entries.first() {
-                        if first.key.line() > key.line() && value.col() > key.col() {
-                            step = Some(value.col() - key.col());
+                        let ((kl, kc), (vc, fl)) = (pos(key), (pos(value).1, pos(&first.key).0));
+                        if fl > kl && vc > kc {
+                            step = Some(vc - kc);
                         }
                     }
                 }
                 Kind::Seq {
                     style: Style::Block,
                     ..
-                } if seq_indent.is_none()
-                    && value.line() > key.line()
-                    && value.col() >= key.col() =>
-                {
-                    seq_indent = Some(value.col() - key.col());
+                } if seq_indent.is_none() => {
+                    let ((kl, kc), (vl, vc)) = (pos(key), pos(value));
+                    if vl > kl && vc >= kc {
+                        seq_indent = Some(vc - kc);
+                    }
                 }
                 _ => {}
             }
@@ -60,7 +62,7 @@ impl Layout {
 impl Layout {
     /// The layout for edits inside `node`: its own sequence style wins over
     /// the file's first one (files mix them from one service to the next).
-    pub fn within(&self, node: &Node) -> Layout {
+    pub fn within(&self, doc: &Document, node: &Node) -> Layout {
         let mut seq_indent = None;
         visit_pairs(node, &mut |key, value| {
             if let Kind::Seq {
@@ -68,8 +70,9 @@ impl Layout {
                 ..
             } = &value.kind
             {
-                if value.line() > key.line() && value.col() >= key.col() {
-                    seq_indent = Some(value.col() - key.col());
+                let ((kl, kc), (vl, vc)) = (doc.line_col(key), doc.line_col(value));
+                if vl > kl && vc >= kc {
+                    seq_indent = Some(vc - kc);
                     return false;
                 }
             }
@@ -119,12 +122,19 @@ pub struct Unsupported {
     pub reason: String,
 }
 
-fn unsupported(node: &Node, reason: impl Into<String>) -> Unsupported {
+fn unsupported(src: &Source, node: &Node, reason: impl Into<String>) -> Unsupported {
+    let (line, col) = src.line_col(node.start());
     Unsupported {
-        line: node.line(),
-        col: node.col() + 1,
+        line,
+        col,
         reason: reason.into(),
     }
+}
+
+/// 1-based line and 0-based column (in characters) where `node` starts.
+fn line_col(src: &Source, node: &Node) -> (usize, usize) {
+    let (line, col) = src.line_col(node.start());
+    (line, col.saturating_sub(1))
 }
 
 /// Quote a scalar when a plain one would be read differently.
@@ -206,7 +216,7 @@ pub fn add_entry(
     value: &NewValue,
 ) -> Result<Edit, Unsupported> {
     let Kind::Map { entries, style } = &map.kind else {
-        return Err(unsupported(map, "not a mapping"));
+        return Err(unsupported(src, map, "not a mapping"));
     };
     match style {
         Style::Flow => Ok(flow_insert(
@@ -216,18 +226,19 @@ pub fn add_entry(
         )),
         Style::Block => {
             if entries.is_empty() {
-                return Err(unsupported(map, "empty block mapping"));
+                return Err(unsupported(src, map, "empty block mapping"));
             }
             // The mapping's own column: a first key with an anchor in front
             // of it (`&a key: v`) starts further right than its siblings.
-            let indent = map.col();
+            let (map_line, indent) = line_col(src, map);
             // Only spaces (and the `- ` of a list item) can be turned into
             // the new key's indentation; anything else (a tab, a stray byte
             // order mark) would put it somewhere else.
-            let line_start = src.line_start(map.line());
+            let line_start = src.line_start(map_line);
             let prefix = src.text.get(line_start..map.start()).unwrap_or("");
             if !prefix.chars().all(|c| c == ' ' || c == '-') {
                 return Err(unsupported(
+                    src,
                     map,
                     "the mapping is indented with characters other than spaces",
                 ));
@@ -238,7 +249,7 @@ pub fn add_entry(
             // An empty key (`:` alone) is placed where the parser saw it
             // begin, which can be the line before: it is as unsafe.
             let explicit = entries.iter().any(|e| {
-                let start = src.line_start(e.key.line());
+                let start = src.line_start(line_col(src, &e.key).0);
                 e.key.start() == e.key.end()
                     || src
                         .text
@@ -247,6 +258,7 @@ pub fn add_entry(
             });
             if explicit {
                 return Err(unsupported(
+                    src,
                     map,
                     "the mapping uses explicit `? key` entries or an empty key",
                 ));
@@ -304,12 +316,12 @@ pub fn append_item(
     item: &str,
 ) -> Result<Edit, Unsupported> {
     let Kind::Seq { items, style } = &seq.kind else {
-        return Err(unsupported(seq, "not a sequence"));
+        return Err(unsupported(src, seq, "not a sequence"));
     };
     match style {
         Style::Flow => Ok(flow_insert(seq, items.last(), &scalar(item, true))),
         Style::Block => {
-            let pad = " ".repeat(seq.col());
+            let pad = " ".repeat(line_col(src, seq).1);
             let text = format!("{pad}- {}{}", scalar(item, false), layout.eol);
             Ok(insert_lines_after(src, seq, text, layout.eol))
         }

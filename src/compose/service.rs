@@ -185,7 +185,8 @@ impl<'a> Service<'a> {
         rule: &'static str,
         message: impl Into<String>,
     ) -> crate::finding::Finding {
-        crate::finding::Finding::new(rule, self.key.line(), self.key.col() + 1, message)
+        let (line, col) = self.doc.line_col(self.key);
+        crate::finding::Finding::new(rule, line, col + 1, message)
     }
 
     /// The service as the project's later files define it, in order:
@@ -228,13 +229,27 @@ impl<'a> Service<'a> {
 
     /// A scalar value as Compose sees it after merging the override file:
     /// its value wins. The position to report is the value's own when it is
-    /// in this file, the service key's when it comes from the override.
+    /// in this file, the service key's when it comes from another file (the
+    /// override, or the file `extends.file` names).
     pub fn scalar(&self, key: &str) -> Option<(&'a Node, (usize, usize))> {
         if let Some((v, _)) = self.overlay(key) {
-            return Some((v, (self.key.line(), self.key.col() + 1)));
+            let (line, col) = self.doc.line_col(self.key);
+            return Some((v, (line, col + 1)));
         }
         self.effective(key)
-            .map(|(v, _)| (v, (v.line(), v.col() + 1)))
+            .map(|(v, origin)| (v, self.place(v, origin)))
+    }
+
+    /// Where to report a value [`Self::effective`] found (1-based line and
+    /// column): its own place when it is in this file, the service key's
+    /// when it comes from the file `extends.file` names.
+    pub fn place(&self, value: &Node, origin: Origin) -> (usize, usize) {
+        let node = match origin {
+            Origin::Merged(From::ExtendsFile(..)) => self.key,
+            _ => value,
+        };
+        let (line, col) = self.doc.line_col(node);
+        (line, col + 1)
     }
 
     /// The exception (`x-harden`), own, merged, or from the override file.
@@ -243,9 +258,10 @@ impl<'a> Service<'a> {
             Some((doc, n, _)) => (doc, n),
             None => (self.doc, self.effective("x-harden")?.0),
         };
+        let (line, col) = doc.line_col(node);
         let mut ex = Exception {
-            line: node.line(),
-            col: node.col() + 1,
+            line,
+            col: col + 1,
             ..Default::default()
         };
         if let Some(allow) = node.get("allow") {
@@ -307,7 +323,7 @@ fn lookup_merged<'a>(
         };
         let target = doc.resolve(s);
         if let Some(e) = target.get(key) {
-            return Some((doc.resolve(&e.value), anchor.or(target.anchor())));
+            return Some((doc.resolve(&e.value), anchor.or(doc.anchor_of(target))));
         }
         if let Some(found) = lookup_merged(doc, target, key, seen) {
             return Some(found);

@@ -218,7 +218,7 @@ fn service_user(
 
 fn parse(path: &Path, text: &str) -> Option<Document> {
     let src = Source::new(path.to_path_buf(), String::new(), text.to_string());
-    crate::compose::parse(&src, &Limits::default())
+    crate::compose::parse(&src.into(), &Limits::default())
         .ok()
         .flatten()
 }

@@ -62,10 +62,11 @@ pub fn check(ctx: &Ctx, svc: &Service, plan: &ServicePlan, out: &mut Output) {
                 add_back(ctx, svc, plan, out);
                 return explain_cap_add(ctx, svc, out);
             }
+            let (line, col) = svc.place(v, origin);
             out.findings.push(Finding::new(
                 NAME,
-                v.line(),
-                v.col() + 1,
+                line,
+                col,
                 format!(
                     "service `{}` drops only some capabilities, not ALL",
                     svc.name

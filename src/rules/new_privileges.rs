@@ -80,10 +80,11 @@ pub fn check(ctx: &Ctx, svc: &Service, out: &mut Output) {
         .enumerate()
         .find(|(_, i)| i.as_str().and_then(nnp_value) == Some(false))
     {
+        let (line, col) = svc.place(off, origin);
         out.findings.push(Finding::new(
             NAME,
-            off.line(),
-            off.col() + 1,
+            line,
+            col,
             format!(
                 "service `{}` sets `{}`",
                 svc.name,
@@ -106,10 +107,11 @@ pub fn check(ctx: &Ctx, svc: &Service, out: &mut Output) {
             return;
         }
     } else {
+        let (line, col) = svc.place(v, origin);
         out.findings.push(Finding::new(
             NAME,
-            v.line(),
-            v.col() + 1,
+            line,
+            col,
             format!(
                 "service `{}` allows privilege escalation (`security_opt` lacks no-new-privileges)",
                 svc.name

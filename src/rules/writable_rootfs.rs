@@ -86,15 +86,16 @@ fn make_read_only(ctx: &Ctx, svc: &Service, out: &mut Output) {
             }
             match origin {
                 Origin::Own => {
+                    let (line, col) = svc.place(v, origin);
                     let finding = Finding::new(
                         NAME,
-                        v.line(),
-                        v.col() + 1,
+                        line,
+                        col,
                         format!("service `{}` sets `read_only: {text}`: its root filesystem is writable", svc.name),
                     );
                     // A tag (`!reset`, `!custom`) says what the value means;
                     // harden does not rewrite it (found by fuzzing).
-                    if let Some(tag) = v.tag() {
+                    if let Some(tag) = ctx.doc.tag_of(v) {
                         out.findings.push(finding.report_only());
                         out.review(&subject, NAME, format!("`read_only` has the tag `{tag}`, which harden does not rewrite: set `read_only: true` by hand"));
                         return;

@@ -135,7 +135,11 @@ pub fn compose_data(text: &str) -> serde_json::Value {
 }
 
 fn to_json(text: &str, merge: bool) -> serde_json::Value {
-    let src = harden::source::Source::new("t.yml".into(), "t.yml".into(), text.to_string());
+    let src = std::sync::Arc::new(harden::source::Source::new(
+        "t.yml".into(),
+        "t.yml".into(),
+        text.to_string(),
+    ));
     let limits = harden::compose::tree::Limits::default();
     let doc = harden::compose::tree::parse(&src, &limits)
         .expect("parses")
