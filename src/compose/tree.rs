@@ -823,12 +823,15 @@ struct Frame {
     anchor: Option<String>,
     tag: Option<String>,
     anchor_id: usize,
-    items: Vec<Node>,
-    entries: Vec<Entry>,
+    /// Where this collection's children start on the builder's stack of
+    /// items (a sequence) or entries (a mapping), and how many it has.
+    base: usize,
+    len: usize,
     key: Option<Node>,
-    /// Hashes of the scalar keys so far: a duplicate key is found without
-    /// a copy of every key (the services of a large file number tens of
-    /// thousands); a hash seen before is confirmed against the entries.
+    /// Hashes of the scalar keys of a mapping with many: a duplicate key is
+    /// found without a copy of every key (the services of a large file
+    /// number tens of thousands); a hash seen before is confirmed against
+    /// the entries. A small mapping is searched instead.
     keys: HashSet<u64>,
     /// Expanded nodes below this one, and the height of the deepest child.
     size: u64,
@@ -838,9 +841,9 @@ struct Frame {
 impl Frame {
     fn children(&self) -> usize {
         if self.seq {
-            self.items.len()
+            self.len
         } else {
-            self.entries.len() * 2 + usize::from(self.key.is_some())
+            self.len * 2 + usize::from(self.key.is_some())
         }
     }
 }
@@ -877,7 +880,14 @@ struct Builder<'a> {
     total: u64,
     key_hasher: std::hash::RandomState,
     props: HashMap<(u32, u8), Props>,
+    /// The children of the open collections, innermost last.
+    items: Vec<Node>,
+    entries: Vec<Entry>,
 }
+
+/// Up to this many keys, a mapping's keys are searched for a duplicate
+/// rather than hashed.
+const SEARCHED_KEYS: usize = 16;
 
 fn is_blank_or_break(b: Option<u8>) -> bool {
     matches!(b, None | Some(b' ' | b'\t' | b'\r' | b'\n'))
@@ -903,6 +913,8 @@ impl<'a> Builder<'a> {
             total: 0,
             key_hasher: std::hash::RandomState::new(),
             props: HashMap::new(),
+            items: Vec::new(),
+            entries: Vec::new(),
         }
     }
 
@@ -1048,11 +1060,11 @@ impl<'a> Builder<'a> {
             None => Slot::Root,
             Some(f) if f.seq => Slot::SeqItem {
                 flow: f.style == Style::Flow,
-                first: f.items.is_empty(),
+                first: f.len == 0,
             },
             Some(f) if f.key.is_none() => Slot::Key {
                 flow: f.style == Style::Flow,
-                first: f.entries.is_empty(),
+                first: f.len == 0,
                 pair: f.pair,
             },
             Some(_) => Slot::Value,
@@ -1232,8 +1244,12 @@ impl<'a> Builder<'a> {
             anchor,
             tag,
             anchor_id,
-            items: Vec::new(),
-            entries: Vec::new(),
+            base: if seq {
+                self.items.len()
+            } else {
+                self.entries.len()
+            },
+            len: 0,
             key: None,
             keys: HashSet::new(),
             size: 1,
@@ -1252,14 +1268,12 @@ impl<'a> Builder<'a> {
         let Some(frame) = self.frames.pop() else {
             return Ok(());
         };
-        let last_end = if frame.seq {
-            frame.items.last().map(Node::end)
+        let last_end = if frame.len == 0 {
+            frame.key.as_ref().map(Node::end)
+        } else if frame.seq {
+            self.items.last().map(Node::end)
         } else {
-            frame
-                .entries
-                .last()
-                .map(|e| e.value.end())
-                .or(frame.key.as_ref().map(Node::end))
+            self.entries.last().map(|e| e.value.end())
         };
         let end = if frame.style == Style::Flow && !frame.pair {
             let close = if frame.seq { b']' } else { b'}' };
@@ -1280,14 +1294,17 @@ impl<'a> Builder<'a> {
         } else {
             last_end.unwrap_or(frame.start)
         };
+        // Children move off the shared stacks into a slice of their exact
+        // size: no per-collection vector grows and shrinks, which left holes
+        // between the nodes of a large file.
         let kind = if frame.seq {
             Kind::Seq {
-                items: frame.items.into_boxed_slice(),
+                items: self.items.drain(frame.base..).collect(),
                 style: frame.style,
             }
         } else {
             Kind::Map {
-                entries: frame.entries.into_boxed_slice(),
+                entries: self.entries.drain(frame.base..).collect(),
                 style: frame.style,
             }
         };
@@ -1358,13 +1375,29 @@ impl<'a> Builder<'a> {
         frame.size = frame.size.saturating_add(size);
         frame.height = frame.height.max(height);
         if frame.seq {
-            frame.items.push(node);
+            self.items.push(node);
+            frame.len += 1;
         } else if let Some(key) = frame.key.take() {
-            frame.entries.push(Entry { key, value: node });
+            self.entries.push(Entry { key, value: node });
+            frame.len += 1;
         } else {
             if let Kind::Scalar { value, .. } = &node.kind {
-                let seen = !frame.keys.insert(self.key_hasher.hash_one(value.as_str()));
-                if seen && frame.entries.iter().any(|e| e.key.as_str() == Some(value)) {
+                let siblings = self.entries.get(frame.base..).unwrap_or_default();
+                let hasher = &self.key_hasher;
+                let seen = if siblings.len() < SEARCHED_KEYS {
+                    true
+                } else {
+                    if frame.keys.is_empty() {
+                        frame.keys.extend(
+                            siblings
+                                .iter()
+                                .filter_map(|e| e.key.as_str())
+                                .map(|k| hasher.hash_one(k)),
+                        );
+                    }
+                    !frame.keys.insert(hasher.hash_one(value.as_str()))
+                };
+                if seen && siblings.iter().any(|e| e.key.as_str() == Some(value)) {
                     return Err(node_error(
                         self.loc.src,
                         &node,
