@@ -1299,12 +1299,12 @@ impl<'a> Builder<'a> {
         // between the nodes of a large file.
         let kind = if frame.seq {
             Kind::Seq {
-                items: self.items.drain(frame.base..).collect(),
+                items: take_from(&mut self.items, frame.base),
                 style: frame.style,
             }
         } else {
             Kind::Map {
-                entries: self.entries.drain(frame.base..).collect(),
+                entries: take_from(&mut self.entries, frame.base),
                 style: frame.style,
             }
         };
@@ -1428,6 +1428,21 @@ impl<'a> Builder<'a> {
             total_nodes: self.total,
             height: self.root_height,
         })
+    }
+}
+
+/// The children of a closing collection: `stack[base..]`, as a slice of its
+/// own. A collection that is most of the stack (the services of a large
+/// file) takes the stack's own buffer, shrunk in place, and leaves the few
+/// children before it in a new one: the large buffer is never copied, so it
+/// is never held twice.
+fn take_from<T>(stack: &mut Vec<T>, base: usize) -> Box<[T]> {
+    if stack.len() - base.min(stack.len()) >= 1024 && base <= stack.len() / 8 {
+        let mut tail = std::mem::take(stack);
+        *stack = tail.drain(..base).collect();
+        tail.into_boxed_slice()
+    } else {
+        stack.drain(base..).collect()
     }
 }
 
@@ -2151,6 +2166,36 @@ mod tests {
         assert_eq!((e.line, e.col), (1, 16));
         let e = parse_err("services:\n  web: {}\n  web: {}\n");
         assert_eq!(e.line, 3);
+    }
+
+    /// A mapping of thousands of keys takes its children off the shared
+    /// stack whole, with a nested one and its parent's earlier keys kept;
+    /// a duplicate among many keys (hashed, not searched) is still found.
+    #[test]
+    fn large_collections_keep_every_child_in_order() {
+        let mut text = String::from("name: big\nx-list: [a, b]\nservices:\n");
+        for i in 0..3000 {
+            text.push_str(&format!("  s{i}:\n    image: app:{i}\n    ports: [\"{i}\"]\n"));
+        }
+        text.push_str("volumes:\n  data: {}\n");
+        let (s, d) = parsed(&text);
+        let Kind::Map { entries, .. } = &d.root.kind else {
+            panic!("root is a mapping")
+        };
+        let keys: Vec<_> = entries.iter().filter_map(|e| e.key.as_str()).collect();
+        assert_eq!(keys, ["name", "x-list", "services", "volumes"]);
+        let Kind::Map { entries, .. } = &at(&d.root, "services").kind else {
+            panic!("services is a mapping")
+        };
+        assert_eq!(entries.len(), 3000);
+        for (i, e) in entries.iter().enumerate() {
+            assert_eq!(e.key.as_str(), Some(format!("s{i}").as_str()));
+        }
+        assert_eq!(span(&s, at(&d.root, "services/s2999/image")), "app:2999");
+        assert_eq!(d.line(at(&d.root, "services/s2999")), 3 + 2999 * 3 + 2);
+        let e = parse_err(&text.replace("  s2500:", "  s17:"));
+        assert_eq!(e.message, "duplicate key `s17`");
+        assert_eq!(e.line, 4 + 2500 * 3);
     }
 
     #[test]
