@@ -2,11 +2,6 @@ use clap::Parser;
 use harden::cli::{Cli, Command};
 use std::process::ExitCode;
 
-/// harden allocates many small strings and nodes per file on every core;
-/// the system allocator spent about a third of all instructions on them.
-#[global_allocator]
-static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
