@@ -2175,7 +2175,9 @@ mod tests {
     fn large_collections_keep_every_child_in_order() {
         let mut text = String::from("name: big\nx-list: [a, b]\nservices:\n");
         for i in 0..3000 {
-            text.push_str(&format!("  s{i}:\n    image: app:{i}\n    ports: [\"{i}\"]\n"));
+            text.push_str(&format!(
+                "  s{i}:\n    image: app:{i}\n    ports: [\"{i}\"]\n"
+            ));
         }
         text.push_str("volumes:\n  data: {}\n");
         let (s, d) = parsed(&text);
