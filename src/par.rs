@@ -94,6 +94,9 @@ impl<R> InOrder<R> {
     }
 }
 
+/// Finished slots a worker gathers before it hands them on.
+const BATCH: usize = 16;
+
 /// What a worker sends: a part of one slot's results, or finished slots.
 enum Msg<R> {
     Part(usize, R),
@@ -156,18 +159,34 @@ fn stream_on<T: Send, R: Send>(
         for _ in 0..threads {
             let tx = tx.clone();
             let (next, cells, f, take) = (&next, &cells, &f, &take);
-            s.spawn(move || loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(c) = cells.get(i) else { break };
-                let Some(item) = take(c) else { continue };
-                let part = |slot, r| {
-                    // A closed channel means the reader is gone; the
-                    // final send below notices and stops.
-                    let _ = tx.send(Msg::Part(slot, r));
+            s.spawn(move || {
+                // Finished slots go to the reader a few items at a time:
+                // waking it for each of ten thousand small files cost more
+                // than the files. A part first sends what is waiting, so
+                // that a large file's parts are printed, not held back.
+                let batch = std::cell::RefCell::new(Vec::new());
+                let flush = || {
+                    let done = std::mem::take(&mut *batch.borrow_mut());
+                    done.is_empty() || tx.send(Msg::Done(done)).is_ok()
                 };
-                if tx.send(Msg::Done(f(item, &part))).is_err() {
-                    break;
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(c) = cells.get(i) else { break };
+                    let Some(item) = take(c) else { continue };
+                    let part = |slot, r| {
+                        // A closed channel means the reader is gone; the
+                        // next flush notices and stops.
+                        if flush() {
+                            let _ = tx.send(Msg::Part(slot, r));
+                        }
+                    };
+                    let results = f(item, &part);
+                    batch.borrow_mut().extend(results);
+                    if batch.borrow().len() >= BATCH && !flush() {
+                        return;
+                    }
                 }
+                flush();
             });
         }
         drop(tx);

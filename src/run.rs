@@ -870,12 +870,20 @@ fn run_all(common: &Common, config: &Config, fixes: bool) -> Vec<FileResult> {
     all
 }
 
-fn report_error(r: &FileResult, err: &mut Out<impl Write>) -> bool {
-    let Some(e) = &r.error else { return false };
-    err.put(&format!(
+/// The error line of a file that could not be read, parsed or fixed.
+fn error_line(r: &FileResult) -> Option<String> {
+    let e = r.error.as_ref()?;
+    Some(format!(
         "{}:{}:{}: error: {}\n",
         r.display, e.line, e.col, e.message
-    ));
+    ))
+}
+
+fn report_error(r: &FileResult, err: &mut Out<impl Write>) -> bool {
+    let Some(line) = error_line(r) else {
+        return false;
+    };
+    err.put(&line);
     true
 }
 
@@ -980,23 +988,37 @@ pub fn check(args: &CheckArgs) -> ExitCode {
         Format::Text | Format::Github => {
             // Drawn on the worker threads, except for a file with so many
             // findings that its report is better written as it is drawn.
+            // Only what is printed and counted goes to this thread: a
+            // result is freed on the thread that made it, since freeing
+            // what another thread allocated contends for the allocator.
             let render = |r: FileResult| {
                 let one = std::slice::from_ref(&r);
-                let text = match args.format {
-                    Format::Github => Some(report::github::render(one)),
-                    _ if r.out.findings.len() <= 1000 => Some(report::text::findings(one, color)),
-                    _ => None,
+                let error = error_line(&r);
+                let counts = report::text::Counts::of(&r);
+                let shown = match args.format {
+                    Format::Github => Ok(report::github::render(one)),
+                    _ if r.out.findings.len() <= 1000 => Ok(report::text::findings(one, color)),
+                    _ => Err(r),
                 };
-                (r, text)
+                (error, counts, shown)
             };
-            run_stream(&args.common, &config, false, render, |(r, text)| {
-                errors |= report_error(&r, &mut stderr);
-                tally.add(&r);
-                match text {
-                    Some(text) => stdout.put(&text),
-                    None => report::text::each_finding(&r, color, |s| stdout.put(s)),
-                }
-            });
+            run_stream(
+                &args.common,
+                &config,
+                false,
+                render,
+                |(error, counts, shown)| {
+                    if let Some(e) = error {
+                        errors = true;
+                        stderr.put(&e);
+                    }
+                    tally.count(counts);
+                    match shown {
+                        Ok(text) => stdout.put(&text),
+                        Err(r) => report::text::each_finding(&r, color, |s| stdout.put(s)),
+                    }
+                },
+            );
             if args.format == Format::Text && !args.common.quiet {
                 stdout.put(&tally.summary());
             }

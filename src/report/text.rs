@@ -93,22 +93,48 @@ pub struct Tally {
     open_with_findings: bool,
 }
 
+/// What one result adds to a [`Tally`]: counted where the result is made,
+/// so that the result itself need not travel to the thread that prints.
+#[derive(Debug, Clone, Copy)]
+pub struct Counts {
+    findings: usize,
+    fixable: usize,
+    more: bool,
+    error: bool,
+}
+
+impl Counts {
+    pub fn of(r: &FileResult) -> Counts {
+        Counts {
+            findings: r.out.findings.len(),
+            fixable: r.out.findings.iter().filter(|f| f.fixable).count(),
+            more: r.more,
+            error: r.error.is_some(),
+        }
+    }
+}
+
 impl Tally {
     /// Count a file's result, or a part of it (`more`): a file counts once,
     /// when its last result comes.
     pub fn add(&mut self, r: &FileResult) {
-        self.findings += r.out.findings.len();
-        self.fixable += r.out.findings.iter().filter(|f| f.fixable).count();
-        let any = std::mem::take(&mut self.open_with_findings) || !r.out.findings.is_empty();
-        if r.more {
+        self.count(Counts::of(r));
+    }
+
+    /// [`Self::add`], from the counts of a result.
+    pub fn count(&mut self, c: Counts) {
+        self.findings += c.findings;
+        self.fixable += c.fixable;
+        let any = std::mem::take(&mut self.open_with_findings) || c.findings > 0;
+        if c.more {
             self.open_with_findings = any;
             return;
         }
         self.files_with_findings += usize::from(any);
-        if r.error.is_none() {
-            self.checked += 1;
-        } else {
+        if c.error {
             self.errors += 1;
+        } else {
+            self.checked += 1;
         }
     }
 
