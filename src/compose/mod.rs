@@ -748,29 +748,56 @@ pub fn verify(
     };
     let a = old.to_json(false, limits).map_err(|e| e.message)?;
     let b = new.to_json(false, limits).map_err(|e| e.message)?;
-    contains(&a, &b, "", replaced)
+    // A fix adds only inside the file's services and to the top-level
+    // `volumes`: anything new elsewhere is an insertion that the text put
+    // somewhere else than harden meant (found by fuzzing: an empty key at
+    // the start of a line made a service's block look longer than it is).
+    let services: Vec<String> = service::services(old)
+        .map(|s| format!("{}/", rules::pointer(&["services", s.name])))
+        .collect();
+    let may_grow = |p: &str| {
+        p == "/volumes"
+            || p.starts_with("/volumes/")
+            || services.iter().any(|s| p.starts_with(s.as_str()))
+    };
+    contains(&a, &b, "", replaced, &may_grow)
 }
 
 /// `old` is contained in `new`: mappings keep their keys, sequences keep
 /// their items in order (new ones may be interleaved), scalars are equal.
+/// What is new (a key, an item, a value for a null) must be at a path
+/// `may_grow` allows.
 fn contains(
     old: &serde_json::Value,
     new: &serde_json::Value,
     at: &str,
     replaced: &[String],
+    may_grow: &dyn Fn(&str) -> bool,
 ) -> Result<(), String> {
     use serde_json::Value;
     if replaced.iter().any(|r| r == at) {
         return Ok(());
     }
+    let added = |p: &str| {
+        if may_grow(p) {
+            Ok(())
+        } else {
+            Err(format!(
+                "`{p}` would be added, outside the services harden hardens"
+            ))
+        }
+    };
     match (old, new) {
         (Value::Object(a), Value::Object(b)) => {
             for (k, v) in a {
                 let p = format!("{at}{}", rules::pointer(&[k]));
                 match b.get(k) {
-                    Some(w) => contains(v, w, &p, replaced)?,
+                    Some(w) => contains(v, w, &p, replaced, may_grow)?,
                     None => return Err(format!("`{p}` would be lost")),
                 }
+            }
+            for k in b.keys().filter(|k| !a.contains_key(*k)) {
+                added(&format!("{at}{}", rules::pointer(&[k])))?;
             }
             Ok(())
         }
@@ -783,16 +810,19 @@ fn contains(
                         return Err(format!("`{p}` would be lost"));
                     };
                     j += 1;
-                    if contains(v, w, &p, replaced).is_ok() {
+                    if contains(v, w, &p, replaced, may_grow).is_ok() {
                         break;
                     }
                 }
+            }
+            if b.len() > a.len() {
+                added(&format!("{at}/-"))?;
             }
             Ok(())
         }
         (a, b) if a == b => Ok(()),
         // A key written without a value (`cap_drop:`) that the fix fills in.
-        (Value::Null, _) => Ok(()),
+        (Value::Null, _) => added(at),
         _ => Err(format!("`{at}` would change")),
     }
 }
@@ -824,5 +854,25 @@ mod tests {
         ] {
             assert!(!same_in_flow(text, style), "{text}");
         }
+    }
+
+    /// A fix may add inside the file's services and to the top-level
+    /// volumes only: the same lines landing anywhere else are refused.
+    #[test]
+    fn additions_outside_the_services_are_refused() {
+        let src = |t: &str| Arc::new(Source::new("c.yml".into(), "c.yml".into(), t.to_string()));
+        let old_text = "x-env: {A: 1}\nservices:\n  web:\n    image: nginx\n    cap_drop:\n";
+        let old = tree::parse(&src(old_text), &Limits::default())
+            .unwrap()
+            .unwrap();
+        let verdict = |new: &str| verify(&old, &src(new), &[], &Limits::default());
+        let good = "x-env: {A: 1}\nservices:\n  web:\n    image: nginx\n    read_only: true\n    cap_drop:\n      - ALL\nvolumes:\n  data:\n";
+        assert_eq!(verdict(good), Ok(()));
+        let stray =
+            "x-env: {A: 1, read_only: true}\nservices:\n  web:\n    image: nginx\n    cap_drop:\n";
+        let e = verdict(stray).unwrap_err();
+        assert!(e.contains("`/x-env/read_only` would be added"), "{e}");
+        let new_service = "x-env: {A: 1}\nservices:\n  web:\n    image: nginx\n    cap_drop:\n  db:\n    image: postgres\n";
+        assert!(verdict(new_service).is_err());
     }
 }
