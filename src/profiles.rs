@@ -230,6 +230,11 @@ pub struct ImageProfile {
     pub id: String,
     /// Normalised repositories this profile matches.
     pub images: Vec<String>,
+    /// Text in a tag that the major version follows, for images built on
+    /// this one that tag by the base's version behind a marker
+    /// (pgvector's `pg17`, `0.8.0-pg17`); other tags start with it.
+    #[serde(default)]
+    pub major_marker: Option<String>,
     /// What was checked and what is inferred.
     pub source: String,
     pub checked: String,
@@ -278,9 +283,26 @@ impl ImageProfile {
         })
     }
 
+    /// The major version `image`'s tag names: after the profile's marker
+    /// when the tag has it followed by a number, else the tag's leading
+    /// number.
+    pub fn major_of(&self, image: &str) -> Option<u32> {
+        let marked = self.major_marker.as_deref().and_then(|marker| {
+            let tag = parse_local_ref(image)?.tag?;
+            tag.match_indices(marker).find_map(|(i, _)| {
+                let digits: String = tag[i + marker.len()..]
+                    .chars()
+                    .take_while(char::is_ascii_digit)
+                    .collect();
+                digits.parse().ok()
+            })
+        });
+        marked.or_else(|| tag_major(image))
+    }
+
     /// The paths `image` writes: those of its major version.
     pub fn writes_for<'a>(&'a self, image: &str) -> impl Iterator<Item = &'a WritePath> {
-        let major = tag_major(image);
+        let major = self.major_of(image);
         self.write
             .iter()
             .filter(move |w| in_range(major, w.major_from, w.major_below))
@@ -288,7 +310,7 @@ impl ImageProfile {
 
     /// The notes that hold for `image`'s major version.
     pub fn notes_for<'a>(&'a self, image: &str) -> impl Iterator<Item = &'a str> {
-        let major = tag_major(image);
+        let major = self.major_of(image);
         self.notes.iter().filter_map(move |n| match n {
             ProfileNote::Text(t) => Some(t.as_str()),
             ProfileNote::Versioned {
@@ -522,6 +544,12 @@ pub(crate) fn validate_profile(p: &ImageProfile) -> Result<(), (String, String)>
 
     if p.images.is_empty() {
         return fail("images", "`images` lists no repository".into());
+    }
+    if p.major_marker
+        .as_deref()
+        .is_some_and(|m| m.trim().is_empty())
+    {
+        return fail("major_marker", "`major_marker` is empty".into());
     }
     for image in &p.images {
         match parse_local_ref(image) {
@@ -1387,6 +1415,40 @@ why = "gosu"
         }
         assert_eq!(tag_major("postgres:16.4-alpine3.20"), Some(16));
         assert_eq!(tag_major("registry.example.com:5000/postgres"), None);
+    }
+
+    /// Images built on the official one (PostGIS, pgvector) share its
+    /// profile; pgvector names the PostgreSQL version after `pg`.
+    #[test]
+    fn images_built_on_postgres_share_its_profile() {
+        let pg = profile_for("postgres").expect("postgres profile");
+        for (image, major, uid) in [
+            ("postgis/postgis:16-3.4", Some(16), 999),
+            ("postgis/postgis:17-3.5-alpine", Some(17), 70),
+            ("postgis/postgis", None, 999),
+            ("pgvector/pgvector:pg16", Some(16), 999),
+            ("pgvector/pgvector:0.8.0-pg17-bookworm", Some(17), 999),
+            ("pgvector/pgvector:0.8.1-pg18", Some(18), 999),
+            ("postgres:16.4", Some(16), 999),
+        ] {
+            let p = profile_for(image).expect(image);
+            assert!(std::ptr::eq(p, pg), "{image}");
+            assert_eq!(p.major_of(image), major, "{image}");
+            assert_eq!(p.user_for(image).map(|u| u.uid), Some(uid), "{image}");
+        }
+        let data = |image: &str| -> Vec<&str> {
+            pg.writes_for(image)
+                .filter(|w| w.kind == WriteKind::Volume)
+                .map(|w| w.path.as_str())
+                .collect()
+        };
+        assert_eq!(
+            data("pgvector/pgvector:0.8.0-pg17"),
+            ["/var/lib/postgresql/data"]
+        );
+        assert_eq!(data("pgvector/pgvector:pg18"), ["/var/lib/postgresql"]);
+        // The marker only counts with a number after it.
+        assert_eq!(pg.major_of("postgres:16-pgdg"), Some(16));
     }
 
     #[test]
