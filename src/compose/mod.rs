@@ -31,6 +31,9 @@ pub struct Ctx<'a> {
     pub layout: Layout,
     /// The run's harden.toml (or the baseline).
     pub config: &'a Config,
+    /// Edits are wanted. A check shows none, so the helpers that make them
+    /// do nothing and report nothing added (the findings come before).
+    pub edits: bool,
 }
 
 impl Ctx<'_> {
@@ -53,6 +56,9 @@ impl Ctx<'_> {
         value: &NewValue,
         out: &mut Output,
     ) -> Option<Edit> {
+        if !self.edits {
+            return None;
+        }
         match patch::add_entry(
             self.src,
             &self.layout.within(self.doc, svc.map),
@@ -82,6 +88,9 @@ impl Ctx<'_> {
         item: &str,
         out: &mut Output,
     ) -> Option<Edit> {
+        if !self.edits {
+            return None;
+        }
         match patch::append_item(self.src, &self.layout, seq, item) {
             Ok(e) => Some(e),
             Err(u) => {
@@ -111,6 +120,9 @@ impl Ctx<'_> {
         rule: &'static str,
         out: &mut Output,
     ) -> bool {
+        if !self.edits {
+            return false;
+        }
         let subject = format!("service {}", svc.name);
         match svc.effective(key) {
             None => match self.add_entry(svc, key, &NewValue::Seq(items.to_vec()), out) {
@@ -214,6 +226,9 @@ impl Ctx<'_> {
         rule: &'static str,
         out: &mut Output,
     ) -> bool {
+        if !self.edits {
+            return false;
+        }
         let subject = format!("service {}", svc.name);
         match svc.effective("environment") {
             None => match self.add_entry(svc, "environment", &NewValue::Map(vars.to_vec()), out) {
@@ -392,12 +407,23 @@ pub fn parse(src: &Arc<Source>, limits: &Limits) -> Result<Option<Document>, Fil
 }
 
 impl<'a> Ctx<'a> {
-    pub fn new(src: &'a Source, doc: &'a Document, config: &'a Config) -> Self {
+    /// `edits`: whether edits are wanted (the file's layout is only
+    /// learnt then).
+    pub fn new(src: &'a Source, doc: &'a Document, config: &'a Config, edits: bool) -> Self {
         Ctx {
             src,
             doc,
-            layout: Layout::detect(src, doc),
+            layout: if edits {
+                Layout::detect(src, doc)
+            } else {
+                Layout {
+                    step: 2,
+                    seq_indent: 2,
+                    eol: src.eol(),
+                }
+            },
             config,
+            edits,
         }
     }
 }
@@ -618,7 +644,7 @@ pub fn analyze<'d>(
     config: &Config,
     mut mode: Mode,
 ) -> (Output, Plans) {
-    let ctx = Ctx::new(src, doc, config);
+    let ctx = Ctx::new(src, doc, config, matches!(mode, Mode::Fix));
     // Volume names already in use, so a new volume gets a name of its own.
     let mut taken = top_level_volumes(doc);
     for (o, _) in project.overlays {
