@@ -68,11 +68,24 @@ impl Links {
     /// The path with symlinks and `..` resolved, remembered: the same few
     /// paths (a compose file, a Dockerfile, a context) are asked for many
     /// times, and each resolution is a system call per path component.
+    /// A file that is not a link resolves through its folder, which is
+    /// resolved once for all the files in it.
     pub fn canonical(&self, p: &Path) -> PathBuf {
         if let Some(c) = self.canon.lock().ok().and_then(|m| m.get(p).cloned()) {
             return c;
         }
-        let c = canonical(p);
+        let through_folder = match (p.parent(), p.components().next_back()) {
+            (Some(parent), Some(std::path::Component::Normal(name)))
+                if !parent.as_os_str().is_empty() =>
+            {
+                std::fs::symlink_metadata(p)
+                    .ok()
+                    .filter(|m| !m.file_type().is_symlink())
+                    .map(|_| self.canonical(parent).join(name))
+            }
+            _ => None,
+        };
+        let c = through_folder.unwrap_or_else(|| canonical(p));
         if let Ok(mut m) = self.canon.lock() {
             m.insert(p.to_path_buf(), c.clone());
         }

@@ -521,23 +521,36 @@ fn plan_from_dockerfile(p: &mut Planner, b: &Built) {
 /// Library caches: one volume, with each library's variables pointing into it.
 fn plan_caches(p: &mut Planner, context: &Path) {
     let mut packages = Vec::new();
-    let read = |name: &str| std::fs::read_to_string(context.join(name)).ok();
-    if let Ok(entries) = std::fs::read_dir(context) {
-        let mut names: Vec<String> = entries
-            .filter_map(|e| e.ok())
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .filter(|n| n.starts_with("requirements") && n.ends_with(".txt"))
-            .filter(|n| !n.contains("dev") && !n.contains("test"))
-            .collect();
-        names.sort();
-        for n in names {
-            if let Some(t) = read(&n) {
-                packages.extend(
-                    profiles::parse_python_requirements(&t)
-                        .into_iter()
-                        .map(|p| (p, n.clone())),
-                );
-            }
+    // The folder is listed once and only the files it has are opened: a
+    // tree of thousands of contexts would otherwise try every name in each.
+    let listed: Vec<String> = std::fs::read_dir(context)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    let read = |name: &str| {
+        listed
+            .iter()
+            .any(|n| n == name)
+            .then(|| std::fs::read_to_string(context.join(name)).ok())
+            .flatten()
+    };
+    let mut names: Vec<&String> = listed
+        .iter()
+        .filter(|n| n.starts_with("requirements") && n.ends_with(".txt"))
+        .filter(|n| !n.contains("dev") && !n.contains("test"))
+        .collect();
+    names.sort();
+    for n in names {
+        if let Some(t) = read(n) {
+            packages.extend(
+                profiles::parse_python_requirements(&t)
+                    .into_iter()
+                    .map(|p| (p, n.clone())),
+            );
         }
     }
     if let Some(t) = read("pyproject.toml") {
