@@ -158,7 +158,7 @@ impl Ctx<'_> {
                             patch::flow_value(&NewValue::Seq(all))
                         }
                     };
-                    out.edits.push(patch::replace_scalar(v, &list));
+                    out.edits.push(patch::replace_scalar(self.src, v, &list));
                     out.replaced
                         .push(rules::pointer(&["services", svc.name, key]));
                     out.note(

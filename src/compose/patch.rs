@@ -370,11 +370,24 @@ pub fn fill_null_block(
 /// Replace a scalar in place. An empty one (`key:`, or `key: !tag` with
 /// nothing after the tag) has no text to replace: the value goes after a
 /// space, so it does not run into the colon or the tag (found by fuzzing).
-pub fn replace_scalar(node: &Node, text: &str) -> Edit {
+/// So does a value written right against the token before it: an anchor
+/// name ends at a character YAML does not allow in it (a byte order mark),
+/// and the new value would otherwise lengthen the name (found by fuzzing).
+pub fn replace_scalar(src: &Source, node: &Node, text: &str) -> Edit {
     if node.start() == node.end() {
         return Edit::insert(node.start(), format!(" {text}"));
     }
-    Edit::replace(node.start()..node.end(), text.to_string())
+    let joined = src
+        .text
+        .get(..node.start())
+        .and_then(|t| t.chars().next_back())
+        .is_some_and(|c| !c.is_whitespace() && !matches!(c, ':' | ',' | '[' | '{' | '-' | '?'));
+    let text = if joined {
+        format!(" {text}")
+    } else {
+        text.to_string()
+    };
+    Edit::replace(node.start()..node.end(), text)
 }
 
 /// Several insertions at one offset: text within a line first, then deeper

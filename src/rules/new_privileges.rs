@@ -92,7 +92,7 @@ pub fn check(ctx: &Ctx, svc: &Service, out: &mut Output) {
             ),
         ));
         if origin == Origin::Own {
-            out.edits.push(patch::replace_scalar(off, OPT));
+            out.edits.push(patch::replace_scalar(ctx.src, off, OPT));
             out.replaced.push(pointer(&[
                 "services",
                 svc.name,

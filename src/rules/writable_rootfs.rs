@@ -105,7 +105,7 @@ fn make_read_only(ctx: &Ctx, svc: &Service, out: &mut Output) {
                     out.edits.push(if v.is_null() {
                         crate::edit::Edit::insert(v.start(), " true")
                     } else {
-                        patch::replace_scalar(v, "true")
+                        patch::replace_scalar(ctx.src, v, "true")
                     });
                     out.replaced
                         .push(pointer(&["services", svc.name, "read_only"]));
