@@ -139,7 +139,14 @@ impl Ctx<'_> {
                         .push(self.fill_null(svc, v, &NewValue::Seq(items.to_vec())));
                     true
                 }
-                Kind::Scalar { value, style, .. } => {
+                // A tag says what the value means, and would stay in front of
+                // the new list: a tagged scalar is left for the author
+                // (found by fuzzing: `!t true` became a list of a boolean).
+                Kind::Scalar {
+                    value,
+                    style,
+                    tag: tree::Tag::None,
+                } => {
                     // `tmpfs: /run` → `tmpfs: [/run, ...]`: a scalar cannot grow,
                     // so this is the one place a value is rewritten. The
                     // author's scalar is kept as written where it means the
