@@ -136,7 +136,7 @@ impl Ctx<'_> {
                 Kind::Seq { .. } => self.append_all(svc, v, items, out),
                 _ if v.is_null() => {
                     out.edits
-                        .push(self.fill_null(svc, v, &NewValue::Seq(items.to_vec())));
+                        .extend(self.fill_null(svc, v, &NewValue::Seq(items.to_vec())));
                     true
                 }
                 // A tag says what the value means, and would stay in front of
@@ -206,9 +206,9 @@ impl Ctx<'_> {
         }
     }
 
-    /// Give a key of the service that has no value (`cap_drop:`) block
-    /// lines below it.
-    pub fn fill_null(&self, svc: &Service, value: &Node, new: &NewValue) -> Edit {
+    /// Give a key of the service that has no value (`cap_drop:`, or a
+    /// written null) block lines below it.
+    pub fn fill_null(&self, svc: &Service, value: &Node, new: &NewValue) -> Vec<Edit> {
         patch::fill_null_block(self.src, &self.layout, self.doc.col(svc.map), value, new)
     }
 
@@ -278,7 +278,7 @@ impl Ctx<'_> {
                     }
                     _ if v.is_null() => {
                         out.edits
-                            .push(self.fill_null(svc, v, &NewValue::Map(vars.to_vec())));
+                            .extend(self.fill_null(svc, v, &NewValue::Map(vars.to_vec())));
                         true
                     }
                     _ => {
@@ -891,6 +891,41 @@ mod tests {
             ("", Plain),
         ] {
             assert!(!same_in_flow(text, style), "{text}");
+        }
+    }
+
+    /// A null written out (`~`, `null`) is replaced, not written after: it
+    /// would read on with the new value as one string (`~ - ALL`, `true~`).
+    #[test]
+    fn written_nulls_are_replaced() {
+        for null in ["~", "null", "~  # none", ""] {
+            let text = format!(
+                "services:\n  web:\n    image: nginx:1.27\n    read_only: {null}\n    cap_drop: {null}\n    security_opt: {null}\n    tmpfs: {null}\n"
+            );
+            let fixed = crate::run::fix_one(crate::discover::Kind::Compose, "c.yml", text)
+                .unwrap()
+                .unwrap();
+            let src = Arc::new(Source::new("c.yml".into(), "c.yml".into(), fixed.clone()));
+            let data = tree::parse(&src, &Limits::default())
+                .unwrap()
+                .unwrap()
+                .to_json(false, &Limits::default())
+                .unwrap();
+            let web = &data["services"]["web"];
+            assert_eq!(web["read_only"], serde_json::json!(true), "{fixed}");
+            assert_eq!(web["cap_drop"], serde_json::json!(["ALL"]), "{fixed}");
+            assert_eq!(
+                web["security_opt"],
+                serde_json::json!(["no-new-privileges:true"]),
+                "{fixed}"
+            );
+            assert!(web["tmpfs"].is_array(), "{fixed}");
+            assert_eq!(
+                crate::run::fix_one(crate::discover::Kind::Compose, "c.yml", fixed.clone())
+                    .unwrap(),
+                None,
+                "a second fix changes nothing:\n{fixed}"
+            );
         }
     }
 

@@ -337,7 +337,12 @@ pub fn fill_null_block(
     key_col: usize,
     value: &Node,
     new: &NewValue,
-) -> Edit {
+) -> Vec<Edit> {
+    // A null written out (`~`, `null`) must go, or it would read on with
+    // the new lines as one string (`~ - ALL`); the space before it too.
+    let written = value.start() < value.end();
+    let before = src.text.get(..value.start()).unwrap_or("");
+    let dropped = Edit::replace(before.trim_end_matches([' ', '\t']).len()..value.end(), "");
     let indent = key_col + layout.step;
     let body = match new {
         NewValue::Seq(items) => {
@@ -362,9 +367,14 @@ pub fn fill_null_block(
                 .collect()
         }
         NewValue::Empty => String::new(),
-        NewValue::Scalar(v) => return Edit::insert(value.start(), format!(" {v}")),
+        NewValue::Scalar(v) => return vec![replace_scalar(src, value, v)],
     };
-    insert_lines_after(src, value, body, layout.eol)
+    let lines = insert_lines_after(src, value, body, layout.eol);
+    if written {
+        vec![dropped, lines]
+    } else {
+        vec![lines]
+    }
 }
 
 /// Replace a scalar in place. An empty one (`key:`, or `key: !tag` with

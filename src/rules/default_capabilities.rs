@@ -85,7 +85,7 @@ pub fn check(ctx: &Ctx, svc: &Service, plan: &ServicePlan, out: &mut Output) {
                 }
                 (Origin::Own, _) if v.is_null() => {
                     let all = NewValue::Seq(vec!["ALL".into()]);
-                    out.edits.push(ctx.fill_null(svc, v, &all));
+                    out.edits.extend(ctx.fill_null(svc, v, &all));
                     out.note(&subject, NAME, why);
                 }
                 (Origin::Own, _) => {

@@ -127,7 +127,7 @@ pub fn check(ctx: &Ctx, svc: &Service, out: &mut Output) {
         }
         (Origin::Own, _) if v.is_null() => {
             let opt = NewValue::Seq(vec![OPT.into()]);
-            out.edits.push(ctx.fill_null(svc, v, &opt));
+            out.edits.extend(ctx.fill_null(svc, v, &opt));
             out.note(&subject, NAME, why);
         }
         (Origin::Own, _) => out.review(

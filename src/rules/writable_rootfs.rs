@@ -101,12 +101,10 @@ fn make_read_only(ctx: &Ctx, svc: &Service, out: &mut Output) {
                         return;
                     }
                     out.findings.push(finding);
-                    // `read_only:` with no value is null, which Compose reads as false.
-                    out.edits.push(if v.is_null() {
-                        crate::edit::Edit::insert(v.start(), " true")
-                    } else {
-                        patch::replace_scalar(ctx.src, v, "true")
-                    });
+                    // `read_only:` with no value (or `~`) is null, which
+                    // Compose reads as false; replace_scalar fills an empty
+                    // value and replaces a written one.
+                    out.edits.push(patch::replace_scalar(ctx.src, v, "true"));
                     out.replaced
                         .push(pointer(&["services", svc.name, "read_only"]));
                     out.note(
