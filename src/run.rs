@@ -322,7 +322,7 @@ fn run_stream<T: Send>(
     // project and hardened; files `extends` reads are read for their
     // values only, unless they were found anyway.
     let mut edges: Vec<(usize, usize)> = Vec::new();
-    let mut refs: Vec<(PathBuf, Arc<Source>, compose::tree::Document)> = Vec::new();
+    let mut refs: Vec<(PathBuf, compose::tree::Document)> = Vec::new();
     let found = slots.len();
     follow_references(&mut slots, &mut refs, &mut edges, &load, &links);
 
@@ -357,7 +357,7 @@ fn run_stream<T: Send>(
     let groups = groups(&slots, &links, &edges);
     let total = slots.len();
     let refs: Vec<(PathBuf, &compose::tree::Document)> =
-        refs.iter().map(|(p, _, d)| (p.clone(), d)).collect();
+        refs.iter().map(|(p, d)| (p.clone(), d)).collect();
     let (refs, chains) = (&refs, &chains);
     let cells: Vec<std::sync::Mutex<Option<Slot>>> = slots
         .into_iter()
@@ -675,7 +675,7 @@ type Named = (Option<usize>, PathBuf, Vec<(compose::Reference, String)>);
 /// (naming file, named file) for named files that are slots.
 fn follow_references(
     slots: &mut Vec<Slot>,
-    refs: &mut Vec<(PathBuf, Arc<Source>, compose::tree::Document)>,
+    refs: &mut Vec<(PathBuf, compose::tree::Document)>,
     edges: &mut Vec<(usize, usize)>,
     load: &Loader<'_>,
     links: &crate::link::Links,
@@ -758,9 +758,10 @@ fn follow_references(
                     }
                     // A file read only for values: one that does not parse
                     // is simply not followed (Compose will say why).
-                    if let Ok((src, Parsed::Compose(Some(doc)))) = load(&path, Kind::Compose) {
+                    // The document keeps its source.
+                    if let Ok((_, Parsed::Compose(Some(doc)))) = load(&path, Kind::Compose) {
                         let named = compose::references(&doc);
-                        refs.push((key, src, doc));
+                        refs.push((key, doc));
                         queue.push((None, next_dir, named));
                     }
                 }
