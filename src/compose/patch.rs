@@ -219,11 +219,12 @@ pub fn add_entry(
         return Err(unsupported(src, map, "not a mapping"));
     };
     match style {
-        Style::Flow => Ok(flow_insert(
+        Style::Flow => flow_insert(
+            src,
             map,
             entries.last().map(|e| &e.value),
             &format!("{key}: {}", flow_value(value)),
-        )),
+        ),
         Style::Block => {
             if entries.is_empty() {
                 return Err(unsupported(src, map, "empty block mapping"));
@@ -300,12 +301,31 @@ pub fn block_entry(layout: &Layout, indent: usize, key: &str, value: &NewValue) 
 }
 
 /// Insert `text` as a new last element of a flow collection.
-fn flow_insert(coll: &Node, last: Option<&Node>, text: &str) -> Edit {
-    match last {
+/// Add to a flow collection, which must be bracketed in the text: a block
+/// mapping whose first key is a flow mapping (`{a}: b`) also starts with a
+/// brace, and text added there lands in whatever follows (found by
+/// fuzzing: in a comment, so every fix added it again).
+fn flow_insert(
+    src: &Source,
+    coll: &Node,
+    last: Option<&Node>,
+    text: &str,
+) -> Result<Edit, Unsupported> {
+    let span = src.text.get(coll.start()..coll.end()).unwrap_or("");
+    let bracketed = (span.starts_with('[') && span.ends_with(']'))
+        || (span.starts_with('{') && span.ends_with('}'));
+    if !bracketed {
+        return Err(unsupported(
+            src,
+            coll,
+            "a flow collection whose brackets harden cannot find",
+        ));
+    }
+    Ok(match last {
         Some(l) => Edit::insert(l.end(), format!(", {text}")),
         // Just inside the opening bracket of an empty `[]` / `{}`.
         None => Edit::insert(coll.start() + 1, text.to_string()),
-    }
+    })
 }
 
 /// Append an item to a sequence, in its own style.
@@ -319,7 +339,7 @@ pub fn append_item(
         return Err(unsupported(src, seq, "not a sequence"));
     };
     match style {
-        Style::Flow => Ok(flow_insert(seq, items.last(), &scalar(item, true))),
+        Style::Flow => flow_insert(src, seq, items.last(), &scalar(item, true)),
         Style::Block => {
             let pad = " ".repeat(line_col(src, seq).1);
             let text = format!("{pad}- {}{}", scalar(item, false), layout.eol);
