@@ -180,14 +180,14 @@ pub fn discover(explicit: Option<&Path>) -> Result<Config, ConfigError> {
 
 /// Read and check a config file.
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
-    let shown = crate::run::display_path(path);
+    let shown = crate::paths::display_path(path);
     let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
         path: shown.clone(),
         line: 1,
         col: 1,
         message: format!(
             "cannot read the config file: {}",
-            crate::discover::io_message(&e)
+            crate::paths::io_message(&e)
         ),
     })?;
     let abs = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
@@ -542,7 +542,7 @@ impl Config {
                 }
             }
         }
-        crate::run::display_path(path)
+        crate::paths::display_path(path)
     }
 
     /// The profile of a known image: the config's own first.

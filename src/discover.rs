@@ -145,14 +145,7 @@ fn found_path(f: &Found) -> &Path {
     }
 }
 
-/// An I/O error in words a user recognises, without Rust's `(os error N)`.
-pub fn io_message(e: &std::io::Error) -> String {
-    let s = e.to_string();
-    match s.find(" (os error") {
-        Some(i) => s[..i].to_string(),
-        None => s,
-    }
-}
+pub use crate::paths::io_message;
 
 #[cfg(test)]
 mod tests {

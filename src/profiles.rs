@@ -410,20 +410,7 @@ impl fmt::Display for KnowledgeError {
 impl std::error::Error for KnowledgeError {}
 
 /// A dependency file that does not parse, with a 1-based position.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DepFileError {
-    pub line: usize,
-    pub column: usize,
-    pub message: String,
-}
-
-impl fmt::Display for DepFileError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}: {}", self.line, self.column, self.message)
-    }
-}
-
-impl std::error::Error for DepFileError {}
+pub use crate::error::FileError as DepFileError;
 
 // ---------------------------------------------------------------------------
 // Loading and validation
@@ -1101,7 +1088,7 @@ fn parse_toml_table(text: &str) -> Result<toml::Table, DepFileError> {
             .unwrap_or((1, 1));
         DepFileError {
             line,
-            column,
+            col: column,
             message: e.message().to_string(),
         }
     })
@@ -1153,7 +1140,7 @@ pub fn parse_pyproject_dependencies(text: &str) -> Vec<String> {
 pub fn try_parse_package_json_dependencies(text: &str) -> Result<Vec<String>, DepFileError> {
     let value: serde_json::Value = serde_json::from_str(text).map_err(|e| DepFileError {
         line: e.line().max(1),
-        column: e.column().max(1),
+        col: e.column().max(1),
         message: e.to_string(),
     })?;
     let mut out = Vec::new();

@@ -1,14 +1,16 @@
 //! One run of harden: discover, read, analyze, fix, verify, and report.
 
 use crate::cli::{CheckArgs, ColorChoice, Common, FixArgs, FixFormat, Format};
-use crate::compose::{self, FileError};
+use crate::compose;
 use crate::config::Config;
 use crate::discover::{self, Found, Kind};
 use crate::edit;
+use crate::error::FileError;
+use crate::paths::{display_path, read_text};
 use crate::report;
 use crate::rules::Output;
 use crate::source::Source;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -43,67 +45,6 @@ impl FileResult {
             more: false,
         }
     }
-}
-
-/// The path shown to a user and in diffs: relative to the working directory.
-pub fn display_path(path: &Path) -> String {
-    let rel = if path.is_absolute() {
-        std::env::current_dir()
-            .ok()
-            .and_then(|cwd| path.strip_prefix(&cwd).ok().map(Path::to_path_buf))
-            .unwrap_or_else(|| path.to_path_buf())
-    } else {
-        path.components()
-            .filter(|c| !matches!(c, std::path::Component::CurDir))
-            .collect()
-    };
-    rel.to_string_lossy().replace('\\', "/")
-}
-
-fn at_start(message: impl Into<String>) -> FileError {
-    FileError {
-        line: 1,
-        col: 1,
-        message: message.into(),
-    }
-}
-
-/// Read a file as UTF-8 text within the size limit.
-pub fn read_text(path: &Path, max_size: u64) -> Result<String, FileError> {
-    let meta = std::fs::metadata(path).map_err(|e| at_start(discover::io_message(&e)))?;
-    if !meta.is_file() {
-        return Err(at_start("not a regular file"));
-    }
-    if meta.len() > max_size {
-        return Err(at_start(format!(
-            "the file is {} bytes, more than the limit of {max_size} (--max-file-size)",
-            meta.len()
-        )));
-    }
-    // Read at most one byte past the limit: the file may grow after the check.
-    // Sized from the metadata, so a large file is not read into a buffer
-    // that doubled past it.
-    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0).saturating_add(1));
-    std::fs::File::open(path)
-        .and_then(|f| f.take(max_size.saturating_add(1)).read_to_end(&mut bytes))
-        .map_err(|e| at_start(discover::io_message(&e)))?;
-    if bytes.len() as u64 > max_size {
-        return Err(at_start(format!(
-            "the file grew past the limit of {max_size} bytes while it was read (--max-file-size)"
-        )));
-    }
-    String::from_utf8(bytes).map_err(|e| {
-        let good = e.utf8_error().valid_up_to();
-        let bytes = e.as_bytes();
-        let before = String::from_utf8_lossy(&bytes[..good]);
-        let line = before.matches('\n').count() + 1;
-        let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-        FileError {
-            line,
-            col,
-            message: "the file is not valid UTF-8 text".into(),
-        }
-    })
 }
 
 /// A file read and parsed, before the rules run.
@@ -288,7 +229,12 @@ fn run_stream<T: Send>(
             Found::Error { path, message } => {
                 let display = display_path(&path);
                 (
-                    (path, display, None, Pre::Failed(at_start(message))),
+                    (
+                        path,
+                        display,
+                        None,
+                        Pre::Failed(FileError::at_start(message)),
+                    ),
                     Vec::new(),
                 )
             }
@@ -376,7 +322,7 @@ fn run_stream<T: Send>(
                         (Pre::Parsed(done), _) => Ok(*done),
                         (Pre::Failed(e), _) => Err(e),
                         (Pre::Later, Some(k)) => load(&path, k),
-                        (Pre::Later, None) => Err(at_start("not a file harden reads")),
+                        (Pre::Later, None) => Err(FileError::at_start("not a file harden reads")),
                     };
                     Some((i, path, display, kind, r))
                 })

@@ -7,6 +7,7 @@ pub mod tree;
 
 use crate::config::Config;
 use crate::edit::Edit;
+use crate::error::FileError;
 use crate::finding::Finding;
 use crate::rules::{self, Output};
 use crate::source::Source;
@@ -15,14 +16,6 @@ pub use service::Project;
 use service::Service;
 use std::sync::Arc;
 use tree::{Document, Kind, Limits, Node};
-
-/// An error in a file, at a place in it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FileError {
-    pub line: usize,
-    pub col: usize,
-    pub message: String,
-}
 
 /// What the rules need of a parsed compose file.
 pub struct Ctx<'a> {
@@ -73,7 +66,7 @@ impl Ctx<'_> {
                     "",
                     format!(
                         "{}:{}: cannot add `{key}` here ({}); add it by hand",
-                        u.line, u.col, u.reason
+                        u.line, u.col, u.message
                     ),
                 );
                 None
@@ -99,7 +92,7 @@ impl Ctx<'_> {
                     "",
                     format!(
                         "{}:{}: cannot add `{item}` here ({}); add it by hand",
-                        u.line, u.col, u.reason
+                        u.line, u.col, u.message
                     ),
                 );
                 None
@@ -333,7 +326,7 @@ impl Ctx<'_> {
                                     "",
                                     format!(
                                         "{}:{}: declare volume `{n}` by hand ({})",
-                                        u.line, u.col, u.reason
+                                        u.line, u.col, u.message
                                     ),
                                 ),
                             }

@@ -5,6 +5,7 @@
 
 use super::tree::{Document, Kind, Node, Style};
 use crate::edit::Edit;
+use crate::error::FileError;
 use crate::source::Source;
 
 /// How the file lays out its blocks, learned from the file itself.
@@ -114,20 +115,16 @@ pub enum NewValue {
     Map(Vec<(String, String)>),
 }
 
-/// A shape harden cannot edit without rewriting what the author wrote.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Unsupported {
-    pub line: usize,
-    pub col: usize,
-    pub reason: String,
-}
+/// A shape harden cannot edit without rewriting what the author wrote:
+/// where it is and why.
+pub type Unsupported = FileError;
 
 fn unsupported(src: &Source, node: &Node, reason: impl Into<String>) -> Unsupported {
     let (line, col) = src.line_col(node.start());
     Unsupported {
         line,
         col,
-        reason: reason.into(),
+        message: reason.into(),
     }
 }
 

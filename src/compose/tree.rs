@@ -18,7 +18,6 @@
 //! expansion is allocated.
 
 use std::collections::{HashMap, HashSet};
-use std::fmt;
 use std::hash::BuildHasher;
 use std::sync::Arc;
 
@@ -51,20 +50,7 @@ impl Default for Limits {
 }
 
 /// A YAML error with a 1-based line and column (in characters).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct YamlError {
-    pub line: usize,
-    pub col: usize,
-    pub message: String,
-}
-
-impl fmt::Display for YamlError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}: {}", self.line, self.col, self.message)
-    }
-}
-
-impl std::error::Error for YamlError {}
+pub use crate::error::FileError as YamlError;
 
 /// How a collection is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

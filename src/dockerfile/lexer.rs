@@ -20,8 +20,8 @@
 //! removed, the escape character escapes the next character, unset variables
 //! expand to nothing.
 
+use crate::error::FileError;
 use std::collections::HashMap;
-use std::fmt;
 use std::ops::Range;
 
 /// A lexed Dockerfile. All ranges are byte offsets into the parsed text.
@@ -149,23 +149,6 @@ pub struct Stage {
     pub instructions: Range<usize>,
 }
 
-/// Input BuildKit would refuse, with its 1-based position.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ParseError {
-    pub line: usize,
-    /// 1-based, counted in characters.
-    pub col: usize,
-    pub message: String,
-}
-
-impl fmt::Display for ParseError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}: {}", self.line, self.col, self.message)
-    }
-}
-
-impl std::error::Error for ParseError {}
-
 const KEYWORDS: &[&str] = &[
     "ADD",
     "ARG",
@@ -287,9 +270,9 @@ fn position(text: &str, offset: usize) -> (usize, usize) {
     (line, on_line.chars().count() + 1)
 }
 
-fn error_at(text: &str, offset: usize, message: impl Into<String>) -> ParseError {
+fn error_at(text: &str, offset: usize, message: impl Into<String>) -> FileError {
     let (line, col) = position(text, offset);
-    ParseError {
+    FileError {
         line,
         col,
         message: message.into(),
@@ -687,7 +670,7 @@ impl<'a> Lexer<'a> {
 
     /// Lexes the instruction starting on line `first`; returns it and the
     /// index of the next unread line.
-    fn instruction(&mut self, first: usize) -> Result<(Instruction, usize), ParseError> {
+    fn instruction(&mut self, first: usize) -> Result<(Instruction, usize), FileError> {
         let text = self.text;
         let escape = self.escape;
         let Some(&fl) = self.lines.get(first) else {
@@ -846,7 +829,7 @@ struct Semantics {
 }
 
 impl Semantics {
-    fn add(&mut self, text: &str, escape: char, mut ins: Instruction) -> Result<(), ParseError> {
+    fn add(&mut self, text: &str, escape: char, mut ins: Instruction) -> Result<(), FileError> {
         let index = self.instructions.len();
         let err = |message: String| error_at(text, ins.range.start, message);
         let rest = ins.args_after_flags(escape).to_string();
@@ -1028,7 +1011,7 @@ fn env_pairs(args: &str, escape: char) -> Result<Vec<(String, String)>, String> 
 
 /// Lexes a Dockerfile. Fails where BuildKit would refuse the file, and on
 /// binary content.
-pub fn parse(text: &str) -> Result<Dockerfile, ParseError> {
+pub fn parse(text: &str) -> Result<Dockerfile, FileError> {
     if let Some(nul) = text.find('\0') {
         return Err(error_at(text, nul, "binary content: NUL byte"));
     }
@@ -1107,7 +1090,7 @@ pub fn parse(text: &str) -> Result<Dockerfile, ParseError> {
         i = next;
     }
     if sem.stages.is_empty() {
-        return Err(ParseError {
+        return Err(FileError {
             line: 1,
             col: 1,
             message: "no FROM instruction".to_string(),

@@ -4,8 +4,6 @@
 
 pub mod lexer;
 
-pub use lexer::{
-    parse, Comment, Directive, Dockerfile, Form, Heredoc, Instruction, ParseError, Stage,
-};
+pub use lexer::{parse, Comment, Directive, Dockerfile, Form, Heredoc, Instruction, Stage};
 
 pub mod analyze;

@@ -87,7 +87,7 @@ mod tests {
                 ..Default::default()
             },
             fixed: None,
-            error: Some(crate::compose::FileError {
+            error: Some(crate::error::FileError {
                 line: 2,
                 col: 1,
                 message: "100% broken".into(),

@@ -160,7 +160,7 @@ mod tests {
             source: None,
             out: Output::default(),
             fixed: None,
-            error: Some(crate::compose::FileError {
+            error: Some(crate::error::FileError {
                 line: 3,
                 col: 7,
                 message: "bad".into(),

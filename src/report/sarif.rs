@@ -251,7 +251,7 @@ mod tests {
     fn absolute_paths_become_file_uris_and_errors_notifications() {
         let mut r = result(vec![], vec![]);
         r.display = "/srv/x y/Dockerfile".into();
-        r.error = Some(crate::compose::FileError {
+        r.error = Some(crate::error::FileError {
             line: 2,
             col: 4,
             message: "bad".into(),

@@ -235,7 +235,7 @@ compose.yaml:3:5: warning[privileged] service `web` runs privileged\n  |\n3 |   
     fn summary_counts_findings_fixable_and_unreadable_files() {
         let a = result("a:\n", vec![Finding::new("writable-rootfs", 1, 1, "m")]);
         let mut b = result("b:\n", vec![]);
-        b.error = Some(crate::compose::FileError {
+        b.error = Some(crate::error::FileError {
             line: 1,
             col: 1,
             message: "bad".into(),

@@ -1,0 +1,68 @@
+//! Paths and files as harden shows and reads them: the name a user sees,
+//! I/O errors in a user's words, and reading text within a size limit.
+
+use crate::error::FileError;
+use std::io::Read;
+use std::path::Path;
+
+/// The path shown to a user and in diffs: relative to the working directory.
+pub fn display_path(path: &Path) -> String {
+    let rel = if path.is_absolute() {
+        std::env::current_dir()
+            .ok()
+            .and_then(|cwd| path.strip_prefix(&cwd).ok().map(Path::to_path_buf))
+            .unwrap_or_else(|| path.to_path_buf())
+    } else {
+        path.components()
+            .filter(|c| !matches!(c, std::path::Component::CurDir))
+            .collect()
+    };
+    rel.to_string_lossy().replace('\\', "/")
+}
+
+/// An I/O error in words a user recognises, without Rust's `(os error N)`.
+pub fn io_message(e: &std::io::Error) -> String {
+    let s = e.to_string();
+    match s.find(" (os error") {
+        Some(i) => s[..i].to_string(),
+        None => s,
+    }
+}
+
+/// Read a file as UTF-8 text within the size limit.
+pub fn read_text(path: &Path, max_size: u64) -> Result<String, FileError> {
+    let meta = std::fs::metadata(path).map_err(|e| FileError::at_start(io_message(&e)))?;
+    if !meta.is_file() {
+        return Err(FileError::at_start("not a regular file"));
+    }
+    if meta.len() > max_size {
+        return Err(FileError::at_start(format!(
+            "the file is {} bytes, more than the limit of {max_size} (--max-file-size)",
+            meta.len()
+        )));
+    }
+    // Read at most one byte past the limit: the file may grow after the check.
+    // Sized from the metadata, so a large file is not read into a buffer
+    // that doubled past it.
+    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0).saturating_add(1));
+    std::fs::File::open(path)
+        .and_then(|f| f.take(max_size.saturating_add(1)).read_to_end(&mut bytes))
+        .map_err(|e| FileError::at_start(io_message(&e)))?;
+    if bytes.len() as u64 > max_size {
+        return Err(FileError::at_start(format!(
+            "the file grew past the limit of {max_size} bytes while it was read (--max-file-size)"
+        )));
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        let good = e.utf8_error().valid_up_to();
+        let bytes = e.as_bytes();
+        let before = String::from_utf8_lossy(&bytes[..good]);
+        let line = before.matches('\n').count() + 1;
+        let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        FileError {
+            line,
+            col,
+            message: "the file is not valid UTF-8 text".into(),
+        }
+    })
+}
