@@ -305,10 +305,10 @@ fn id(v: &Spanned<i64>, key: &str) -> Result<u32, Located> {
 
 fn known_rule(r: &Spanned<String>, all_ok: bool) -> Result<(), Located> {
     let name = r.get_ref();
-    if (all_ok && name == "all") || crate::rules::info(name).is_some() {
+    if (all_ok && name == "all") || crate::registry::get(name).is_some() {
         return Ok(());
     }
-    let names: Vec<&str> = crate::rules::RULES.iter().map(|r| r.name).collect();
+    let names: Vec<&str> = crate::registry::names().collect();
     Err(at(
         r,
         format!(
@@ -517,12 +517,8 @@ impl Config {
 
     /// Every rule `file` (and `service`) is exempted from by this config.
     pub fn exemptions(&self, file: &Path, service: Option<&str>) -> Vec<(String, Exemption)> {
-        crate::rules::RULES
-            .iter()
-            .filter_map(|r| {
-                self.exemption(file, service, r.name)
-                    .map(|e| (r.name.to_string(), e))
-            })
+        crate::registry::names()
+            .filter_map(|r| self.exemption(file, service, r).map(|e| (r.to_string(), e)))
             .collect()
     }
 
@@ -558,7 +554,7 @@ impl Config {
             .user_name
             .replace("{service}", service)
             .replace("{folder}", folder.unwrap_or(""));
-        crate::rules::root_user::user_name_for(Some(&raw))
+        crate::dockerfile::users::user_name_for(Some(&raw))
     }
 }
 

@@ -1,5 +1,7 @@
-//! What a rule reports: one problem at one place, and whether `fix` repairs it.
+//! What a rule reports: one problem at one place, and whether `fix` repairs
+//! it; notes on why a line was added; and a rule's whole output for a file.
 
+use crate::edit::Edit;
 use serde::Serialize;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -76,4 +78,52 @@ pub enum NoteKind {
     Info,
     /// Something a person should check before merging.
     Review,
+}
+
+/// What one or more rules produced for one file.
+#[derive(Debug, Default, Clone)]
+pub struct Output {
+    pub findings: Vec<Finding>,
+    pub edits: Vec<Edit>,
+    pub notes: Vec<Note>,
+    /// Named volumes to declare under the top-level `volumes:` (compose).
+    pub new_volumes: Vec<String>,
+    /// JSON pointers (into the file's data) whose values a fix deliberately
+    /// replaces, e.g. `/services/web/read_only`; every other value must
+    /// survive the fix unchanged.
+    pub replaced: Vec<String>,
+}
+
+impl Output {
+    fn push_note(&mut self, kind: NoteKind, subject: &str, rule: &'static str, text: String) {
+        self.notes.push(Note {
+            subject: subject.to_string(),
+            rule: Some(rule).filter(|r| !r.is_empty()),
+            text,
+            kind,
+        });
+    }
+
+    /// Why a change was made.
+    pub fn note(&mut self, subject: &str, rule: &'static str, text: impl Into<String>) {
+        self.push_note(NoteKind::Change, subject, rule, text.into());
+    }
+
+    /// What harden found out, without changing anything.
+    pub fn info(&mut self, subject: &str, rule: &'static str, text: impl Into<String>) {
+        self.push_note(NoteKind::Info, subject, rule, text.into());
+    }
+
+    /// Something a person should check before merging.
+    pub fn review(&mut self, subject: &str, rule: &'static str, text: impl Into<String>) {
+        self.push_note(NoteKind::Review, subject, rule, text.into());
+    }
+}
+
+/// A JSON pointer segment, escaped as RFC 6901 says.
+pub fn pointer(parts: &[&str]) -> String {
+    parts
+        .iter()
+        .map(|p| format!("/{}", p.replace('~', "~0").replace('/', "~1")))
+        .collect()
 }

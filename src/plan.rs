@@ -244,6 +244,7 @@ pub fn plan_service(
     svc: &Service,
     built: Option<&Built>,
     top_level_volumes: &[String],
+    exempt: &[&str],
 ) -> ServicePlan {
     let mut p = Planner {
         mounts: mounts(ctx, svc),
@@ -257,8 +258,8 @@ pub fn plan_service(
             p.plan.existing_volume_dirs.push(m.target.clone());
         }
     }
-    let read_only_applies = !ctx.allows(svc, crate::rules::writable_rootfs::NAME)
-        && !ctx.allows(svc, crate::rules::unmounted_write_path::NAME);
+    let read_only_applies =
+        !exempt.contains(&"writable-rootfs") && !exempt.contains(&"unmounted-write-path");
 
     // The image: the service's own, or the base of the Dockerfile it builds.
     let image = svc
@@ -444,7 +445,7 @@ fn plan_from_dockerfile(p: &mut Planner, b: &Built) {
     }
     // Started as root on purpose, dropping privileges later: with no
     // capabilities that switch fails.
-    if let Some(tool) = crate::rules::root_user::drops_privileges_itself(df, &chain) {
+    if let Some(tool) = crate::dockerfile::users::drops_privileges_itself(df, &chain) {
         p.plan.review.push(format!(
             "the Dockerfile starts as root and switches user with {tool}, which needs SETUID and SETGID (and CHOWN if it chowns at start): add them with `cap_add`, or make the image start as its user"
         ));

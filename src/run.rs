@@ -4,136 +4,17 @@ use crate::cli::{CheckArgs, ColorChoice, Common, FixArgs, FixFormat, Format};
 use crate::compose;
 use crate::config::Config;
 use crate::discover::{self, Found, Kind};
-use crate::edit;
+pub use crate::engine::fix_one;
+use crate::engine::{harden_group, parse, FileResult, Member, Parsed};
 use crate::error::FileError;
+use crate::finding::Output;
 use crate::paths::{display_path, read_text};
-use crate::report;
-use crate::rules::Output;
+use crate::report::{self, plural};
 use crate::source::Source;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
-
-/// Everything harden learned about one file.
-#[derive(Debug)]
-pub struct FileResult {
-    pub path: PathBuf,
-    pub display: String,
-    pub kind: Option<Kind>,
-    /// The text as read (absent when it could not be read).
-    pub source: Option<Arc<Source>>,
-    pub out: Output,
-    /// The fixed text, when the fix changes anything and passed verification.
-    pub fixed: Option<String>,
-    pub error: Option<FileError>,
-    /// Only part of the file's findings: more follow in a later result for
-    /// the same file (`check` hands a large file on as it goes).
-    pub more: bool,
-}
-
-impl FileResult {
-    fn failed(path: PathBuf, display: String, kind: Option<Kind>, error: FileError) -> Self {
-        FileResult {
-            path,
-            display,
-            kind,
-            source: None,
-            out: Output::default(),
-            fixed: None,
-            error: Some(error),
-            more: false,
-        }
-    }
-}
-
-/// A file read and parsed, before the rules run.
-enum Parsed {
-    Compose(Option<compose::tree::Document>),
-    Dockerfile(crate::dockerfile::Dockerfile),
-}
-
-fn parse(
-    src: &Arc<Source>,
-    kind: Kind,
-    limits: &compose::tree::Limits,
-) -> Result<Parsed, FileError> {
-    match kind {
-        Kind::Compose => compose::parse(src, limits).map(Parsed::Compose),
-        Kind::Dockerfile => crate::dockerfile::parse(&src.text)
-            .map(Parsed::Dockerfile)
-            .map_err(|e| FileError {
-                line: e.line,
-                col: e.col,
-                message: e.message,
-            }),
-    }
-}
-
-/// Apply the edits, then re-parse and check that nothing the author wrote
-/// changed meaning; the fixed text, or why the fix is refused.
-fn fix_text(
-    src: &Source,
-    parsed: &Parsed,
-    out: &Output,
-    limits: &compose::tree::Limits,
-) -> Result<Option<String>, FileError> {
-    if out.edits.is_empty() {
-        return Ok(None);
-    }
-    let new_text = edit::apply(&src.text, &out.edits).map_err(|o| FileError {
-        line: src.line_of(o.second.start),
-        col: 1,
-        message: "internal error: two fixes overlap here; nothing was changed".into(),
-    })?;
-    let new_src = Arc::new(Source::new(src.path.clone(), src.display.clone(), new_text));
-    let verdict = match parsed {
-        Parsed::Compose(Some(doc)) => compose::verify(doc, &new_src, &out.replaced, limits),
-        Parsed::Compose(None) => Err("the file is empty".to_string()),
-        Parsed::Dockerfile(df) => crate::dockerfile::analyze::verify(df, &src.text, &new_src.text),
-    };
-    verdict.map_err(|why| FileError {
-        line: 1,
-        col: 1,
-        message: format!("the fix was refused because {why}; the file is left as it was"),
-    })?;
-    // The new parse is gone, so the text is ours again, not copied.
-    Ok(Some(
-        Arc::try_unwrap(new_src).map_or_else(|s| s.text.clone(), |s| s.text),
-    ))
-}
-
-/// Fix one file's text on its own, as `harden fix` would with no other file
-/// around it (no compose service linked to a Dockerfile), touching no file:
-/// parse, plan, run the rules, apply and verify. `Ok(None)` when nothing
-/// changes. Exists so the fix pipeline can be fuzzed and property-tested
-/// without a file system.
-pub fn fix_one(kind: Kind, display: &str, text: String) -> Result<Option<String>, FileError> {
-    let limits = compose::tree::Limits::default();
-    let src = Arc::new(Source::new(
-        PathBuf::from(display),
-        display.to_string(),
-        text,
-    ));
-    let parsed = parse(&src, kind, &limits)?;
-    let out = match &parsed {
-        Parsed::Compose(Some(doc)) => {
-            let project = compose::Project::default();
-            let config = crate::config::baseline();
-            compose::analyze(&src, doc, &project, &|_| None, config, compose::Mode::Fix).0
-        }
-        Parsed::Compose(None) => Output::default(),
-        Parsed::Dockerfile(df) => {
-            let mut hints = crate::dockerfile::analyze::Hints {
-                uid: crate::link::DEFAULT_UID,
-                ..Default::default()
-            };
-            hints.configure(crate::config::baseline(), &src.path);
-            crate::dockerfile::analyze::analyze(&src, df, &hints)
-        }
-    };
-    fix_text(&src, &parsed, &out, &limits)
-}
 
 fn use_color(choice: ColorChoice, stream: console::Term) -> bool {
     match choice {
@@ -167,16 +48,6 @@ enum Pre {
 
 /// A file found, and what the first pass made of it.
 type Slot = (PathBuf, String, Option<Kind>, Pre);
-
-/// A file of a group in the second pass: its slot index, path, display
-/// name, kind, and its text and parse (or why there is none).
-type Member = (
-    usize,
-    PathBuf,
-    String,
-    Option<Kind>,
-    Result<(Arc<Source>, Parsed), FileError>,
-);
 
 /// Read and parse every compose file, link compose services to the
 /// Dockerfiles they build, group the files that must be hardened together
@@ -349,203 +220,6 @@ fn run_stream<T: Send>(
         },
         sink,
     );
-}
-
-/// Plan, analyze and fix the files of one group: compose files with their
-/// override files and the Dockerfiles their services build. Without a fix
-/// (`check`), `part` gets a compose file's findings a few hundred at a
-/// time, each as a result with `more` set, before the file's own result.
-fn harden_group(
-    members: Vec<Member>,
-    chains: &[Vec<usize>],
-    refs: &[(PathBuf, &compose::tree::Document)],
-    links: &crate::link::Links,
-    config: &Config,
-    limits: &compose::tree::Limits,
-    part: Option<&dyn Fn(usize, FileResult)>,
-) -> Vec<(usize, FileResult)> {
-    let fixes = part.is_none();
-    let doc_at = |m: usize| match members.get(m).map(|m| &m.4) {
-        Some(Ok((_, Parsed::Compose(Some(doc))))) => Some(doc),
-        _ => None,
-    };
-    // Projects of several files (a base file and its override file, or
-    // the -f files): for each, the documents in order, with their names.
-    let ordered: Vec<Vec<(usize, &compose::tree::Document, &str)>> = chains
-        .iter()
-        .map(|c| {
-            c.iter()
-                .filter_map(|&m| {
-                    Some((m, doc_at(m)?, members[m].2.rsplit('/').next().unwrap_or("")))
-                })
-                .collect()
-        })
-        .collect();
-    let overlays: Vec<Vec<(&compose::tree::Document, &str)>> = ordered
-        .iter()
-        .map(|c| c.iter().map(|&(_, d, n)| (d, n)).collect())
-        .collect();
-    let bases: Vec<Vec<&compose::tree::Document>> = ordered
-        .iter()
-        .map(|c| c.iter().map(|&(_, d, _)| d).collect())
-        .collect();
-    // Every compose document the group's files may name (`extends.file`):
-    // the group's own and those read for `extends` only; their volume names
-    // share one namespace. Resolved only when the group has several compose
-    // files or one extends another file, since each path costs a system call.
-    let names_others = (0..members.len()).filter(|&m| doc_at(m).is_some()).count() > 1
-        || (0..members.len()).any(|m| {
-            doc_at(m).is_some_and(|d| {
-                compose::references(d)
-                    .iter()
-                    .any(|(how, _)| *how == compose::Reference::Extends)
-            })
-        });
-    let others: Vec<(PathBuf, &compose::tree::Document)> = if names_others {
-        members
-            .iter()
-            .enumerate()
-            .filter_map(|(m, member)| Some((links.canonical(&member.1), doc_at(m)?)))
-            .chain(refs.iter().map(|(p, d)| (p.clone(), *d)))
-            .collect()
-    } else {
-        Vec::new()
-    };
-    let dirs: Vec<Option<PathBuf>> = members
-        .iter()
-        .enumerate()
-        .map(|(m, member)| {
-            doc_at(m)
-                .filter(|_| names_others)
-                .and_then(|_| links.canonical(&member.1).parent().map(Path::to_path_buf))
-        })
-        .collect();
-    let project = |m: usize| {
-        let mut p = compose::Project {
-            others: &others,
-            dir: dirs[m].as_deref(),
-            ..compose::Project::default()
-        };
-        for (c, chain) in ordered.iter().enumerate() {
-            if let Some(k) = chain.iter().position(|&(i, _, _)| i == m) {
-                p.overlays = &overlays[c][k + 1..];
-                p.bases = &bases[c][..k];
-            }
-        }
-        p
-    };
-
-    // The group's Dockerfiles that compose services build, by canonical
-    // path, resolved once (not per service).
-    let dockerfiles: std::collections::HashMap<PathBuf, &crate::dockerfile::Dockerfile> = members
-        .iter()
-        .filter(|m| links.is_linked(&m.1))
-        .filter_map(|m| match &m.4 {
-            Ok((_, Parsed::Dockerfile(df))) => Some((links.canonical(&m.1), df)),
-            _ => None,
-        })
-        .collect();
-    // Compose files first: each service is planned and checked in one
-    // pass, and only the plans of services that build one of the group's
-    // Dockerfiles are kept, for that Dockerfile's rules.
-    let mut outputs: Vec<Output> = Vec::with_capacity(members.len());
-    let mut plans: Vec<Option<compose::Plans>> = Vec::with_capacity(members.len());
-    for (m, (i, path, display, kind, r)) in members.iter().enumerate() {
-        let Ok((src, Parsed::Compose(Some(doc)))) = r else {
-            outputs.push(Output::default());
-            plans.push(None);
-            continue;
-        };
-        let built = |service: &str| -> Option<crate::plan::Built<'_>> {
-            let (df_path, context, target) = links.built_by(path, service)?;
-            Some(crate::plan::Built {
-                dockerfile: dockerfiles.get(df_path)?,
-                target: target.as_deref(),
-                context: context.as_path(),
-            })
-        };
-        let mut spill = |findings: Vec<crate::finding::Finding>| {
-            if let Some(part) = part {
-                part(
-                    *i,
-                    FileResult {
-                        path: path.clone(),
-                        display: display.clone(),
-                        kind: *kind,
-                        source: Some(src.clone()),
-                        out: Output {
-                            findings,
-                            ..Output::default()
-                        },
-                        fixed: None,
-                        error: None,
-                        more: true,
-                    },
-                );
-            }
-        };
-        let mode = if fixes {
-            compose::Mode::Fix
-        } else {
-            compose::Mode::Check { spill: &mut spill }
-        };
-        let (out, kept) = compose::analyze(src, doc, &project(m), &built, config, mode);
-        outputs.push(out);
-        plans.push(Some(kept));
-    }
-    // The plan a linked Dockerfile follows: its owning service's.
-    let compose_paths: Vec<Option<PathBuf>> = members
-        .iter()
-        .zip(&plans)
-        .map(|(m, p)| {
-            p.as_ref()
-                .filter(|_| !dockerfiles.is_empty())
-                .map(|_| links.canonical(&m.1))
-        })
-        .collect();
-    let plan_of = |df: &Path| -> Option<&crate::plan::ServicePlan> {
-        let (compose, service) = links.owner(df)?;
-        let m = compose_paths
-            .iter()
-            .position(|c| c.as_deref() == Some(compose))?;
-        plans.get(m)?.as_ref()?.get(service)
-    };
-    for ((_, path, _, _, r), out) in members.iter().zip(outputs.iter_mut()) {
-        if let Ok((src, Parsed::Dockerfile(df))) = r {
-            let mut hints = links.hints_for(path, plan_of(path));
-            hints.configure(config, path);
-            *out = crate::dockerfile::analyze::analyze(src, df, &hints);
-        }
-    }
-    drop(plans);
-
-    members
-        .into_iter()
-        .zip(outputs)
-        .map(|((i, path, display, kind, r), out)| {
-            let result = match r {
-                Err(e) => FileResult::failed(path, display, kind, e),
-                Ok((src, parsed)) => match if fixes {
-                    fix_text(&src, &parsed, &out, limits)
-                } else {
-                    Ok(None)
-                } {
-                    Ok(fixed) => FileResult {
-                        path,
-                        display,
-                        kind,
-                        source: Some(src),
-                        out,
-                        fixed,
-                        error: None,
-                        more: false,
-                    },
-                    Err(e) => FileResult::failed(path, display, kind, e),
-                },
-            };
-            (i, result)
-        })
-        .collect()
 }
 
 /// The files that must be hardened together, each group sorted and the
@@ -989,13 +663,5 @@ pub fn check(args: &CheckArgs) -> ExitCode {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
-    }
-}
-
-pub fn plural(n: usize) -> &'static str {
-    if n == 1 {
-        ""
-    } else {
-        "s"
     }
 }

@@ -3,7 +3,6 @@
 
 use super::{Dockerfile, Instruction};
 use crate::baseimage::{self, BaseImage};
-use crate::rules::{self, Output};
 use crate::source::Source;
 use std::path::PathBuf;
 
@@ -94,6 +93,9 @@ pub struct DfCtx<'a> {
     pub base: BaseImage,
     /// `# harden: allow RULE -- reason` comments: (rules, reason, line).
     pub exceptions: Vec<(Vec<String>, Option<String>, usize)>,
+    /// The rules the Dockerfile is exempted from, as the engine decided
+    /// once (from harden.toml and the comments above).
+    pub exempt: Vec<&'static str>,
 }
 
 /// Instructions that describe how the image runs rather than what it
@@ -153,6 +155,7 @@ impl<'a> DfCtx<'a> {
             chain,
             base,
             exceptions,
+            exempt: Vec::new(),
         })
     }
 
@@ -183,12 +186,17 @@ impl<'a> DfCtx<'a> {
         })
     }
 
+    /// Whether the Dockerfile is exempted from `rule`: asked only by a rule
+    /// that writes another rule's lines (the engine runs no exempted rule).
     pub fn allows(&self, rule: &str) -> bool {
-        self.hints.exempt.iter().any(|(r, _)| r == rule)
-            || self
-                .exceptions
-                .iter()
-                .any(|(r, _, _)| r.iter().any(|x| x == rule || x == "all"))
+        self.exempt.contains(&rule)
+    }
+
+    /// Whether a `# harden: allow` comment names `rule` (or `all`).
+    pub fn excepted(&self, rule: &str) -> bool {
+        self.exceptions
+            .iter()
+            .any(|(r, _, _)| r.iter().any(|x| x == rule || x == "all"))
     }
 
     /// Index of the instruction new lines go after: the last one of the
@@ -277,52 +285,6 @@ pub fn run_stage(df: &Dockerfile, target: Option<&str>) -> Option<usize> {
     target
         .and_then(|t| df.stages.iter().position(|s| s.name.as_deref() == Some(t)))
         .or_else(|| df.stages.len().checked_sub(1))
-}
-
-/// Run the Dockerfile rules.
-pub fn analyze(src: &Source, df: &Dockerfile, hints: &Hints) -> Output {
-    let mut out = Output::default();
-    let Some(ctx) = DfCtx::new(src, df, hints) else {
-        return out;
-    };
-    // Say so when harden.toml exempts this file from a Dockerfile rule.
-    const DOCKERFILE_RULES: [&str; 2] = [rules::root_user::NAME, rules::implicit_home::NAME];
-    for (rule, why) in &hints.exempt {
-        if DOCKERFILE_RULES.contains(&rule.as_str()) && *why != crate::config::Exemption::Skipped {
-            out.info(&ctx.subject(), "", format!("`{rule}` not applied: {why}"));
-        }
-    }
-    if !hints
-        .exempt
-        .iter()
-        .any(|(r, _)| r == rules::undocumented_exception::NAME)
-    {
-        rules::undocumented_exception::check_dockerfile(&ctx, &mut out);
-    }
-    rules::root_user::check_dockerfile(&ctx, &mut out);
-    rules::root_canary_missing::check_dockerfile(&ctx, &mut out);
-    out
-}
-
-/// After a fix: the new text must lex, and every instruction of the
-/// original must still be there, unchanged and in order (fixes only add).
-pub fn verify(old: &Dockerfile, old_text: &str, new_text: &str) -> Result<(), String> {
-    let new = super::parse(new_text).map_err(|e| format!("the fixed file does not parse ({e})"))?;
-    let text_of = |t: &'_ str, i: &Instruction| t.get(i.range.clone()).unwrap_or("").to_string();
-    let mut next = new.instructions.iter();
-    for ins in &old.instructions {
-        let want = text_of(old_text, ins);
-        if !next.any(|n| text_of(new_text, n) == want) {
-            return Err(format!(
-                "the instruction on line {} would be lost",
-                ins.line
-            ));
-        }
-    }
-    if old.directives.len() != new.directives.len() || old.escape != new.escape {
-        return Err("the parser directives would change".into());
-    }
-    Ok(())
 }
 
 #[cfg(test)]

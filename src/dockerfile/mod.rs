@@ -7,3 +7,4 @@ pub mod lexer;
 pub use lexer::{parse, Comment, Directive, Dockerfile, Form, Heredoc, Instruction, Stage};
 
 pub mod analyze;
+pub mod users;

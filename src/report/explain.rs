@@ -1,8 +1,8 @@
 //! `harden explain RULE`: what a rule finds, why it matters, an example
 //! before and after, how the fix behaves, when to review, references.
 //!
-//! The texts are data (templates/explain/<rule>.md), so adding a rule is
-//! adding a file and a line to [`TEXTS`]. Their examples are code fences
+//! The texts are data (templates/explain/<rule>.md, whose front matter is
+//! the rule's entry in [`crate::registry`]). Their examples are code fences
 //! tagged `LANG before PATH`, `LANG after PATH` or `LANG by-hand PATH`: a
 //! test writes every `before` file, runs `harden fix` and compares the
 //! result with each `after`, so the documentation cannot drift from what
@@ -12,49 +12,8 @@ use crate::rules;
 use console::Style;
 use std::process::ExitCode;
 
-/// One explanation per rule in [`rules::RULES`] (a test keeps them in step).
-pub const TEXTS: &[(&str, &str)] = &[
-    (
-        "root-canary-missing",
-        include_str!("../../templates/explain/root-canary-missing.md"),
-    ),
-    (
-        "root-user",
-        include_str!("../../templates/explain/root-user.md"),
-    ),
-    (
-        "implicit-home",
-        include_str!("../../templates/explain/implicit-home.md"),
-    ),
-    (
-        "writable-rootfs",
-        include_str!("../../templates/explain/writable-rootfs.md"),
-    ),
-    (
-        "default-capabilities",
-        include_str!("../../templates/explain/default-capabilities.md"),
-    ),
-    (
-        "new-privileges",
-        include_str!("../../templates/explain/new-privileges.md"),
-    ),
-    (
-        "unmounted-write-path",
-        include_str!("../../templates/explain/unmounted-write-path.md"),
-    ),
-    (
-        "cache-on-rootfs",
-        include_str!("../../templates/explain/cache-on-rootfs.md"),
-    ),
-    (
-        "privileged",
-        include_str!("../../templates/explain/privileged.md"),
-    ),
-    (
-        "undocumented-exception",
-        include_str!("../../templates/explain/undocumented-exception.md"),
-    ),
-];
+/// Every rule's page as written, front matter included: (rule, text).
+pub use crate::registry::PAGES as TEXTS;
 
 /// The sections every explanation has, in order.
 pub const SECTIONS: &[&str] = &[
@@ -66,9 +25,10 @@ pub const SECTIONS: &[&str] = &[
     "## References",
 ];
 
-/// The explanation of `rule`, as written in its template.
+/// The explanation of `rule`, as written in its template (after the front
+/// matter, which the registry reads).
 pub fn text(rule: &str) -> Option<&'static str> {
-    TEXTS.iter().find(|(n, _)| *n == rule).map(|(_, t)| *t)
+    crate::registry::get(rule).map(|r| r.page)
 }
 
 /// What an example file is in an explanation.
@@ -162,20 +122,14 @@ pub fn render(md: &str, styled: bool) -> String {
 pub fn explain(rule: &str) -> ExitCode {
     let styled = console::Term::stdout().is_term()
         && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-    match (rules::info(rule), text(rule)) {
-        (Some(_), Some(md)) => {
+    match text(rule) {
+        Some(md) => {
             print!("{}", render(md, styled));
             ExitCode::SUCCESS
         }
-        // A rule whose explanation file is not written yet (a unit test
-        // fails meanwhile): its one-paragraph summary is better than nothing.
-        (Some(r), None) => {
-            println!("{}: {}\n\n{}", r.name, r.summary, r.explanation);
-            ExitCode::SUCCESS
-        }
-        (None, _) => {
+        None => {
             eprintln!("error: unknown rule `{rule}`. The rules are:");
-            for r in rules::RULES {
+            for r in crate::registry::rules() {
                 eprintln!("  {:<24} {}", r.name, r.summary);
             }
             ExitCode::from(2)
@@ -206,29 +160,18 @@ mod tests {
         for r in rules::RULES {
             assert!(
                 text(r.name).is_some(),
-                "rule `{}` has no templates/explain/{}.md in TEXTS",
+                "rule `{}` has no templates/explain/{}.md",
                 r.name,
                 r.name
             );
         }
         for (name, _) in TEXTS {
             assert!(
-                rules::info(name).is_some(),
+                rules::get(name).is_some(),
                 "explanation for unknown rule `{name}`"
             );
         }
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("templates/explain");
-        let mut files: Vec<String> = std::fs::read_dir(&dir)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        files.sort();
-        let mut expected: Vec<String> = rules::RULES
-            .iter()
-            .map(|r| format!("{}.md", r.name))
-            .collect();
-        expected.sort();
-        assert_eq!(files, expected, "templates/explain and RULES disagree");
         // The embedded text is the file's.
         for (name, md) in TEXTS {
             let on_disk = std::fs::read_to_string(dir.join(format!("{name}.md"))).unwrap();
@@ -238,7 +181,8 @@ mod tests {
 
     #[test]
     fn every_explanation_has_its_sections_and_an_example() {
-        for (name, md) in TEXTS {
+        for (name, _) in TEXTS {
+            let md = text(name).unwrap();
             assert!(
                 md.starts_with(&format!("# {name}: ")),
                 "{name}: the title names the rule"

@@ -2,8 +2,8 @@
 //! finding, so that a check job annotates the offending lines of a pull
 //! request without any upload step.
 
+use crate::engine::FileResult;
 use crate::finding::Severity;
-use crate::run::FileResult;
 
 /// A command's message: GitHub decodes `%25`, `%0D` and `%0A`.
 pub fn escape_data(s: &str) -> String {

@@ -4,7 +4,7 @@
 
 use crate::discover::Kind;
 use crate::edit;
-use crate::run::FileResult;
+use crate::engine::FileResult;
 use crate::source::Source;
 use serde_json::{json, Value};
 

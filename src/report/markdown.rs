@@ -3,9 +3,10 @@
 //! --dry-run`), what to check before merging, and the one-time steps that
 //! existing deployments need; a bot gets all of it from one run.
 
+use crate::engine::FileResult;
 use crate::finding::NoteKind;
 use crate::report::migrate::{self, Migration};
-use crate::run::{plural, FileResult};
+use crate::report::plural;
 
 /// Inline code that survives any content: a fence longer than the longest
 /// backtick run inside, padded when the text starts or ends with one.

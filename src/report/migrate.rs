@@ -8,10 +8,10 @@
 use crate::compose::service::{self, Service};
 use crate::compose::tree::{Document, Kind, Limits};
 use crate::discover;
+use crate::dockerfile::users::{is_root_user, users_created_by};
 use crate::dockerfile::{self, Dockerfile};
+use crate::engine::FileResult;
 use crate::link::Links;
-use crate::rules::root_user::{is_root_user, users_created_by};
-use crate::run::FileResult;
 use crate::source::Source;
 use std::path::Path;
 

@@ -10,3 +10,12 @@ pub mod migrate;
 pub mod notes;
 pub mod sarif;
 pub mod text;
+
+/// `s` for a count other than one.
+pub fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}

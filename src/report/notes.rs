@@ -1,8 +1,8 @@
 //! The notes after a diff: per file and subject, why each change was made
 //! and what a person should review.
 
+use crate::engine::FileResult;
 use crate::finding::NoteKind;
-use crate::run::FileResult;
 use console::Style;
 
 pub fn render(results: &[FileResult], color: bool) -> String {

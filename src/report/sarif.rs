@@ -8,10 +8,10 @@
 //! notifications, and the run is then marked unsuccessful.
 
 use crate::edit;
+use crate::engine::FileResult;
 use crate::finding::Severity;
+use crate::registry::{rules as registered, RuleMeta};
 use crate::report::text::fix_help;
-use crate::rules::{self, RULES};
-use crate::run::FileResult;
 use crate::source::Source;
 use serde_json::{json, Map, Value};
 
@@ -65,7 +65,7 @@ fn location(display: &str, line: usize, col: usize) -> Value {
     })
 }
 
-fn rule_json(r: &rules::RuleInfo) -> Value {
+fn rule_json(r: &RuleMeta) -> Value {
     let help = format!(
         "{}\n\nFix: {}. See `harden explain {}`.",
         r.explanation,
@@ -116,7 +116,7 @@ fn results_json(results: &[FileResult]) -> Vec<Value> {
         for (i, f) in r.out.findings.iter().enumerate() {
             let mut res = Map::new();
             res.insert("ruleId".into(), json!(f.rule));
-            if let Some(idx) = RULES.iter().position(|x| x.name == f.rule) {
+            if let Some(idx) = registered().iter().position(|x| x.name == f.rule) {
                 res.insert("ruleIndex".into(), json!(idx));
             }
             res.insert("level".into(), json!(level(f.severity)));
@@ -147,7 +147,7 @@ pub fn document(results: &[FileResult]) -> Value {
     }
     driver.insert(
         "rules".into(),
-        Value::Array(RULES.iter().map(rule_json).collect()),
+        Value::Array(registered().iter().map(rule_json).collect()),
     );
     let notifications: Vec<Value> = results
         .iter()
@@ -186,7 +186,7 @@ mod tests {
     use super::*;
     use crate::edit::Edit;
     use crate::finding::Finding;
-    use crate::rules::Output;
+    use crate::finding::Output;
 
     fn result(findings: Vec<Finding>, edits: Vec<Edit>) -> FileResult {
         let text = "services:\n  web:\n    image: nginx\n";
@@ -240,7 +240,7 @@ mod tests {
         let loc = &results[1]["locations"][0]["physicalLocation"];
         assert_eq!(loc["artifactLocation"]["uri"], "my%20app/compose.yaml");
         assert_eq!(loc["artifactLocation"]["uriBaseId"], "%SRCROOT%");
-        let idx = RULES
+        let idx = registered()
             .iter()
             .position(|x| x.name == "writable-rootfs")
             .map(|i| json!(i));
@@ -277,7 +277,7 @@ mod tests {
             .as_array()
             .cloned()
             .unwrap_or_default();
-        assert_eq!(rules.len(), RULES.len());
+        assert_eq!(rules.len(), registered().len());
         for r in &rules {
             assert!(r["shortDescription"]["text"]
                 .as_str()

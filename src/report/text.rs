@@ -3,15 +3,16 @@
 //! the offending line and, when `harden fix` repairs it, what the fix does;
 //! a one-line summary closes the report.
 
+use crate::engine::FileResult;
 use crate::finding::Severity;
 use crate::report::frame::{self, FrameStyle};
-use crate::run::{plural, FileResult};
+use crate::report::plural;
 use console::Style;
 
 /// What `harden fix` does about a fixable finding of `rule`, for the `help:` line.
 pub fn fix_help(rule: &str) -> String {
-    match crate::rules::info(rule)
-        .map(|r| r.fix)
+    match crate::registry::get(rule)
+        .map(|r| r.fix.as_str())
         .filter(|f| !f.is_empty())
     {
         Some(fix) => format!("run `harden fix` to {fix}"),

@@ -3,7 +3,8 @@
 //! services never use. The fix drops them all; capabilities a service really
 //! needs come back as an explicit, explained `cap_add`.
 
-use super::{Output, RuleInfo};
+use super::Output;
+use super::{Files, Rule, ServiceCx};
 use crate::compose::patch::NewValue;
 use crate::compose::service::{Origin, Service};
 use crate::compose::tree::Kind;
@@ -13,25 +14,17 @@ use crate::plan::ServicePlan;
 
 pub const NAME: &str = "default-capabilities";
 
-pub const INFO: RuleInfo = RuleInfo {
-    name: NAME,
-    summary: "compose service keeps Docker's default capabilities (no `cap_drop: [ALL]`)",
-    explanation: "Docker's default capability set lets a process change file ownership, bypass \
-file permissions, bind raw sockets and switch users. Dropping all of them (`cap_drop: [ALL]`, \
-CIS Docker Benchmark 5.4) removes what an attacker would use to escalate; a capability a \
-service really needs is added back with `cap_add` and a reason.",
-    fix: "drop all capabilities (`cap_drop: [ALL]`)",
-};
-
 fn is_all(s: &str) -> bool {
     let s = s.trim();
     s.eq_ignore_ascii_case("ALL") || s.eq_ignore_ascii_case("CAP_ALL")
 }
 
+pub const RULE: Rule = Rule {
+    service: Some(|cx: &ServiceCx, out| check(cx.ctx, cx.svc, cx.plan, out)),
+    ..Rule::new(NAME, Files::Compose)
+};
+
 pub fn check(ctx: &Ctx, svc: &Service, plan: &ServicePlan, out: &mut Output) {
-    if svc.allows(NAME) {
-        return;
-    }
     let subject = format!("service {}", svc.name);
     let why = "`cap_drop: [ALL]`: the container starts with no Linux capabilities";
     // Compose appends the override file's list to this one.
@@ -130,8 +123,9 @@ fn unknown_image_review(svc: &Service, plan: &ServicePlan, subject: &str, out: &
 
 /// Whether this rule's note about an unknown image (which covers where it
 /// writes too) is given for the service: only where it adds `cap_drop`.
-pub fn reviews_unknown_image(svc: &Service, plan: &ServicePlan) -> bool {
-    !svc.allows(NAME)
+pub fn reviews_unknown_image(cx: &ServiceCx) -> bool {
+    let (svc, plan) = (cx.svc, cx.plan);
+    cx.applies(NAME)
         && svc.effective("cap_drop").is_none()
         && !svc.overlay_strings("cap_drop").into_iter().any(is_all)
         && unknown_application_image(svc, plan).is_some()

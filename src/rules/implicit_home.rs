@@ -3,21 +3,14 @@
 //! tools that write dot-files there (pip, npm, git, shells) fail. The fix
 //! sets `ENV HOME` to a writable carve-out (`/tmp` when nothing better).
 
-use super::{Output, RuleInfo};
+use super::{Files, Output, Rule};
 use crate::dockerfile::analyze::DfCtx;
 use crate::finding::Finding;
 
 pub const NAME: &str = "implicit-home";
 
-pub const INFO: RuleInfo = RuleInfo {
-    name: NAME,
-    summary: "Dockerfile final stage runs as non-root without `ENV HOME`",
-    explanation: "A user created without a home directory, or whose home lies on a read-only \
-root filesystem, breaks every tool that writes configuration or caches under $HOME. Setting \
-`ENV HOME` explicitly to a writable carve-out (a cache volume, or the /tmp tmpfs) makes the \
-location deliberate and writable.",
-    fix: "set HOME to a directory the user can write",
-};
+/// Its line goes into the block root-user writes before its `USER`.
+pub const RULE: Rule = Rule::new(NAME, Files::Dockerfile);
 
 /// Whether HOME is set by an ENV (or ARG) in the final stage or a stage it
 /// builds on.

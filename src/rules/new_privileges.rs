@@ -2,7 +2,8 @@
 //! can gain privileges through setuid binaries or file capabilities. The fix
 //! adds `no-new-privileges:true` to `security_opt`.
 
-use super::{pointer, Output, RuleInfo};
+use super::{pointer, Output};
+use super::{Files, Rule, ServiceCx};
 use crate::compose::patch::{self, NewValue};
 use crate::compose::service::{Origin, Service};
 use crate::compose::tree::Kind;
@@ -11,15 +12,6 @@ use crate::finding::Finding;
 
 pub const NAME: &str = "new-privileges";
 const OPT: &str = "no-new-privileges:true";
-
-pub const INFO: RuleInfo = RuleInfo {
-    name: NAME,
-    summary: "compose service allows privilege escalation (no `no-new-privileges:true`)",
-    explanation: "setuid and setgid binaries and file capabilities let a process gain \
-privileges it was not started with. `security_opt: [no-new-privileges:true]` (CIS Docker \
-Benchmark 5.26) makes the kernel refuse that for every process in the container.",
-    fix: "add `no-new-privileges:true` to `security_opt`",
-};
 
 /// `Some(true)` for no-new-privileges in any spelling Docker accepts,
 /// `Some(false)` for an explicit `:false`/`=false`, `None` for other options.
@@ -37,10 +29,12 @@ pub fn nnp_value(opt: &str) -> Option<bool> {
     }
 }
 
+pub const RULE: Rule = Rule {
+    service: Some(|cx: &ServiceCx, out| check(cx.ctx, cx.svc, out)),
+    ..Rule::new(NAME, Files::Compose)
+};
+
 pub fn check(ctx: &Ctx, svc: &Service, out: &mut Output) {
-    if svc.allows(NAME) {
-        return;
-    }
     let subject = format!("service {}", svc.name);
     let why = "`no-new-privileges:true`: no process can gain privileges through setuid binaries or file capabilities";
     // Compose appends the override file's list to this one.

@@ -3,26 +3,19 @@
 //! know what the service needs instead, so it reports and does not fix.
 
 use super::writable_rootfs::is_true;
-use super::{Output, RuleInfo};
+use super::Output;
+use super::{Files, Rule, ServiceCx};
 use crate::compose::service::Service;
 use crate::finding::Finding;
 
 pub const NAME: &str = "privileged";
 
-pub const INFO: RuleInfo = RuleInfo {
-    name: NAME,
-    summary: "compose service runs with `privileged: true`",
-    explanation: "A privileged container has all capabilities, all host devices and no seccomp \
-or AppArmor confinement: escaping to the host is trivial. Replace it with the specific \
-`cap_add` entries and `devices` the service needs (CIS Docker Benchmark 5.5). harden reports \
-this and does not change it, since only the service's author knows what it needs.",
-    fix: "",
+pub const RULE: Rule = Rule {
+    service: Some(|cx: &ServiceCx, out| check(cx.svc, out)),
+    ..Rule::new(NAME, Files::Compose)
 };
 
 pub fn check(svc: &Service, out: &mut Output) {
-    if svc.allows(NAME) {
-        return;
-    }
     if let Some((v, (line, col))) = svc.scalar("privileged") {
         if v.as_str().is_some_and(is_true) {
             out.findings.push(

@@ -5,29 +5,13 @@
 //! context, reports when it has no uid-0 check, and points at a ready
 //! snippet. It never edits application source: that is the author's call.
 
-use super::{Output, RuleInfo};
+use super::{Files, Output, Rule};
 use crate::dockerfile::analyze::DfCtx;
 use crate::dockerfile::Form;
 use crate::finding::Finding;
 use std::path::{Component, Path, PathBuf};
 
 pub const NAME: &str = "root-canary-missing";
-
-pub const INFO: RuleInfo = RuleInfo {
-    name: NAME,
-    summary: "the program's entry point does not warn when it runs as uid 0",
-    explanation: "A container that silently runs as root again after a base-image bump or a \
-Dockerfile edit is only noticed in an audit. A root canary, a few lines at program start that \
-print one warning on stderr when the effective uid is 0 and carry on, makes the regression \
-visible in the logs the day it ships. harden follows the final stage's CMD/ENTRYPOINT to the \
-entry source in the build context (Python script, module or ASGI/WSGI app, Node script or \
-`npm start`, shell entrypoint, Go main package) and reports when no uid-0 check is there; a \
-Java entry is always reported since its source is not read. It never edits application \
-source. Ready snippets: `harden explain root-canary-missing --lang LANG`, where LANG is one \
-of python, node, go, java, sh. Exempt a Dockerfile with \
-`# harden: allow root-canary-missing -- <reason>`.",
-    fix: "",
-};
 
 /// The runtimes harden ships a canary snippet for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -95,10 +79,12 @@ pub struct Located {
     pub instruction: usize,
 }
 
+pub const RULE: Rule = Rule {
+    dockerfile: Some(check_dockerfile),
+    ..Rule::new(NAME, Files::Dockerfile)
+};
+
 pub fn check_dockerfile(ctx: &DfCtx, out: &mut Output) {
-    if ctx.allows(NAME) {
-        return;
-    }
     let Some(context) = ctx.hints.context.as_deref() else {
         return;
     };
@@ -1761,7 +1747,8 @@ mod tests {
                 "{}",
                 lang.name()
             );
-            assert!(INFO.explanation.contains(lang.name()));
+            assert!(crate::registry::get(NAME)
+                .is_some_and(|r| r.explanation.contains(lang.name())));
         }
     }
 
@@ -1789,8 +1776,7 @@ mod tests {
                 ..Hints::default()
             };
             let ctx = DfCtx::new(&src, &df, &hints).unwrap();
-            let mut out = Output::default();
-            check_dockerfile(&ctx, &mut out);
+            let out = crate::engine::dockerfiles::analyze_with(&src, &df, &hints, &[RULE]);
             (entry(&ctx, self.dir.path()), out)
         }
 

@@ -2,11 +2,12 @@
 //! host's kernel, one bug away from the host. Compose services that say
 //! `user: root` are reported; Dockerfiles get a non-root `USER`.
 
-use super::{Output, RuleInfo};
+use super::{Files, Output, Rule, ServiceCx};
 use crate::baseimage;
 use crate::compose::service::Service;
 use crate::compose::Ctx;
 use crate::dockerfile::analyze::DfCtx;
+use crate::dockerfile::users::{drops_privileges_itself, is_root_user, users_created_by, CreatedUser};
 use crate::dockerfile::Form;
 use crate::edit::Edit;
 use crate::finding::Finding;
@@ -14,27 +15,13 @@ use crate::plan::ServicePlan;
 
 pub const NAME: &str = "root-user";
 
-pub const INFO: RuleInfo = RuleInfo {
-    name: NAME,
-    summary: "the container's process runs as root",
-    explanation: "A process that runs as uid 0 in a container shares uid 0 with the host \
-kernel: a container escape or a writable host mount makes it root on the host. The final \
-stage of every Dockerfile should end with a non-root `USER` (CIS Docker Benchmark 4.1), \
-created with the command the base image has, and no compose service should override it \
-with `user: root`.",
-    fix: "create or reuse a non-root user and switch to it",
+pub const RULE: Rule = Rule {
+    service: Some(|cx: &ServiceCx, out| check_compose(cx.ctx, cx.svc, cx.plan, out)),
+    dockerfile: Some(check_dockerfile),
+    ..Rule::new(NAME, Files::Both)
 };
 
-/// `root`, `0`, `root:root`, `0:0`, `0:1000` ...: the user part is root.
-pub fn is_root_user(spec: &str) -> bool {
-    let user = spec.trim().split(':').next().unwrap_or("").trim();
-    user == "root" || user == "0"
-}
-
 pub fn check_compose(ctx: &Ctx, svc: &Service, plan: &ServicePlan, out: &mut Output) {
-    if svc.allows(NAME) {
-        return;
-    }
     if let Some((user, why)) = &plan.user {
         let image = svc
             .scalar("image")
@@ -126,158 +113,6 @@ pub fn check_compose(ctx: &Ctx, svc: &Service, plan: &ServicePlan, out: &mut Out
     }
 }
 
-/// A user created by a `useradd`/`adduser` in the Dockerfile.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CreatedUser {
-    pub name: String,
-    pub uid: Option<u32>,
-    /// The command creates a home directory (`useradd -m`, `adduser`
-    /// without `-H`/`--no-create-home`).
-    pub has_home: bool,
-    /// 1-based line of the RUN that creates it.
-    pub line: usize,
-}
-
-/// Options of useradd, busybox adduser and Debian's adduser that take a value.
-const VALUE_FLAGS: &[&str] = &[
-    "-u",
-    "--uid",
-    "-g",
-    "--gid",
-    "-G",
-    "--groups",
-    "-d",
-    "--home-dir",
-    "--home",
-    "-h",
-    "-s",
-    "--shell",
-    "-c",
-    "--comment",
-    "--gecos",
-    "-k",
-    "--skel",
-    "-K",
-    "--key",
-    "-e",
-    "--expiredate",
-    "-f",
-    "--inactive",
-    "-p",
-    "--password",
-    "-b",
-    "--base-dir",
-    "-Z",
-    "--selinux-user",
-    "--ingroup",
-    "--firstuid",
-    "--lastuid",
-    "-R",
-    "--root",
-    "-P",
-    "--prefix",
-];
-
-/// Users created by shell commands in `script`.
-pub fn users_created_by(script: &str, line: usize) -> Vec<CreatedUser> {
-    let mut out = Vec::new();
-    let cleaned = script.replace(['\\', '`'], " ");
-    for cmd in cleaned.split(['&', ';', '|', '\n', '(', ')']) {
-        let mut words = cmd.split_whitespace().peekable();
-        // `sudo`, `exec` and friends in front do not change the command.
-        while words
-            .peek()
-            .is_some_and(|w| matches!(*w, "sudo" | "exec" | "command" | "then" | "do" | "else"))
-        {
-            words.next();
-        }
-        let Some(tool) = words.next() else { continue };
-        let tool = tool.rsplit('/').next().unwrap_or(tool);
-        if tool != "useradd" && tool != "adduser" {
-            continue;
-        }
-        let mut uid = None;
-        let mut name = None;
-        // useradd creates no home unless asked; both adduser tools do unless told not to.
-        let mut has_home = tool == "adduser";
-        while let Some(w) = words.next() {
-            match w {
-                "-m" | "--create-home" => has_home = true,
-                "-M" | "--no-create-home" | "-H" => has_home = false,
-                // A home the author chose (`-d /data/git`) is theirs to keep,
-                // created or not: HOME is not pointed elsewhere.
-                _ if w.starts_with("--home") || w == "-d" || (tool == "adduser" && w == "-h") => {
-                    has_home = true
-                }
-                _ => {}
-            }
-            if let Some((flag, value)) = w.split_once('=').filter(|(f, _)| f.starts_with("--")) {
-                if flag == "--uid" {
-                    uid = value.parse().ok();
-                }
-                continue;
-            }
-            if VALUE_FLAGS.contains(&w) {
-                let v = words.next();
-                if w == "-u" || w == "--uid" {
-                    uid = v.and_then(|v| v.trim_matches(['"', '\'']).parse().ok());
-                }
-                continue;
-            }
-            if w.starts_with('-') {
-                continue;
-            }
-            name = Some(w.trim_matches(['"', '\'']).to_string());
-            break;
-        }
-        // Only a real user name: not root, not a number, not a variable.
-        if let Some(name) = name.filter(|n| baseimage::is_safe_user_name(n) && !is_root_user(n)) {
-            out.push(CreatedUser {
-                name,
-                uid,
-                line,
-                has_home,
-            });
-        }
-    }
-    out
-}
-
-/// The user name harden creates: the service's name (or the folder's),
-/// made a valid user name.
-pub fn user_name_for(hint: Option<&str>) -> String {
-    let mut name: String = hint
-        .unwrap_or("")
-        .to_ascii_lowercase()
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
-                c
-            } else {
-                '-'
-            }
-        })
-        .collect();
-    name = name.trim_matches('-').to_string();
-    if !name.starts_with(|c: char| c.is_ascii_lowercase() || c == '_') {
-        name = format!(
-            "app{}",
-            if name.is_empty() {
-                String::new()
-            } else {
-                format!("-{name}")
-            }
-        );
-    }
-    name.truncate(32);
-    let name = name.trim_end_matches('-').to_string();
-    if baseimage::is_safe_user_name(&name) {
-        name
-    } else {
-        "app".to_string()
-    }
-}
-
 /// How the final stage ends up running.
 enum Current {
     /// A non-root USER is in effect.
@@ -332,57 +167,6 @@ fn overrides_entrypoint(ctx: &DfCtx) -> bool {
 /// UID for a user harden creates when nothing else is configured.
 const DEFAULT_UID: u32 = crate::config::DEFAULT_UID;
 
-/// A privilege-dropping tool the stage itself installs or starts with
-/// (gosu, su-exec, setpriv, s6-overlay's /init): the author starts as root
-/// on purpose and switches user later.
-pub fn drops_privileges_itself(
-    df: &crate::dockerfile::Dockerfile,
-    chain: &[usize],
-) -> Option<&'static str> {
-    const TOOLS: &[&str] = &["gosu", "su-exec", "setpriv", "s6-setuidgid", "chpst"];
-    let instructions = chain
-        .iter()
-        .filter_map(|s| df.stages.get(*s))
-        .flat_map(|s| df.instructions[s.instructions.clone()].iter());
-    for ins in instructions {
-        let words: Vec<&str> = match &ins.form {
-            Form::Exec(v) => v.iter().map(String::as_str).collect(),
-            Form::Shell => ins.args.split_whitespace().collect(),
-        };
-        let program = |w: &str| {
-            w.trim_matches(['"', '\'', ';', '&'])
-                .rsplit('/')
-                .next()
-                .unwrap_or("")
-                .to_string()
-        };
-        match ins.keyword.as_str() {
-            "ENTRYPOINT" | "CMD" => {
-                if let Some(t) = words
-                    .iter()
-                    .find_map(|w| TOOLS.iter().find(|t| program(w) == **t))
-                {
-                    return Some(t);
-                }
-                if words.first().is_some_and(|w| *w == "/init") {
-                    return Some("s6-overlay's /init");
-                }
-            }
-            // Installing one is a clear sign it is used at start-up.
-            "RUN" if words.iter().any(|w| matches!(*w, "install" | "add")) => {
-                if let Some(t) = words
-                    .iter()
-                    .find_map(|w| TOOLS[..2].iter().find(|t| program(w) == **t))
-                {
-                    return Some(t);
-                }
-            }
-            _ => {}
-        }
-    }
-    None
-}
-
 /// The home directory to give the user: a carve-out when the plan has one.
 pub fn home(ctx: &DfCtx) -> String {
     ctx.hints.home.clone().unwrap_or_else(|| "/tmp".to_string())
@@ -399,9 +183,6 @@ pub fn check_dockerfile(ctx: &DfCtx, out: &mut Output) {
             base.matched_rule
         );
         out.info(&subject, NAME, why);
-        return;
-    }
-    if ctx.allows(NAME) {
         return;
     }
     out.info(
@@ -759,8 +540,13 @@ fn named_by_a_run(ctx: &DfCtx, dir: &str) -> bool {
 
 /// Volume directories the Dockerfile does not create yet: a new named
 /// volume copies the ownership of the image's directory, so each is created
-/// and handed to the user. A directory some RUN already names is left alone.
+/// and handed to the user. A directory some RUN already names is left
+/// alone; none where the Dockerfile is exempted from unmounted-write-path,
+/// whose lines these are.
 fn dirs_to_prepare(ctx: &DfCtx) -> Vec<String> {
+    if ctx.allows(super::unmounted_write_path::NAME) {
+        return Vec::new();
+    }
     ctx.hints
         .dirs
         .iter()
@@ -774,6 +560,9 @@ fn dirs_to_prepare(ctx: &DfCtx) -> Vec<String> {
 /// and Podman copies the directory's files in with their owners: so the
 /// image's directory gets the mode, and its files go to the user.
 fn tmpfs_to_prepare(ctx: &DfCtx) -> Vec<(String, String)> {
+    if ctx.allows(super::unmounted_write_path::NAME) {
+        return Vec::new();
+    }
     ctx.hints
         .tmpfs_dirs
         .iter()
@@ -971,48 +760,4 @@ mod tests {
         assert_eq!(fixed(&once, &hints), once);
     }
 
-    #[test]
-    fn users_in_scripts() {
-        let u = users_created_by(
-            "groupadd -r app && useradd --no-log-init -r -g app -u 1001 app",
-            3,
-        );
-        assert_eq!(
-            u,
-            vec![CreatedUser {
-                name: "app".into(),
-                uid: Some(1001),
-                line: 3,
-                has_home: false,
-            }]
-        );
-        assert!(users_created_by("useradd -m -u 1500 worker", 1)[0].has_home);
-        let u = users_created_by("addgroup -S web && adduser -S -D -H -h /srv -G web web", 1);
-        assert_eq!(u[0].name, "web");
-        let u = users_created_by("adduser --system --uid=999 --group worker", 1);
-        assert_eq!((u[0].name.as_str(), u[0].uid), ("worker", Some(999)));
-        assert!(users_created_by("apt-get install -y adduser", 1).is_empty());
-        assert!(users_created_by("useradd -m $APP_USER", 1).is_empty());
-        // Found by fuzzing: a garbled line must not make `0` a user to switch to.
-        assert!(users_created_by("useradd --,0out/<<a", 1).is_empty());
-        assert!(users_created_by("useradd 00", 1).is_empty());
-    }
-
-    #[test]
-    fn user_names() {
-        assert_eq!(user_name_for(Some("Web API")), "web-api");
-        assert_eq!(user_name_for(Some("2fa")), "app-2fa");
-        assert_eq!(user_name_for(None), "app");
-        assert_eq!(user_name_for(Some("ocr_service")), "ocr_service");
-    }
-
-    #[test]
-    fn root_spellings() {
-        for u in ["root", "0", "0:0", "root:root", " 0:1000"] {
-            assert!(is_root_user(u), "{u}");
-        }
-        for u in ["1000", "app", "1000:0", "rootless", "10"] {
-            assert!(!is_root_user(u), "{u}");
-        }
-    }
 }

@@ -2,22 +2,19 @@
 //! reviewer must be able to read. `x-harden` without a reason, or naming a
 //! rule that does not exist, is reported.
 
-use super::{Output, RuleInfo};
+use super::Output;
+use super::{Files, Rule, ServiceCx};
 use crate::compose::service::Service;
 use crate::dockerfile::analyze::DfCtx;
 use crate::finding::Finding;
 
 pub const NAME: &str = "undocumented-exception";
 
-pub const INFO: RuleInfo = RuleInfo {
-    name: NAME,
-    summary: "an exception (`x-harden` / `# harden: allow`) without a reason",
-    explanation: "A service may be exempted from a rule, but only with a written reason, so \
-that the next reviewer knows why the baseline does not apply: \
-`x-harden: {allow: [writable-rootfs], reason: \"writes routing state; see OPS-112\"}` in a \
-compose service, `# harden: allow root-user -- <reason>` in a Dockerfile. The exemption is \
-honoured either way; the missing reason is reported until it is written.",
-    fix: "",
+pub const RULE: Rule = Rule {
+    service: Some(|cx: &ServiceCx, out| check_compose(cx.svc, out)),
+    dockerfile: Some(check_dockerfile),
+    judges_exceptions: true,
+    ..Rule::new(NAME, Files::Both)
 };
 
 pub fn check_compose(svc: &Service, out: &mut Output) {
@@ -38,7 +35,7 @@ pub fn check_compose(svc: &Service, out: &mut Output) {
         );
     }
     for a in &ex.allow {
-        if a != "all" && super::info(a).is_none() {
+        if a != "all" && crate::registry::get(a).is_none() {
             out.findings.push(
                 Finding::new(
                     NAME,
@@ -71,7 +68,7 @@ pub fn check_dockerfile(ctx: &DfCtx, out: &mut Output) {
             );
         }
         for r in rules {
-            if r != "all" && super::info(r).is_none() {
+            if r != "all" && crate::registry::get(r).is_none() {
                 out.findings.push(
                     Finding::new(
                         NAME,

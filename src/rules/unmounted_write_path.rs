@@ -2,27 +2,18 @@
 //! service writes must be a carve-out, or the service fails at its first
 //! write. Scratch space (`/tmp`) becomes a size-limited tmpfs.
 
-use super::{Output, RuleInfo};
+use super::Output;
+use super::{Files, Rule, ServiceCx};
 use crate::compose::service::Service;
 use crate::compose::tree::{Document, Kind, Node};
 use crate::compose::Ctx;
-use crate::plan::{Carve, ServicePlan};
+use crate::plan::Carve;
 
 pub const NAME: &str = "unmounted-write-path";
 
 /// The scratch tmpfs every read-only service gets.
 /// (Its size is `tmpfs-size` in harden.toml, `crate::config::DEFAULT_TMPFS_SIZE` by default.)
 pub const TMP: &str = "/tmp";
-
-pub const INFO: RuleInfo = RuleInfo {
-    name: NAME,
-    summary: "a path the service writes is neither a volume nor a tmpfs",
-    explanation: "With a read-only root filesystem, a service fails the first time it writes \
-outside its mounts. Scratch paths (/tmp, pid and socket directories) become tmpfs mounts with \
-a size limit; persistent paths (data, models, caches) become named volumes, created and owned \
-by the service's user in its Dockerfile.",
-    fix: "mount a tmpfs or named volume where the service writes",
-};
 
 /// A mount target of a service and how it is mounted.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -149,14 +140,15 @@ pub fn covered(mounts: &[Mount], path: &str) -> bool {
     })
 }
 
-pub fn check(
-    ctx: &Ctx,
-    svc: &Service,
-    plan: &ServicePlan,
-    out: &mut Output,
-    new_volumes: &mut Vec<String>,
-) {
-    if svc.allows(NAME) || svc.allows(super::writable_rootfs::NAME) || plan.carve_outs.is_empty() {
+pub const RULE: Rule = Rule {
+    service: Some(check),
+    ..Rule::new(NAME, Files::Both)
+};
+
+/// Carve-outs are pointless where the root filesystem stays writable.
+pub fn check(cx: &ServiceCx, out: &mut Output) {
+    let (ctx, svc, plan) = (cx.ctx, cx.svc, cx.plan);
+    if !cx.applies(super::writable_rootfs::NAME) || plan.carve_outs.is_empty() {
         return;
     }
     let subject = format!("service {}", svc.name);
@@ -184,7 +176,7 @@ pub fn check(
             let mut moved = Vec::new();
             for c in &volumes {
                 if let Carve::Volume { name, cache } = &c.carve {
-                    new_volumes.push(name.clone());
+                    out.new_volumes.push(name.clone());
                     out.note(&subject, NAME, format!("volume `{}`: {}", c.entry(), c.why));
                     if !cache {
                         moved.push(format!("`{}`", c.path));

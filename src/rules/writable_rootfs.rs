@@ -3,23 +3,14 @@
 //! time. The fix is `read_only: true`; what the service must write becomes
 //! an explicit carve-out (see `unmounted-write-path`).
 
-use super::{pointer, Output, RuleInfo};
+use super::{pointer, Output};
+use super::{Files, Rule, ServiceCx};
 use crate::compose::patch::{self, NewValue};
 use crate::compose::service::{Origin, Service};
 use crate::compose::Ctx;
 use crate::finding::Finding;
 
 pub const NAME: &str = "writable-rootfs";
-
-pub const INFO: RuleInfo = RuleInfo {
-    name: NAME,
-    summary: "compose service without `read_only: true`",
-    explanation: "A writable root filesystem lets a compromised process replace binaries, \
-plant tools or alter configuration inside the container. `read_only: true` makes the image \
-immutable at run time (CIS Docker Benchmark 5.13); paths the service really writes become \
-named volumes or tmpfs mounts.",
-    fix: "set `read_only: true`",
-};
 
 /// Whether a YAML scalar says true the way Compose reads booleans.
 pub fn is_true(value: &str) -> bool {
@@ -29,14 +20,20 @@ pub fn is_true(value: &str) -> bool {
     )
 }
 
-pub fn check(ctx: &Ctx, svc: &Service, plan: &crate::plan::ServicePlan, out: &mut Output) {
+pub const RULE: Rule = Rule {
+    service: Some(check),
+    ..Rule::new(NAME, Files::Compose)
+};
+
+pub fn check(cx: &ServiceCx, out: &mut Output) {
+    let (ctx, svc, plan) = (cx.ctx, cx.svc, cx.plan);
     let before = out.edits.len();
     make_read_only(ctx, svc, out);
     if out.edits.len() > before {
         // Nothing tells harden where an unknown image writes: say so rather
         // than imply the carve-outs are complete.
         // The capabilities note covers writes too, where it is given.
-        let covered = super::default_capabilities::reviews_unknown_image(svc, plan);
+        let covered = super::default_capabilities::reviews_unknown_image(cx);
         if let Some(image) = plan.unknown_image.as_ref().filter(|_| !covered) {
             out.review(
                 &format!("service {}", svc.name),
@@ -48,9 +45,6 @@ pub fn check(ctx: &Ctx, svc: &Service, plan: &crate::plan::ServicePlan, out: &mu
 }
 
 fn make_read_only(ctx: &Ctx, svc: &Service, out: &mut Output) {
-    if svc.allows(NAME) {
-        return;
-    }
     let subject = format!("service {}", svc.name);
     // The override file's value wins when Compose merges the two files.
     if let Some((v, file)) = svc.overlay("read_only") {

@@ -1,0 +1,344 @@
+//! The engine for compose files: plan every service, run the rules that
+//! apply to it, declare the new volumes; and after a fix, check that the
+//! new text still holds everything the author wrote.
+
+use crate::compose::service::{self, Project, Service};
+use crate::compose::tree::{self, Document, Limits};
+use crate::compose::{patch, top_level_volumes, Ctx};
+use crate::config::{Config, Exemption};
+use crate::finding::{pointer, Finding, NoteKind, Output};
+use crate::rules::{ServiceCx, RULES};
+use crate::source::Source;
+use std::sync::Arc;
+
+/// Plans for every service, keyed by service name, in name order. A sorted
+/// vector rather than a map: a plan is large and stored inline, and map
+/// nodes reserve room for eleven of them however few a file has.
+#[derive(Debug, Default)]
+pub struct Plans {
+    by_name: Vec<(String, crate::plan::ServicePlan)>,
+}
+
+impl Plans {
+    /// The plan of the service `name`.
+    pub fn get(&self, name: &str) -> Option<&crate::plan::ServicePlan> {
+        self.by_name
+            .binary_search_by(|(n, _)| n.as_str().cmp(name))
+            .ok()
+            .and_then(|i| self.by_name.get(i))
+            .map(|(_, p)| p)
+    }
+
+    /// Every (service name, plan), in name order.
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &crate::plan::ServicePlan)> {
+        self.by_name.iter().map(|(n, p)| (n, p))
+    }
+
+    pub fn len(&self) -> usize {
+        self.by_name.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_name.is_empty()
+    }
+
+    /// From (name, plan) pairs in any order; of two plans for one name the
+    /// later wins, as a map insert would.
+    fn from_pairs(mut pairs: Vec<(String, crate::plan::ServicePlan)>) -> Plans {
+        // Stable: pairs of one name keep their order, the last one is kept.
+        pairs.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut by_name: Vec<(String, crate::plan::ServicePlan)> = Vec::with_capacity(pairs.len());
+        for pair in pairs {
+            match by_name.last_mut() {
+                Some(last) if last.0 == pair.0 => *last = pair,
+                _ => by_name.push(pair),
+            }
+        }
+        by_name.shrink_to_fit();
+        Plans { by_name }
+    }
+}
+
+impl<'a> IntoIterator for &'a Plans {
+    type Item = (&'a String, &'a crate::plan::ServicePlan);
+    type IntoIter = std::iter::Map<
+        std::slice::Iter<'a, (String, crate::plan::ServicePlan)>,
+        fn(&'a (String, crate::plan::ServicePlan)) -> (&'a String, &'a crate::plan::ServicePlan),
+    >;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.by_name.iter().map(|(n, p)| (n, p))
+    }
+}
+
+/// What `analyze` keeps of a file's results.
+pub enum Mode<'s> {
+    /// Findings, edits and notes, for a fix.
+    Fix,
+    /// Findings only: each service's edits and notes are dropped as soon as
+    /// its rules ran (a findings report shows neither), and the findings are
+    /// handed to `spill` a few hundred at a time, so a file with tens of
+    /// thousands of services never holds them all.
+    Check {
+        spill: &'s mut dyn FnMut(Vec<Finding>),
+    },
+}
+
+/// Findings a [`Mode::Check`] run gathers before it hands them on.
+const SPILL_AT: usize = 512;
+
+/// Plan every service and run every compose rule over it, in file order.
+/// `built` gives the Dockerfile a service builds, where harden could read
+/// it; the plans of those services are returned, for the rules of the
+/// Dockerfile. Every other plan is dropped once its service is checked, so
+/// memory does not grow with the number of services.
+pub fn analyze<'d>(
+    src: &Source,
+    doc: &Document,
+    project: &Project,
+    built: &dyn Fn(&str) -> Option<crate::plan::Built<'d>>,
+    config: &Config,
+    mut mode: Mode,
+) -> (Output, Plans) {
+    let ctx = Ctx::new(src, doc, config, matches!(mode, Mode::Fix));
+    // Volume names already in use, so a new volume gets a name of its own.
+    let mut taken = top_level_volumes(doc);
+    for (o, _) in project.overlays {
+        taken.extend(top_level_volumes(o));
+    }
+    for o in project.bases {
+        taken.extend(top_level_volumes(o));
+    }
+    for (_, o) in project.others {
+        taken.extend(top_level_volumes(o));
+    }
+    let mut kept = Vec::new();
+    let mut out = Output::default();
+    for svc in project.services(doc) {
+        let b = built(svc.name);
+        let (exempt, excepted) = exemptions(&ctx, &svc);
+        let plan = crate::plan::plan_service(&ctx, &svc, b.as_ref(), &taken, &exempt);
+        for c in &plan.carve_outs {
+            if let crate::plan::Carve::Volume { name, .. } = &c.carve {
+                taken.push(name.clone());
+            }
+        }
+        let cx = ServiceCx {
+            ctx: &ctx,
+            svc: &svc,
+            plan: &plan,
+            exempt: &exempt,
+        };
+        for rule in RULES {
+            let Some(check) = rule.service else { continue };
+            if cx.applies(rule.name) {
+                check(&cx, &mut out);
+            } else if let Some((_, why)) = excepted.iter().find(|(r, _)| *r == rule.name) {
+                out.info(
+                    &format!("service {}", svc.name),
+                    rule.name,
+                    format!("not applied: {why}"),
+                );
+            }
+        }
+        for r in &plan.review {
+            out.review(&format!("service {}", svc.name), "", r.clone());
+        }
+        if let Mode::Check { spill } = &mut mode {
+            out.edits.clear();
+            out.notes.clear();
+            out.replaced.clear();
+            out.new_volumes.clear();
+            if out.findings.len() >= SPILL_AT {
+                spill(std::mem::take(&mut out.findings));
+            }
+        }
+        if b.is_some() {
+            kept.push((svc.name.to_string(), plan));
+        }
+    }
+    let new_volumes = std::mem::take(&mut out.new_volumes);
+    ctx.declare_volumes(&new_volumes, &mut out);
+    patch::order_insertions(&mut out.edits);
+    // Explicit `? key` entries can end a block where its lines do not show
+    // it; compose files never need them, so such a file is reported, not
+    // edited (found by fuzzing).
+    if let Some(line) = explicit_key_line(src) {
+        if !out.edits.is_empty() {
+            out.edits.clear();
+            out.replaced.clear();
+            out.notes.retain(|n| n.kind != NoteKind::Change);
+            out.review(
+                "whole file",
+                "",
+                format!("line {line} uses an explicit `? key` entry: harden does not edit this file; apply the findings by hand"),
+            );
+        }
+    }
+    (out, Plans::from_pairs(kept))
+}
+
+/// The rules `svc` is exempted from, decided once for all its rules: by
+/// harden.toml (skipped, or an `[[exception]]` matching the file or the
+/// service) or by the service's own `x-harden`, which cannot exempt it from
+/// the rule that judges the exceptions. Also the harden.toml exceptions
+/// with their reasons, which the notes name.
+fn exemptions(ctx: &Ctx, svc: &Service) -> (Vec<&'static str>, Vec<(&'static str, Exemption)>) {
+    let mut exempt = Vec::new();
+    let mut excepted = Vec::new();
+    for rule in RULES {
+        if let Some(why) = ctx
+            .config
+            .exemption(&ctx.src.path, Some(svc.name), rule.name)
+        {
+            exempt.push(rule.name);
+            if why != Exemption::Skipped {
+                excepted.push((rule.name, why));
+            }
+        } else if !rule.judges_exceptions && svc.allows(rule.name) {
+            exempt.push(rule.name);
+        }
+    }
+    (exempt, excepted)
+}
+
+/// The first line that starts an explicit mapping key (`? key`), if any.
+fn explicit_key_line(src: &Source) -> Option<usize> {
+    src.text
+        .lines()
+        .position(|l| {
+            let t = l.trim_start_matches([' ', '-']).trim_start();
+            t == "?" || t.starts_with("? ") || t.starts_with("?\t")
+        })
+        .map(|i| i + 1)
+}
+
+/// After a fix: the new text must parse, and every value the author wrote
+/// must still be there, unchanged and in order, except those the fix meant
+/// to replace. Anything else means a bug in a patch, and the fix is refused.
+pub fn verify(
+    old: &Document,
+    new_src: &Arc<Source>,
+    replaced: &[String],
+    limits: &Limits,
+) -> Result<(), String> {
+    let new = match tree::parse(new_src, limits) {
+        Ok(Some(d)) => d,
+        Ok(None) => return Err("the fixed file is empty".into()),
+        Err(e) => {
+            return Err(format!(
+                "the fixed file does not parse ({}:{}: {})",
+                e.line, e.col, e.message
+            ))
+        }
+    };
+    let a = old.to_json(false, limits).map_err(|e| e.message)?;
+    let b = new.to_json(false, limits).map_err(|e| e.message)?;
+    // A fix adds only inside the file's services and to the top-level
+    // `volumes`: anything new elsewhere is an insertion that the text put
+    // somewhere else than harden meant (found by fuzzing: an empty key at
+    // the start of a line made a service's block look longer than it is).
+    // Services by their pointer token (`~1` for a `/` in a name), looked up
+    // once per new value: a file of tens of thousands of services gets
+    // several new values in each.
+    let services: std::collections::HashSet<String> = service::services(old)
+        .map(|s| pointer(&[s.name]).split_off(1))
+        .collect();
+    let may_grow = |p: &str| {
+        p == "/volumes"
+            || p.starts_with("/volumes/")
+            || p.strip_prefix("/services/")
+                .and_then(|rest| rest.split_once('/'))
+                .is_some_and(|(name, _)| services.contains(name))
+    };
+    contains(&a, &b, "", replaced, &may_grow)
+}
+
+/// `old` is contained in `new`: mappings keep their keys, sequences keep
+/// their items in order (new ones may be interleaved), scalars are equal.
+/// What is new (a key, an item, a value for a null) must be at a path
+/// `may_grow` allows.
+fn contains(
+    old: &serde_json::Value,
+    new: &serde_json::Value,
+    at: &str,
+    replaced: &[String],
+    may_grow: &dyn Fn(&str) -> bool,
+) -> Result<(), String> {
+    use serde_json::Value;
+    if replaced.iter().any(|r| r == at) {
+        return Ok(());
+    }
+    let added = |p: &str| {
+        if may_grow(p) {
+            Ok(())
+        } else {
+            Err(format!(
+                "`{p}` would be added, outside the services harden hardens"
+            ))
+        }
+    };
+    match (old, new) {
+        (Value::Object(a), Value::Object(b)) => {
+            for (k, v) in a {
+                let p = format!("{at}{}", pointer(&[k]));
+                match b.get(k) {
+                    Some(w) => contains(v, w, &p, replaced, may_grow)?,
+                    None => return Err(format!("`{p}` would be lost")),
+                }
+            }
+            for k in b.keys().filter(|k| !a.contains_key(*k)) {
+                added(&format!("{at}{}", pointer(&[k])))?;
+            }
+            Ok(())
+        }
+        (Value::Array(a), Value::Array(b)) => {
+            let mut j = 0;
+            for (i, v) in a.iter().enumerate() {
+                let p = format!("{at}/{i}");
+                loop {
+                    let Some(w) = b.get(j) else {
+                        return Err(format!("`{p}` would be lost"));
+                    };
+                    j += 1;
+                    if contains(v, w, &p, replaced, may_grow).is_ok() {
+                        break;
+                    }
+                }
+            }
+            if b.len() > a.len() {
+                added(&format!("{at}/-"))?;
+            }
+            Ok(())
+        }
+        (a, b) if a == b => Ok(()),
+        // A key written without a value (`cap_drop:`) that the fix fills in.
+        (Value::Null, _) => added(at),
+        _ => Err(format!("`{at}` would change")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A fix may add inside the file's services and to the top-level
+    /// volumes only: the same lines landing anywhere else are refused.
+    #[test]
+    fn additions_outside_the_services_are_refused() {
+        let src = |t: &str| Arc::new(Source::new("c.yml".into(), "c.yml".into(), t.to_string()));
+        let old_text = "x-env: {A: 1}\nservices:\n  web:\n    image: nginx\n    cap_drop:\n";
+        let old = tree::parse(&src(old_text), &Limits::default())
+            .unwrap()
+            .unwrap();
+        let verdict = |new: &str| verify(&old, &src(new), &[], &Limits::default());
+        let good = "x-env: {A: 1}\nservices:\n  web:\n    image: nginx\n    read_only: true\n    cap_drop:\n      - ALL\nvolumes:\n  data:\n";
+        assert_eq!(verdict(good), Ok(()));
+        let stray =
+            "x-env: {A: 1, read_only: true}\nservices:\n  web:\n    image: nginx\n    cap_drop:\n";
+        let e = verdict(stray).unwrap_err();
+        assert!(e.contains("`/x-env/read_only` would be added"), "{e}");
+        let new_service = "x-env: {A: 1}\nservices:\n  web:\n    image: nginx\n    cap_drop:\n  db:\n    image: postgres\n";
+        assert!(verdict(new_service).is_err());
+    }
+}
