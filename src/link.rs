@@ -5,7 +5,6 @@
 use crate::compose::service;
 use crate::compose::tree::Document;
 use crate::dockerfile::analyze::Hints;
-use crate::plan::ServicePlan;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -46,10 +45,7 @@ pub struct Links {
 /// runs (`build.target`).
 pub type BuiltBy = (PathBuf, PathBuf, Option<String>);
 
-/// The path with symlinks and `..` resolved, or as given when it cannot be.
-pub fn canonical(p: &Path) -> PathBuf {
-    std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf())
-}
+pub use crate::paths::{canonical, normalize};
 
 /// A service that builds a local Dockerfile, as one compose file says,
 /// with its paths resolved ([`Links::scan`]).
@@ -231,14 +227,12 @@ impl Links {
             .collect()
     }
 
-    /// What the Dockerfile rules should know about the file at `path`;
-    /// `plan` is the plan of the service that owns its link ([`Self::owner`]):
-    /// the named-volume directories the Dockerfile must create for the user
-    /// (and which of them were mounted before harden ran), and the tmpfs
-    /// mountpoints whose mode it must set.
-    pub fn hints_for(&self, path: &Path, plan: Option<&ServicePlan>) -> Hints {
+    /// What the Dockerfile rules should know about the file at `path` from
+    /// its link: the service that builds it (none when no service does),
+    /// the build context, target and arguments. The plan of that service
+    /// adds the rest ([`crate::engine`]).
+    pub fn hints_for(&self, path: &Path) -> Hints {
         let link = self.by_dockerfile.get(&self.canonical(path));
-        let plan = plan.filter(|_| link.is_some());
         let folder = self
             .canonical(path)
             .parent()
@@ -249,14 +243,9 @@ impl Links {
             folder,
             uid: DEFAULT_UID,
             home: None,
-            dirs: plan.map(|p| p.volume_dirs.clone()).unwrap_or_default(),
-            existing_volumes: plan
-                .map(|p| p.existing_volume_dirs.clone())
-                .unwrap_or_default(),
             context: link
                 .map(|l| l.context.clone())
                 .or_else(|| self.canonical(path).parent().map(Path::to_path_buf)),
-            tmpfs_dirs: plan.map(|p| p.tmpfs_dirs.clone()).unwrap_or_default(),
             target: link.and_then(|l| l.target.clone()),
             build_args: link.map(|l| l.args.clone()).unwrap_or_default(),
             ..Hints::default()
@@ -293,19 +282,4 @@ fn build_args(doc: &Document, build: &crate::compose::tree::Node) -> Vec<(String
             .collect(),
         _ => Vec::new(),
     }
-}
-
-/// `a/./b/../c` → `a/c`, lexically, so paths shown to users stay short.
-pub fn normalize(p: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for c in p.components() {
-        match c {
-            std::path::Component::CurDir => {}
-            std::path::Component::ParentDir if out.file_name().is_some() => {
-                out.pop();
-            }
-            other => out.push(other.as_os_str()),
-        }
-    }
-    out
 }

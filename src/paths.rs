@@ -3,7 +3,7 @@
 
 use crate::error::FileError;
 use std::io::Read;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// The path shown to a user and in diffs: relative to the working directory.
 pub fn display_path(path: &Path) -> String {
@@ -18,6 +18,26 @@ pub fn display_path(path: &Path) -> String {
             .collect()
     };
     rel.to_string_lossy().replace('\\', "/")
+}
+
+/// The path with symlinks and `..` resolved, or as given when it cannot be.
+pub fn canonical(p: &Path) -> PathBuf {
+    std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf())
+}
+
+/// `a/./b/../c` → `a/c`, lexically, so paths shown to users stay short.
+pub fn normalize(p: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir if out.file_name().is_some() => {
+                out.pop();
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
 }
 
 /// An I/O error in words a user recognises, without Rust's `(os error N)`.

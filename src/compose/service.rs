@@ -81,14 +81,14 @@ impl<'a> Project<'a> {
     /// the values of every key of a service do not each cost system calls;
     /// only a path through a symbolic link needs resolving.
     fn other(&self, file: &str) -> Option<(&'a Path, &'a Document)> {
-        let joined = crate::link::normalize(&self.dir?.join(file));
+        let joined = crate::paths::normalize(&self.dir?.join(file));
         let find = |path: &Path| {
             self.others
                 .iter()
                 .find(|(p, _)| p == path)
                 .map(|(p, d)| (p.as_path(), *d))
         };
-        find(&joined).or_else(|| find(&crate::link::canonical(&joined)))
+        find(&joined).or_else(|| find(&crate::paths::canonical(&joined)))
     }
 }
 

@@ -186,6 +186,14 @@ impl<'a> DfCtx<'a> {
         })
     }
 
+    /// The home directory to give the user: a carve-out when the plan has one.
+    pub fn home(&self) -> String {
+        self.hints
+            .home
+            .clone()
+            .unwrap_or_else(|| "/tmp".to_string())
+    }
+
     /// Whether the Dockerfile is exempted from `rule`: asked only by a rule
     /// that writes another rule's lines (the engine runs no exempted rule).
     pub fn allows(&self, rule: &str) -> bool {

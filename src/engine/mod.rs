@@ -310,7 +310,10 @@ pub fn harden_group(
     };
     for ((_, path, _, _, r), out) in members.iter().zip(outputs.iter_mut()) {
         if let Ok((src, Parsed::Dockerfile(df))) = r {
-            let mut hints = links.hints_for(path, plan_of(path));
+            let mut hints = links.hints_for(path);
+            if let Some(plan) = plan_of(path).filter(|_| hints.service.is_some()) {
+                follow_plan(&mut hints, plan);
+            }
             hints.configure(config, path);
             *out = dockerfiles::analyze(src, df, &hints);
         }
@@ -344,4 +347,13 @@ pub fn harden_group(
             (i, result)
         })
         .collect()
+}
+
+/// What the plan of the service that builds a Dockerfile asks of it: the
+/// named-volume directories to create for the user (and which of them were
+/// mounted before harden ran), and the tmpfs mountpoints whose mode it sets.
+fn follow_plan(hints: &mut crate::dockerfile::analyze::Hints, plan: &crate::plan::ServicePlan) {
+    hints.dirs = plan.volume_dirs.clone();
+    hints.existing_volumes = plan.existing_volume_dirs.clone();
+    hints.tmpfs_dirs = plan.tmpfs_dirs.clone();
 }

@@ -62,7 +62,7 @@ pub fn render(results: &[FileResult]) -> String {
 mod tests {
     use super::*;
     use crate::finding::Finding;
-    use crate::rules::Output;
+    use crate::finding::Output;
 
     #[test]
     fn escaping_follows_the_workflow_command_rules() {

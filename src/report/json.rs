@@ -116,7 +116,7 @@ mod tests {
     use super::*;
     use crate::edit::Edit;
     use crate::finding::Finding;
-    use crate::rules::Output;
+    use crate::finding::Output;
 
     #[test]
     fn edits_carry_bytes_and_character_positions() {

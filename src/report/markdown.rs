@@ -226,8 +226,8 @@ user once (new volumes need nothing):\n\n",
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::finding::Output;
     use crate::finding::{Finding, Note};
-    use crate::rules::Output;
     use crate::source::Source;
 
     #[test]

@@ -88,7 +88,7 @@ fn dockerfile_of(results: &[FileResult], path: &Path, fixed: bool) -> Option<Doc
     let r = results.iter().find(|r| {
         r.kind == Some(discover::Kind::Dockerfile)
             && r.path.file_name() == path.file_name()
-            && crate::link::canonical(&r.path) == path
+            && crate::paths::canonical(&r.path) == path
     })?;
     let text = match (&r.fixed, &r.source) {
         (Some(f), _) if fixed => f.clone(),

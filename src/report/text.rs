@@ -185,7 +185,7 @@ pub fn summary(results: &[FileResult]) -> String {
 mod tests {
     use super::*;
     use crate::finding::Finding;
-    use crate::rules::Output;
+    use crate::finding::Output;
     use crate::source::Source;
 
     fn result(text: &str, findings: Vec<Finding>) -> FileResult {

@@ -3,8 +3,8 @@
 //! home by default, which is read-only once the root filesystem is. Their
 //! cache variables are pointed into the service's cache volume.
 
-use super::Output;
-use super::{Files, Rule, ServiceCx};
+use crate::finding::Output;
+use super::rule::{Files, Rule, ServiceCx};
 use crate::compose::service::Service;
 use crate::compose::Ctx;
 use crate::plan::ServicePlan;

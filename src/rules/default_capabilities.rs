@@ -3,8 +3,8 @@
 //! services never use. The fix drops them all; capabilities a service really
 //! needs come back as an explicit, explained `cap_add`.
 
-use super::Output;
-use super::{Files, Rule, ServiceCx};
+use crate::finding::Output;
+use super::rule::{Files, Rule, ServiceCx};
 use crate::compose::patch::NewValue;
 use crate::compose::service::{Origin, Service};
 use crate::compose::tree::Kind;

@@ -3,7 +3,8 @@
 //! tools that write dot-files there (pip, npm, git, shells) fail. The fix
 //! sets `ENV HOME` to a writable carve-out (`/tmp` when nothing better).
 
-use super::{Files, Output, Rule};
+use super::rule::{Files, Rule};
+use crate::finding::Output;
 use crate::dockerfile::analyze::DfCtx;
 use crate::finding::Finding;
 
@@ -29,7 +30,7 @@ pub fn home_line(ctx: &DfCtx, out: &mut Output, user: &str) -> Option<String> {
     }
     let stage = &ctx.df.stages[ctx.final_stage()];
     let from = &ctx.df.instructions[stage.from];
-    let home = super::root_user::home(ctx);
+    let home = ctx.home();
     out.findings.push(Finding::new(
         NAME,
         from.line,

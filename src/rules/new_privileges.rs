@@ -2,8 +2,8 @@
 //! can gain privileges through setuid binaries or file capabilities. The fix
 //! adds `no-new-privileges:true` to `security_opt`.
 
-use super::{pointer, Output};
-use super::{Files, Rule, ServiceCx};
+use crate::finding::{pointer, Output};
+use super::rule::{Files, Rule, ServiceCx};
 use crate::compose::patch::{self, NewValue};
 use crate::compose::service::{Origin, Service};
 use crate::compose::tree::Kind;

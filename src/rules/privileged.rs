@@ -3,8 +3,8 @@
 //! know what the service needs instead, so it reports and does not fix.
 
 use super::writable_rootfs::is_true;
-use super::Output;
-use super::{Files, Rule, ServiceCx};
+use crate::finding::Output;
+use super::rule::{Files, Rule, ServiceCx};
 use crate::compose::service::Service;
 use crate::finding::Finding;
 

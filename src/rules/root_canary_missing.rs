@@ -5,7 +5,8 @@
 //! context, reports when it has no uid-0 check, and points at a ready
 //! snippet. It never edits application source: that is the author's call.
 
-use super::{Files, Output, Rule};
+use super::rule::{Files, Rule};
+use crate::finding::Output;
 use crate::dockerfile::analyze::DfCtx;
 use crate::dockerfile::Form;
 use crate::finding::Finding;

@@ -2,7 +2,8 @@
 //! host's kernel, one bug away from the host. Compose services that say
 //! `user: root` are reported; Dockerfiles get a non-root `USER`.
 
-use super::{Files, Output, Rule, ServiceCx};
+use super::rule::{Files, Rule, ServiceCx};
+use crate::finding::Output;
 use crate::baseimage;
 use crate::compose::service::Service;
 use crate::compose::Ctx;
@@ -167,10 +168,6 @@ fn overrides_entrypoint(ctx: &DfCtx) -> bool {
 /// UID for a user harden creates when nothing else is configured.
 const DEFAULT_UID: u32 = crate::config::DEFAULT_UID;
 
-/// The home directory to give the user: a carve-out when the plan has one.
-pub fn home(ctx: &DfCtx) -> String {
-    ctx.hints.home.clone().unwrap_or_else(|| "/tmp".to_string())
-}
 
 pub fn check_dockerfile(ctx: &DfCtx, out: &mut Output) {
     let stage = &ctx.df.stages[ctx.final_stage()];
@@ -494,7 +491,7 @@ fn choose_user(ctx: &DfCtx, restore: Option<String>, out: &mut Output) -> Option
     });
     // A configured GID is used as given; by default the group matches the UID.
     let gid = ctx.hints.gid.unwrap_or(uid);
-    let home = home(ctx);
+    let home = ctx.home();
     let Some(mut cmd) = baseimage::render_create_user(base.family, &name, uid, gid, &home) else {
         out.review(
             &subject,

@@ -2,8 +2,8 @@
 //! reviewer must be able to read. `x-harden` without a reason, or naming a
 //! rule that does not exist, is reported.
 
-use super::Output;
-use super::{Files, Rule, ServiceCx};
+use crate::finding::Output;
+use super::rule::{Files, Rule, ServiceCx};
 use crate::compose::service::Service;
 use crate::dockerfile::analyze::DfCtx;
 use crate::finding::Finding;

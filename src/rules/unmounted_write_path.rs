@@ -2,8 +2,8 @@
 //! service writes must be a carve-out, or the service fails at its first
 //! write. Scratch space (`/tmp`) becomes a size-limited tmpfs.
 
-use super::Output;
-use super::{Files, Rule, ServiceCx};
+use crate::finding::Output;
+use super::rule::{Files, Rule, ServiceCx};
 use crate::compose::service::Service;
 use crate::compose::tree::{Document, Kind, Node};
 use crate::compose::Ctx;

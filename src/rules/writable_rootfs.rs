@@ -3,8 +3,8 @@
 //! time. The fix is `read_only: true`; what the service must write becomes
 //! an explicit carve-out (see `unmounted-write-path`).
 
-use super::{pointer, Output};
-use super::{Files, Rule, ServiceCx};
+use crate::finding::{pointer, Output};
+use super::rule::{Files, Rule, ServiceCx};
 use crate::compose::patch::{self, NewValue};
 use crate::compose::service::{Origin, Service};
 use crate::compose::Ctx;
