@@ -402,25 +402,19 @@ fn dockerfile_keeps_root(b: &Built) -> bool {
     let Some(run) = crate::dockerfile::analyze::run_stage(df, b.target) else {
         return false;
     };
-    let mut stage = Some(run);
-    let mut root_image = String::new();
-    let mut seen = 0;
-    while let Some(i) = stage {
-        let Some(s) = df.stages.get(i) else { break };
-        if df.instructions[s.instructions.clone()]
+    let chain = df.chain(run);
+    if chain.iter().any(|&i| {
+        df.stage_instructions(i)
             .iter()
             .any(|ins| ins.keyword == "USER")
-        {
-            return false;
-        }
-        root_image = s.resolved_image.clone();
-        stage = s.parent;
-        seen += 1;
-        if seen > df.stages.len() {
-            break;
-        }
+    }) {
+        return false;
     }
-    crate::baseimage::classify(&root_image)
+    let root_image = chain
+        .first()
+        .and_then(|&i| df.stages.get(i))
+        .map_or("", |s| s.resolved_image.as_str());
+    crate::baseimage::classify(root_image)
         .drops_privileges
         .is_some()
 }
@@ -432,17 +426,9 @@ fn plan_from_dockerfile(p: &mut Planner, b: &Built) {
     let Some(last) = crate::dockerfile::analyze::run_stage(df, b.target) else {
         return;
     };
-    let mut chain = vec![last];
-    while let Some(parent) = df
-        .stages
-        .get(*chain.last().unwrap_or(&last))
-        .and_then(|s| s.parent)
-    {
-        if chain.contains(&parent) {
-            break;
-        }
-        chain.push(parent);
-    }
+    // The final stage first.
+    let mut chain = df.chain(last);
+    chain.reverse();
     // Started as root on purpose, dropping privileges later: with no
     // capabilities that switch fails.
     if let Some(tool) = crate::dockerfile::users::drops_privileges_itself(df, &chain) {

@@ -114,16 +114,7 @@ const TRAILING: &[&str] = &[
 impl<'a> DfCtx<'a> {
     pub fn new(src: &'a Source, df: &'a Dockerfile, hints: &'a Hints) -> Option<Self> {
         let last = run_stage(df, hints.target.as_deref())?;
-        let mut chain = vec![last];
-        let mut cur = last;
-        while let Some(p) = df.stages.get(cur).and_then(|s| s.parent) {
-            if chain.contains(&p) {
-                break;
-            }
-            chain.push(p);
-            cur = p;
-        }
-        chain.reverse();
+        let chain = df.chain(last);
         let root = df.stages.get(*chain.first()?)?;
         // `FROM ${BASE}` with no default expands to nothing: classify what
         // was written, so notes say the image is chosen at build time.

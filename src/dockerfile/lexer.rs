@@ -1183,6 +1183,20 @@ impl Dockerfile {
         self.stages.last()
     }
 
+    /// `stage` and the stages it builds on (`FROM earlier AS this`), oldest
+    /// first: what the image of `stage` is made of. The one walk of the
+    /// chain; a loop in it (not possible in a valid file) ends the walk.
+    pub fn chain(&self, stage: usize) -> Vec<usize> {
+        let mut chain = Vec::new();
+        let mut at = Some(stage).filter(|s| *s < self.stages.len());
+        while let Some(i) = at.filter(|i| !chain.contains(i)) {
+            chain.push(i);
+            at = self.stages.get(i).and_then(|s| s.parent);
+        }
+        chain.reverse();
+        chain
+    }
+
     /// Instructions of a stage.
     pub fn stage_instructions(&self, stage: usize) -> &[Instruction] {
         self.stages

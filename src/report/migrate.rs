@@ -100,15 +100,11 @@ fn dockerfile_of(results: &[FileResult], path: &Path, fixed: bool) -> Option<Doc
 
 /// Indices of the final stage and the stages it builds on, final first.
 fn chain(df: &Dockerfile) -> Vec<usize> {
-    let mut out = Vec::new();
-    let mut at = df.final_stage().map(|s| s.index);
-    while let Some(i) = at {
-        if out.contains(&i) {
-            break;
-        }
-        out.push(i);
-        at = df.stages.get(i).and_then(|s| s.parent);
-    }
+    let mut out = df
+        .final_stage()
+        .map(|s| df.chain(s.index))
+        .unwrap_or_default();
+    out.reverse();
     out
 }
 

@@ -519,17 +519,7 @@ struct Resolver<'a, 'c> {
 impl Resolver<'_, '_> {
     /// The stage and the stages it builds on, oldest first.
     fn chain(&self, stage: usize) -> Vec<usize> {
-        let mut chain = vec![stage];
-        let mut cur = stage;
-        while let Some(p) = self.ctx.df.stages.get(cur).and_then(|s| s.parent) {
-            if chain.contains(&p) {
-                break;
-            }
-            chain.push(p);
-            cur = p;
-        }
-        chain.reverse();
-        chain
+        self.ctx.df.chain(stage)
     }
 
     /// Instruction indices of the stage's chain before `before`, in build order.
