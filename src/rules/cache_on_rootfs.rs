@@ -1,7 +1,6 @@
-//! `cache-on-rootfs`: libraries that download models or write caches at run
-//! time (torch, transformers, spaCy, matplotlib ...) write under the user's
-//! home by default, which is read-only once the root filesystem is. Their
-//! cache variables are pointed into the service's cache volume.
+//! `cache-on-rootfs` (templates/explain/cache-on-rootfs.md): reports the
+//! cache variables the plan redirects and adds them to the service's
+//! environment, in the style the service already uses.
 
 use crate::finding::Output;
 use super::rule::{Files, Rule, ServiceCx};

@@ -1,7 +1,6 @@
-//! `default-capabilities`: Docker gives every container a default set of
-//! Linux capabilities (CHOWN, DAC_OVERRIDE, SETUID, NET_RAW, ...) that most
-//! services never use. The fix drops them all; capabilities a service really
-//! needs come back as an explicit, explained `cap_add`.
+//! `default-capabilities` (templates/explain/default-capabilities.md): adds
+//! `cap_drop: [ALL]` in the list's own style, and the plan's `cap_add`
+//! entries with why; an unknown image gets a review note instead.
 
 use crate::finding::Output;
 use super::rule::{Files, Rule, ServiceCx};

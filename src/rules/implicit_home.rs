@@ -1,7 +1,5 @@
-//! `implicit-home`: a non-root user whose HOME is left to the passwd entry
-//! often points at `/` or a directory on the read-only root filesystem, and
-//! tools that write dot-files there (pip, npm, git, shells) fail. The fix
-//! sets `ENV HOME` to a writable carve-out (`/tmp` when nothing better).
+//! `implicit-home` (templates/explain/implicit-home.md): the `ENV HOME`
+//! line root-user writes before its `USER`, when the final stage sets none.
 
 use super::rule::{Files, Rule};
 use crate::finding::Output;

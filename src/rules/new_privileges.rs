@@ -1,6 +1,6 @@
-//! `new-privileges`: without `no-new-privileges`, a process in the container
-//! can gain privileges through setuid binaries or file capabilities. The fix
-//! adds `no-new-privileges:true` to `security_opt`.
+//! `new-privileges` (templates/explain/new-privileges.md): adds
+//! `no-new-privileges:true` to `security_opt`, or reports an explicit
+//! `:false` without changing it.
 
 use crate::finding::{pointer, Output};
 use super::rule::{Files, Rule, ServiceCx};

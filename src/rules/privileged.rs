@@ -1,6 +1,5 @@
-//! `privileged`: `privileged: true` gives the container every capability and
-//! every device of the host; no other hardening survives it. harden cannot
-//! know what the service needs instead, so it reports and does not fix.
+//! `privileged` (templates/explain/privileged.md): reports
+//! `privileged: true`; only the author knows what should replace it.
 
 use super::writable_rootfs::is_true;
 use crate::finding::Output;

@@ -1,6 +1,6 @@
-//! `root-user`: a process running as root in the container is root on the
-//! host's kernel, one bug away from the host. Compose services that say
-//! `user: root` are reported; Dockerfiles get a non-root `USER`.
+//! `root-user` (templates/explain/root-user.md): for a compose service, the
+//! plan's `user:` (or a report of `user: root`); for a Dockerfile, a user
+//! chosen or created on the base image's family and a `USER` for it.
 
 use super::rule::{Files, Rule, ServiceCx};
 use crate::finding::Output;

@@ -1,6 +1,6 @@
-//! `undocumented-exception`: an exemption from the baseline is a decision a
-//! reviewer must be able to read. `x-harden` without a reason, or naming a
-//! rule that does not exist, is reported.
+//! `undocumented-exception` (templates/explain/undocumented-exception.md):
+//! reports `x-harden` and `# harden: allow` without a reason or naming a
+//! rule the registry does not know.
 
 use crate::finding::Output;
 use super::rule::{Files, Rule, ServiceCx};

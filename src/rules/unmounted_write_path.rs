@@ -1,6 +1,6 @@
-//! `unmounted-write-path`: with a read-only root filesystem every path a
-//! service writes must be a carve-out, or the service fails at its first
-//! write. Scratch space (`/tmp`) becomes a size-limited tmpfs.
+//! `unmounted-write-path` (templates/explain/unmounted-write-path.md): adds
+//! the plan's carve-outs as tmpfs and named-volume entries and declares the
+//! new volumes; also the compose mount parser the plan reads.
 
 use crate::finding::Output;
 use super::rule::{Files, Rule, ServiceCx};

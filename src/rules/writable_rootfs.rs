@@ -1,7 +1,5 @@
-//! `writable-rootfs`: a service whose root filesystem is writable lets an
-//! attacker (or a bug) change the image's programs and configuration at run
-//! time. The fix is `read_only: true`; what the service must write becomes
-//! an explicit carve-out (see `unmounted-write-path`).
+//! `writable-rootfs` (templates/explain/writable-rootfs.md): sets
+//! `read_only: true`, minding an override file's value.
 
 use crate::finding::{pointer, Output};
 use super::rule::{Files, Rule, ServiceCx};
