@@ -92,52 +92,83 @@ pub struct Built<'a> {
     pub context: &'a Path,
 }
 
+/// What the plan infers from names and commands: data, in
+/// templates/inference.toml.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct Inference {
+    directory_variables: DirectoryVariables,
+    system_paths: SystemPaths,
+    #[serde(default)]
+    program: Vec<Program>,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct DirectoryVariables {
+    suffixes: Vec<String>,
+    prefixes: Vec<String>,
+    data_suffixes: Vec<String>,
+    not: Vec<String>,
+    not_suffixes: Vec<String>,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SystemPaths {
+    paths: Vec<String>,
+}
+
+/// A program whose known write paths become tmpfs carve-outs.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Program {
+    name: String,
+    tmpfs: Vec<ProgramTmpfs>,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProgramTmpfs {
+    path: String,
+    options: String,
+    why: String,
+}
+
+const INFERENCE: &str = include_str!("../templates/inference.toml");
+
+fn parse_inference() -> Result<Inference, toml::de::Error> {
+    toml::from_str(INFERENCE)
+}
+
+/// The embedded file is part of the binary and a test parses it, so a
+/// broken one is a build defect: it reads as empty rather than panicking.
+fn inference() -> &'static Inference {
+    static LOADED: std::sync::OnceLock<Inference> = std::sync::OnceLock::new();
+    LOADED.get_or_init(|| parse_inference().unwrap_or_default())
+}
+
 /// Environment variables names that carry a directory the app writes.
 fn is_dir_variable(name: &str) -> bool {
     let n = name.to_ascii_uppercase();
-    let excluded = [
-        "PATH",
-        "PYTHONPATH",
-        "LD_LIBRARY_PATH",
-        "NODE_PATH",
-        "GOPATH",
-        "JAVA_HOME",
-        "HOME",
-        "PWD",
-        "VIRTUAL_ENV",
-        "CLASSPATH",
-        "MANPATH",
-        "PKG_CONFIG_PATH",
-    ];
-    if excluded.contains(&n.as_str()) || n.ends_with("_PATHS") {
+    let d = &inference().directory_variables;
+    if d.not.contains(&n) || d.not_suffixes.iter().any(|s| n.ends_with(s.as_str())) {
         return false;
     }
-    n.ends_with("_DIR")
-        || n.ends_with("_PATH")
-        || n.starts_with("DATA_")
-        || n.ends_with("_DATA")
-        || n.ends_with("_ROOT") && n.contains("DATA")
+    d.suffixes.iter().any(|s| n.ends_with(s.as_str()))
+        || d.prefixes.iter().any(|s| n.starts_with(s.as_str()))
+        || d.data_suffixes
+            .iter()
+            .any(|s| n.ends_with(s.as_str()) && n.contains("DATA"))
 }
 
 /// Directories that hold the image's own software: never carve-outs.
 fn is_system_path(p: &str) -> bool {
-    const SYSTEM: &[&str] = &[
-        "/usr",
-        "/bin",
-        "/sbin",
-        "/lib",
-        "/lib64",
-        "/etc",
-        "/proc",
-        "/sys",
-        "/dev",
-        "/boot",
-        "/opt/conda/bin",
-    ];
     p == "/"
-        || SYSTEM
-            .iter()
-            .any(|s| p == *s || p.starts_with(&format!("{s}/")))
+        || inference().system_paths.paths.iter().any(|s| {
+            p.strip_prefix(s.as_str())
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+        })
 }
 
 /// A volume name suffix from a path: `/app/models` → `models`.
@@ -478,28 +509,17 @@ fn plan_from_dockerfile(p: &mut Planner, b: &Built) {
             }
         }
     }
-    // nginx from the distribution's packages writes its state under /var/lib/nginx and logs under /var/log/nginx.
-    if cmdline
+    // Programs whose packaged builds write known places (templates/inference.toml).
+    let program = cmdline
         .split_whitespace()
         .next()
-        .is_some_and(|w| w.rsplit('/').next() == Some("nginx"))
-        && p.plan.profile.is_none()
+        .and_then(|w| w.rsplit('/').next());
+    if let Some(known) = program
+        .and_then(|name| inference().program.iter().find(|k| k.name == name))
+        .filter(|_| p.plan.profile.is_none())
     {
-        for (path, why) in [
-            (
-                "/var/lib/nginx",
-                "nginx's body and proxy temp files (Debian's nginx packages)",
-            ),
-            (
-                "/var/log/nginx",
-                "nginx's log files, unless logging goes to stdout",
-            ),
-            (
-                "/run",
-                "nginx's pid file (/run/nginx.pid in Debian's packages)",
-            ),
-        ] {
-            p.tmpfs(path, "size=64m,mode=1777".into(), why);
+        for t in &known.tmpfs {
+            p.tmpfs(&t.path, t.options.clone(), t.why.clone());
         }
     }
     plan_caches(p, b.context);
@@ -759,6 +779,12 @@ mod tests {
         // Not writes: comparisons in arguments, fd duplication, relative paths.
         assert!(written_paths("app --level=info 2>&1 > out.txt").is_empty());
         assert!(written_paths("python -m app").is_empty());
+    }
+
+    #[test]
+    fn inference_file_parses() {
+        let i = parse_inference().expect("templates/inference.toml parses");
+        assert!(!i.system_paths.paths.is_empty() && !i.program.is_empty());
     }
 
     #[test]
