@@ -24,45 +24,42 @@ pub struct CreatedUser {
     pub line: usize,
 }
 
-/// Options of useradd, busybox adduser and Debian's adduser that take a value.
-const VALUE_FLAGS: &[&str] = &[
-    "-u",
-    "--uid",
-    "-g",
-    "--gid",
-    "-G",
-    "--groups",
-    "-d",
-    "--home-dir",
-    "--home",
-    "-h",
-    "-s",
-    "--shell",
-    "-c",
-    "--comment",
-    "--gecos",
-    "-k",
-    "--skel",
-    "-K",
-    "--key",
-    "-e",
-    "--expiredate",
-    "-f",
-    "--inactive",
-    "-p",
-    "--password",
-    "-b",
-    "--base-dir",
-    "-Z",
-    "--selinux-user",
-    "--ingroup",
-    "--firstuid",
-    "--lastuid",
-    "-R",
-    "--root",
-    "-P",
-    "--prefix",
-];
+/// What harden knows about user and privilege commands: data, in
+/// templates/users.toml.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct Knowledge {
+    user_commands: UserCommands,
+    privilege_droppers: PrivilegeDroppers,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct UserCommands {
+    programs: Vec<String>,
+    value_flags: Vec<String>,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PrivilegeDroppers {
+    programs: Vec<String>,
+    installed: Vec<String>,
+    inits: Vec<(String, String)>,
+}
+
+const KNOWLEDGE: &str = include_str!("../../templates/users.toml");
+
+fn parse_knowledge() -> Result<Knowledge, toml::de::Error> {
+    toml::from_str(KNOWLEDGE)
+}
+
+/// The embedded file is part of the binary and a test parses it, so a
+/// broken one is a build defect: it reads as empty rather than panicking.
+fn knowledge() -> &'static Knowledge {
+    static LOADED: std::sync::OnceLock<Knowledge> = std::sync::OnceLock::new();
+    LOADED.get_or_init(|| parse_knowledge().unwrap_or_default())
+}
 
 /// Users created by shell commands in `script`.
 pub fn users_created_by(script: &str, line: usize) -> Vec<CreatedUser> {
@@ -79,7 +76,7 @@ pub fn users_created_by(script: &str, line: usize) -> Vec<CreatedUser> {
         }
         let Some(tool) = words.next() else { continue };
         let tool = tool.rsplit('/').next().unwrap_or(tool);
-        if tool != "useradd" && tool != "adduser" {
+        if !knowledge().user_commands.programs.iter().any(|p| p == tool) {
             continue;
         }
         let mut uid = None;
@@ -103,7 +100,7 @@ pub fn users_created_by(script: &str, line: usize) -> Vec<CreatedUser> {
                 }
                 continue;
             }
-            if VALUE_FLAGS.contains(&w) {
+            if knowledge().user_commands.value_flags.iter().any(|f| f == w) {
                 let v = words.next();
                 if w == "-u" || w == "--uid" {
                     uid = v.and_then(|v| v.trim_matches(['"', '\'']).parse().ok());
@@ -171,7 +168,7 @@ pub fn drops_privileges_itself(
     df: &crate::dockerfile::Dockerfile,
     chain: &[usize],
 ) -> Option<&'static str> {
-    const TOOLS: &[&str] = &["gosu", "su-exec", "setpriv", "s6-setuidgid", "chpst"];
+    let tools = &knowledge().privilege_droppers;
     let instructions = chain
         .iter()
         .filter_map(|s| df.stages.get(*s))
@@ -192,19 +189,22 @@ pub fn drops_privileges_itself(
             "ENTRYPOINT" | "CMD" => {
                 if let Some(t) = words
                     .iter()
-                    .find_map(|w| TOOLS.iter().find(|t| program(w) == **t))
+                    .find_map(|w| tools.programs.iter().find(|t| program(w) == **t))
                 {
                     return Some(t);
                 }
-                if words.first().is_some_and(|w| *w == "/init") {
-                    return Some("s6-overlay's /init");
+                if let Some((_, named)) = words
+                    .first()
+                    .and_then(|w| tools.inits.iter().find(|(init, _)| init == w))
+                {
+                    return Some(named);
                 }
             }
             // Installing one is a clear sign it is used at start-up.
             "RUN" if words.iter().any(|w| matches!(*w, "install" | "add")) => {
                 if let Some(t) = words
                     .iter()
-                    .find_map(|w| TOOLS[..2].iter().find(|t| program(w) == **t))
+                    .find_map(|w| tools.installed.iter().find(|t| program(w) == **t))
                 {
                     return Some(t);
                 }
@@ -218,6 +218,17 @@ pub fn drops_privileges_itself(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn knowledge_file_parses() {
+        let k = parse_knowledge().expect("templates/users.toml parses");
+        assert!(k.user_commands.value_flags.iter().any(|f| f == "--uid"));
+        assert!(k
+            .privilege_droppers
+            .installed
+            .iter()
+            .all(|i| k.privilege_droppers.programs.contains(i)));
+    }
 
     #[test]
     fn users_in_scripts() {
