@@ -2,6 +2,7 @@
 //! it; notes on why a line was added; and a rule's whole output for a file.
 
 use crate::edit::Edit;
+use crate::migration::Migration;
 use serde::Serialize;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -67,6 +68,10 @@ pub struct Note {
     pub rule: Option<&'static str>,
     pub text: String,
     pub kind: NoteKind,
+    /// A review note about existing volumes: the reports that list the
+    /// output's [`Output::migrations`] on their own leave it out.
+    #[serde(skip)]
+    pub migration: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -92,6 +97,9 @@ pub struct Output {
     /// replaces, e.g. `/services/web/read_only`; every other value must
     /// survive the fix unchanged.
     pub replaced: Vec<String>,
+    /// Named volumes that need a one-time chown before the fixed service
+    /// starts (the engine works them out once the fix is verified).
+    pub migrations: Vec<Migration>,
 }
 
 impl Output {
@@ -101,6 +109,7 @@ impl Output {
             rule: Some(rule).filter(|r| !r.is_empty()),
             text,
             kind,
+            migration: false,
         });
     }
 
@@ -117,6 +126,14 @@ impl Output {
     /// Something a person should check before merging.
     pub fn review(&mut self, subject: &str, rule: &'static str, text: impl Into<String>) {
         self.push_note(NoteKind::Review, subject, rule, text.into());
+    }
+
+    /// A review note that existing volumes need a one-time chown.
+    pub fn migration_review(&mut self, subject: &str, rule: &'static str, text: String) {
+        self.push_note(NoteKind::Review, subject, rule, text);
+        if let Some(n) = self.notes.last_mut() {
+            n.migration = true;
+        }
     }
 }
 

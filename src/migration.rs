@@ -12,9 +12,8 @@ pub fn chown_command(service: &str, owner: &str, path: &str) -> String {
     )
 }
 
-/// How migration notes start, so reports that list migrations on their own
-/// can leave them out of the other notes.
-pub const PREFIX: &str = "migration:";
+/// How migration notes start.
+const PREFIX: &str = "migration:";
 
 /// The review note for all existing volumes of a service.
 pub fn note(service: &str, owner: &str, paths: &[String]) -> Option<String> {
@@ -30,6 +29,30 @@ pub fn note(service: &str, owner: &str, paths: &[String]) -> Option<String> {
         paths.join(", "),
         cmds.join(" ; ")
     ))
+}
+
+/// One volume whose ownership must be fixed once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Migration {
+    pub service: String,
+    /// The volume's key in the compose file.
+    pub volume: String,
+    /// Where the service mounts it.
+    pub target: String,
+    /// The user the service now runs as, as written (`app`, `1000:1000`).
+    pub user: String,
+    /// `uid` or `uid:gid` for chown, when harden can tell.
+    pub owner: Option<String>,
+}
+
+impl Migration {
+    /// The one-time command that gives the volume to the user: the same
+    /// one the notes give, run through the service itself, so Compose
+    /// supplies the project's real volume name.
+    pub fn command(&self) -> String {
+        let owner = self.owner.as_deref().unwrap_or("UID:GID");
+        chown_command(&self.service, owner, &self.target)
+    }
 }
 
 #[cfg(test)]

@@ -15,7 +15,15 @@ const LAYERS: &[(&str, &[&str])] = &[
     (
         "foundation",
         &[
-            "error", "source", "edit", "finding", "paths", "limits", "registry", "par",
+            "error",
+            "source",
+            "edit",
+            "finding",
+            "migration",
+            "paths",
+            "limits",
+            "registry",
+            "par",
         ],
     ),
     (
@@ -23,7 +31,7 @@ const LAYERS: &[(&str, &[&str])] = &[
         &["compose", "dockerfile", "config", "baseimage", "profiles"],
     ),
     ("project model", &["discover", "link"]),
-    ("plan", &["plan", "migration"]),
+    ("plan", &["plan"]),
     ("rules", &["rules"]),
     ("engine", &["engine"]),
     ("reports", &["report"]),

@@ -47,7 +47,7 @@ pub fn analyze_with(src: &Source, df: &Dockerfile, hints: &Hints, rules: &[Rule]
 
 /// After a fix: the new text must lex, and every instruction of the
 /// original must still be there, unchanged and in order (fixes only add).
-pub fn verify(old: &Dockerfile, old_text: &str, new_text: &str) -> Result<(), String> {
+pub fn verify(old: &Dockerfile, old_text: &str, new_text: &str) -> Result<Dockerfile, String> {
     let new = crate::dockerfile::parse(new_text)
         .map_err(|e| format!("the fixed file does not parse ({e})"))?;
     let text_of = |t: &'_ str, i: &Instruction| t.get(i.range.clone()).unwrap_or("").to_string();
@@ -64,7 +64,7 @@ pub fn verify(old: &Dockerfile, old_text: &str, new_text: &str) -> Result<(), St
     if old.directives.len() != new.directives.len() || old.escape != new.escape {
         return Err("the parser directives would change".into());
     }
-    Ok(())
+    Ok(new)
 }
 
 /// The rules the Dockerfile is exempted from: by harden.toml, or by a

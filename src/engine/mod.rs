@@ -7,6 +7,7 @@
 //! pass and the result re-parsed and verified before anything is written.
 
 pub mod dockerfiles;
+pub mod migrations;
 pub mod services;
 
 use crate::compose;
@@ -74,14 +75,30 @@ pub fn parse(
     }
 }
 
+/// A fix that passed verification: the new text and its parse.
+pub struct Fixed {
+    pub src: Arc<Source>,
+    pub parsed: Parsed,
+}
+
+impl Fixed {
+    /// The fixed text, once its parse is no longer needed: the parse holds
+    /// the text, so it is dropped first and the text is ours, not copied.
+    pub fn into_text(self) -> String {
+        let Fixed { src, parsed } = self;
+        drop(parsed);
+        Arc::try_unwrap(src).map_or_else(|s| s.text.clone(), |s| s.text)
+    }
+}
+
 /// Apply the edits, then re-parse and check that nothing the author wrote
-/// changed meaning; the fixed text, or why the fix is refused.
+/// changed meaning; the fixed text with its parse, or why the fix is refused.
 pub fn fix_text(
     src: &Source,
     parsed: &Parsed,
     out: &Output,
     limits: &compose::tree::Limits,
-) -> Result<Option<String>, FileError> {
+) -> Result<Option<Fixed>, FileError> {
     if out.edits.is_empty() {
         return Ok(None);
     }
@@ -92,19 +109,23 @@ pub fn fix_text(
     })?;
     let new_src = Arc::new(Source::new(src.path.clone(), src.display.clone(), new_text));
     let verdict = match parsed {
-        Parsed::Compose(Some(doc)) => services::verify(doc, &new_src, &out.replaced, limits),
+        Parsed::Compose(Some(doc)) => {
+            services::verify(doc, &new_src, &out.replaced, limits).map(|d| Parsed::Compose(Some(d)))
+        }
         Parsed::Compose(None) => Err("the file is empty".to_string()),
-        Parsed::Dockerfile(df) => dockerfiles::verify(df, &src.text, &new_src.text),
+        Parsed::Dockerfile(df) => {
+            dockerfiles::verify(df, &src.text, &new_src.text).map(Parsed::Dockerfile)
+        }
     };
-    verdict.map_err(|why| FileError {
+    let parsed = verdict.map_err(|why| FileError {
         line: 1,
         col: 1,
         message: format!("the fix was refused because {why}; the file is left as it was"),
     })?;
-    // The new parse is gone, so the text is ours again, not copied.
-    Ok(Some(
-        Arc::try_unwrap(new_src).map_or_else(|s| s.text.clone(), |s| s.text),
-    ))
+    Ok(Some(Fixed {
+        src: new_src,
+        parsed,
+    }))
 }
 
 /// Fix one file's text on its own, as `harden fix` would with no other file
@@ -136,7 +157,7 @@ pub fn fix_one(kind: Kind, display: &str, text: String) -> Result<Option<String>
             dockerfiles::analyze(&src, df, &hints)
         }
     };
-    fix_text(&src, &parsed, &out, &limits)
+    Ok(fix_text(&src, &parsed, &out, &limits)?.map(Fixed::into_text))
 }
 
 /// A file of a group in the second pass: its slot index, path, display
@@ -320,33 +341,92 @@ pub fn harden_group(
     }
     drop(plans);
 
+    // Dockerfiles first: a compose file's migrations read the user its
+    // Dockerfiles run as once fixed.
+    let mut fixed: Vec<Option<Result<Option<Fixed>, FileError>>> =
+        members.iter().map(|_| None).collect();
+    if fixes {
+        for dockerfiles_first in [true, false] {
+            for (m, member) in members.iter().enumerate() {
+                let Ok((src, parsed)) = &member.4 else {
+                    continue;
+                };
+                if matches!(parsed, Parsed::Dockerfile(_)) != dockerfiles_first {
+                    continue;
+                }
+                let result = fix_text(src, parsed, &outputs[m], limits);
+                if let Parsed::Compose(Some(before)) = parsed {
+                    let after = match &result {
+                        Ok(Some(Fixed {
+                            parsed: Parsed::Compose(Some(after)),
+                            ..
+                        })) => Some(after),
+                        // Unchanged, though its Dockerfiles may have changed.
+                        Ok(None) => Some(before),
+                        _ => None,
+                    };
+                    if let Some(after) = after {
+                        outputs[m].migrations =
+                            group_migrations(before, after, &members, &fixed, m, links);
+                    }
+                }
+                fixed[m] = Some(result);
+            }
+        }
+    }
+
     members
         .into_iter()
         .zip(outputs)
-        .map(|((i, path, display, kind, r), out)| {
-            let result = match r {
-                Err(e) => FileResult::failed(path, display, kind, e),
-                Ok((src, parsed)) => match if fixes {
-                    fix_text(&src, &parsed, &out, limits)
-                } else {
-                    Ok(None)
-                } {
-                    Ok(fixed) => FileResult {
-                        path,
-                        display,
-                        kind,
-                        source: Some(src),
-                        out,
-                        fixed,
-                        error: None,
-                        more: false,
-                    },
-                    Err(e) => FileResult::failed(path, display, kind, e),
+        .zip(fixed)
+        .map(|(((i, path, display, kind, r), out), fixed)| {
+            let result = match (r, fixed.unwrap_or(Ok(None))) {
+                (Err(e), _) | (_, Err(e)) => FileResult::failed(path, display, kind, e),
+                (Ok((src, _)), Ok(fixed)) => FileResult {
+                    path,
+                    display,
+                    kind,
+                    source: Some(src),
+                    out,
+                    fixed: fixed.map(Fixed::into_text),
+                    error: None,
+                    more: false,
                 },
             };
             (i, result)
         })
         .collect()
+}
+
+/// The migrations of compose member `m` (`before` as parsed, `after` as
+/// fixed), reading the group's Dockerfiles as parsed or as fixed. A
+/// Dockerfile that could not be read or fixed tells nothing.
+fn group_migrations(
+    before: &compose::tree::Document,
+    after: &compose::tree::Document,
+    members: &[Member],
+    fixed: &[Option<Result<Option<Fixed>, FileError>>],
+    m: usize,
+    links: &crate::link::Links,
+) -> Vec<crate::migration::Migration> {
+    let dockerfile = |path: &Path, as_fixed: bool| -> Option<&crate::dockerfile::Dockerfile> {
+        let k = members
+            .iter()
+            .position(|o| o.1.file_name() == path.file_name() && links.canonical(&o.1) == path)?;
+        let before = match &members[k].4 {
+            Ok((_, Parsed::Dockerfile(df))) => df,
+            _ => return None,
+        };
+        match fixed.get(k)? {
+            Some(Err(_)) => None,
+            Some(Ok(Some(Fixed {
+                parsed: Parsed::Dockerfile(df),
+                ..
+            }))) if as_fixed => Some(df),
+            _ => Some(before),
+        }
+    };
+    migrations::migrations(before, after, &members[m].1, links, &dockerfile)
 }
 
 /// What the plan of the service that builds a Dockerfile asks of it: the

@@ -216,12 +216,13 @@ fn explicit_key_line(src: &Source) -> Option<usize> {
 /// After a fix: the new text must parse, and every value the author wrote
 /// must still be there, unchanged and in order, except those the fix meant
 /// to replace. Anything else means a bug in a patch, and the fix is refused.
+/// The new document, for what is worked out from the fixed file.
 pub fn verify(
     old: &Document,
     new_src: &Arc<Source>,
     replaced: &[String],
     limits: &Limits,
-) -> Result<(), String> {
+) -> Result<Document, String> {
     let new = match tree::parse(new_src, limits) {
         Ok(Some(d)) => d,
         Ok(None) => return Err("the fixed file is empty".into()),
@@ -251,7 +252,8 @@ pub fn verify(
                 .and_then(|rest| rest.split_once('/'))
                 .is_some_and(|(name, _)| services.contains(name))
     };
-    contains(&a, &b, "", replaced, &may_grow)
+    contains(&a, &b, "", replaced, &may_grow)?;
+    Ok(new)
 }
 
 /// `old` is contained in `new`: mappings keep their keys, sequences keep
@@ -333,7 +335,7 @@ mod tests {
             .unwrap();
         let verdict = |new: &str| verify(&old, &src(new), &[], &Limits::default());
         let good = "x-env: {A: 1}\nservices:\n  web:\n    image: nginx\n    read_only: true\n    cap_drop:\n      - ALL\nvolumes:\n  data:\n";
-        assert_eq!(verdict(good), Ok(()));
+        assert!(verdict(good).is_ok());
         let stray =
             "x-env: {A: 1, read_only: true}\nservices:\n  web:\n    image: nginx\n    cap_drop:\n";
         let e = verdict(stray).unwrap_err();

@@ -5,7 +5,7 @@
 
 use crate::engine::FileResult;
 use crate::finding::NoteKind;
-use crate::report::migrate::{self, Migration};
+use crate::migration::Migration;
 use crate::report::plural;
 
 /// Inline code that survives any content: a fence longer than the longest
@@ -89,13 +89,13 @@ filesystem with explicit write carve-outs, no capabilities and no privilege esca
         out.push_str(&format!("| files with errors | {errors} |\n"));
     }
     for r in results {
-        out.push_str(&file_section(results, r, diff));
+        out.push_str(&file_section(r, diff));
     }
     out
 }
 
-fn file_section(results: &[FileResult], r: &FileResult, diff: bool) -> String {
-    let migrations = migrate::migrations(results, r);
+fn file_section(r: &FileResult, diff: bool) -> String {
+    let migrations = &r.out.migrations;
     let nothing = r.error.is_none()
         && r.out.findings.is_empty()
         && r.out.notes.is_empty()
@@ -144,7 +144,7 @@ fn file_section(results: &[FileResult], r: &FileResult, diff: bool) -> String {
         }
     }
     out.push_str(&notes_section(r, NoteKind::Review, "What to review"));
-    out.push_str(&migration_section(&migrations));
+    out.push_str(&migration_section(migrations));
     out
 }
 
@@ -160,7 +160,7 @@ fn notes_section(r: &FileResult, kind: NoteKind, title: &str) -> String {
         .out
         .notes
         .iter()
-        .filter(|n| wanted(n.kind) && !n.text.starts_with(crate::migration::PREFIX))
+        .filter(|n| wanted(n.kind) && !n.migration)
         .collect();
     if notes.is_empty() {
         return String::new();
@@ -244,6 +244,7 @@ mod tests {
             rule: Some("writable-rootfs"),
             text: text.into(),
             kind,
+            migration: false,
         };
         let r = FileResult {
             path: "c.yml".into(),

@@ -6,7 +6,6 @@ pub mod frame;
 pub mod github;
 pub mod json;
 pub mod markdown;
-pub mod migrate;
 pub mod notes;
 pub mod sarif;
 pub mod text;

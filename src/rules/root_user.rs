@@ -56,7 +56,7 @@ pub fn check_compose(ctx: &Ctx, svc: &Service, plan: &ServicePlan, out: &mut Out
             if let Some(n) = crate::migration::note(svc.name, user, &plan.existing_volume_dirs)
                 .filter(|_| !chowned)
             {
-                out.review(&format!("service {}", svc.name), NAME, n);
+                out.migration_review(&format!("service {}", svc.name), NAME, n);
             }
             // Bind mounts over the image's data directories keep the host's
             // ownership: the entrypoint that used to chown them as root no
@@ -311,7 +311,7 @@ pub fn check_dockerfile(ctx: &DfCtx, out: &mut Output) {
     if let Some(service) = &ctx.hints.service {
         let owner = choice.owner.clone().unwrap_or_else(|| choice.user.clone());
         if let Some(n) = crate::migration::note(service, &owner, &ctx.hints.existing_volumes) {
-            out.review(&subject, NAME, n);
+            out.migration_review(&subject, NAME, n);
         }
     }
     let copies = ctx.df.instructions[stage.instructions.clone()]

@@ -3,41 +3,18 @@
 //! a non-root user it can no longer write them. New volumes are fine (the
 //! Dockerfile creates and chowns their directory, and Docker copies that
 //! ownership into an empty volume), so only volumes the service already
-//! used before the change need a one-time chown.
+//! used before the change need a one-time chown. Worked out from the files
+//! as parsed before the fix and as re-parsed to verify it, and handed to
+//! the reports as data.
 
 use crate::compose::service::{self, Service};
-use crate::compose::tree::{Document, Kind, Limits};
-use crate::discover;
+use crate::compose::tree::{Document, Kind};
 use crate::dockerfile::users::{is_root_user, users_created_by};
-use crate::dockerfile::{self, Dockerfile};
-use crate::engine::FileResult;
+use crate::dockerfile::Dockerfile;
 use crate::link::Links;
-use crate::source::Source;
+use crate::migration::Migration;
+use std::collections::HashMap;
 use std::path::Path;
-
-/// One volume whose ownership must be fixed once.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Migration {
-    pub service: String,
-    /// The volume's key in the compose file.
-    pub volume: String,
-    /// Where the service mounts it.
-    pub target: String,
-    /// The user the service now runs as, as written (`app`, `1000:1000`).
-    pub user: String,
-    /// `uid` or `uid:gid` for chown, when harden can tell.
-    pub owner: Option<String>,
-}
-
-impl Migration {
-    /// The one-time command that gives the volume to the user: the same
-    /// one the notes give, run through the service itself, so Compose
-    /// supplies the project's real volume name.
-    pub fn command(&self) -> String {
-        let owner = self.owner.as_deref().unwrap_or("UID:GID");
-        crate::migration::chown_command(&self.service, owner, &self.target)
-    }
-}
 
 /// (volume key, mount target) of every named volume a service mounts.
 fn named_volumes(doc: &Document, svc: &Service) -> Vec<(String, String)> {
@@ -81,21 +58,6 @@ fn named_volumes(doc: &Document, svc: &Service) -> Vec<(String, String)> {
         }
     }
     out
-}
-
-/// The Dockerfile text of a result: as fixed, or as read.
-fn dockerfile_of(results: &[FileResult], path: &Path, fixed: bool) -> Option<Dockerfile> {
-    let r = results.iter().find(|r| {
-        r.kind == Some(discover::Kind::Dockerfile)
-            && r.path.file_name() == path.file_name()
-            && crate::paths::canonical(&r.path) == path
-    })?;
-    let text = match (&r.fixed, &r.source) {
-        (Some(f), _) if fixed => f.clone(),
-        (_, Some(s)) => s.text.clone(),
-        _ => return None,
-    };
-    dockerfile::parse(&text).ok()
 }
 
 /// Indices of the final stage and the stages it builds on, final first.
@@ -189,11 +151,15 @@ fn numeric_owner(spec: &str) -> Option<String> {
     }
 }
 
+/// A compose file's Dockerfiles as parsed (`false`) or as fixed (`true`),
+/// by canonical path.
+pub type Dockerfiles<'a> = dyn Fn(&Path, bool) -> Option<&'a Dockerfile> + 'a;
+
 /// The user a service runs as: `user:`, else its Dockerfile's `USER`.
 fn service_user(
-    results: &[FileResult],
+    links: &Links,
+    dockerfiles: &Dockerfiles<'_>,
     compose_path: &Path,
-    doc: &Document,
     svc: &Service,
     fixed: bool,
 ) -> Option<(String, Option<String>)> {
@@ -205,54 +171,40 @@ fn service_user(
         let owner = numeric_owner(&spec);
         return Some((spec, owner));
     }
-    let mut links = Links::default();
-    links.add_compose(compose_path, doc);
     let (df_path, _, _) = links.built_by(compose_path, svc.name)?;
-    let df = dockerfile_of(results, df_path, fixed)?;
-    dockerfile_user(&df)
-}
-
-fn parse(path: &Path, text: &str) -> Option<Document> {
-    let src = Source::new(path.to_path_buf(), String::new(), text.to_string());
-    crate::compose::parse(&src.into(), &Limits::default())
-        .ok()
-        .flatten()
+    dockerfile_user(dockerfiles(df_path, fixed)?)
 }
 
 /// The migrations a compose file's change calls for: every named volume a
 /// service already mounted, where the service now runs as a non-root user
 /// it did not run as before.
-pub fn migrations(results: &[FileResult], compose: &FileResult) -> Vec<Migration> {
-    let Some(src) = &compose.source else {
-        return Vec::new();
-    };
-    if compose.kind != Some(discover::Kind::Compose) {
-        return Vec::new();
-    }
-    let after_text = compose.fixed.as_deref().unwrap_or(&src.text);
-    let (Some(before), Some(after)) = (
-        parse(&compose.path, &src.text),
-        parse(&compose.path, after_text),
-    ) else {
-        return Vec::new();
-    };
+pub fn migrations(
+    before: &Document,
+    after: &Document,
+    compose_path: &Path,
+    links: &Links,
+    dockerfiles: &Dockerfiles<'_>,
+) -> Vec<Migration> {
+    let mut old: HashMap<&str, Service> = HashMap::new();
     let mut out = Vec::new();
-    for svc in service::services(&after) {
-        let Some((user, owner)) = service_user(results, &compose.path, &after, &svc, true) else {
+    for svc in service::services(after) {
+        let Some((user, owner)) = service_user(links, dockerfiles, compose_path, &svc, true) else {
             continue;
         };
         if is_root_user(&user) {
             continue;
         }
-        let old = service::services(&before)
-            .into_iter()
-            .find(|s| s.name == svc.name);
-        let Some(old) = old else { continue };
-        let was = service_user(results, &compose.path, &before, &old, false);
+        if old.is_empty() {
+            old = service::services(before).map(|s| (s.name, s)).collect();
+        }
+        let Some(old) = old.get(svc.name) else {
+            continue;
+        };
+        let was = service_user(links, dockerfiles, compose_path, old, false);
         if was.as_ref().is_some_and(|(u, _)| u == &user) {
             continue;
         }
-        for (volume, target) in named_volumes(&before, &old) {
+        for (volume, target) in named_volumes(before, old) {
             out.push(Migration {
                 service: svc.name.to_string(),
                 volume,
@@ -283,27 +235,31 @@ mod tests {
         let text = "FROM debian:12 AS base\n\
 RUN groupadd --system --gid 1500 app \\\n && useradd --system --uid 1500 --gid 1500 app\n\
 FROM base\nUSER app\n";
-        let df = dockerfile::parse(text).expect("parses");
+        let df = crate::dockerfile::parse(text).expect("parses");
         assert_eq!(
             dockerfile_user(&df),
             Some(("app".into(), Some("1500:1500".into())))
         );
         let busybox = "FROM alpine:3.20\nRUN adduser -D -u 1200 svc\nUSER svc\n";
-        let df = dockerfile::parse(busybox).expect("parses");
+        let df = crate::dockerfile::parse(busybox).expect("parses");
         assert_eq!(
             dockerfile_user(&df),
             Some(("svc".into(), Some("1200".into())))
         );
         let unknown = "FROM example/thing:1\nUSER worker\n";
-        let df = dockerfile::parse(unknown).expect("parses");
+        let df = crate::dockerfile::parse(unknown).expect("parses");
         assert_eq!(dockerfile_user(&df), Some(("worker".into(), None)));
         let none = "FROM debian:12\nRUN true\n";
-        let df = dockerfile::parse(none).expect("parses");
+        let df = crate::dockerfile::parse(none).expect("parses");
         assert_eq!(dockerfile_user(&df), None);
     }
 
     fn compose(text: &str) -> Document {
-        parse(Path::new("x/compose.yaml"), text).expect("parses")
+        let src = crate::source::Source::new("x/compose.yaml".into(), String::new(), text.into());
+        crate::compose::parse(&src.into(), &crate::compose::tree::Limits::default())
+            .ok()
+            .flatten()
+            .expect("parses")
     }
 
     #[test]
@@ -326,24 +282,14 @@ FROM base\nUSER app\n";
     fn migration_only_where_the_user_changed() {
         let text = "services:\n  a:\n    image: x\n    user: root\n    volumes: [data:/d]\n  b:\n    image: y\n    user: \"70:70\"\n    volumes: [more:/m]\n";
         let fixed = text.replace("user: root", "user: \"1000:1000\"");
-        let r = FileResult {
-            path: "/srv/shop/compose.yaml".into(),
-            display: "compose.yaml".into(),
-            kind: Some(discover::Kind::Compose),
-            source: Some(
-                Source::new(
-                    "/srv/shop/compose.yaml".into(),
-                    "compose.yaml".into(),
-                    text.into(),
-                )
-                .into(),
-            ),
-            out: Default::default(),
-            fixed: Some(fixed),
-            error: None,
-            more: false,
-        };
-        let m = migrations(std::slice::from_ref(&r), &r);
+        let none = |_: &Path, _: bool| None;
+        let m = migrations(
+            &compose(text),
+            &compose(&fixed),
+            Path::new("/srv/shop/compose.yaml"),
+            &Links::default(),
+            &none,
+        );
         assert_eq!(m.len(), 1, "{m:?}");
         assert_eq!(
             m[0].command(),
