@@ -3,13 +3,11 @@
 //! chosen or created on the base image's family and a `USER` for it.
 
 use super::rule::{Files, Rule, ServiceCx};
-use crate::finding::Output;
-use crate::baseimage;
+use crate::finding::{NoteKind, Output};
 use crate::compose::service::Service;
 use crate::compose::Ctx;
 use crate::dockerfile::analyze::DfCtx;
-use crate::dockerfile::users::{drops_privileges_itself, is_root_user, users_created_by, CreatedUser};
-use crate::dockerfile::Form;
+use crate::dockerfile::users::{drops_privileges_itself, is_root_user};
 use crate::edit::Edit;
 use crate::finding::Finding;
 use crate::plan::ServicePlan;
@@ -165,10 +163,6 @@ fn overrides_entrypoint(ctx: &DfCtx) -> bool {
         .any(|(_, i)| i.keyword == "ENTRYPOINT")
 }
 
-/// UID for a user harden creates when nothing else is configured.
-const DEFAULT_UID: u32 = crate::config::DEFAULT_UID;
-
-
 pub fn check_dockerfile(ctx: &DfCtx, out: &mut Output) {
     let stage = &ctx.df.stages[ctx.final_stage()];
     let from = &ctx.df.instructions[stage.from];
@@ -264,7 +258,28 @@ pub fn check_dockerfile(ctx: &DfCtx, out: &mut Output) {
         );
         return;
     }
-    let Some(choice) = choose_user(ctx, restore, out) else {
+    let mut notes = Vec::new();
+    let choice = crate::plan::user::choose(ctx, restore, &mut notes);
+    for (kind, text) in notes {
+        match kind {
+            NoteKind::Info => out.info(&subject, NAME, text),
+            _ => out.review(&subject, NAME, text),
+        }
+    }
+    // A user harden creates also gets the carve-out directories prepared,
+    // in the same RUN.
+    let choice = choice.map(|mut c| {
+        if let (Some(cmd), Some(owner)) = (&mut c.create, &c.owner) {
+            if let Some(dirs) = dirs_command(ctx, owner) {
+                cmd.push_str(&format!(" && {dirs}"));
+            }
+            if !all_to_prepare(ctx).is_empty() {
+                c.why.push_str(&format!("; {}", dirs_why(ctx)));
+            }
+        }
+        c
+    });
+    let Some(choice) = choice else {
         out.findings.push(finding.report_only());
         return;
     };
@@ -366,165 +381,6 @@ fn keep_later_stages_as_root(ctx: &DfCtx, user: &str, out: &mut Output) {
             format!("`USER root` at the start of stage{name}, which builds on this one: its RUN steps keep running as root, not as `{user}`"),
         );
     }
-}
-
-/// The user the final stage switches to, and how it comes to exist.
-struct Choice {
-    user: String,
-    /// The shell command that creates it, when harden creates it.
-    create: Option<String>,
-    why: String,
-    /// The user has no usable home directory of its own.
-    needs_home: bool,
-    /// `UID:GID` when known, for chown commands.
-    owner: Option<String>,
-    /// `UID:GID` when known, for a numeric USER.
-    ids: Option<String>,
-}
-
-/// Reuse a user the Dockerfile or the base image already has; otherwise
-/// create one with the command the base image family has.
-fn choose_user(ctx: &DfCtx, restore: Option<String>, out: &mut Output) -> Option<Choice> {
-    let base = &ctx.base;
-    let subject = ctx.subject();
-    if let Some(u) = restore {
-        return Some(Choice {
-            why: format!("`USER {u}` again after the last instruction that needs root"),
-            user: u,
-            create: None,
-            needs_home: false,
-            owner: None,
-            ids: None,
-        });
-    }
-    let created: Vec<CreatedUser> = ctx
-        .chain_instructions()
-        .filter(|(_, i)| i.keyword == "RUN")
-        .flat_map(|(_, i)| {
-            let mut script = match &i.form {
-                Form::Exec(words) => words.join(" "),
-                Form::Shell => i.args.clone(),
-            };
-            for h in &i.heredocs {
-                script.push('\n');
-                script.push_str(ctx.src.text.get(h.body.clone()).unwrap_or(""));
-            }
-            users_created_by(&script, i.line)
-        })
-        .collect();
-    if let Some(c) = created.last() {
-        return Some(Choice {
-            why: format!(
-                "`USER {}`: the user created on line {} was never switched to",
-                c.name, c.line
-            ),
-            user: c.name.clone(),
-            create: None,
-            needs_home: !c.has_home,
-            owner: c.uid.map(|u| format!("{u}:{u}")),
-            ids: c.uid.map(|u| format!("{u}:{u}")),
-        });
-    }
-    if let Some(numeric) = &base.family.numeric_user {
-        return Some(Choice {
-            why: format!("`USER {numeric}`: {} has no shell and no user database, so an unprivileged numeric id", base.family.name),
-            user: numeric.clone(),
-            create: None,
-            needs_home: true,
-            owner: Some(numeric.clone()),
-            ids: Some(numeric.clone()),
-        });
-    }
-    if let Some(u) = base
-        .existing_users
-        .iter()
-        // Any user the base image is known for (node, ubuntu, nginx,
-        // www-data ...): its files in the image already belong to it.
-        .find(|u| u.uid != 0 && u.uid < 65534)
-    {
-        return Some(Choice {
-            why: format!(
-                "`USER {}`: the base image already has this user (uid {})",
-                u.name, u.uid
-            ),
-            user: u.name.clone(),
-            create: None,
-            needs_home: false,
-            owner: None,
-            ids: Some(format!("{}:{}", u.uid, u.gid)),
-        });
-    }
-    if !base.family.has_shell() {
-        return match base.existing_users.iter().find(|u| u.uid != 0) {
-            Some(u) => Some(Choice {
-                why: format!("`USER {}`: the base image has no shell to create a user with, but has this one (uid {})", u.name, u.uid),
-                user: u.name.clone(),
-                create: None,
-                needs_home: false,
-                owner: Some(format!("{}:{}", u.uid, u.gid)),
-                ids: Some(format!("{}:{}", u.uid, u.gid)),
-            }),
-            None => {
-                out.review(&subject, NAME, "the base image has no shell and no known non-root user: add a USER by hand");
-                None
-            }
-        };
-    }
-    let name = ctx.hints.user_name();
-    if let Some(u) = base.user_named(&name) {
-        return Some(Choice {
-            why: format!(
-                "`USER {name}`: the base image already has this user (uid {})",
-                u.uid
-            ),
-            user: name,
-            create: None,
-            needs_home: false,
-            owner: None,
-            ids: Some(format!("{}:{}", u.uid, u.gid)),
-        });
-    }
-    let uid = base.free_id(if ctx.hints.uid == 0 {
-        DEFAULT_UID
-    } else {
-        ctx.hints.uid
-    });
-    // A configured GID is used as given; by default the group matches the UID.
-    let gid = ctx.hints.gid.unwrap_or(uid);
-    let home = ctx.home();
-    let Some(mut cmd) = baseimage::render_create_user(base.family, &name, uid, gid, &home) else {
-        out.review(
-            &subject,
-            NAME,
-            format!(
-                "cannot create a user on {}: add one by hand",
-                base.family.name
-            ),
-        );
-        return None;
-    };
-    if let Some(dirs) = dirs_command(ctx, &format!("{uid}:{gid}")) {
-        cmd.push_str(&format!(" && {dirs}"));
-    }
-    if let Some(n) = &base.note {
-        out.info(&subject, NAME, n.clone());
-    }
-    let dirs = if all_to_prepare(ctx).is_empty() {
-        String::new()
-    } else {
-        format!("; {}", dirs_why(ctx))
-    };
-    Some(Choice {
-        why: format!(
-            "creates system user `{name}` (uid {uid}, gid {gid}, no home directory, no login shell) with {} and switches to it{dirs}",
-            create_tool(&base.family.name)
-        ),
-        user: name,
-        create: Some(cmd),
-        needs_home: true,
-        owner: Some(format!("{uid}:{gid}")),
-        ids: Some(format!("{uid}:{gid}")),
-    })
 }
 
 /// Whether some RUN of the final stage's chain already names `dir` (that is
@@ -682,20 +538,6 @@ fn prepare_dirs_for_existing_user(ctx: &DfCtx, out: &mut Output) {
     );
 }
 
-fn create_tool(family: &str) -> &'static str {
-    match baseimage::knowledge()
-        .ok()
-        .and_then(|k| k.families.iter().find(|f| f.name == family))
-        .and_then(|f| f.create_user.as_deref())
-    {
-        Some(c) if c.contains("useradd") && c.contains("adduser") => {
-            "useradd, or busybox adduser where useradd is missing"
-        }
-        Some(c) if c.contains("useradd") => "useradd",
-        Some(c) if c.contains("adduser") => "busybox addgroup/adduser",
-        _ => "the base image's tools",
-    }
-}
 
 #[cfg(test)]
 mod tests {

@@ -9,6 +9,8 @@ use crate::compose::Ctx;
 use crate::dockerfile::{Dockerfile, Form};
 use crate::profiles::{self, ImageProfile, WriteKind};
 use crate::rules::unmounted_write_path::{covered, mounts, Mount, TMP};
+pub mod user;
+
 use std::borrow::Cow;
 use std::path::Path;
 use std::sync::Arc;
@@ -135,7 +137,7 @@ struct ProgramTmpfs {
     why: String,
 }
 
-const INFERENCE: &str = include_str!("../templates/inference.toml");
+const INFERENCE: &str = include_str!("../../templates/inference.toml");
 
 fn parse_inference() -> Result<Inference, toml::de::Error> {
     toml::from_str(INFERENCE)
