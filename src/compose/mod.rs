@@ -48,17 +48,7 @@ impl Ctx<'_> {
             value,
         ) {
             Ok(e) => Some(e),
-            Err(u) => {
-                out.review(
-                    &format!("service {}", svc.name),
-                    "",
-                    format!(
-                        "{}:{}: cannot add `{key}` here ({}); add it by hand",
-                        u.line, u.col, u.message
-                    ),
-                );
-                None
-            }
+            Err(u) => cannot_add(svc, key, &u, out),
         }
     }
 
@@ -74,17 +64,7 @@ impl Ctx<'_> {
         }
         match patch::append_item(self.src, &self.layout, seq, item) {
             Ok(e) => Some(e),
-            Err(u) => {
-                out.review(
-                    &format!("service {}", svc.name),
-                    "",
-                    format!(
-                        "{}:{}: cannot add `{item}` here ({}); add it by hand",
-                        u.line, u.col, u.message
-                    ),
-                );
-                None
-            }
+            Err(u) => cannot_add(svc, item, &u, out),
         }
     }
 
@@ -355,6 +335,19 @@ impl Ctx<'_> {
             _ => Vec::new(),
         }
     }
+}
+
+/// A shape harden cannot edit becomes a note asking for `what` by hand.
+fn cannot_add(svc: &Service, what: &str, u: &FileError, out: &mut Output) -> Option<Edit> {
+    out.review(
+        &format!("service {}", svc.name),
+        "",
+        format!(
+            "{}:{}: cannot add `{what}` here ({}); add it by hand",
+            u.line, u.col, u.message
+        ),
+    );
+    None
 }
 
 /// Parse a compose file: `Ok(None)` when it is empty.

@@ -272,11 +272,7 @@ fn position(text: &str, offset: usize) -> (usize, usize) {
 
 fn error_at(text: &str, offset: usize, message: impl Into<String>) -> FileError {
     let (line, col) = position(text, offset);
-    FileError {
-        line,
-        col,
-        message: message.into(),
-    }
+    FileError::new(line, col, message)
 }
 
 /// `#[ \t]*name[ \t]*=[ \t]*value[ \t]*` → (name, value), as BuildKit matches it.

@@ -27,6 +27,23 @@ pub struct Choice {
     pub ids: Option<String>,
 }
 
+impl Choice {
+    /// `name`, a user the base image already has.
+    fn image_user(name: &str, u: &baseimage::ExistingUser) -> Choice {
+        Choice {
+            why: format!(
+                "`USER {name}`: the base image already has this user (uid {})",
+                u.uid
+            ),
+            user: name.to_string(),
+            create: None,
+            needs_home: false,
+            owner: None,
+            ids: Some(format!("{}:{}", u.uid, u.gid)),
+        }
+    }
+}
+
 /// Reuse a user the Dockerfile or the base image already has; otherwise
 /// create one with the command the base image family has.
 pub fn choose(ctx: &DfCtx, restore: Option<String>, notes: &mut Notes) -> Option<Choice> {
@@ -86,17 +103,7 @@ pub fn choose(ctx: &DfCtx, restore: Option<String>, notes: &mut Notes) -> Option
         // www-data ...): its files in the image already belong to it.
         .find(|u| u.uid != 0 && u.uid < 65534)
     {
-        return Some(Choice {
-            why: format!(
-                "`USER {}`: the base image already has this user (uid {})",
-                u.name, u.uid
-            ),
-            user: u.name.clone(),
-            create: None,
-            needs_home: false,
-            owner: None,
-            ids: Some(format!("{}:{}", u.uid, u.gid)),
-        });
+        return Some(Choice::image_user(&u.name, u));
     }
     if !base.family.has_shell() {
         return match base.existing_users.iter().find(|u| u.uid != 0) {
@@ -116,17 +123,7 @@ pub fn choose(ctx: &DfCtx, restore: Option<String>, notes: &mut Notes) -> Option
     }
     let name = ctx.hints.user_name();
     if let Some(u) = base.user_named(&name) {
-        return Some(Choice {
-            why: format!(
-                "`USER {name}`: the base image already has this user (uid {})",
-                u.uid
-            ),
-            user: name,
-            create: None,
-            needs_home: false,
-            owner: None,
-            ids: Some(format!("{}:{}", u.uid, u.gid)),
-        });
+        return Some(Choice::image_user(&name, u));
     }
     let uid = base.free_id(if ctx.hints.uid == 0 {
         DEFAULT_UID
