@@ -17,6 +17,7 @@ pub mod par;
 pub mod paths;
 pub mod plan;
 pub mod profiles;
+pub mod project;
 pub mod registry;
 pub mod report;
 pub mod rules;

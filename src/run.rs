@@ -163,7 +163,7 @@ fn run_stream<T: Send>(
         chains.push(chain);
     }
     let names: Vec<(&Path, Option<Kind>)> = slots.iter().map(|s| (s.0.as_path(), s.2)).collect();
-    for (b, o) in override_pairs_of(&names) {
+    for (b, o) in crate::project::override_pairs_of(&names) {
         if !chains.iter().flatten().any(|&i| i == b || i == o) {
             chains.push(vec![b, o]);
         }
@@ -171,7 +171,16 @@ fn run_stream<T: Send>(
     for c in &chains {
         edges.extend(c.windows(2).map(|w| (w[0], w[1])));
     }
-    let groups = groups(&slots, &links, &edges);
+    let files: Vec<(&Path, Option<Kind>, bool)> = slots
+        .iter()
+        .map(|s| {
+            let compose =
+                matches!(&s.3, Pre::Parsed(d) if matches!(**d, (_, Parsed::Compose(Some(_)))));
+            (s.0.as_path(), s.2, compose)
+        })
+        .collect();
+    let groups = crate::project::groups(&files, &links, &edges);
+    drop(files);
     let total = slots.len();
     let refs: Vec<(PathBuf, &compose::tree::Document)> =
         refs.iter().map(|(p, d)| (p.clone(), d)).collect();
@@ -220,66 +229,6 @@ fn run_stream<T: Send>(
         },
         sink,
     );
-}
-
-/// The files that must be hardened together, each group sorted and the
-/// groups in order of their first file: the compose files of one project
-/// (`edges`: override and -f files, included and extended files) and the
-/// Dockerfiles their services build (and, through a Dockerfile two compose
-/// files build, both of them). Most files are a group alone.
-fn groups(slots: &[Slot], links: &crate::link::Links, edges: &[(usize, usize)]) -> Vec<Vec<usize>> {
-    let mut parent: Vec<usize> = (0..slots.len()).collect();
-    fn root(parent: &mut [usize], mut i: usize) -> usize {
-        while parent[i] != i {
-            parent[i] = parent[parent[i]];
-            i = parent[i];
-        }
-        i
-    }
-    let join = |parent: &mut Vec<usize>, a: usize, b: usize| {
-        let (ra, rb) = (root(parent, a), root(parent, b));
-        if ra != rb {
-            parent[ra.max(rb)] = ra.min(rb);
-        }
-    };
-    for &(a, b) in edges {
-        if a < slots.len() && b < slots.len() {
-            join(&mut parent, a, b);
-        }
-    }
-    // Linked Dockerfiles by canonical path; the name check in `is_linked`
-    // keeps the system calls to the few files that can be linked.
-    let linked: std::collections::HashMap<PathBuf, usize> = slots
-        .iter()
-        .enumerate()
-        .filter(|(_, s)| s.2 == Some(Kind::Dockerfile) && links.is_linked(&s.0))
-        .map(|(i, s)| (links.canonical(&s.0), i))
-        .collect();
-    if !linked.is_empty() {
-        for (c, s) in slots.iter().enumerate() {
-            if !matches!(&s.3, Pre::Parsed(d) if matches!(**d, (_, Parsed::Compose(Some(_))))) {
-                continue;
-            }
-            for df in links.built_from(&s.0) {
-                if let Some(&d) = linked.get(df) {
-                    join(&mut parent, c, d);
-                }
-            }
-        }
-    }
-    let mut out: Vec<Vec<usize>> = Vec::new();
-    let mut group_of: std::collections::HashMap<usize, usize> = std::collections::HashMap::new();
-    for i in 0..slots.len() {
-        let r = root(&mut parent, i);
-        match group_of.get(&r) {
-            Some(&g) => out[g].push(i),
-            None => {
-                group_of.insert(r, out.len());
-                out.push(vec![i]);
-            }
-        }
-    }
-    out
 }
 
 /// Reads and parses one file.
@@ -388,50 +337,6 @@ fn follow_references(
             }
         }
     }
-}
-
-/// (base, override) index pairs: `compose.yaml` with `compose.override.yaml`,
-/// `docker-compose.yml` with `docker-compose.override.yml` (either
-/// extension), in the same folder, as Compose pairs them.
-fn override_pairs_of(files: &[(&Path, Option<Kind>)]) -> Vec<(usize, usize)> {
-    let name = |p: &Path| {
-        p.file_name()
-            .map(|n| n.to_string_lossy().to_ascii_lowercase())
-            .unwrap_or_default()
-    };
-    let stem = |n: &str| -> Option<(String, bool)> {
-        let n = n.strip_suffix(".yaml").or_else(|| n.strip_suffix(".yml"))?;
-        match n {
-            "compose" | "docker-compose" => Some((n.to_string(), false)),
-            "compose.override" | "docker-compose.override" => {
-                Some((n.trim_end_matches(".override").to_string(), true))
-            }
-            _ => None,
-        }
-    };
-    // Override files by (folder, base stem): one pass, not a search per file.
-    let mut overrides: std::collections::HashMap<(Option<&Path>, String), usize> =
-        std::collections::HashMap::new();
-    for (o, (op, ok)) in files.iter().enumerate() {
-        if let (Some(Kind::Compose), Some((s, true))) = (ok, stem(&name(op))) {
-            overrides.entry((op.parent(), s)).or_insert(o);
-        }
-    }
-    let mut out = Vec::new();
-    if overrides.is_empty() {
-        return out;
-    }
-    for (b, (bp, bk)) in files.iter().enumerate() {
-        if *bk != Some(Kind::Compose) {
-            continue;
-        }
-        if let Some((s, false)) = stem(&name(bp)) {
-            if let Some(o) = overrides.get(&(bp.parent(), s)) {
-                out.push((b, *o));
-            }
-        }
-    }
-    out
 }
 
 /// Writes to a stream, treating a closed pipe (`harden ... | head`) as the

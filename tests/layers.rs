@@ -30,7 +30,7 @@ const LAYERS: &[(&str, &[&str])] = &[
         "readers",
         &["compose", "dockerfile", "config", "baseimage", "profiles"],
     ),
-    ("project model", &["discover", "link"]),
+    ("project model", &["discover", "link", "project"]),
     ("plan", &["plan"]),
     ("rules", &["rules"]),
     ("engine", &["engine"]),
