@@ -549,12 +549,7 @@ impl Config {
     /// The name of a created user from the `user-name` pattern. `{service}`
     /// falls back to the folder for a Dockerfile no compose service builds.
     pub fn user_name(&self, service: Option<&str>, folder: Option<&str>) -> String {
-        let service = service.or(folder).unwrap_or("");
-        let raw = self
-            .user_name
-            .replace("{service}", service)
-            .replace("{folder}", folder.unwrap_or(""));
-        crate::dockerfile::users::user_name_for(Some(&raw))
+        crate::dockerfile::users::user_name(&self.user_name, service, folder)
     }
 }
 

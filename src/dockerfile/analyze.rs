@@ -46,15 +46,11 @@ pub struct Hints {
 impl Hints {
     /// The name of a user created for this Dockerfile.
     pub fn user_name(&self) -> String {
-        let config = crate::config::Config {
-            user_name: if self.user_name.is_empty() {
-                crate::config::DEFAULT_USER_NAME.to_string()
-            } else {
-                self.user_name.clone()
-            },
-            ..crate::config::Config::default()
+        let pattern = match self.user_name.as_str() {
+            "" => crate::config::DEFAULT_USER_NAME,
+            p => p,
         };
-        config.user_name(self.service.as_deref(), self.folder.as_deref())
+        super::users::user_name(pattern, self.service.as_deref(), self.folder.as_deref())
     }
 
     /// Fill in what harden.toml says about the Dockerfile at `path`.

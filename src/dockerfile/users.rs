@@ -126,6 +126,16 @@ pub fn users_created_by(script: &str, line: usize) -> Vec<CreatedUser> {
     out
 }
 
+/// The name of a user harden creates, from the `user-name` pattern
+/// (`{service}`, `{folder}`; the service falls back to the folder).
+pub fn user_name(pattern: &str, service: Option<&str>, folder: Option<&str>) -> String {
+    let service = service.or(folder).unwrap_or("");
+    let raw = pattern
+        .replace("{service}", service)
+        .replace("{folder}", folder.unwrap_or(""));
+    user_name_for(Some(&raw))
+}
+
 /// The user name harden creates: the service's name (or the folder's),
 /// made a valid user name.
 pub fn user_name_for(hint: Option<&str>) -> String {
