@@ -1,7 +1,7 @@
 //! `harden explain RULE`: what a rule finds, why it matters, an example
 //! before and after, how the fix behaves, when to review, references.
 //!
-//! The texts are data (templates/explain/<rule>.md, whose front matter is
+//! The texts are data (`templates/explain/<rule>.md`, whose front matter is
 //! the rule's entry in [`crate::registry`]). Their examples are code fences
 //! tagged `LANG before PATH`, `LANG after PATH` or `LANG by-hand PATH`: a
 //! test writes every `before` file, runs `harden fix` and compares the

@@ -5,7 +5,7 @@
 //! written once, in `templates/explain/<rule>.md` (see [`crate::registry`]).
 //!
 //! Adding a rule: its file here, its page in templates/explain, and one line
-//! in [`rules!`] below.
+//! in the `rules!` list below.
 
 mod rule;
 
