@@ -9,6 +9,7 @@ use crate::compose::Ctx;
 use crate::dockerfile::{Dockerfile, Form};
 use crate::profiles::{self, ImageProfile, WriteKind};
 use crate::rules::unmounted_write_path::{covered, mounts, Mount, TMP};
+pub mod dirs;
 pub mod user;
 
 use std::borrow::Cow;

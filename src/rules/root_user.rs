@@ -8,6 +8,7 @@ use crate::compose::service::Service;
 use crate::compose::Ctx;
 use crate::dockerfile::analyze::DfCtx;
 use crate::dockerfile::users::{drops_privileges_itself, is_root_user};
+use crate::plan::dirs::{all_to_prepare, dirs_command, dirs_why};
 use crate::edit::Edit;
 use crate::finding::Finding;
 use crate::plan::ServicePlan;
@@ -381,114 +382,6 @@ fn keep_later_stages_as_root(ctx: &DfCtx, user: &str, out: &mut Output) {
             format!("`USER root` at the start of stage{name}, which builds on this one: its RUN steps keep running as root, not as `{user}`"),
         );
     }
-}
-
-/// Whether some RUN of the final stage's chain already names `dir` (that is
-/// also what keeps a second fix from preparing it again).
-fn named_by_a_run(ctx: &DfCtx, dir: &str) -> bool {
-    ctx.chain_instructions()
-        .filter(|(_, i)| i.keyword == "RUN")
-        .any(|(_, i)| i.args.split_whitespace().any(|w| w == dir))
-}
-
-/// Volume directories the Dockerfile does not create yet: a new named
-/// volume copies the ownership of the image's directory, so each is created
-/// and handed to the user. A directory some RUN already names is left
-/// alone; none where the Dockerfile is exempted from unmounted-write-path,
-/// whose lines these are.
-fn dirs_to_prepare(ctx: &DfCtx) -> Vec<String> {
-    if ctx.allows(super::unmounted_write_path::NAME) {
-        return Vec::new();
-    }
-    ctx.hints
-        .dirs
-        .iter()
-        .filter(|d| !named_by_a_run(ctx, d))
-        .cloned()
-        .collect()
-}
-
-/// tmpfs mountpoints whose mode the Dockerfile does not set yet. runc gives
-/// a tmpfs the mode of the directory it covers (the `mode=` option loses),
-/// and Podman copies the directory's files in with their owners: so the
-/// image's directory gets the mode, and its files go to the user.
-fn tmpfs_to_prepare(ctx: &DfCtx) -> Vec<(String, String)> {
-    if ctx.allows(super::unmounted_write_path::NAME) {
-        return Vec::new();
-    }
-    ctx.hints
-        .tmpfs_dirs
-        .iter()
-        .filter(|(d, _)| !named_by_a_run(ctx, d) && !ctx.hints.dirs.contains(d))
-        .cloned()
-        .collect()
-}
-
-/// Every directory the Dockerfile prepares, for messages.
-fn all_to_prepare(ctx: &DfCtx) -> Vec<String> {
-    let mut all = dirs_to_prepare(ctx);
-    all.extend(tmpfs_to_prepare(ctx).into_iter().map(|(d, _)| d));
-    all
-}
-
-/// `mkdir -p DIRS && chown OWNER DIRS` for volumes, then `mkdir -p T &&
-/// chown -R OWNER T && chmod MODE T` for tmpfs mountpoints, when there is
-/// anything to prepare and the image has a shell.
-fn dirs_command(ctx: &DfCtx, owner: &str) -> Option<String> {
-    if !ctx.base.family.has_shell() {
-        return None;
-    }
-    let mut parts = Vec::new();
-    let dirs = dirs_to_prepare(ctx);
-    if !dirs.is_empty() {
-        let d = dirs.join(" ");
-        parts.push(format!("mkdir -p {d} && chown {owner} {d}"));
-    }
-    let tmpfs = tmpfs_to_prepare(ctx);
-    if !tmpfs.is_empty() {
-        let t = tmpfs
-            .iter()
-            .map(|(d, _)| d.as_str())
-            .collect::<Vec<_>>()
-            .join(" ");
-        parts.push(format!("mkdir -p {t} && chown -R {owner} {t}"));
-        // One chmod per mode, in the order the modes first appear.
-        let mut modes: Vec<&str> = Vec::new();
-        for (_, m) in &tmpfs {
-            if !modes.contains(&m.as_str()) {
-                modes.push(m);
-            }
-        }
-        for m in modes {
-            let ds: Vec<&str> = tmpfs
-                .iter()
-                .filter(|(_, x)| x == m)
-                .map(|(d, _)| d.as_str())
-                .collect();
-            parts.push(format!("chmod {m} {}", ds.join(" ")));
-        }
-    }
-    (!parts.is_empty()).then(|| parts.join(" && "))
-}
-
-fn dirs_why(ctx: &DfCtx) -> String {
-    let mut why = Vec::new();
-    let dirs = dirs_to_prepare(ctx);
-    if !dirs.is_empty() {
-        why.push(format!(
-            "creates {} owned by the user, so new named volumes mounted there start owned by it",
-            dirs.join(", ")
-        ));
-    }
-    let tmpfs = tmpfs_to_prepare(ctx);
-    if !tmpfs.is_empty() {
-        let list: Vec<String> = tmpfs.iter().map(|(d, m)| format!("{d} ({m})")).collect();
-        why.push(format!(
-            "gives the tmpfs mountpoints {} their mode and the user their files: runc mounts a tmpfs with its mountpoint's mode whatever `mode=` says, and Podman copies the image's files in",
-            list.join(", ")
-        ));
-    }
-    why.join("; ")
 }
 
 /// The final stage already runs as a non-root user, but new volume
