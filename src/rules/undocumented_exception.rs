@@ -19,67 +19,39 @@ pub const RULE: Rule = Rule {
 
 pub fn check_compose(svc: &Service, out: &mut Output) {
     let Some(ex) = svc.exception() else { return };
+    let name = svc.name;
+    let at = (ex.line, ex.col);
     if ex.reason.is_none() {
-        out.findings.push(
-            Finding::new(
-                NAME,
-                ex.line,
-                ex.col,
-                format!(
-                    "`x-harden` of service `{}` has no reason: say why the baseline does not apply",
-                    svc.name
-                ),
-            )
-            .report_only()
-            .warning(),
-        );
+        let why = format!("`x-harden` of service `{name}` has no reason: say why the baseline does not apply");
+        report(out, at, why);
     }
-    for a in &ex.allow {
-        if a != "all" && crate::registry::get(a).is_none() {
-            out.findings.push(
-                Finding::new(
-                    NAME,
-                    ex.line,
-                    ex.col,
-                    format!(
-                        "`x-harden` of service `{}` allows unknown rule `{a}`",
-                        svc.name
-                    ),
-                )
-                .report_only()
-                .warning(),
-            );
-        }
+    for a in unknown(&ex.allow) {
+        report(out, at, format!("`x-harden` of service `{name}` allows unknown rule `{a}`"));
     }
 }
 
 pub fn check_dockerfile(ctx: &DfCtx, out: &mut Output) {
     for (rules, reason, line) in &ctx.exceptions {
+        let at = (*line, 1);
         if reason.is_none() {
-            out.findings.push(
-                Finding::new(
-                    NAME,
-                    *line,
-                    1,
-                    "`# harden: allow` without a reason: write `-- <why the baseline does not apply>`",
-                )
-                .report_only()
-                .warning(),
-            );
+            let why = "`# harden: allow` without a reason: write `-- <why the baseline does not apply>`";
+            report(out, at, why.to_string());
         }
-        for r in rules {
-            if r != "all" && crate::registry::get(r).is_none() {
-                out.findings.push(
-                    Finding::new(
-                        NAME,
-                        *line,
-                        1,
-                        format!("`# harden: allow` names unknown rule `{r}`"),
-                    )
-                    .report_only()
-                    .warning(),
-                );
-            }
+        for r in unknown(rules) {
+            report(out, at, format!("`# harden: allow` names unknown rule `{r}`"));
         }
     }
+}
+
+/// The names that are neither `all` nor a rule in the registry.
+fn unknown(names: &[String]) -> impl Iterator<Item = &String> {
+    names
+        .iter()
+        .filter(|n| *n != "all" && crate::registry::get(n).is_none())
+}
+
+/// A finding at (line, col): reported, never fixed, a warning.
+fn report(out: &mut Output, (line, col): (usize, usize), message: String) {
+    out.findings
+        .push(Finding::new(NAME, line, col, message).report_only().warning());
 }
