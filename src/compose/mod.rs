@@ -86,13 +86,10 @@ impl Ctx<'_> {
         }
         let subject = format!("service {}", svc.name);
         match svc.effective(key) {
-            None => match self.add_entry(svc, key, &NewValue::Seq(items.to_vec()), out) {
-                Some(e) => {
-                    out.edits.push(e);
-                    true
-                }
-                None => false,
-            },
+            None => {
+                let e = self.add_entry(svc, key, &NewValue::Seq(items.to_vec()), out);
+                push_edit(out, e)
+            }
             Some((v, service::Origin::Own)) => match &v.kind {
                 Kind::Seq { .. } => self.append_all(svc, v, items, out),
                 _ if v.is_null() => {
@@ -198,13 +195,10 @@ impl Ctx<'_> {
         }
         let subject = format!("service {}", svc.name);
         match svc.effective("environment") {
-            None => match self.add_entry(svc, "environment", &NewValue::Map(vars.to_vec()), out) {
-                Some(e) => {
-                    out.edits.push(e);
-                    true
-                }
-                None => false,
-            },
+            None => {
+                let e = self.add_entry(svc, "environment", &NewValue::Map(vars.to_vec()), out);
+                push_edit(out, e)
+            }
             Some((v, service::Origin::Own)) => {
                 match &v.kind {
                     Kind::Map { .. } => {
@@ -335,6 +329,13 @@ impl Ctx<'_> {
             _ => Vec::new(),
         }
     }
+}
+
+/// Keep an edit that could be made; whether there was one.
+fn push_edit(out: &mut Output, edit: Option<Edit>) -> bool {
+    let made = edit.is_some();
+    out.edits.extend(edit);
+    made
 }
 
 /// A shape harden cannot edit becomes a note asking for `what` by hand.
