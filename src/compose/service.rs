@@ -252,6 +252,18 @@ impl<'a> Service<'a> {
         (line, col + 1)
     }
 
+    /// A finding of `rule` at `value` ([`Self::place`]).
+    pub fn finding_at(
+        &self,
+        rule: &'static str,
+        value: &Node,
+        origin: Origin,
+        message: impl Into<String>,
+    ) -> crate::finding::Finding {
+        let (line, col) = self.place(value, origin);
+        crate::finding::Finding::new(rule, line, col, message)
+    }
+
     /// The exception (`x-harden`), own, merged, or from the override file.
     pub fn exception(&self) -> Option<Exception> {
         let (doc, node) = match self.overlay_in("x-harden") {

@@ -8,7 +8,6 @@ use crate::compose::patch::NewValue;
 use crate::compose::service::{Origin, Service};
 use crate::compose::tree::Kind;
 use crate::compose::Ctx;
-use crate::finding::Finding;
 use crate::plan::ServicePlan;
 
 pub const NAME: &str = "default-capabilities";
@@ -54,11 +53,10 @@ pub fn check(ctx: &Ctx, svc: &Service, plan: &ServicePlan, out: &mut Output) {
                 add_back(ctx, svc, plan, out);
                 return explain_cap_add(ctx, svc, out);
             }
-            let (line, col) = svc.place(v, origin);
-            out.findings.push(Finding::new(
+            out.findings.push(svc.finding_at(
                 NAME,
-                line,
-                col,
+                v,
+                origin,
                 format!(
                     "service `{}` drops only some capabilities, not ALL",
                     svc.name

@@ -101,11 +101,10 @@ pub fn check(ctx: &Ctx, svc: &Service, out: &mut Output) {
             return;
         }
     } else {
-        let (line, col) = svc.place(v, origin);
-        out.findings.push(Finding::new(
+        out.findings.push(svc.finding_at(
             NAME,
-            line,
-            col,
+            v,
+            origin,
             format!(
                 "service `{}` allows privilege escalation (`security_opt` lacks no-new-privileges)",
                 svc.name
