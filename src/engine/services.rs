@@ -343,4 +343,19 @@ mod tests {
         let new_service = "x-env: {A: 1}\nservices:\n  web:\n    image: nginx\n    cap_drop:\n  db:\n    image: postgres\n";
         assert!(verdict(new_service).is_err());
     }
+
+    /// `x-harden` exempts a service from every rule it names, once, in the
+    /// engine; `all` cannot silence the rule that asks for its reason.
+    #[test]
+    fn allow_all_exempts_from_every_rule_but_the_exception_rule() {
+        let text = "services:\n  vpn:\n    image: acme/vpn:1\n    user: root\n    privileged: true\n    x-harden:\n      allow: [all]\n";
+        let src = Arc::new(Source::new("c.yml".into(), "c.yml".into(), text.into()));
+        let doc = tree::parse(&src, &Limits::default()).unwrap().unwrap();
+        let config = crate::config::baseline();
+        let project = Project::default();
+        let (out, _) = analyze(&src, &doc, &project, &|_| None, config, Mode::Fix);
+        let rules: Vec<&str> = out.findings.iter().map(|f| f.rule).collect();
+        assert_eq!(rules, ["undocumented-exception"]);
+        assert!(out.edits.is_empty());
+    }
 }
