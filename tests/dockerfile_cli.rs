@@ -51,12 +51,6 @@ fn contract(name: &str, changes: bool) -> Fixed {
     Fixed { snapshot, diff }
 }
 
-fn snapshot(name: &str, text: &str) {
-    insta::with_settings!({snapshot_path => Path::new(env!("CARGO_MANIFEST_DIR")).join("snapshots"), prepend_module_to_snapshot => false}, {
-        insta::assert_snapshot!(name, text);
-    });
-}
-
 fn added(diff: &str) -> Vec<&str> {
     diff.lines()
         .filter(|l| l.starts_with('+') && !l.starts_with("+++"))
