@@ -1200,6 +1200,22 @@ impl Dockerfile {
         self.stages.last()
     }
 
+    /// `stage` and the stages it builds on (`FROM earlier AS stage`), oldest
+    /// first; a cycle ends the walk.
+    pub fn stage_chain(&self, stage: usize) -> Vec<usize> {
+        let mut chain = vec![stage];
+        let mut cur = stage;
+        while let Some(p) = self.stages.get(cur).and_then(|s| s.parent) {
+            if chain.contains(&p) {
+                break;
+            }
+            chain.push(p);
+            cur = p;
+        }
+        chain.reverse();
+        chain
+    }
+
     /// Instructions of a stage.
     pub fn stage_instructions(&self, stage: usize) -> &[Instruction] {
         self.stages
@@ -1301,6 +1317,8 @@ mod tests {
         assert_eq!(d.stages[1].parent, Some(0));
         assert_eq!(d.stages[0].parent, None);
         assert_eq!(d.stages[2].parent, None);
+        assert_eq!(d.stage_chain(1), [0, 1]);
+        assert_eq!(d.stage_chain(2), [2]);
         // Stage ranges tile the instructions after the global ARGs.
         assert_eq!(d.stages[0].instructions.start, 2);
         assert_eq!(d.stages[0].instructions.end, d.stages[1].instructions.start);

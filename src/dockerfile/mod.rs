@@ -9,3 +9,5 @@ pub use lexer::{
 };
 
 pub mod analyze;
+pub mod entry;
+pub mod shell_words;
