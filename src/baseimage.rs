@@ -12,6 +12,7 @@ use std::sync::OnceLock;
 use serde::Deserialize;
 
 use crate::glob::Glob;
+use crate::profiles::{self, ImageProfile};
 
 /// The data file, compiled in so the binary needs nothing at run time.
 const DATA: &str = include_str!("../templates/base-images.toml");
@@ -249,6 +250,7 @@ struct RawRule {
     users: Vec<ExistingUser>,
     runs_as: Option<String>,
     drops_privileges: Option<String>,
+    profile: Option<String>,
     note: Option<String>,
     source: String,
 }
@@ -275,8 +277,39 @@ pub struct Rule {
     pub users: Vec<ExistingUser>,
     pub runs_as: Option<String>,
     pub drops_privileges: Option<String>,
+    /// The image profile (templates/images/) that says which user the
+    /// image has and how its entrypoint drops root, so those facts live in
+    /// one file.
+    profile: Option<&'static ImageProfile>,
     pub note: Option<String>,
     pub source: String,
+}
+
+impl Rule {
+    /// The users `image`, matched by this rule, is known to have.
+    fn users_of(&self, image: &str) -> Vec<ExistingUser> {
+        let Some(profile) = self.profile else {
+            return self.users.clone();
+        };
+        profile
+            .user_for(image)
+            .map(|u| ExistingUser {
+                name: u.name.to_string(),
+                uid: u.uid,
+                gid: u.gid,
+                home: None,
+            })
+            .into_iter()
+            .collect()
+    }
+
+    /// The tool the image's entrypoint drops root with, if it does.
+    fn drops_privileges(&self) -> Option<String> {
+        match self.profile {
+            Some(profile) => profile.entrypoint_drops_privileges.clone(),
+            None => self.drops_privileges.clone(),
+        }
+    }
 }
 
 /// The whole data file, validated.
@@ -378,6 +411,21 @@ fn load(text: &str) -> Result<Knowledge, String> {
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(|e| format!("rule `{}`: {e}", rule.id))
         };
+        let profile = match &rule.profile {
+            Some(id) => {
+                if !rule.users.is_empty() || rule.drops_privileges.is_some() {
+                    return Err(format!(
+                        "rule `{}` takes its users and privilege dropper from profile `{id}`: it cannot list its own",
+                        rule.id
+                    ));
+                }
+                let found = profiles::profiles().iter().find(|p| &p.id == id);
+                Some(found.map(|p| &**p).ok_or_else(|| {
+                    format!("rule `{}` names unknown image profile `{id}`", rule.id)
+                })?)
+            }
+            None => None,
+        };
         let repository_globs = compile(&rule.repository)?;
         let tag_globs = rule.tag.as_deref().map(compile).transpose()?;
         rules.push(Rule {
@@ -392,6 +440,7 @@ fn load(text: &str) -> Result<Knowledge, String> {
             users: rule.users,
             runs_as: rule.runs_as,
             drops_privileges: rule.drops_privileges,
+            profile,
             note: rule.note,
             source: rule.source,
         });
@@ -554,9 +603,9 @@ pub fn classify(image: &str) -> BaseImage {
         return BaseImage {
             family,
             image: Some(parsed),
-            existing_users: rule.users.clone(),
+            existing_users: rule.users_of(trimmed),
             runs_as: rule.runs_as.clone(),
-            drops_privileges: rule.drops_privileges.clone(),
+            drops_privileges: rule.drops_privileges(),
             windows: family.shell == Shell::Windows,
             matched_rule: format!(
                 "{trimmed} → {} (rule `{}`: {})",
