@@ -198,15 +198,7 @@ pub fn try_parse_pyproject_dependencies(text: &str) -> Result<Vec<String>, DepFi
         .and_then(|p| p.get("dependencies"))
         .and_then(|d| d.as_table())
     {
-        let mut keys: Vec<String> = deps
-            .keys()
-            .filter(|k| !k.eq_ignore_ascii_case("python"))
-            .map(|k| normalize_package_name(k))
-            .collect();
-        keys.sort();
-        for name in &keys {
-            push_unique(&mut out, name);
-        }
+        push_keys(&mut out, deps, |k| !k.eq_ignore_ascii_case("python"));
     }
     Ok(out)
 }
@@ -252,13 +244,23 @@ pub fn try_parse_pipfile(text: &str) -> Result<Vec<String>, DepFileError> {
     let table = parse_toml_table(text)?;
     let mut out = Vec::new();
     if let Some(packages) = table.get("packages").and_then(|p| p.as_table()) {
-        let mut keys: Vec<String> = packages.keys().map(|k| normalize_package_name(k)).collect();
-        keys.sort();
-        for name in &keys {
-            push_unique(&mut out, name);
-        }
+        push_keys(&mut out, packages, |_| true);
     }
     Ok(out)
+}
+
+/// The keys of a TOML table of packages that `keep` accepts, normalised and
+/// sorted (TOML tables carry no order), onto `out`.
+fn push_keys(out: &mut Vec<String>, table: &toml::Table, keep: impl Fn(&str) -> bool) {
+    let mut keys: Vec<String> = table
+        .keys()
+        .filter(|k| keep(k))
+        .map(|k| normalize_package_name(k))
+        .collect();
+    keys.sort();
+    for name in &keys {
+        push_unique(out, name);
+    }
 }
 
 /// Package names in a Pipfile's `[packages]` (not `[dev-packages]`),

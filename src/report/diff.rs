@@ -241,6 +241,11 @@ impl Styles {
 mod tests {
     use super::*;
 
+    /// The diff of `text` under `edits`, for a file `f`, without colour.
+    fn plain(text: &str, edits: &[Edit]) -> String {
+        unified(text, edits, "f", false)
+    }
+
     #[test]
     fn insertion_hunk() {
         let text = "a\nb\nc\nd\ne\nf\ng\nh\n";
@@ -254,7 +259,7 @@ mod tests {
     #[test]
     fn no_final_newline() {
         let text = "a\nb";
-        let d = unified(text, &[Edit::insert(3, "\nc")], "f", false);
+        let d = plain(text, &[Edit::insert(3, "\nc")]);
         assert_eq!(
             d,
             "--- a/f\n+++ b/f\n@@ -1,2 +1,3 @@\n a\n-b\n\\ No newline at end of file\n+b\n+c\n\\ No newline at end of file\n"
@@ -266,11 +271,9 @@ mod tests {
         let text: String = (1..=20).map(|i| format!("{i}\n")).collect();
         let at2 = text.find("2\n").unwrap();
         let at15 = text.find("15\n").unwrap();
-        let d = unified(
+        let d = plain(
             &text,
             &[Edit::insert(at2, "N\nM\n"), Edit::insert(at15, "P\n")],
-            "f",
-            false,
         );
         assert!(d.contains("@@ -1,4 +1,6 @@"), "{d}");
         assert!(d.contains("@@ -12,6 +14,7 @@"), "{d}");
@@ -282,19 +285,15 @@ mod tests {
     fn hunks_join_across_twice_the_context() {
         let text: String = (1..=20).map(|i| format!("{i}\n")).collect();
         let at = |line: &str| text.find(&format!("\n{line}\n")).unwrap() + 1;
-        let joined = unified(
+        let joined = plain(
             &text,
             &[Edit::insert(at("2"), "A\n"), Edit::insert(at("8"), "B\n")],
-            "f",
-            false,
         );
         assert_eq!(joined.matches("@@ -").count(), 1, "{joined}");
         assert!(joined.contains("@@ -1,10 +1,12 @@"), "{joined}");
-        let split = unified(
+        let split = plain(
             &text,
             &[Edit::insert(at("2"), "A\n"), Edit::insert(at("9"), "B\n")],
-            "f",
-            false,
         );
         assert!(split.contains("@@ -1,4 +1,5 @@"), "{split}");
         assert!(split.contains("@@ -6,6 +7,7 @@"), "{split}");
@@ -303,7 +302,7 @@ mod tests {
     #[test]
     fn in_line_replacement() {
         let text = "x: [a]\ny: 1\n";
-        let d = unified(text, &[Edit::insert(5, ", b")], "f", false);
+        let d = plain(text, &[Edit::insert(5, ", b")]);
         assert_eq!(
             d,
             "--- a/f\n+++ b/f\n@@ -1,2 +1,2 @@\n-x: [a]\n+x: [a, b]\n y: 1\n"

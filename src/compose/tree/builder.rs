@@ -441,6 +441,17 @@ impl<'a> Builder<'a> {
         (anchor, tag, at)
     }
 
+    /// The anchor and tag of the node starting at the cursor, past its
+    /// `- `, `? ` or `: `, and where its content begins.
+    fn node_properties(
+        &self,
+        need_anchor: bool,
+        need_tag: bool,
+    ) -> (Option<String>, Option<String>, usize) {
+        let after = self.past_indicator(self.slot(), self.cursor);
+        self.properties(after, need_anchor, need_tag)
+    }
+
     /// An anchor, alias or tag name: up to a space, line break or flow indicator.
     fn name_at(&self, i: usize) -> &'a str {
         let text: &'a str = self.text;
@@ -508,9 +519,7 @@ impl<'a> Builder<'a> {
         has_tag: bool,
         mark: Pos,
     ) -> Result<(), YamlError> {
-        let slot = self.slot();
-        let after = self.past_indicator(slot, self.cursor);
-        let (anchor, tag, after_props) = self.properties(after, anchor_id != 0, has_tag);
+        let (anchor, tag, after_props) = self.node_properties(anchor_id != 0, has_tag);
         let style = match style {
             TScalarStyle::SingleQuoted => ScalarStyle::SingleQuoted,
             TScalarStyle::DoubleQuoted => ScalarStyle::DoubleQuoted,
@@ -605,9 +614,7 @@ impl<'a> Builder<'a> {
         has_tag: bool,
         mark: Pos,
     ) -> Result<(), YamlError> {
-        let slot = self.slot();
-        let after = self.past_indicator(slot, self.cursor);
-        let (anchor, tag, after_props) = self.properties(after, anchor_id != 0, has_tag);
+        let (anchor, tag, after_props) = self.node_properties(anchor_id != 0, has_tag);
         let content = self.skip_space(after_props);
         let parent_flow = self.frames.last().is_some_and(|f| f.flow);
         let (style, pair) = match (seq, self.byte(content)) {

@@ -23,26 +23,24 @@ impl Document {
     pub fn check_limits(&self, limits: &Limits) -> Result<(), YamlError> {
         let max_nodes = limits.max_nodes as u64;
         for a in &self.aliases {
-            if a.before.saturating_add(a.size) > max_nodes {
-                return Err(YamlError {
-                    line: a.line,
-                    col: a.col + 1,
-                    message: format!(
-                        "alias expansion exceeds {} nodes (alias `{}`)",
-                        limits.max_nodes, a.name
-                    ),
-                });
-            }
-            if a.depth > limits.max_depth {
-                return Err(YamlError {
-                    line: a.line,
-                    col: a.col + 1,
-                    message: format!(
-                        "nesting deeper than {} levels after expanding alias `{}`",
-                        limits.max_depth, a.name
-                    ),
-                });
-            }
+            let message = if a.before.saturating_add(a.size) > max_nodes {
+                format!(
+                    "alias expansion exceeds {} nodes (alias `{}`)",
+                    limits.max_nodes, a.name
+                )
+            } else if a.depth > limits.max_depth {
+                format!(
+                    "nesting deeper than {} levels after expanding alias `{}`",
+                    limits.max_depth, a.name
+                )
+            } else {
+                continue;
+            };
+            return Err(YamlError {
+                line: a.line,
+                col: a.col + 1,
+                message,
+            });
         }
         if self.total_nodes > max_nodes {
             return Err(node_error(
