@@ -89,6 +89,15 @@ impl Project {
     }
 }
 
+impl Project {
+    /// Each Dockerfile's entry is what it should be.
+    fn expect(&self, cases: &[(&str, Option<(Lang, Vec<String>)>)]) {
+        for (dockerfile, want) in cases {
+            assert_eq!(&self.entry(dockerfile), want, "{dockerfile}");
+        }
+    }
+}
+
 fn one(lang: Lang, file: &str) -> Option<(Lang, Vec<String>)> {
     Some((lang, vec![file.to_string()]))
 }
@@ -102,52 +111,26 @@ fn python_entries() {
         ("tools/main.py", "print(1)\n"),
         ("manage.py", "run()\n"),
     ]);
-    assert_eq!(
-        p.entry("FROM python:3.12\nWORKDIR /code\nCOPY src/ /code/\nCMD uvicorn app.main:app --host 0.0.0.0\n"),
-        Some((
-            Lang::Python,
-            vec!["src/app/main.py".into(), "src/app/__init__.py".into()]
-        ))
-    );
-    assert_eq!(
-        p.entry("FROM python:3.12\nWORKDIR /srv\nCOPY . .\nCMD [\"gunicorn\", \"-k\", \"uvicorn.workers.UvicornWorker\", \"--chdir\", \"src\", \"app.wsgi\"]\n"),
-        Some((
-            Lang::Python,
-            vec!["src/app/wsgi.py".into(), "src/app/__init__.py".into()]
-        ))
-    );
-    // Shell form with a migration first: the long-running command counts.
-    assert_eq!(
-        p.entry("FROM python:3.12\nWORKDIR /srv\nCOPY manage.py ./\nCMD python manage.py migrate && exec python3 -u manage.py serve\n"),
-        one(Lang::Python, "manage.py")
-    );
-    // A copy harden cannot follow: found by name, the closest path wins.
-    assert_eq!(
-        p.entry("FROM python:3.12\nRUN fetch-app\nCMD [\"python\", \"/opt/app/main.py\"]\n"),
-        one(Lang::Python, "src/app/main.py")
-    );
-    // A module that does not exist in the context.
-    assert_eq!(
-        p.entry("FROM python:3.12\nCOPY . .\nCMD [\"python\", \"-m\", \"http.server\"]\n"),
-        None
-    );
-    assert_eq!(
-        p.entry("FROM python:3.12\nCMD [\"python\", \"-c\", \"print(1)\"]\n"),
-        None
-    );
+    p.expect(&[
+        ("FROM python:3.12\nWORKDIR /code\nCOPY src/ /code/\nCMD uvicorn app.main:app --host 0.0.0.0\n", Some((Lang::Python, vec!["src/app/main.py".into(), "src/app/__init__.py".into()]))),
+        ("FROM python:3.12\nWORKDIR /srv\nCOPY . .\nCMD [\"gunicorn\", \"-k\", \"uvicorn.workers.UvicornWorker\", \"--chdir\", \"src\", \"app.wsgi\"]\n", Some((Lang::Python, vec!["src/app/wsgi.py".into(), "src/app/__init__.py".into()]))),
+        // Shell form with a migration first: the long-running command counts.
+        ("FROM python:3.12\nWORKDIR /srv\nCOPY manage.py ./\nCMD python manage.py migrate && exec python3 -u manage.py serve\n", one(Lang::Python, "manage.py")),
+        // A copy harden cannot follow: found by name, the closest path wins.
+        ("FROM python:3.12\nRUN fetch-app\nCMD [\"python\", \"/opt/app/main.py\"]\n", one(Lang::Python, "src/app/main.py")),
+        // A module that does not exist in the context.
+        ("FROM python:3.12\nCOPY . .\nCMD [\"python\", \"-m\", \"http.server\"]\n", None),
+        ("FROM python:3.12\nCMD [\"python\", \"-c\", \"print(1)\"]\n", None),
+    ]);
 }
 
 #[test]
 fn fastapi_cli_defaults() {
     let p = Project::new(&[("app/main.py", "app = FastAPI()\n")]);
-    assert_eq!(
-        p.entry("FROM python:3.12\nWORKDIR /code\nCOPY ./app /code/app\nCMD [\"fastapi\", \"run\", \"--port\", \"80\"]\n"),
-        one(Lang::Python, "app/main.py")
-    );
-    assert_eq!(
-        p.entry("FROM python:3.12\nWORKDIR /code\nCOPY ./app /code/app\nCMD [\"fastapi\", \"run\", \"app/main.py\", \"--port\", \"80\"]\n"),
-        one(Lang::Python, "app/main.py")
-    );
+    p.expect(&[
+        ("FROM python:3.12\nWORKDIR /code\nCOPY ./app /code/app\nCMD [\"fastapi\", \"run\", \"--port\", \"80\"]\n", one(Lang::Python, "app/main.py")),
+        ("FROM python:3.12\nWORKDIR /code\nCOPY ./app /code/app\nCMD [\"fastapi\", \"run\", \"app/main.py\", \"--port\", \"80\"]\n", one(Lang::Python, "app/main.py")),
+    ]);
 }
 
 #[test]
@@ -161,28 +144,15 @@ fn node_entries() {
         ("dist/app.js", "listen()\n"),
         ("bin/www", "#!/usr/bin/env node\nlisten()\n"),
     ]);
-    assert_eq!(
-        p.entry("FROM node:20\nWORKDIR /app\nCOPY . .\nCMD [\"node\", \"-r\", \"dotenv/config\", \"lib/server\"]\n"),
-        one(Lang::Node, "lib/server.js")
-    );
-    assert_eq!(
-        p.entry("FROM node:20\nWORKDIR /app\nCOPY . .\nCMD [\"node\", \".\"]\n"),
-        one(Lang::Node, "lib/server.js")
-    );
-    // No start script: npm falls back on package.json main here.
-    assert_eq!(
-        p.entry("FROM node:20\nWORKDIR /app\nCOPY . .\nCMD [\"npm\", \"start\"]\n"),
-        one(Lang::Node, "lib/server.js")
-    );
-    // `cross-env` is not followed, so the script cannot be resolved.
-    assert_eq!(
-        p.entry("FROM node:20\nWORKDIR /app\nCOPY . .\nCMD [\"yarn\", \"serve\"]\n"),
-        None
-    );
-    assert_eq!(
-        p.entry("FROM node:20\nWORKDIR /app\nCOPY . .\nCMD [\"./bin/www\"]\n"),
-        one(Lang::Node, "bin/www")
-    );
+    p.expect(&[
+        ("FROM node:20\nWORKDIR /app\nCOPY . .\nCMD [\"node\", \"-r\", \"dotenv/config\", \"lib/server\"]\n", one(Lang::Node, "lib/server.js")),
+        ("FROM node:20\nWORKDIR /app\nCOPY . .\nCMD [\"node\", \".\"]\n", one(Lang::Node, "lib/server.js")),
+        // No start script: npm falls back on package.json main here.
+        ("FROM node:20\nWORKDIR /app\nCOPY . .\nCMD [\"npm\", \"start\"]\n", one(Lang::Node, "lib/server.js")),
+        // `cross-env` is not followed, so the script cannot be resolved.
+        ("FROM node:20\nWORKDIR /app\nCOPY . .\nCMD [\"yarn\", \"serve\"]\n", None),
+        ("FROM node:20\nWORKDIR /app\nCOPY . .\nCMD [\"./bin/www\"]\n", one(Lang::Node, "bin/www")),
+    ]);
 }
 
 #[test]
@@ -191,23 +161,13 @@ fn shell_entrypoints() {
         ("docker/entrypoint.sh", "#!/bin/sh\nexec \"$@\"\n"),
         ("scripts/start", "#!/usr/bin/env bash\nexec app\n"),
     ]);
-    assert_eq!(
-        p.entry("FROM debian\nCOPY docker/entrypoint.sh /\nENTRYPOINT [\"/entrypoint.sh\"]\nCMD [\"app\"]\n"),
-        one(Lang::Sh, "docker/entrypoint.sh")
-    );
-    assert_eq!(
-        p.entry("FROM debian\nCOPY scripts/ /usr/local/bin/\nENTRYPOINT [\"tini\", \"--\"]\nCMD [\"start\"]\n"),
-        one(Lang::Sh, "scripts/start")
-    );
-    assert_eq!(
-        p.entry("FROM debian\nCOPY docker/*.sh /opt/\nCMD [\"bash\", \"/opt/entrypoint.sh\"]\n"),
-        one(Lang::Sh, "docker/entrypoint.sh")
-    );
-    // A shell-form ENTRYPOINT ignores CMD.
-    assert_eq!(
-        p.entry("FROM debian\nCOPY scripts/start /start\nENTRYPOINT exec /start\nCMD [\"ignored.sh\"]\n"),
-        one(Lang::Sh, "scripts/start")
-    );
+    p.expect(&[
+        ("FROM debian\nCOPY docker/entrypoint.sh /\nENTRYPOINT [\"/entrypoint.sh\"]\nCMD [\"app\"]\n", one(Lang::Sh, "docker/entrypoint.sh")),
+        ("FROM debian\nCOPY scripts/ /usr/local/bin/\nENTRYPOINT [\"tini\", \"--\"]\nCMD [\"start\"]\n", one(Lang::Sh, "scripts/start")),
+        ("FROM debian\nCOPY docker/*.sh /opt/\nCMD [\"bash\", \"/opt/entrypoint.sh\"]\n", one(Lang::Sh, "docker/entrypoint.sh")),
+        // A shell-form ENTRYPOINT ignores CMD.
+        ("FROM debian\nCOPY scripts/start /start\nENTRYPOINT exec /start\nCMD [\"ignored.sh\"]\n", one(Lang::Sh, "scripts/start")),
+    ]);
 }
 
 #[test]
@@ -221,28 +181,15 @@ fn go_entries() {
         ("cmd/api/doc.txt", "package main\n"),
         ("worker/main.go", main),
     ]);
-    assert_eq!(
-        p.entry("FROM golang:1.22 AS build\nWORKDIR /src\nCOPY . .\nRUN go build -o /out/ ./cmd/api\nFROM scratch\nCOPY --from=build /out/api /api\nENTRYPOINT [\"/api\"]\n"),
-        Some((
-            Lang::Go,
-            vec!["cmd/api/main.go".into(), "cmd/api/extra.go".into()]
-        ))
-    );
-    // Module path, `cd` in the RUN, copy of a whole directory between stages.
-    assert_eq!(
-        p.entry("FROM golang AS b\nCOPY . /go/src/svc\nRUN cd /go/src/svc && go build -o bin/worker example.com/svc/worker\nFROM alpine\nCOPY --from=b /go/src/svc/bin/ /usr/local/bin/\nCMD [\"worker\"]\n"),
-        one(Lang::Go, "worker/main.go")
-    );
-    // Single stage, no -o: the binary is named after the package.
-    assert_eq!(
-        p.entry("FROM golang\nWORKDIR /w\nCOPY . .\nRUN go build ./worker\nCMD [\"./worker\"]\n"),
-        one(Lang::Go, "worker/main.go")
-    );
-    // A binary that no stage builds.
-    assert_eq!(
-        p.entry("FROM alpine\nCOPY --from=ghcr.io/x/tool:1 /tool /tool\nCMD [\"/tool\"]\n"),
-        None
-    );
+    p.expect(&[
+        ("FROM golang:1.22 AS build\nWORKDIR /src\nCOPY . .\nRUN go build -o /out/ ./cmd/api\nFROM scratch\nCOPY --from=build /out/api /api\nENTRYPOINT [\"/api\"]\n", Some((Lang::Go, vec!["cmd/api/main.go".into(), "cmd/api/extra.go".into()]))),
+        // Module path, `cd` in the RUN, copy of a whole directory between stages.
+        ("FROM golang AS b\nCOPY . /go/src/svc\nRUN cd /go/src/svc && go build -o bin/worker example.com/svc/worker\nFROM alpine\nCOPY --from=b /go/src/svc/bin/ /usr/local/bin/\nCMD [\"worker\"]\n", one(Lang::Go, "worker/main.go")),
+        // Single stage, no -o: the binary is named after the package.
+        ("FROM golang\nWORKDIR /w\nCOPY . .\nRUN go build ./worker\nCMD [\"./worker\"]\n", one(Lang::Go, "worker/main.go")),
+        // A binary that no stage builds.
+        ("FROM alpine\nCOPY --from=ghcr.io/x/tool:1 /tool /tool\nCMD [\"/tool\"]\n", None),
+    ]);
 }
 
 /// The compiled-in tables parse; at run time a broken file would only
