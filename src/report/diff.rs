@@ -259,9 +259,8 @@ mod tests {
     #[test]
     fn no_final_newline() {
         let text = "a\nb";
-        let d = plain(text, &[Edit::insert(3, "\nc")]);
         assert_eq!(
-            d,
+            plain(text, &[Edit::insert(3, "\nc")]),
             "--- a/f\n+++ b/f\n@@ -1,2 +1,3 @@\n a\n-b\n\\ No newline at end of file\n+b\n+c\n\\ No newline at end of file\n"
         );
     }
@@ -302,9 +301,8 @@ mod tests {
     #[test]
     fn in_line_replacement() {
         let text = "x: [a]\ny: 1\n";
-        let d = plain(text, &[Edit::insert(5, ", b")]);
         assert_eq!(
-            d,
+            plain(text, &[Edit::insert(5, ", b")]),
             "--- a/f\n+++ b/f\n@@ -1,2 +1,2 @@\n-x: [a]\n+x: [a, b]\n y: 1\n"
         );
     }
