@@ -179,7 +179,7 @@ struct Word {
 fn command(df: &Dockerfile, target: usize) -> Option<Vec<Word>> {
     let mut entrypoint = None;
     let mut cmd = None;
-    let chain = df.stage_chain(target);
+    let chain = df.chain(target);
     let instructions = chain
         .iter()
         .filter_map(|&s| df.stages.get(s))
@@ -361,7 +361,7 @@ impl Resolver<'_> {
     /// Instruction indices of the stage's chain before `before`, in build order.
     fn instructions(&self, stage: usize, before: usize) -> Vec<usize> {
         self.df
-            .stage_chain(stage)
+            .chain(stage)
             .into_iter()
             .filter_map(|s| self.df.stages.get(s))
             .flat_map(|s| s.instructions.clone())

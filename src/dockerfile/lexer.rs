@@ -1200,17 +1200,15 @@ impl Dockerfile {
         self.stages.last()
     }
 
-    /// `stage` and the stages it builds on (`FROM earlier AS stage`), oldest
-    /// first; a cycle ends the walk.
-    pub fn stage_chain(&self, stage: usize) -> Vec<usize> {
-        let mut chain = vec![stage];
-        let mut cur = stage;
-        while let Some(p) = self.stages.get(cur).and_then(|s| s.parent) {
-            if chain.contains(&p) {
-                break;
-            }
-            chain.push(p);
-            cur = p;
+    /// `stage` and the stages it builds on (`FROM earlier AS this`), oldest
+    /// first: what the image of `stage` is made of. The one walk of the
+    /// chain; a loop in it (not possible in a valid file) ends the walk.
+    pub fn chain(&self, stage: usize) -> Vec<usize> {
+        let mut chain = Vec::new();
+        let mut at = Some(stage).filter(|s| *s < self.stages.len());
+        while let Some(i) = at.filter(|i| !chain.contains(i)) {
+            chain.push(i);
+            at = self.stages.get(i).and_then(|s| s.parent);
         }
         chain.reverse();
         chain
