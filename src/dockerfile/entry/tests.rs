@@ -55,6 +55,9 @@ fn paths() {
     );
 }
 
+/// The entry's language and files relative to the context, if one is found.
+type Found = Option<(Lang, Vec<String>)>;
+
 /// A build context in a temporary directory.
 pub(crate) struct Project {
     dir: tempfile::TempDir,
@@ -76,7 +79,7 @@ impl Project {
     }
 
     /// The entry's language and files, relative to the context.
-    fn entry(&self, dockerfile: &str) -> Option<(Lang, Vec<String>)> {
+    fn entry(&self, dockerfile: &str) -> Found {
         let df = crate::dockerfile::parse(dockerfile).unwrap();
         let target = df.stages.len().checked_sub(1)?;
         match entry(&df, target, self.dir())?.entry {
@@ -91,14 +94,14 @@ impl Project {
 
 impl Project {
     /// Each Dockerfile's entry is what it should be.
-    fn expect(&self, cases: &[(&str, Option<(Lang, Vec<String>)>)]) {
+    fn expect(&self, cases: &[(&str, Found)]) {
         for (dockerfile, want) in cases {
             assert_eq!(&self.entry(dockerfile), want, "{dockerfile}");
         }
     }
 }
 
-fn one(lang: Lang, file: &str) -> Option<(Lang, Vec<String>)> {
+fn one(lang: Lang, file: &str) -> Found {
     Some((lang, vec![file.to_string()]))
 }
 
