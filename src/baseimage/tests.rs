@@ -360,35 +360,20 @@ fn explains_the_match() {
         "python:3.12-slim → debian (rule `language-debian-suffix`: repository `python` \
          matches `python`, tag `3.12-slim` matches `*slim*`)"
     );
-    let noble = classify("ubuntu:24.04");
-    assert!(
-        noble.matched_rule.contains("version 23.04 or later"),
-        "{}",
-        noble.matched_rule
-    );
+    // The classification of `image`, whose reason says `why`.
+    let says = |image: &str, why: &str| {
+        let got = classify(image);
+        assert!(got.matched_rule.contains(why), "{}", got.matched_rule);
+        got
+    };
+    let noble = says("ubuntu:24.04", "version 23.04 or later");
     assert!(noble.note.as_deref().unwrap_or("").contains("UID"));
-    let latest = classify("ubuntu:latest");
-    assert!(
-        latest.matched_rule.contains("no version number"),
-        "{}",
-        latest.matched_rule
-    );
-    let arg = classify("${BASE}");
-    assert!(
-        arg.matched_rule.contains("unresolved build argument"),
-        "{}",
-        arg.matched_rule
-    );
-    assert!(arg.image.is_none());
-    let unknown = classify("ghcr.io/acme/app:1.0");
-    assert!(
-        unknown.matched_rule.contains("no rule knows"),
-        "{}",
-        unknown.matched_rule
-    );
-    assert!(unknown.image.is_some());
-    let garbage = classify("not a ref");
-    assert!(garbage.matched_rule.contains("not a valid image reference"));
+    says("ubuntu:latest", "no version number");
+    assert!(says("${BASE}", "unresolved build argument").image.is_none());
+    assert!(says("ghcr.io/acme/app:1.0", "no rule knows")
+        .image
+        .is_some());
+    says("not a ref", "not a valid image reference");
 }
 
 #[test]
