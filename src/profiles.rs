@@ -14,6 +14,7 @@
 
 pub mod manifests;
 
+pub(crate) use manifests::line_col;
 pub use manifests::{
     normalize_package_name, parse_package_json_dependencies, parse_pipfile,
     parse_pyproject_dependencies, parse_python_requirements,
@@ -858,19 +859,6 @@ fn toml_error(file: &str, text: &str, e: &toml::de::Error) -> KnowledgeError {
         column,
         message: e.message().to_string(),
     }
-}
-
-/// 1-based line and column (in characters) of a byte offset.
-pub(crate) fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let mut offset = offset.min(text.len());
-    while !text.is_char_boundary(offset) {
-        offset -= 1;
-    }
-    let before = text.get(..offset).unwrap_or("");
-    let line = before.matches('\n').count() + 1;
-    let line_start = before.rfind('\n').map(|i| i + 1).unwrap_or(0);
-    let column = before.get(line_start..).unwrap_or("").chars().count() + 1;
-    (line, column)
 }
 
 // ---------------------------------------------------------------------------

@@ -3,7 +3,6 @@
 //! the cache rule finds the libraries in use. Lenient on purpose: a file
 //! that does not parse yields no packages (the `try_` forms say why).
 
-use super::line_col;
 use std::fmt;
 
 /// A dependency file that does not parse, with a 1-based position.
@@ -267,6 +266,19 @@ fn push_keys(out: &mut Vec<String>, table: &toml::Table, keep: impl Fn(&str) -> 
 /// PEP 503-normalised and sorted. Invalid TOML gives none; see [`try_parse_pipfile`].
 pub fn parse_pipfile(text: &str) -> Vec<String> {
     try_parse_pipfile(text).unwrap_or_default()
+}
+
+/// 1-based line and column (in characters) of a byte offset.
+pub(crate) fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let mut offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    let before = text.get(..offset).unwrap_or("");
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map(|i| i + 1).unwrap_or(0);
+    let column = before.get(line_start..).unwrap_or("").chars().count() + 1;
+    (line, column)
 }
 
 #[cfg(test)]

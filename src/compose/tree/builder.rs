@@ -10,8 +10,9 @@ use ecow::EcoString;
 use yaml_rust2::parser::{Event, Parser};
 use yaml_rust2::scanner::{Marker, ScanError, TScalarStyle};
 
+use super::node::*;
 use super::scan::*;
-use super::*;
+use crate::source::Source;
 
 /// Parse the single YAML document of a compose file into a span tree.
 /// `Ok(None)` for a stream with no document (only comments or blank lines).

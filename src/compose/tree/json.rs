@@ -4,7 +4,7 @@
 use serde_json::Value;
 use yaml_rust2::Yaml;
 
-use super::*;
+use super::node::*;
 
 impl Document {
     /// The document's data as JSON: aliases expanded within `limits`,

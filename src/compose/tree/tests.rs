@@ -1,5 +1,7 @@
 use super::*;
+use crate::source::Source;
 use serde_json::Value;
+use std::sync::Arc;
 
 fn source(text: &str) -> Arc<Source> {
     Arc::new(Source::new(
