@@ -11,8 +11,9 @@ use std::sync::OnceLock;
 
 use serde::Deserialize;
 
-use crate::glob::Glob;
+use crate::glob::TextGlobs;
 use crate::profiles::{self, ImageProfile};
+use std::ops::Range;
 
 /// The data file, compiled in so the binary needs nothing at run time.
 const DATA: &str = include_str!("../templates/base-images.toml");
@@ -269,9 +270,9 @@ pub struct Rule {
     pub repository: Vec<String>,
     pub tag: Option<Vec<String>>,
     pub tag_min_version: Option<String>,
-    /// `repository` and `tag`, compiled once.
-    repository_globs: Vec<Glob>,
-    tag_globs: Option<Vec<Glob>>,
+    /// Where `repository` and `tag` sit in [`Knowledge`]'s pattern sets.
+    repository_at: Range<usize>,
+    tag_at: Option<Range<usize>>,
     min_version: Option<Vec<u64>>,
     family: usize,
     pub users: Vec<ExistingUser>,
@@ -317,6 +318,10 @@ impl Rule {
 pub struct Knowledge {
     pub families: Vec<Family>,
     pub rules: Vec<Rule>,
+    /// Every rule's repository patterns, then every rule's tag patterns,
+    /// each compiled into one set matched once per image.
+    repositories: TextGlobs,
+    tags: TextGlobs,
 }
 
 impl Knowledge {
@@ -368,6 +373,7 @@ fn load(text: &str) -> Result<Knowledge, String> {
         }
     }
     let mut rules: Vec<Rule> = Vec::with_capacity(raw.rule.len());
+    let (mut repository_count, mut tag_count) = (0, 0);
     for rule in raw.rule {
         if rules.iter().any(|r| r.id == rule.id) {
             return Err(format!("rule `{}` is defined twice", rule.id));
@@ -404,13 +410,6 @@ fn load(text: &str) -> Result<Knowledge, String> {
                 ));
             }
         }
-        let compile = |patterns: &[String]| {
-            patterns
-                .iter()
-                .map(|p| Glob::text(p))
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| format!("rule `{}`: {e}", rule.id))
-        };
         let profile = match &rule.profile {
             Some(id) => {
                 if !rule.users.is_empty() || rule.drops_privileges.is_some() {
@@ -426,14 +425,19 @@ fn load(text: &str) -> Result<Knowledge, String> {
             }
             None => None,
         };
-        let repository_globs = compile(&rule.repository)?;
-        let tag_globs = rule.tag.as_deref().map(compile).transpose()?;
+        let repository_at = repository_count..repository_count + rule.repository.len();
+        repository_count = repository_at.end;
+        let tag_at = rule.tag.as_ref().map(|t| {
+            let at = tag_count..tag_count + t.len();
+            tag_count = at.end;
+            at
+        });
         rules.push(Rule {
             id: rule.id,
             repository: rule.repository,
             tag: rule.tag,
-            repository_globs,
-            tag_globs,
+            repository_at,
+            tag_at,
             tag_min_version: rule.tag_min_version,
             min_version,
             family,
@@ -445,7 +449,22 @@ fn load(text: &str) -> Result<Knowledge, String> {
             source: rule.source,
         });
     }
-    Ok(Knowledge { families, rules })
+    let repositories = TextGlobs::new(
+        rules
+            .iter()
+            .flat_map(|r| r.repository.iter().map(String::as_str)),
+    )?;
+    let tags = TextGlobs::new(
+        rules
+            .iter()
+            .flat_map(|r| r.tag.iter().flatten().map(String::as_str)),
+    )?;
+    Ok(Knowledge {
+        families,
+        rules,
+        repositories,
+        tags,
+    })
 }
 
 /// Rejects templates with placeholders the renderer would leave behind.
@@ -586,12 +605,21 @@ pub fn classify(image: &str) -> BaseImage {
     } else {
         vec![(name.as_str(), None)]
     };
-    for (rule, name, by_last) in candidates
+    let tag_hits = data.tags.matches(&tag);
+    let candidates: Vec<_> = candidates
+        .into_iter()
+        .map(|(n, why)| (n, why, data.repositories.matches(n)))
+        .collect();
+    for (rule, name, by_last, repository_hits) in candidates
         .iter()
-        .flat_map(|(n, why)| data.rules.iter().map(move |r| (r, *n, *why)))
-        .filter(|(r, _, why)| why.is_none() || !r.repository.iter().any(|p| p == "*"))
+        .flat_map(|(n, why, hits)| data.rules.iter().map(move |r| (r, *n, *why, hits)))
+        .filter(|(r, _, why, _)| why.is_none() || !r.repository.iter().any(|p| p == "*"))
     {
-        let Some(mut reasons) = rule_matches(rule, name, &tag) else {
+        let hits = Hits {
+            repository: repository_hits,
+            tag: &tag_hits,
+        };
+        let Some(mut reasons) = rule_matches(rule, name, &tag, hits) else {
             continue;
         };
         if let Some(why) = by_last {
@@ -624,21 +652,30 @@ pub fn classify(image: &str) -> BaseImage {
     )
 }
 
+/// Which patterns of [`Knowledge`]'s sets match the image's name and tag.
+#[derive(Clone, Copy)]
+struct Hits<'a> {
+    repository: &'a [bool],
+    tag: &'a [bool],
+}
+
+/// The first of `patterns` (at `at` in a set) that `hits` marks.
+fn first_hit<'a>(patterns: &'a [String], at: &Range<usize>, hits: &[bool]) -> Option<&'a str> {
+    let i = hits.get(at.clone())?.iter().position(|&h| h)?;
+    patterns.get(i).map(String::as_str)
+}
+
 /// Why `rule` matches, or `None` when it does not.
-fn rule_matches(rule: &Rule, name: &str, tag: &str) -> Option<Vec<String>> {
+fn rule_matches(rule: &Rule, name: &str, tag: &str, hits: Hits) -> Option<Vec<String>> {
     let mut reasons = Vec::new();
-    let repo_pattern = rule
-        .repository_globs
-        .iter()
-        .find(|g| g.is_match(name))?
-        .as_str();
+    let repo_pattern = first_hit(&rule.repository, &rule.repository_at, hits.repository)?;
     if repo_pattern == "*" {
         reasons.push("any repository".to_string());
     } else {
         reasons.push(format!("repository `{name}` matches `{repo_pattern}`"));
     }
-    if let Some(patterns) = &rule.tag_globs {
-        let pattern = patterns.iter().find(|g| g.is_match(tag))?.as_str();
+    if let (Some(patterns), Some(at)) = (&rule.tag, &rule.tag_at) {
+        let pattern = first_hit(patterns, at, hits.tag)?;
         reasons.push(format!("tag `{tag}` matches `{pattern}`"));
     }
     if let (Some(min), Some(min_text)) = (&rule.min_version, &rule.tag_min_version) {
