@@ -10,6 +10,7 @@ pub mod edit;
 pub mod engine;
 pub mod error;
 pub mod finding;
+pub mod glob;
 pub mod limits;
 pub mod link;
 pub mod migration;

@@ -8,12 +8,6 @@ use common::*;
 use std::path::Path;
 use std::process::Command;
 
-fn snapshot(name: &str, text: &str) {
-    insta::with_settings!({snapshot_path => Path::new(env!("CARGO_MANIFEST_DIR")).join("snapshots"), prepend_module_to_snapshot => false}, {
-        insta::assert_snapshot!(name, text);
-    });
-}
-
 /// `harden check <case>/Dockerfile` in a copy of the fixture (the folder
 /// keeps its name: a created user is named after it).
 fn check(case: &str) -> Run {

@@ -101,12 +101,6 @@ fn assert_subset(a: &serde_json::Value, b: &serde_json::Value, at: &str) {
     }
 }
 
-fn snapshot(name: &str, text: &str) {
-    insta::with_settings!({snapshot_path => Path::new(env!("CARGO_MANIFEST_DIR")).join("snapshots"), prepend_module_to_snapshot => false}, {
-        insta::assert_snapshot!(name, text);
-    });
-}
-
 #[test]
 fn basic_two_space_indented_sequences() {
     snapshot("compose_basic", &contract("basic.yml", true));

@@ -5,7 +5,6 @@
 mod common;
 
 use common::*;
-use std::path::Path;
 
 struct Fixed {
     snapshot: String,
@@ -49,12 +48,6 @@ fn contract(name: &str, changes: bool) -> Fixed {
         .unwrap_or("")
         .to_string();
     Fixed { snapshot, diff }
-}
-
-fn snapshot(name: &str, text: &str) {
-    insta::with_settings!({snapshot_path => Path::new(env!("CARGO_MANIFEST_DIR")).join("snapshots"), prepend_module_to_snapshot => false}, {
-        insta::assert_snapshot!(name, text);
-    });
 }
 
 fn added(diff: &str) -> Vec<&str> {

@@ -78,9 +78,7 @@ fn fix(name: &str, dir: &Path) {
         dry.stdout, dry.stderr
     );
     eprintln!("--- harden fix {name}\n{}{}", dry.stdout, dry.stderr);
-    insta::with_settings!({snapshot_path => Path::new(env!("CARGO_MANIFEST_DIR")).join("snapshots"), prepend_module_to_snapshot => false}, {
-        insta::assert_snapshot!(format!("e2e_fix_{}", name.replace('-', "_")), dry.stdout);
-    });
+    common::snapshot(&format!("e2e_fix_{}", name.replace('-', "_")), &dry.stdout);
     let done = common::harden(dir, &["fix", "--color", "never", "."]);
     assert_eq!(done.code, 0, "{}{}", done.stdout, done.stderr);
     // The written files are the dry run's diff applied to the originals.

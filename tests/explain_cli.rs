@@ -8,12 +8,6 @@ use common::*;
 use harden::report::explain::{examples, Role, TEXTS};
 use std::path::Path;
 
-fn snapshot(name: &str, text: &str) {
-    insta::with_settings!({snapshot_path => Path::new(env!("CARGO_MANIFEST_DIR")).join("snapshots"), prepend_module_to_snapshot => false}, {
-        insta::assert_snapshot!(name, text);
-    });
-}
-
 #[test]
 fn explain_every_rule() {
     let dir = scratch();

@@ -18,9 +18,7 @@ fn project() -> tempfile::TempDir {
 
 fn snapshot(name: &str, text: &str) {
     let text = text.replace(env!("CARGO_PKG_VERSION"), "[VERSION]");
-    insta::with_settings!({snapshot_path => Path::new(env!("CARGO_MANIFEST_DIR")).join("snapshots"), prepend_module_to_snapshot => false}, {
-        insta::assert_snapshot!(name, text);
-    });
+    common::snapshot(name, &text);
 }
 
 fn load(path: &str) -> Value {

@@ -7,4 +7,6 @@ pub mod lexer;
 pub use lexer::{parse, Comment, Directive, Dockerfile, Form, Heredoc, Instruction, Stage};
 
 pub mod analyze;
+pub mod entry;
+pub mod shell_words;
 pub mod users;

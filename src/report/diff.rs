@@ -1,9 +1,11 @@
 //! A git-style unified diff built from the edits themselves. The changed
 //! lines are known exactly, so there is no line-diff search over the file:
-//! the cost is proportional to the edits, not to the file.
+//! the cost is proportional to the edits, not to the file. The changes
+//! become `similar` diff operations so that crate groups them into hunks.
 
 use crate::edit::{self, Edit};
 use console::Style;
+use similar::DiffOp;
 
 const CONTEXT: usize = 3;
 
@@ -110,75 +112,88 @@ pub fn unified(text: &str, edits: &[Edit], path: &str, color: bool) -> String {
     out.push('\n');
 
     // Hunks: changes whose context windows touch are shown together.
-    let mut delta: isize = 0; // new line number minus old line number so far
-    let mut i = 0;
-    while i < changes.len() {
-        let mut j = i;
-        while j + 1 < changes.len() && changes[j + 1].old_start <= changes[j].old_end + 2 * CONTEXT
-        {
-            j += 1;
+    let mut ops = Vec::with_capacity(2 * changes.len() + 1);
+    let (mut old_pos, mut new_pos) = (0, 0);
+    for c in &changes {
+        if c.old_start > old_pos {
+            let len = c.old_start - old_pos;
+            ops.push(DiffOp::Equal {
+                old_index: old_pos,
+                new_index: new_pos,
+                len,
+            });
+            new_pos += len;
         }
-        let first = &changes[i];
-        let last = &changes[j];
-        let ctx_start = first.old_start.saturating_sub(CONTEXT);
-        let ctx_end = (last.old_end + CONTEXT).min(lines.len());
+        let (old_len, new_len) = (c.old_end - c.old_start, c.new_lines.len());
+        ops.push(match (old_len, new_len) {
+            (_, 0) => DiffOp::Delete {
+                old_index: c.old_start,
+                old_len,
+                new_index: new_pos,
+            },
+            (0, _) => DiffOp::Insert {
+                old_index: c.old_start,
+                new_index: new_pos,
+                new_len,
+            },
+            _ => DiffOp::Replace {
+                old_index: c.old_start,
+                old_len,
+                new_index: new_pos,
+                new_len,
+            },
+        });
+        old_pos = c.old_end;
+        new_pos += new_len;
+    }
+    if lines.len() > old_pos {
+        ops.push(DiffOp::Equal {
+            old_index: old_pos,
+            new_index: new_pos,
+            len: lines.len() - old_pos,
+        });
+    }
+    // Every op but `Equal` is one change, in order.
+    let mut pending = changes.iter();
+    for hunk in similar::group_diff_ops(ops, CONTEXT) {
+        let (Some(first), Some(last)) = (hunk.first(), hunk.last()) else {
+            continue;
+        };
+        let (old, new) = (
+            first.old_range().start..last.old_range().end,
+            first.new_range().start..last.new_range().end,
+        );
         let mut body = String::new();
-        let mut old_count = 0;
-        let mut new_count = 0;
-        let mut pos = ctx_start;
-        let mut local_delta = 0isize;
-        for c in &changes[i..=j] {
-            for l in &lines[pos..c.old_start] {
-                push_line(&mut body, ' ', l, &st.context);
-                old_count += 1;
-                new_count += 1;
+        for op in &hunk {
+            if let DiffOp::Equal { .. } = op {
+                for l in &lines[op.old_range()] {
+                    push_line(&mut body, ' ', l, &st.context);
+                }
+                continue;
             }
-            for l in &lines[c.old_start..c.old_end] {
+            let Some(c) = pending.next() else { break };
+            for l in &lines[op.old_range()] {
                 push_line(&mut body, '-', l, &st.removed);
-                old_count += 1;
             }
             for l in &c.new_lines {
                 push_line(&mut body, '+', l, &st.added);
-                new_count += 1;
             }
-            local_delta += c.new_lines.len() as isize - (c.old_end - c.old_start) as isize;
-            pos = c.old_end;
         }
-        for l in &lines[pos..ctx_end] {
-            push_line(&mut body, ' ', l, &st.context);
-            old_count += 1;
-            new_count += 1;
-        }
-        let old_first = if old_count == 0 {
-            ctx_start
-        } else {
-            ctx_start + 1
-        };
-        let new_start = (ctx_start as isize + delta) as usize;
-        let new_first = if new_count == 0 {
-            new_start
-        } else {
-            new_start + 1
-        };
-        let header = format!(
-            "@@ -{} +{} @@",
-            range(old_first, old_count),
-            range(new_first, new_count)
-        );
+        let header = format!("@@ -{} +{} @@", range(&old), range(&new));
         out.push_str(&st.hunk.apply_to(header).to_string());
         out.push('\n');
         out.push_str(&body);
-        delta += local_delta;
-        i = j + 1;
     }
     out
 }
 
-fn range(start: usize, count: usize) -> String {
-    if count == 1 {
-        format!("{start}")
-    } else {
-        format!("{start},{count}")
+/// `start,count` with 1-based `start`; an empty range names the line
+/// before it, and a count of one is left out.
+fn range(r: &std::ops::Range<usize>) -> String {
+    match r.len() {
+        0 => format!("{},0", r.start),
+        1 => format!("{}", r.start + 1),
+        n => format!("{},{n}", r.start + 1),
     }
 }
 
@@ -226,6 +241,11 @@ impl Styles {
 mod tests {
     use super::*;
 
+    /// The diff of `text` under `edits`, for a file `f`, without colour.
+    fn plain(text: &str, edits: &[Edit]) -> String {
+        unified(text, edits, "f", false)
+    }
+
     #[test]
     fn insertion_hunk() {
         let text = "a\nb\nc\nd\ne\nf\ng\nh\n";
@@ -239,9 +259,8 @@ mod tests {
     #[test]
     fn no_final_newline() {
         let text = "a\nb";
-        let d = unified(text, &[Edit::insert(3, "\nc")], "f", false);
         assert_eq!(
-            d,
+            plain(text, &[Edit::insert(3, "\nc")]),
             "--- a/f\n+++ b/f\n@@ -1,2 +1,3 @@\n a\n-b\n\\ No newline at end of file\n+b\n+c\n\\ No newline at end of file\n"
         );
     }
@@ -251,22 +270,39 @@ mod tests {
         let text: String = (1..=20).map(|i| format!("{i}\n")).collect();
         let at2 = text.find("2\n").unwrap();
         let at15 = text.find("15\n").unwrap();
-        let d = unified(
+        let d = plain(
             &text,
             &[Edit::insert(at2, "N\nM\n"), Edit::insert(at15, "P\n")],
-            "f",
-            false,
         );
         assert!(d.contains("@@ -1,4 +1,6 @@"), "{d}");
         assert!(d.contains("@@ -12,6 +14,7 @@"), "{d}");
     }
 
+    /// Six unchanged lines between two changes still join them (three of
+    /// context each side); seven split them.
+    #[test]
+    fn hunks_join_across_twice_the_context() {
+        let text: String = (1..=20).map(|i| format!("{i}\n")).collect();
+        let at = |line: &str| text.find(&format!("\n{line}\n")).unwrap() + 1;
+        let joined = plain(
+            &text,
+            &[Edit::insert(at("2"), "A\n"), Edit::insert(at("8"), "B\n")],
+        );
+        assert_eq!(joined.matches("@@ -").count(), 1, "{joined}");
+        assert!(joined.contains("@@ -1,10 +1,12 @@"), "{joined}");
+        let split = plain(
+            &text,
+            &[Edit::insert(at("2"), "A\n"), Edit::insert(at("9"), "B\n")],
+        );
+        assert!(split.contains("@@ -1,4 +1,5 @@"), "{split}");
+        assert!(split.contains("@@ -6,6 +7,7 @@"), "{split}");
+    }
+
     #[test]
     fn in_line_replacement() {
         let text = "x: [a]\ny: 1\n";
-        let d = unified(text, &[Edit::insert(5, ", b")], "f", false);
         assert_eq!(
-            d,
+            plain(text, &[Edit::insert(5, ", b")]),
             "--- a/f\n+++ b/f\n@@ -1,2 +1,2 @@\n-x: [a]\n+x: [a, b]\n y: 1\n"
         );
     }

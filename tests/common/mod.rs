@@ -34,6 +34,16 @@ pub fn harden(dir: &Path, args: &[&str]) -> Run {
     }
 }
 
+/// Compare `text` with the snapshot `name`: every snapshot lives in the
+/// top-level `snapshots/` folder under its own name, whichever test file
+/// takes it.
+pub fn snapshot(name: &str, text: &str) {
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path(Path::new(env!("CARGO_MANIFEST_DIR")).join("snapshots"));
+    settings.set_prepend_module_to_snapshot(false);
+    settings.bind(|| insta::assert_snapshot!(name, text));
+}
+
 /// A scratch directory holding copies of `files` (relative to the fixtures folder),
 /// flattened to their file names, or placed under their relative path when `keep_tree`.
 pub fn scratch() -> tempfile::TempDir {
