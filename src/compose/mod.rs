@@ -1,6 +1,7 @@
 //! Compose files: a span tree over yaml-rust2 events, format-preserving
 //! patches, and the per-service rules.
 
+pub mod mounts;
 pub mod patch;
 pub mod service;
 pub mod tree;
