@@ -19,13 +19,31 @@ pub struct Mount {
     /// A named volume (its ownership comes from the image on first use),
     /// as opposed to a bind mount or tmpfs.
     pub named: bool,
+    /// The source as written (a volume name or a host path); empty for a
+    /// tmpfs and an anonymous volume.
+    pub source: String,
+    /// A tmpfs's options (`size=64m,mode=1777`), a volume's mode (`ro,z`).
+    pub options: String,
+}
+
+impl Mount {
+    /// A host path mounted in: data or configuration the author provides,
+    /// not a carve-out harden made.
+    pub fn bind(&self) -> bool {
+        !self.tmpfs && !self.named && !self.source.is_empty()
+    }
 }
 
 /// Every path mounted into the service: `tmpfs` entries and `volumes` in
 /// short (`src:dst[:mode]`) and long (`{type, source, target}`) syntax.
 pub fn mounts(ctx: &Ctx, svc: &Service) -> Vec<Mount> {
+    mounts_of(ctx.doc, svc)
+}
+
+/// [`mounts`] of a service of `doc`, without the rest of a rule's context.
+pub fn mounts_of(doc: &Document, svc: &Service) -> Vec<Mount> {
     let mut out = mounts_in(
-        ctx.doc,
+        doc,
         svc.effective("tmpfs").map(|(v, _)| v),
         svc.effective("volumes").map(|(v, _)| v),
     );
@@ -51,12 +69,14 @@ fn mounts_in(doc: &Document, tmpfs: Option<&Node>, volumes: Option<&Node>) -> Ve
     let mut out = Vec::new();
     if let Some(v) = tmpfs {
         for s in strings(v) {
-            let target = s.split(':').next().unwrap_or("").trim().to_string();
+            let (target, options) = s.split_once(':').unwrap_or((&s, ""));
             out.push(Mount {
-                target,
+                target: target.trim().to_string(),
                 tmpfs: true,
                 read_only: false,
                 named: false,
+                source: String::new(),
+                options: options.trim().to_string(),
             });
         }
     }
@@ -76,7 +96,25 @@ fn mounts_in(doc: &Document, tmpfs: Option<&Node>, volumes: Option<&Node>) -> Ve
                         .get("type")
                         .and_then(|e| doc.resolve(&e.value).as_str())
                         .unwrap_or("volume");
+                    let str_of = |m: &Node, k: &str| {
+                        m.get(k)
+                            .and_then(|e| doc.resolve(&e.value).as_str())
+                            .map(str::to_string)
+                    };
+                    let source = str_of(item, "source").unwrap_or_default();
                     let has_source = item.get("source").is_some();
+                    // `tmpfs: {size: 64m, mode: 1777}` as the short form's options.
+                    let options = item
+                        .get("tmpfs")
+                        .map(|e| doc.resolve(&e.value))
+                        .map(|t| {
+                            ["size", "mode"]
+                                .iter()
+                                .filter_map(|k| str_of(t, k).map(|v| format!("{k}={v}")))
+                                .collect::<Vec<_>>()
+                                .join(",")
+                        })
+                        .unwrap_or_default();
                     let ro = item
                         .get("read_only")
                         .and_then(|e| doc.resolve(&e.value).as_str())
@@ -86,6 +124,8 @@ fn mounts_in(doc: &Document, tmpfs: Option<&Node>, volumes: Option<&Node>) -> Ve
                         tmpfs: ty == "tmpfs",
                         read_only: ro,
                         named: ty == "volume" && has_source,
+                        source,
+                        options,
                     });
                 }
             }
@@ -123,6 +163,11 @@ fn short_volume(s: &str) -> Option<Mount> {
         tmpfs: false,
         read_only,
         named,
+        source: match parts.as_slice() {
+            [d, p, _, ..] if source == "C:" => format!("{d}:{p}"),
+            _ => source.to_string(),
+        },
+        options: mode.unwrap_or("").to_string(),
     })
 }
 
@@ -150,6 +195,11 @@ mod tests {
         assert!(short_volume("./conf:/etc/x:ro").unwrap().read_only);
         assert_eq!(short_volume("/cache").unwrap().target, "/cache");
         assert_eq!(short_volume("C:\\data:/data").unwrap().target, "/data");
+        assert_eq!(short_volume("C:\\data:/data").unwrap().source, "C:\\data");
+        assert!(short_volume("./conf:/etc/x:ro").unwrap().bind());
+        assert!(!short_volume("data:/x").unwrap().bind());
+        assert!(!short_volume("/cache").unwrap().bind());
+        assert_eq!(short_volume("./conf:/etc/x:ro,z").unwrap().options, "ro,z");
     }
 
     #[test]
@@ -159,6 +209,8 @@ mod tests {
             tmpfs: false,
             read_only: false,
             named: true,
+            source: "var".into(),
+            options: String::new(),
         }];
         assert!(covered(&m, "/var/tmp"));
         assert!(!covered(&m, "/variant"));
