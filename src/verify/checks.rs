@@ -572,16 +572,25 @@ fn tail(s: &str, n: usize) -> String {
         .join("\n")
 }
 
-/// The last 30 lines the container logged (stdout and stderr).
+/// The last 30 lines the container logged (stdout and stderr). Podman 4.3
+/// prints nothing for `--tail` on a container that has restarted: then the
+/// whole log is read and cut here.
 pub fn log_tail(backend: &Backend, id: &str) -> Vec<String> {
-    match backend.cli(["logs", "--tail", "30", id]) {
-        Ok(o) => {
-            let mut text = String::from_utf8_lossy(&o.stdout).into_owned();
-            text.push_str(&String::from_utf8_lossy(&o.stderr));
-            tail(&text, 30).lines().map(str::to_string).collect()
+    let read = |args: &[&str]| -> String {
+        match backend.cli(args) {
+            Ok(o) => {
+                let mut text = String::from_utf8_lossy(&o.stdout).into_owned();
+                text.push_str(&String::from_utf8_lossy(&o.stderr));
+                text
+            }
+            Err(_) => String::new(),
         }
-        Err(_) => Vec::new(),
+    };
+    let mut text = read(&["logs", "--tail", "30", id]);
+    if text.trim().is_empty() {
+        text = read(&["logs", id]);
     }
+    tail(&text, 30).lines().map(str::to_string).collect()
 }
 
 #[cfg(test)]
