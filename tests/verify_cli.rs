@@ -218,9 +218,9 @@ fn probes_run_as_the_service_user_behind_links_and_skip_inputs() {
     run.expect_rows(
         "writable /var/run/postgresql",
         "PASS",
-        "mounted at /run/postgresql rw; write probe as 999:999 ok",
+        "mounted at /run/postgresql rw; write probe ok as 999:999",
     );
-    run.expect_rows("writable /var/lib/db", "PASS", "write probe as 999:999 ok");
+    run.expect_rows("writable /var/lib/db", "PASS", "write probe ok as 999:999");
     run.expect_rows(
         "probe",
         "PASS",
@@ -443,7 +443,7 @@ volumes:
     assert_eq!(run.expect_rows("probe", "PASS", "exited 0"), 2);
     // The old project is not held to the baseline.
     assert_eq!(run.expect_rows("non-root", "PASS", "Uid: 1000"), 2);
-    run.expect_rows("writable /srv/data", "PASS", "write probe as");
+    run.expect_rows("writable /srv/data", "PASS", "write probe ok as 1000:1000");
     assert_nothing_left(&backend, &run.project(), &before);
 }
 

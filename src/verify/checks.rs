@@ -464,10 +464,10 @@ fn carve_out_check(
         let script = r#"touch "$1/.harden-probe" && rm -f "$1/.harden-probe""#;
         let who = user.map_or(String::new(), |u| format!(" as {u}"));
         match exec(backend, id, user, &["sh", "-c", script, "sh", &co.target]) {
-            Ok(_) => ev.push(format!("write probe{who} ok")),
+            Ok(_) => ev.push(format!("write probe ok{who}")),
             Err(e) => {
                 ok = false;
-                ev.push(format!("write probe{who} failed: {}", short(&e)));
+                ev.push(format!("write probe failed{who}: {}", short(&e)));
                 if co.kind == "tmpfs" && co.options.contains("mode=") && ctx.tmpfs_mode_ignored {
                     ev.push(
                         "this runtime ignores the tmpfs's mode= (runc < 1.1.8, runc#3911)".into(),

@@ -248,7 +248,7 @@ mod tests {
                     Check::new(
                         "writable /tmp",
                         Status::Fail,
-                        "write probe as 1000:1000 failed: `x`",
+                        "write probe failed as 1000:1000: `x`",
                     ),
                 ],
                 logs: vec!["\u{1b}[31mboom".into()],
@@ -283,7 +283,7 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("service web|<img src=x> (container p_web_1) after restart"));
-        assert!(text.contains("  writable /tmp  FAIL  write probe as 1000:1000 failed"));
+        assert!(text.contains("  writable /tmp  FAIL  write probe failed as 1000:1000"));
         assert!(text.contains("    | \u{fffd}[31mboom"));
         assert!(text.contains("failing services: web|<img src=x>"));
         assert!(text.trim_end().ends_with("shop/compose.yaml: FAILED"));
