@@ -305,7 +305,7 @@ fn run_project(
         tmpfs_mode_ignored: s.tmpfs_mode_ignored,
     };
     if let (Some(before), Some((_, services))) = (before, s.before) {
-        up(backend, &project.name, before, err)?;
+        up(backend, project, before, err)?;
         engine::sleep(Duration::from_secs(s.args.settle));
         check_all(&ctx, project, services, "unhardened run", report)?;
         // The old project is not expected to meet the baseline: what counts
@@ -327,7 +327,7 @@ fn run_project(
     if engine::interrupted() {
         return Ok(());
     }
-    up(backend, &project.name, files, err)?;
+    up(backend, project, files, err)?;
     engine::sleep(Duration::from_secs(s.args.settle));
     let phase = if before.is_some() {
         "on the unhardened run's volumes"
@@ -363,22 +363,36 @@ fn run_project(
     check_all(&ctx, project, s.services, "after restart", report)
 }
 
-/// `up -d --build` with `files`; its output goes to `err` when it fails.
+/// `up -d --build` with `files`. Its output goes to `err` when it fails,
+/// and a run that created no container at all is an error (podman-compose
+/// exits 0 when a build fails).
 fn up(
     backend: &Backend,
-    project: &str,
+    project: &Project,
     files: &[PathBuf],
     err: &mut dyn Write,
 ) -> Result<(), String> {
     let o = backend
-        .compose(project, files, ["up", "-d", "--build"], Stop::OnInterrupt)
+        .compose(
+            &project.name,
+            files,
+            ["up", "-d", "--build"],
+            Stop::OnInterrupt,
+        )
         .map_err(|e| format!("{}: {e}", backend.name()))?;
-    if !o.status.success() && !engine::interrupted() {
+    if engine::interrupted() {
+        return Ok(());
+    }
+    let none = project.container_ids(backend)?.is_empty();
+    if !o.status.success() || none {
         let mut text = String::from_utf8_lossy(&o.stdout).into_owned();
         text.push_str(&String::from_utf8_lossy(&o.stderr));
         let lines: Vec<&str> = text.lines().collect();
         let tail = lines.get(lines.len().saturating_sub(30)..).unwrap_or(&[]);
         let _ = writeln!(err, "harden verify: `up` failed:\n{}", tail.join("\n"));
+    }
+    if none {
+        return Err("no container was created (see the output of `up` above)".into());
     }
     Ok(())
 }
