@@ -265,7 +265,7 @@ mod tests {
         assert!(text.contains("| check | result | evidence |"), "{text}");
         assert!(text.contains("| running | ✅ PASS | running after 3 s, 0 restarts |"));
         assert!(text.contains("web&#124;&lt;img src=x&gt;"), "{text}");
-        assert!(text.contains("failed: \\`x\\`"), "{text}");
+        assert!(text.contains("1000:1000: \\`x\\`"), "{text}");
         assert!(text.contains(", after restart"));
         assert!(text.contains("> **Warning:** runc 1.1.5 ignores tmpfs mode="));
         assert!(!text.contains('\u{1b}'));
