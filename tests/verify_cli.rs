@@ -477,7 +477,7 @@ volumes:
         .expect("run harden");
     let stderr = child.stderr.take().expect("stderr");
     let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
+    let reader = std::thread::spawn(move || {
         for line in std::io::BufReader::new(stderr)
             .lines()
             .map_while(Result::ok)
@@ -522,6 +522,7 @@ volumes:
         .status()
         .expect("kill");
     let status = child.wait().expect("wait");
+    reader.join().expect("stderr read");
     for line in rx.try_iter() {
         seen.push(line);
     }
@@ -529,10 +530,80 @@ volumes:
         started.elapsed() < Duration::from_secs(200),
         "verify stopped waiting on Ctrl-C"
     );
-    assert_eq!(status.code(), Some(2), "{seen:?}");
+    assert_eq!(status.code(), Some(2), "{status:?} {seen:?}");
     assert!(
         seen.iter().any(|l| l.contains("removed project")),
         "{seen:?}"
     );
     assert_nothing_left(&backend, &project, &before);
+}
+
+/// An engine whose containers cannot be removed, played by two scripts
+/// first on PATH: whatever verify could not remove is named, and the exit
+/// status is 2, never a "removed project". Needs no engine.
+#[test]
+fn what_cannot_be_removed_is_named_with_exit_status_2() {
+    use std::os::unix::fs::PermissionsExt;
+    let bin = common::scratch();
+    let script = |name: &str, text: &str| {
+        let path = bin.path().join(name);
+        std::fs::write(&path, text).expect("write");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    };
+    script(
+        "podman-compose",
+        "#!/bin/sh\ncase \"$*\" in\n  version) echo 'podman-compose version 1.0.6' ;;\nesac\nexit 0\n",
+    );
+    script(
+        "podman",
+        r#"#!/bin/sh
+case "$1" in
+  info) echo '{"version":{"Version":"4.3.1"},"host":{"ociRuntime":{"name":"runc","version":"runc version 1.1.5"}}}' ;;
+  compose) exit 1 ;;
+  ps) case "$*" in
+        *Names*) echo stuck_worker_1 ;;
+        *) echo 0123abcd ;;
+      esac ;;
+  inspect) echo '[{"Id":"0123abcd","Name":"stuck_worker_1","RestartCount":7,"State":{"Status":"restarting","Restarting":true,"ExitCode":3,"Pid":0},"Config":{"Labels":{"com.docker.compose.service":"worker"}}}]' ;;
+  logs) echo 'worker: cannot connect to queue' >&2 ;;
+  stop|rm) echo 'Error: container 0123abcd is restarting' >&2; exit 125 ;;
+  network|volume) ;;
+  image) exit 1 ;;
+  *) exit 1 ;;
+esac
+"#,
+    );
+    let dir = common::scratch();
+    write(
+        dir.path(),
+        "compose.yaml",
+        "services:\n  worker:\n    image: localhost/worker:1\n    restart: always\n",
+    );
+    let path = format!("{}:/usr/bin:/bin", bin.path().display());
+    let o = Command::new(BIN)
+        .args(["verify", "--settle", "0", "--no-restart", "."])
+        .current_dir(dir.path())
+        .env("PATH", path)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run harden");
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("could not remove everything of project harden-verify-")
+            && stderr.contains(": container stuck_worker_1"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("removed project"), "{stderr}");
+    assert!(
+        stdout.contains("FAIL  restarting, restarted 7 time(s), last exit code 3"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("cannot connect to queue"), "{stdout}");
+    assert!(
+        stdout.contains("engine podman 4.3.1, podman-compose 1.0.6, runtime runc 1.1.5"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("./compose.yaml: ERROR"), "{stdout}");
 }
