@@ -607,3 +607,82 @@ esac
     );
     assert!(stdout.contains("./compose.yaml: ERROR"), "{stdout}");
 }
+
+/// What a single start on a fresh volume cannot show: a service that only
+/// fails when it starts again on its own data (as redis did with an
+/// `appendonlydir` its first run made unreadable), and one that runs but
+/// serves the wrong page (as nginx did with its templates ignored). The
+/// restart and the author's probe find both.
+#[test]
+fn a_restart_and_the_probe_find_what_one_start_misses() {
+    let Some(backend) = engine_or_skip("a_restart_and_the_probe_find_what_one_start_misses") else {
+        return;
+    };
+    let dir = common::scratch();
+    write(
+        dir.path(),
+        "compose.yaml",
+        r#"services:
+  cache:
+    image: localhost/debian:bookworm-slim
+    user: "1000:1000"
+    command:
+      - sh
+      - -c
+      - |
+        if [ -e /data/appendonlydir ]; then echo "cannot open appendonlydir: Permission denied" >&2; exit 1; fi
+        mkdir -p /data/appendonlydir
+        trap 'exit 0' TERM; sleep 600 & wait
+    read_only: true
+    cap_drop: [ALL]
+    security_opt: ["no-new-privileges:true"]
+    volumes:
+      - cache-data:/data
+  web:
+    image: localhost/debian:bookworm-slim
+    user: "1000:1000"
+    command: ["sh", "-c", "echo 'Welcome to the stock page' > /tmp/index.html; trap 'exit 0' TERM; sleep 600 & wait"]
+    read_only: true
+    cap_drop: [ALL]
+    security_opt: ["no-new-privileges:true"]
+    tmpfs:
+      - /tmp:size=1m
+    x-harden:
+      probe: grep -q "Welcome to the shop" /tmp/index.html
+volumes:
+  cache-data:
+"#,
+    );
+    let before = inventory(&backend);
+    let run = verify(dir.path(), &["--settle", "2", "."]);
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    let running = run.rows("running");
+    assert_eq!(running.len(), 4, "{}", run.stdout);
+    // cache: passes its first start, fails after the restart, and says why.
+    let cache_after = run
+        .stdout
+        .split("service cache (container ")
+        .nth(2)
+        .expect("cache after restart");
+    assert!(cache_after.contains(") after restart"), "{}", run.stdout);
+    assert!(
+        cache_after.contains("FAIL  exited, exit code 1"),
+        "{cache_after}"
+    );
+    assert!(
+        cache_after.contains("cannot open appendonlydir: Permission denied"),
+        "{cache_after}"
+    );
+    // web: runs, and the probe says it does not work.
+    run.expect_rows(
+        "probe",
+        "FAIL",
+        "`grep -q \"Welcome to the shop\" /tmp/index.html` failed",
+    );
+    assert!(
+        run.stdout.contains("failing services: cache, web"),
+        "{}",
+        run.stdout
+    );
+    assert_nothing_left(&backend, &run.project(), &before);
+}

@@ -44,14 +44,15 @@ pub struct Report {
 }
 
 impl Report {
+    /// The services with a failed check in any phase, by name.
     pub fn failing_services(&self) -> Vec<String> {
-        let mut names: Vec<String> = self
-            .tables
-            .iter()
-            .filter(|t| t.failed())
-            .map(|t| t.service.clone())
-            .collect();
-        names.dedup();
+        let mut names: Vec<String> = Vec::new();
+        for t in self.tables.iter().filter(|t| t.failed()) {
+            if !names.contains(&t.service) {
+                names.push(t.service.clone());
+            }
+        }
+        names.sort();
         names
     }
 
@@ -270,6 +271,18 @@ mod tests {
         assert!(text.contains("> **Warning:** runc 1.1.5 ignores tmpfs mode="));
         assert!(!text.contains('\u{1b}'));
         assert!(text.contains("FAILED"));
+    }
+
+    #[test]
+    fn each_failing_service_is_named_once_across_phases() {
+        let mut r = report();
+        let mut first = r.tables[0].clone();
+        first.phase = String::new();
+        let mut other = first.clone();
+        other.service = "api".into();
+        r.tables.insert(0, first);
+        r.tables.push(other);
+        assert_eq!(r.failing_services(), ["api", "web|<img src=x>"]);
     }
 
     #[test]
