@@ -51,8 +51,14 @@ pub enum Stop {
 /// Run `cmd` to completion in its own process group and collect its output;
 /// with [`Stop::OnInterrupt`], an interrupt ends the whole group.
 pub fn run(cmd: &mut Command, stop: Stop) -> std::io::Result<Output> {
-    run_within(cmd, stop, None)
+    // What must finish still may not hang: an engine that does not answer
+    // within the limit is given up on (the leftovers check then says so).
+    let limit = (stop == Stop::Never).then_some(NEVER_STOPPED_LIMIT);
+    run_within(cmd, stop, limit)
 }
+
+/// How long a command that an interrupt does not end may take.
+const NEVER_STOPPED_LIMIT: Duration = Duration::from_secs(600);
 
 /// [`run`], ended like an interrupt once `limit` has passed.
 fn run_within(cmd: &mut Command, stop: Stop, limit: Option<Duration>) -> std::io::Result<Output> {

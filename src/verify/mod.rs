@@ -258,6 +258,13 @@ fn verify_project(s: &Setup, report: &mut Report, err: &mut dyn Write) -> u8 {
         // The override must outlive this run for that command.
         let _ = scratch.keep();
     } else {
+        if engine::interrupted() {
+            let _ = writeln!(
+                err,
+                "harden verify: interrupted: removing project {}",
+                project.name
+            );
+        }
         let left = project.teardown(backend, &files);
         if left.is_empty() {
             let _ = writeln!(
