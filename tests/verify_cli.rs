@@ -150,6 +150,20 @@ fn assert_nothing_left(backend: &engine::Backend, project: &str, before: &[Strin
     }
 }
 
+/// Commands run when dropped: the test's own containers and images go
+/// away even when an assertion fails first.
+struct Cleanup(Vec<Vec<String>>);
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        for argv in &self.0 {
+            if let Some((prog, args)) = argv.split_first() {
+                let _ = Command::new(prog).args(args).output();
+            }
+        }
+    }
+}
+
 fn write(dir: &Path, file: &str, text: &str) {
     let path = dir.join(file);
     if let Some(parent) = path.parent() {
@@ -332,10 +346,18 @@ fn existing_containers_and_image_tags_are_left_alone() {
             "600",
         ],
     );
-    let cleanup = || {
-        cli(&backend, &["rm", "-f", "-t", "0", name.as_str()]);
-        cli(&backend, &["image", "rm", tag.as_str()]);
-    };
+    // Removed when the test ends, however it ends.
+    let _cleanup = Cleanup(vec![
+        vec![
+            backend.cli.into(),
+            "rm".into(),
+            "-f".into(),
+            "-t".into(),
+            "0".into(),
+            name.clone(),
+        ],
+        vec![backend.cli.into(), "image".into(), "rm".into(), tag.clone()],
+    ]);
     let dir = common::scratch();
     write(
         dir.path(),
@@ -363,8 +385,6 @@ fn existing_containers_and_image_tags_are_left_alone() {
         &["image", "inspect", "--format", "{{.Id}}", tag.as_str()],
     );
     let project = run.project();
-    let left = std::panic::catch_unwind(|| assert_nothing_left(&backend, &project, &before));
-    cleanup();
     assert_eq!(
         after_container,
         format!("{container} running"),
@@ -381,7 +401,7 @@ fn existing_containers_and_image_tags_are_left_alone() {
         run.stdout
     );
     run.expect_rows("probe", "PASS", "exited 0: built");
-    assert!(left.is_ok(), "verify removed what it created");
+    assert_nothing_left(&backend, &project, &before);
 }
 
 #[test]
