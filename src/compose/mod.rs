@@ -1,6 +1,7 @@
 //! Compose files: a span tree over yaml-rust2 events, format-preserving
 //! patches, and the per-service rules.
 
+pub mod mounts;
 pub mod patch;
 pub mod service;
 pub mod tree;
@@ -349,6 +350,14 @@ fn cannot_add(svc: &Service, what: &str, u: &FileError, out: &mut Output) -> Opt
         ),
     );
     None
+}
+
+/// Whether a YAML scalar says true the way Compose reads booleans.
+pub fn is_true(value: &str) -> bool {
+    matches!(
+        value.trim(),
+        "true" | "True" | "TRUE" | "yes" | "Yes" | "YES" | "on" | "On" | "ON"
+    )
 }
 
 /// Parse a compose file: `Ok(None)` when it is empty.

@@ -104,6 +104,10 @@ fn service_map<'a>(doc: &'a Document, name: &str) -> Option<&'a Node> {
 pub struct Exception {
     pub allow: Vec<String>,
     pub reason: Option<String>,
+    /// `probe:` what "works" means for the service, as a command `harden
+    /// verify` runs in its container: a string (run by `sh -c`) or a list
+    /// (run as it is). `Some(empty)` when it is written in another shape.
+    pub probe: Option<Vec<String>>,
     pub line: usize,
     pub col: usize,
 }
@@ -296,6 +300,22 @@ impl<'a> Service<'a> {
                     ex.reason = Some(s.trim().to_string());
                 }
             }
+        }
+        if let Some(p) = node.get("probe") {
+            let v = doc.resolve(&p.value);
+            ex.probe = Some(match &v.kind {
+                Kind::Seq { items, .. } => items
+                    .iter()
+                    .map(|i| doc.resolve(i).as_str().map(str::to_string))
+                    .collect::<Option<Vec<_>>>()
+                    .unwrap_or_default(),
+                _ => match v.as_str() {
+                    Some(s) if !s.trim().is_empty() => {
+                        vec!["sh".into(), "-c".into(), s.to_string()]
+                    }
+                    _ => Vec::new(),
+                },
+            });
         }
         Some(ex)
     }

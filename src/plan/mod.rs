@@ -4,11 +4,11 @@
 //! redirect), each with the reason it was inferred. The compose edits and
 //! the Dockerfile edits are both derived from it, so they cannot disagree.
 
+use crate::compose::mounts::{covered, mounts, Mount, TMP};
 use crate::compose::service::Service;
 use crate::compose::Ctx;
 use crate::dockerfile::{Dockerfile, Form};
 use crate::profiles::{self, ImageProfile, WriteKind};
-use crate::rules::unmounted_write_path::{covered, mounts, Mount, TMP};
 pub mod dirs;
 pub mod user;
 

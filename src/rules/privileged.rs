@@ -1,7 +1,7 @@
 //! `privileged` (templates/explain/privileged.md): reports
 //! `privileged: true`; only the author knows what should replace it.
 
-use super::writable_rootfs::is_true;
+use crate::compose::is_true;
 use crate::finding::Output;
 use super::rule::{Files, Rule, ServiceCx};
 use crate::compose::service::Service;

@@ -67,7 +67,7 @@ pub fn check_compose(ctx: &Ctx, svc: &Service, plan: &ServicePlan, out: &mut Out
                 .iter()
                 .flat_map(|p| p.write.iter().map(|w| w.path.as_str()))
                 .collect();
-            let binds: Vec<String> = crate::rules::unmounted_write_path::mounts(ctx, svc)
+            let binds: Vec<String> = crate::compose::mounts::mounts(ctx, svc)
                 .into_iter()
                 .filter(|m| !m.named && !m.tmpfs && !m.read_only)
                 .filter(|m| {

@@ -1,144 +1,12 @@
 //! `unmounted-write-path` (templates/explain/unmounted-write-path.md): adds
 //! the plan's carve-outs as tmpfs and named-volume entries and declares the
-//! new volumes; also the compose mount parser the plan reads.
+//! new volumes. The mounts a service already has are read by compose/mounts.rs.
 
 use crate::finding::Output;
 use super::rule::{Files, Rule, ServiceCx};
-use crate::compose::service::Service;
-use crate::compose::tree::{Document, Kind, Node};
-use crate::compose::Ctx;
 use crate::plan::Carve;
 
 pub const NAME: &str = "unmounted-write-path";
-
-/// The scratch tmpfs every read-only service gets.
-/// (Its size is `tmpfs-size` in harden.toml, `crate::config::DEFAULT_TMPFS_SIZE` by default.)
-pub const TMP: &str = "/tmp";
-
-/// A mount target of a service and how it is mounted.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Mount {
-    pub target: String,
-    pub tmpfs: bool,
-    pub read_only: bool,
-    /// A named volume (its ownership comes from the image on first use),
-    /// as opposed to a bind mount or tmpfs.
-    pub named: bool,
-}
-
-/// Every path mounted into the service: `tmpfs` entries and `volumes` in
-/// short (`src:dst[:mode]`) and long (`{type, source, target}`) syntax.
-pub fn mounts(ctx: &Ctx, svc: &Service) -> Vec<Mount> {
-    let mut out = mounts_in(
-        ctx.doc,
-        svc.effective("tmpfs").map(|(v, _)| v),
-        svc.effective("volumes").map(|(v, _)| v),
-    );
-    // Compose appends the later files' mounts to this file's.
-    for (doc, map, _) in svc.overlays() {
-        let get = |k: &str| map.get(k).map(|e| doc.resolve(&e.value));
-        out.extend(mounts_in(doc, get("tmpfs"), get("volumes")));
-    }
-    out
-}
-
-fn mounts_in(doc: &Document, tmpfs: Option<&Node>, volumes: Option<&Node>) -> Vec<Mount> {
-    let strings = |node: &Node| -> Vec<String> {
-        match &doc.resolve(node).kind {
-            Kind::Seq { items, .. } => items
-                .iter()
-                .filter_map(|i| doc.resolve(i).as_str().map(str::to_string))
-                .collect(),
-            Kind::Scalar { value, .. } if !value.is_empty() => vec![value.to_string()],
-            _ => Vec::new(),
-        }
-    };
-    let mut out = Vec::new();
-    if let Some(v) = tmpfs {
-        for s in strings(v) {
-            let target = s.split(':').next().unwrap_or("").trim().to_string();
-            out.push(Mount {
-                target,
-                tmpfs: true,
-                read_only: false,
-                named: false,
-            });
-        }
-    }
-    if let Some(v) = volumes {
-        if let Kind::Seq { items, .. } = &v.kind {
-            for item in items {
-                let item = doc.resolve(item);
-                if let Some(s) = item.as_str() {
-                    if let Some(m) = short_volume(s) {
-                        out.push(m);
-                    }
-                } else if let Some(t) = item
-                    .get("target")
-                    .and_then(|e| doc.resolve(&e.value).as_str())
-                {
-                    let ty = item
-                        .get("type")
-                        .and_then(|e| doc.resolve(&e.value).as_str())
-                        .unwrap_or("volume");
-                    let has_source = item.get("source").is_some();
-                    let ro = item
-                        .get("read_only")
-                        .and_then(|e| doc.resolve(&e.value).as_str())
-                        .is_some_and(super::writable_rootfs::is_true);
-                    out.push(Mount {
-                        target: t.trim().to_string(),
-                        tmpfs: ty == "tmpfs",
-                        read_only: ro,
-                        named: ty == "volume" && has_source,
-                    });
-                }
-            }
-        }
-    }
-    for m in &mut out {
-        let t = m.target.trim_end_matches('/');
-        m.target = if t.is_empty() {
-            "/".into()
-        } else {
-            t.to_string()
-        };
-    }
-    out
-}
-
-/// `SRC:DST[:MODE]`, `DST`, or a Windows source `C:\x:DST`.
-fn short_volume(s: &str) -> Option<Mount> {
-    let parts: Vec<&str> = s.split(':').collect();
-    let (source, target, mode) = match parts.as_slice() {
-        [t] => ("", *t, None),
-        [d, rest @ ..] if d.len() == 1 && rest.len() >= 2 && rest[0].starts_with('\\') => {
-            ("C:", rest[1], rest.get(2).copied())
-        }
-        [s, t] => (*s, *t, None),
-        [s, t, m, ..] => (*s, *t, Some(*m)),
-        [] => return None,
-    };
-    let read_only = mode.is_some_and(|m| m.split(',').any(|o| o == "ro"));
-    // A source that is a path (`./x`, `/x`, `~/x`) is a bind mount.
-    let named =
-        !source.is_empty() && !source.starts_with(['.', '/', '~', '$']) && !source.contains('\\');
-    Some(Mount {
-        target: target.trim().to_string(),
-        tmpfs: false,
-        read_only,
-        named,
-    })
-}
-
-/// Whether `path` is writable through one of the mounts (at or below a
-/// writable mount target).
-pub fn covered(mounts: &[Mount], path: &str) -> bool {
-    mounts.iter().any(|m| {
-        !m.read_only
-            && (path == m.target || m.target == "/" || path.starts_with(&format!("{}/", m.target)))
-    })
-}
 
 pub const RULE: Rule = Rule {
     service: Some(check),
@@ -214,36 +82,5 @@ fn join_and(items: &[String]) -> String {
         [] => String::new(),
         [one] => one.clone(),
         [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn short_volumes() {
-        assert_eq!(
-            short_volume("data:/var/lib/x").unwrap().target,
-            "/var/lib/x"
-        );
-        assert!(short_volume("data:/var/lib/x").unwrap().named);
-        assert!(!short_volume("./data:/var/lib/x").unwrap().named);
-        assert!(short_volume("./conf:/etc/x:ro").unwrap().read_only);
-        assert_eq!(short_volume("/cache").unwrap().target, "/cache");
-        assert_eq!(short_volume("C:\\data:/data").unwrap().target, "/data");
-    }
-
-    #[test]
-    fn coverage() {
-        let m = vec![Mount {
-            target: "/var".into(),
-            tmpfs: false,
-            read_only: false,
-            named: true,
-        }];
-        assert!(covered(&m, "/var/tmp"));
-        assert!(!covered(&m, "/variant"));
-        assert!(!covered(&m, "/tmp"));
     }
 }

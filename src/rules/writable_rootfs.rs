@@ -5,18 +5,10 @@ use crate::finding::{pointer, Output};
 use super::rule::{Files, Rule, ServiceCx};
 use crate::compose::patch::{self, NewValue};
 use crate::compose::service::{Origin, Service};
-use crate::compose::Ctx;
+use crate::compose::{is_true, Ctx};
 use crate::finding::Finding;
 
 pub const NAME: &str = "writable-rootfs";
-
-/// Whether a YAML scalar says true the way Compose reads booleans.
-pub fn is_true(value: &str) -> bool {
-    matches!(
-        value.trim(),
-        "true" | "True" | "TRUE" | "yes" | "Yes" | "YES" | "on" | "On" | "ON"
-    )
-}
 
 pub const RULE: Rule = Rule {
     service: Some(check),

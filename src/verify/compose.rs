@@ -1,21 +1,16 @@
 //! The parts of a compose project that verify checks against: each service's
-//! declared capabilities, its writable carve-outs, its healthcheck and its
-//! `x-harden` exceptions. Read from the engine's normalised `config` JSON
-//! where the engine offers it, otherwise from the file itself.
+//! declared capabilities, its writable carve-outs, its healthcheck, its
+//! `x-harden` exception and probe, and what the engine would create under a
+//! fixed name (`container_name`, the `image` a `build` is tagged with).
+//! Read through the same span tree, limits and mount parser as `fix` and
+//! `check`, so verify checks what harden reasons about.
 
-use serde_json::Value;
-use std::collections::HashMap;
+use crate::compose::mounts::{mounts_of, Mount};
+use crate::compose::service::{self, Service as TreeService};
+use crate::compose::tree::{self, Document, Kind, Limits, Node};
+use crate::source::Source;
 use std::path::{Path, PathBuf};
-use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
-use yaml_rust2::scanner::Marker;
-use yaml_rust2::{Yaml, YamlLoader};
-
-/// Compose files bigger than this are refused: a project's compose file is a
-/// few kilobytes, and the loader holds the whole tree in memory.
-pub const MAX_COMPOSE_BYTES: u64 = 4 * 1024 * 1024;
-/// Upper bound on nodes after alias expansion, so that a small file of nested
-/// aliases cannot make the loader allocate without limit.
-const MAX_EXPANDED_NODES: u64 = 1_000_000;
+use std::sync::Arc;
 
 /// File names looked for in a directory, in the engines' order of preference.
 pub const COMPOSE_NAMES: &[&str] = &[
@@ -36,9 +31,10 @@ impl std::fmt::Display for ComposeError {
 }
 
 /// The compose file for a PATH argument: the file itself, or the first of
-/// [`COMPOSE_NAMES`] in a directory.
+/// [`COMPOSE_NAMES`] in a directory. Absolute, because the engine runs in
+/// the file's folder and a relative path would be read from there twice.
 pub fn find_compose_file(path: &Path) -> Result<PathBuf, ComposeError> {
-    if path.is_dir() {
+    let found = if path.is_dir() {
         COMPOSE_NAMES
             .iter()
             .map(|n| path.join(n))
@@ -49,23 +45,26 @@ pub fn find_compose_file(path: &Path) -> Result<PathBuf, ComposeError> {
                     path.display(),
                     COMPOSE_NAMES.join(", ")
                 ))
-            })
+            })?
     } else if path.is_file() {
-        Ok(path.to_path_buf())
+        path.to_path_buf()
     } else {
-        Err(ComposeError(format!(
+        return Err(ComposeError(format!(
             "{}: no such file or directory",
             path.display()
-        )))
-    }
+        )));
+    };
+    std::path::absolute(&found).map_err(|e| ComposeError(format!("{}: {e}", found.display())))
 }
 
-/// A path the service may write: a tmpfs or a writable volume/bind mount.
+/// A path the service may write: a tmpfs or a writable volume.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CarveOut {
     pub target: String,
-    /// `tmpfs`, `volume` or `bind`, as declared.
+    /// `tmpfs` or `volume`, as declared.
     pub kind: &'static str,
+    /// A tmpfs's options as written (`size=64m,mode=1777`).
+    pub options: String,
 }
 
 /// What verify needs to know about one service.
@@ -74,51 +73,91 @@ pub struct Service {
     pub name: String,
     /// Declared `cap_add`, upper case, without `CAP_`.
     pub cap_add: Vec<String>,
+    /// Paths the service must be able to write: tmpfs mounts and volumes
+    /// that are not read-only. Bind mounts and `:ro` mounts are the
+    /// author's inputs, not carve-outs, and are never write-probed.
     pub carve_outs: Vec<CarveOut>,
+    /// Mount targets that are declared inputs (bind mounts, `:ro`).
+    pub inputs: Vec<String>,
     /// A healthcheck is declared and not disabled.
     pub healthcheck: bool,
-    /// Built from a Dockerfile and not given an image name: the engine names
-    /// the image after the project, so verify created it and removes it.
-    pub builds_unnamed_image: bool,
+    /// Built from a Dockerfile: verify tags the image itself.
+    pub build: bool,
+    /// `container_name`, which verify replaces in its own override so that
+    /// it can never meet a container of the same name.
+    pub container_name: Option<String>,
     /// Rules exempted by `x-harden: {allow: [...]}`.
     pub allow: Vec<String>,
     /// The exception's written reason, shown next to each skipped check.
     pub allow_reason: Option<String>,
+    /// `x-harden: probe:` as argv (a string is run by `sh -c`).
+    pub probe: Option<Vec<String>>,
 }
 
 impl Service {
     pub fn allows(&self, rule: &str) -> bool {
-        self.allow.iter().any(|r| r == rule)
+        self.allow.iter().any(|r| r == rule || r == "all")
     }
 }
 
-/// Services of a compose document (JSON from `config`, or converted YAML),
-/// sorted by name so the report is stable.
-pub fn services_from_value(doc: &Value) -> Result<Vec<Service>, ComposeError> {
-    let services = doc
+/// Read and parse a compose file within harden's limits (file size, YAML
+/// depth, alias expansion) and list its services, sorted by name so that
+/// the report is stable.
+pub fn load(path: &Path) -> Result<Vec<Service>, ComposeError> {
+    let shown = path.display().to_string();
+    let text = crate::paths::read_text(path, crate::limits::DEFAULT_MAX_FILE_SIZE)
+        .map_err(|e| ComposeError(format!("{shown}:{}:{}: {}", e.line, e.col, e.message)))?;
+    parse(path, &text)
+}
+
+/// [`load`] on text already read; errors read `path:line:col: message`.
+pub fn parse(path: &Path, text: &str) -> Result<Vec<Service>, ComposeError> {
+    let shown = path.display().to_string();
+    let limits = Limits::default();
+    let src = Arc::new(Source::new(
+        path.to_path_buf(),
+        shown.clone(),
+        text.to_string(),
+    ));
+    let at = |e: tree::YamlError| ComposeError(format!("{shown}:{e}"));
+    let doc = tree::parse(&src, &limits)
+        .map_err(at)?
+        .ok_or_else(|| ComposeError(format!("{shown}:1:1: the file is empty")))?;
+    doc.check_limits(&limits).map_err(at)?;
+    let has_services = doc
+        .root
         .get("services")
-        .and_then(Value::as_object)
-        .ok_or_else(|| ComposeError("no `services` mapping".into()))?;
-    let mut out: Vec<Service> = services
-        .iter()
-        .map(|(name, svc)| service_from_value(name, svc))
-        .collect();
+        .is_some_and(|e| matches!(doc.resolve(&e.value).kind, Kind::Map { .. }));
+    if !has_services {
+        return Err(ComposeError(format!("{shown}:1:1: no `services` mapping")));
+    }
+    let mut out = Vec::new();
+    for svc in service::services(&doc) {
+        out.push(
+            service_of(&doc, &svc)
+                .map_err(|(line, col, m)| ComposeError(format!("{shown}:{line}:{col}: {m}")))?,
+        );
+    }
     out.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(out)
 }
 
-fn service_from_value(name: &str, svc: &Value) -> Service {
-    let strings = |v: Option<&Value>| -> Vec<String> {
-        match v {
-            Some(Value::Array(items)) => items
-                .iter()
-                .filter_map(|i| i.as_str().map(str::to_string))
-                .collect(),
-            Some(Value::String(s)) => vec![s.clone()],
-            _ => Vec::new(),
-        }
-    };
-    let cap_add = strings(svc.get("cap_add"))
+/// The scalar items of a list (or a lone scalar).
+fn strings<'a>(doc: &'a Document, node: &'a Node) -> Vec<&'a str> {
+    match &node.kind {
+        Kind::Seq { items, .. } => items
+            .iter()
+            .filter_map(|i| doc.resolve(i).as_str())
+            .collect(),
+        _ => node.as_str().into_iter().collect(),
+    }
+}
+
+fn service_of(doc: &Document, svc: &TreeService) -> Result<Service, (usize, usize, String)> {
+    let value = |key: &str| svc.effective(key).map(|(v, _)| v);
+    let cap_add = value("cap_add")
+        .map(|v| strings(doc, v))
+        .unwrap_or_default()
         .into_iter()
         .map(|c| {
             let up = c.trim().to_ascii_uppercase();
@@ -126,220 +165,66 @@ fn service_from_value(name: &str, svc: &Value) -> Service {
         })
         .collect();
 
-    let mut carve_outs = Vec::new();
-    for t in strings(svc.get("tmpfs")) {
-        let target = t.split(':').next().unwrap_or("").trim();
-        if target.starts_with('/') {
-            push_unique(&mut carve_outs, target, "tmpfs");
+    let mut carve_outs: Vec<CarveOut> = Vec::new();
+    let mut inputs = Vec::new();
+    for m in mounts_of(doc, svc) {
+        if !m.target.starts_with('/') {
+            continue;
         }
-    }
-    if let Some(Value::Array(vols)) = svc.get("volumes") {
-        for v in vols {
-            if let Some((target, kind)) = volume_target(v) {
-                push_unique(&mut carve_outs, &target, kind);
-            }
+        if m.read_only || m.bind() {
+            inputs.push(m.target);
+            continue;
         }
+        push_carve_out(&mut carve_outs, &m);
     }
 
-    let healthcheck = match svc.get("healthcheck") {
-        Some(Value::Object(h)) => {
-            let disabled = h.get("disable").and_then(Value::as_bool) == Some(true)
-                || h.get("test")
-                    .and_then(Value::as_array)
-                    .and_then(|t| t.first())
-                    .and_then(Value::as_str)
-                    == Some("NONE");
-            h.contains_key("test") && !disabled
-        }
-        _ => false,
-    };
-    let allow = svc
-        .get("x-harden")
-        .map(|x| strings(x.get("allow")))
-        .unwrap_or_default();
-    let allow_reason = svc
-        .get("x-harden")
-        .and_then(|x| x.get("reason"))
-        .and_then(Value::as_str)
+    let healthcheck = value("healthcheck").is_some_and(|h| {
+        let test = h.get("test").map(|e| doc.resolve(&e.value));
+        let disabled = h
+            .get("disable")
+            .and_then(|e| doc.resolve(&e.value).as_str())
+            .is_some_and(crate::compose::is_true)
+            || test.is_some_and(|t| strings(doc, t).first() == Some(&"NONE"));
+        test.is_some() && !disabled
+    });
+    let container_name = value("container_name")
+        .and_then(Node::as_str)
         .map(str::to_string);
-
-    Service {
-        name: name.to_string(),
+    let ex = svc.exception();
+    if let Some(ex) = &ex {
+        if ex.probe.as_ref().is_some_and(Vec::is_empty) {
+            return Err((
+                ex.line,
+                ex.col,
+                format!(
+                    "`x-harden: probe` of service `{}` must be a command: a string (run by `sh -c`) or a list of strings",
+                    svc.name
+                ),
+            ));
+        }
+    }
+    let ex = ex.unwrap_or_default();
+    Ok(Service {
+        name: svc.name.to_string(),
         cap_add,
         carve_outs,
+        inputs,
         healthcheck,
-        builds_unnamed_image: svc.get("build").is_some() && svc.get("image").is_none(),
-        allow,
-        allow_reason,
-    }
+        build: value("build").is_some(),
+        container_name,
+        allow: ex.allow,
+        allow_reason: ex.reason,
+        probe: ex.probe,
+    })
 }
 
-fn push_unique(list: &mut Vec<CarveOut>, target: &str, kind: &'static str) {
-    let target = if target.len() > 1 {
-        target.trim_end_matches('/')
-    } else {
-        target
-    };
-    if !list.iter().any(|c| c.target == target) {
+fn push_carve_out(list: &mut Vec<CarveOut>, m: &Mount) {
+    if !list.iter().any(|c| c.target == m.target) {
         list.push(CarveOut {
-            target: target.to_string(),
-            kind,
+            target: m.target.clone(),
+            kind: if m.tmpfs { "tmpfs" } else { "volume" },
+            options: m.options.clone(),
         });
-    }
-}
-
-/// The container path of a writable volume entry (short `src:dst[:mode]` or
-/// long form); `None` for read-only mounts and entries without a target.
-fn volume_target(v: &Value) -> Option<(String, &'static str)> {
-    match v {
-        Value::String(s) => {
-            let parts: Vec<&str> = s.split(':').collect();
-            let (source, target, mode) = match parts.as_slice() {
-                [t] => ("", *t, ""),
-                [s, t] => (*s, *t, ""),
-                [s, t, m, ..] => (*s, *t, *m),
-                [] => return None,
-            };
-            if mode.split(',').any(|m| m == "ro") || !target.starts_with('/') {
-                return None;
-            }
-            let kind =
-                if source.starts_with('/') || source.starts_with('.') || source.starts_with('~') {
-                    "bind"
-                } else {
-                    "volume"
-                };
-            Some((target.to_string(), kind))
-        }
-        Value::Object(m) => {
-            if m.get("read_only").and_then(Value::as_bool) == Some(true) {
-                return None;
-            }
-            let target = m.get("target").and_then(Value::as_str)?;
-            let kind = match m.get("type").and_then(Value::as_str) {
-                Some("tmpfs") => "tmpfs",
-                Some("bind") => "bind",
-                Some("volume") | None => "volume",
-                Some(_) => return None,
-            };
-            target.starts_with('/').then(|| (target.to_string(), kind))
-        }
-        _ => None,
-    }
-}
-
-/// Read and parse a compose file with yaml-rust2, refusing oversized files
-/// and alias expansion beyond [`MAX_EXPANDED_NODES`].
-pub fn load_yaml_file(path: &Path) -> Result<Value, ComposeError> {
-    let shown = path.display();
-    let meta = std::fs::metadata(path).map_err(|e| ComposeError(format!("{shown}: {e}")))?;
-    if meta.len() > MAX_COMPOSE_BYTES {
-        return Err(ComposeError(format!(
-            "{shown}: {} bytes is more than the {MAX_COMPOSE_BYTES} bytes verify reads",
-            meta.len()
-        )));
-    }
-    let text = std::fs::read_to_string(path).map_err(|e| ComposeError(format!("{shown}: {e}")))?;
-    parse_yaml(&text).map_err(|e| ComposeError(format!("{shown}:{e}")))
-}
-
-/// Parse compose YAML text into JSON values. Errors read `line:col: message`.
-pub fn parse_yaml(text: &str) -> Result<Value, String> {
-    check_expansion(text)?;
-    let docs = YamlLoader::load_from_str(text).map_err(|e| {
-        let m = e.marker();
-        format!("{}:{}: {}", m.line(), m.col() + 1, e.info())
-    })?;
-    match docs.first() {
-        Some(doc) => Ok(yaml_to_json(doc)),
-        None => Err("1:1: the file is empty".into()),
-    }
-}
-
-/// Walk the event stream once and count the nodes the loader would build once
-/// aliases are expanded, before the loader gets to build them.
-fn check_expansion(text: &str) -> Result<(), String> {
-    struct Counter {
-        total: u64,
-        anchor_sizes: HashMap<usize, u64>,
-        open: Vec<(usize, u64)>,
-        overflow: Option<Marker>,
-    }
-    impl MarkedEventReceiver for Counter {
-        fn on_event(&mut self, ev: Event, mark: Marker) {
-            if self.overflow.is_some() {
-                return;
-            }
-            match ev {
-                Event::Scalar(_, _, aid, _) => {
-                    self.total += 1;
-                    if aid > 0 {
-                        self.anchor_sizes.insert(aid, 1);
-                    }
-                }
-                Event::SequenceStart(aid, _) | Event::MappingStart(aid, _) => {
-                    self.total += 1;
-                    self.open.push((aid, self.total));
-                }
-                Event::SequenceEnd | Event::MappingEnd => {
-                    if let Some((aid, start)) = self.open.pop() {
-                        if aid > 0 {
-                            self.anchor_sizes.insert(aid, self.total - start + 1);
-                        }
-                    }
-                }
-                Event::Alias(aid) => {
-                    let size = self.anchor_sizes.get(&aid).copied().unwrap_or(1);
-                    self.total = self.total.saturating_add(size);
-                }
-                _ => {}
-            }
-            if self.total > MAX_EXPANDED_NODES {
-                self.overflow = Some(mark);
-            }
-        }
-    }
-    let mut counter = Counter {
-        total: 0,
-        anchor_sizes: HashMap::new(),
-        open: Vec::new(),
-        overflow: None,
-    };
-    let mut parser = Parser::new_from_str(text);
-    parser.load(&mut counter, true).map_err(|e| {
-        let m = e.marker();
-        format!("{}:{}: {}", m.line(), m.col() + 1, e.info())
-    })?;
-    match counter.overflow {
-        Some(m) => Err(format!(
-            "{}:{}: aliases expand to more than {MAX_EXPANDED_NODES} nodes",
-            m.line(),
-            m.col() + 1
-        )),
-        None => Ok(()),
-    }
-}
-
-fn yaml_to_json(y: &Yaml) -> Value {
-    match y {
-        Yaml::String(s) | Yaml::Real(s) => Value::String(s.clone()),
-        Yaml::Integer(i) => Value::from(*i),
-        Yaml::Boolean(b) => Value::Bool(*b),
-        Yaml::Array(items) => Value::Array(items.iter().map(yaml_to_json).collect()),
-        Yaml::Hash(map) => Value::Object(
-            map.iter()
-                .map(|(k, v)| {
-                    let key = match k {
-                        Yaml::String(s) | Yaml::Real(s) => s.clone(),
-                        Yaml::Integer(i) => i.to_string(),
-                        Yaml::Boolean(b) => b.to_string(),
-                        _ => String::new(),
-                    };
-                    (key, yaml_to_json(v))
-                })
-                .collect(),
-        ),
-        _ => Value::Null,
     }
 }
 
@@ -351,16 +236,18 @@ mod tests {
 services:
   web:
     build: .
+    container_name: shop-web
     read_only: true
     cap_drop: [ALL]
     cap_add: [net_bind_service]
     security_opt: ["no-new-privileges:true"]
     tmpfs:
       - /tmp:size=16m
-      - /run/nginx/
+      - /run/nginx/:mode=1777
     volumes:
       - data:/app/data
       - ./conf:/etc/app:ro
+      - ./templates:/etc/nginx/templates
       - type: volume
         source: models
         target: /app/models
@@ -370,6 +257,8 @@ services:
         read_only: true
     healthcheck:
       test: ["CMD-SHELL", "true"]
+    x-harden:
+      probe: wget -qO- http://127.0.0.1/ | grep -q Welcome
   vpn:
     image: example/vpn:1.4
     tmpfs: /tmp
@@ -378,15 +267,19 @@ services:
     x-harden:
       allow: [writable-rootfs, default-capabilities]
       reason: "writes routing state under /etc/vpn"
+      probe: [ip, route, show]
 volumes:
   data:
   models:
 "#;
 
+    fn services(text: &str) -> Result<Vec<Service>, ComposeError> {
+        parse(Path::new("compose.yaml"), text)
+    }
+
     #[test]
     fn reads_what_each_service_declares() {
-        let doc = parse_yaml(HARDENED).expect("parses");
-        let services = services_from_value(&doc).expect("services");
+        let services = services(HARDENED).expect("services");
         let names: Vec<_> = services.iter().map(|s| s.name.as_str()).collect();
         assert_eq!(names, ["vpn", "web"]);
         let web = &services[1];
@@ -394,24 +287,40 @@ volumes:
         let targets: Vec<_> = web
             .carve_outs
             .iter()
-            .map(|c| (c.target.as_str(), c.kind))
+            .map(|c| (c.target.as_str(), c.kind, c.options.as_str()))
             .collect();
         assert_eq!(
             targets,
             [
-                ("/tmp", "tmpfs"),
-                ("/run/nginx", "tmpfs"),
-                ("/app/data", "volume"),
-                ("/app/models", "volume")
+                ("/tmp", "tmpfs", "size=16m"),
+                ("/run/nginx", "tmpfs", "mode=1777"),
+                ("/app/data", "volume", ""),
+                ("/app/models", "volume", "")
             ]
         );
+        // Inputs are never carve-outs, with `:ro` or without.
+        assert_eq!(
+            web.inputs,
+            ["/etc/app", "/etc/nginx/templates", "/run/secrets"]
+        );
         assert!(web.healthcheck);
-        assert!(web.builds_unnamed_image);
+        assert!(web.build);
+        assert_eq!(web.container_name.as_deref(), Some("shop-web"));
+        assert_eq!(
+            web.probe.as_deref(),
+            Some(
+                &[
+                    "sh".to_string(),
+                    "-c".into(),
+                    "wget -qO- http://127.0.0.1/ | grep -q Welcome".into()
+                ][..]
+            )
+        );
         assert!(web.allow.is_empty());
 
         let vpn = &services[0];
         assert!(!vpn.healthcheck);
-        assert!(!vpn.builds_unnamed_image);
+        assert!(!vpn.build);
         assert_eq!(vpn.carve_outs.len(), 1);
         assert!(vpn.allows("writable-rootfs"));
         assert!(vpn.allows("default-capabilities"));
@@ -420,37 +329,36 @@ volumes:
             vpn.allow_reason.as_deref(),
             Some("writes routing state under /etc/vpn")
         );
-    }
-
-    #[test]
-    fn reads_the_engines_normalised_json() {
-        // The shape `docker compose config --format json` prints.
-        let doc: Value = serde_json::from_str(
-            r#"{"name":"p","services":{"api":{"cap_add":["CAP_CHOWN"],
-            "tmpfs":["/tmp:size=512m"],
-            "volumes":[{"type":"volume","source":"cache","target":"/var/cache/api"},
-                       {"type":"bind","source":"/srv/x","target":"/x","read_only":true}],
-            "healthcheck":{"test":["NONE"]}}}}"#,
-        )
-        .expect("json");
-        let services = services_from_value(&doc).expect("services");
-        let api = &services[0];
-        assert_eq!(api.cap_add, ["CHOWN"]);
-        assert_eq!(api.carve_outs.len(), 2);
-        assert_eq!(api.carve_outs[1].target, "/var/cache/api");
-        assert!(!api.healthcheck);
-    }
-
-    #[test]
-    fn errors_carry_line_and_column() {
-        let err = parse_yaml("services:\n  web:\n    image: [a\n").unwrap_err();
-        assert!(err.starts_with("4:1:") || err.starts_with("3:"), "{err}");
-        let doc = parse_yaml("version: '3'\n").expect("parses");
         assert_eq!(
-            services_from_value(&doc).unwrap_err().0,
-            "no `services` mapping"
+            vpn.probe.as_deref(),
+            Some(&["ip".to_string(), "route".into(), "show".into()][..])
         );
-        assert!(parse_yaml("").unwrap_err().contains("empty"));
+    }
+
+    #[test]
+    fn merged_values_count_as_the_services_own() {
+        let text = "x-base: &base\n  cap_add: [CHOWN]\n  tmpfs: [/run]\n  x-harden:\n    allow: [all]\n    reason: legacy\nservices:\n  db:\n    <<: *base\n    image: postgres:16\n";
+        let db = &services(text).expect("services")[0];
+        assert_eq!(db.cap_add, ["CHOWN"]);
+        assert_eq!(db.carve_outs[0].target, "/run");
+        assert!(db.allows("root-user"));
+    }
+
+    #[test]
+    fn errors_carry_path_line_and_column() {
+        let err = services("services:\n  web:\n    image: [a\n").unwrap_err();
+        assert!(err.0.starts_with("compose.yaml:"), "{err}");
+        assert_eq!(
+            services("version: '3'\n").unwrap_err().0,
+            "compose.yaml:1:1: no `services` mapping"
+        );
+        assert!(services("").unwrap_err().0.contains("empty"));
+        let bad_probe = "services:\n  a:\n    image: x\n    x-harden:\n      probe: {cmd: true}\n";
+        let err = services(bad_probe).unwrap_err();
+        assert!(
+            err.0.starts_with("compose.yaml:5:") && err.0.contains("probe"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -464,11 +372,9 @@ volumes:
             ));
             prev = n;
         }
-        let err = parse_yaml(&text).unwrap_err();
-        assert!(err.contains("aliases expand"), "{err}");
-        // Ordinary anchors and merge keys still load.
-        let ok = parse_yaml("x: &d {a: 1}\nservices:\n  s:\n    <<: *d\n").expect("ok");
-        assert!(ok.get("services").is_some());
+        text.push_str("services:\n  s:\n    image: x\n");
+        let err = services(&text).unwrap_err();
+        assert!(err.0.contains("alias expansion exceeds"), "{err}");
     }
 
     #[test]
@@ -479,6 +385,7 @@ volumes:
         std::fs::write(dir.path().join("compose.yaml"), "services: {}\n").expect("write");
         let found = find_compose_file(dir.path()).expect("found");
         assert!(found.ends_with("compose.yaml"));
+        assert!(found.is_absolute());
         let direct = find_compose_file(&dir.path().join("docker-compose.yml")).expect("file");
         assert!(direct.ends_with("docker-compose.yml"));
         assert!(find_compose_file(&dir.path().join("missing.yaml")).is_err());
@@ -489,8 +396,9 @@ volumes:
         let dir = tempfile::tempdir().expect("tempdir");
         let p = dir.path().join("compose.yaml");
         let f = std::fs::File::create(&p).expect("create");
-        f.set_len(MAX_COMPOSE_BYTES + 1).expect("len");
-        let err = load_yaml_file(&p).unwrap_err();
-        assert!(err.0.contains("more than"), "{}", err.0);
+        f.set_len(crate::limits::DEFAULT_MAX_FILE_SIZE + 1)
+            .expect("len");
+        let err = load(&p).unwrap_err();
+        assert!(err.0.contains("more than the limit"), "{}", err.0);
     }
 }

@@ -53,6 +53,8 @@ const CAP_NAMES: &[&str] = &[
 pub struct ProcStatus {
     /// Real, effective, saved and filesystem UIDs.
     pub uids: Vec<u32>,
+    /// Real, effective, saved and filesystem GIDs (empty if not reported).
+    pub gids: Vec<u32>,
     /// The effective capability set as the kernel prints it (hex).
     pub cap_eff_hex: String,
     pub cap_eff: u64,
@@ -64,6 +66,7 @@ pub struct ProcStatus {
 /// missing or malformed, because then the text is not a status file at all.
 pub fn parse_status(text: &str) -> Option<ProcStatus> {
     let mut uids = None;
+    let mut gids = Vec::new();
     let mut cap = None;
     let mut nnp = None;
     for line in text.lines() {
@@ -77,6 +80,13 @@ pub fn parse_status(text: &str) -> Option<ProcStatus> {
                     value.split_whitespace().map(str::parse).collect();
                 uids = parsed.ok().filter(|v| !v.is_empty());
             }
+            "Gid" => {
+                gids = value
+                    .split_whitespace()
+                    .map(str::parse)
+                    .collect::<Result<Vec<u32>, _>>()
+                    .unwrap_or_default();
+            }
             "CapEff" => {
                 cap = u64::from_str_radix(value, 16)
                     .ok()
@@ -89,6 +99,7 @@ pub fn parse_status(text: &str) -> Option<ProcStatus> {
     let (cap_eff_hex, cap_eff) = cap?;
     Some(ProcStatus {
         uids: uids?,
+        gids,
         cap_eff_hex,
         cap_eff,
         no_new_privs: nnp,
@@ -159,6 +170,51 @@ pub fn mount_for<'a>(mounts: &'a [Mount], path: &str) -> Option<&'a Mount> {
     best
 }
 
+/// Most symbolic links followed while resolving one path, as the kernel's
+/// own limit (ELOOP).
+const MAX_LINKS: usize = 40;
+
+/// `path` with every symbolic link resolved as the container sees it, with
+/// `root` the container's root directory seen from the host
+/// (`/proc/PID/root`): an absolute link restarts at the container's root,
+/// never the host's. Components that do not exist are kept as written.
+/// The engine resolves a mount target the same way before mounting, so
+/// `/var/run/postgresql` is mounted at `/run/postgresql` where `/var/run`
+/// links to `/run`.
+pub fn resolve_in(root: &std::path::Path, path: &str) -> Option<String> {
+    let mut todo: Vec<String> = path.split('/').rev().map(str::to_string).collect();
+    let mut done: Vec<String> = Vec::new();
+    let mut links = 0;
+    while let Some(c) = todo.pop() {
+        match c.as_str() {
+            "" | "." => continue,
+            ".." => {
+                done.pop();
+                continue;
+            }
+            _ => {}
+        }
+        let rel: std::path::PathBuf = done.iter().chain(std::iter::once(&c)).collect();
+        let host = root.join(&rel);
+        match std::fs::symlink_metadata(&host) {
+            Ok(m) if m.file_type().is_symlink() => {
+                links += 1;
+                if links > MAX_LINKS {
+                    return None;
+                }
+                let target = std::fs::read_link(&host).ok()?;
+                let target = target.to_string_lossy().into_owned();
+                if target.starts_with('/') {
+                    done.clear();
+                }
+                todo.extend(target.split('/').rev().map(str::to_string));
+            }
+            _ => done.push(c),
+        }
+    }
+    Some(format!("/{}", done.join("/")))
+}
+
 fn unescape_octal(s: &str) -> String {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
@@ -201,6 +257,7 @@ CapEff:\t00000000800405fb\nNoNewPrivs:\t0\n";
     fn parses_a_hardened_process() {
         let s = parse_status(STATUS_HARDENED).expect("status");
         assert_eq!(s.uids, vec![1000, 1000, 1000, 1000]);
+        assert_eq!(s.gids, vec![1000, 1000, 1000, 1000]);
         assert_eq!(s.cap_eff, 0);
         assert_eq!(s.cap_eff_hex, "0000000000000000");
         assert_eq!(s.no_new_privs, Some(true));
@@ -279,6 +336,36 @@ CapEff:\t00000000800405fb\nNoNewPrivs:\t0\n";
             mount_for(&mounts, "/etc/my app").expect("esc").target,
             "/etc/my app"
         );
+    }
+
+    #[test]
+    fn links_resolve_inside_the_containers_root() {
+        let root = tempfile::tempdir().expect("tempdir");
+        let r = root.path();
+        std::fs::create_dir_all(r.join("run/postgresql")).expect("mkdir");
+        std::fs::create_dir_all(r.join("var/lib")).expect("mkdir");
+        std::os::unix::fs::symlink("/run", r.join("var/run")).expect("link");
+        std::os::unix::fs::symlink("../run/postgresql", r.join("var/lib/pg")).expect("link");
+        std::os::unix::fs::symlink("loop", r.join("loop")).expect("link");
+        let resolve = |p: &str| resolve_in(r, p);
+        assert_eq!(
+            resolve("/var/run/postgresql").as_deref(),
+            Some("/run/postgresql")
+        );
+        assert_eq!(
+            resolve("/var/run/postgresql/").as_deref(),
+            Some("/run/postgresql")
+        );
+        assert_eq!(
+            resolve("/var/lib/pg/x").as_deref(),
+            Some("/run/postgresql/x")
+        );
+        assert_eq!(
+            resolve("/srv/missing/dir").as_deref(),
+            Some("/srv/missing/dir")
+        );
+        assert_eq!(resolve("/").as_deref(), Some("/"));
+        assert_eq!(resolve("/loop"), None);
     }
 
     #[test]
