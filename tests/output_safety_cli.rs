@@ -1,0 +1,145 @@
+//! What harden reads and prints, through the binary: services Compose runs
+//! are analysed however the file reaches them (aliases, merges), names from
+//! the files cannot inject into any report, every `--format` agrees on the
+//! findings and the exit status, and the names harden makes up are valid.
+
+mod common;
+
+use common::{harden, scratch, Run};
+use serde_json::Value;
+use std::path::Path;
+
+const FORMATS: [&str; 5] = ["text", "json", "sarif", "github", "markdown"];
+
+/// `harden check --format FORMAT` on `dir`.
+fn check(dir: &Path, format: &str) -> Run {
+    harden(dir, &["check", "--format", format, "."])
+}
+
+/// (rule, line) of every finding a report lists, in its order, read the
+/// way a reader of that format would.
+fn findings(format: &str, run: &Run) -> Vec<(String, usize)> {
+    let out = &run.stdout;
+    match format {
+        "text" => out
+            .lines()
+            .filter_map(|l| {
+                let (place, rest) = l.split_once(": error[").or(l.split_once(": warning["))?;
+                let rule = rest.split_once(']')?.0;
+                let line = place.split(':').nth(1)?.parse().ok()?;
+                Some((rule.to_string(), line))
+            })
+            .collect(),
+        "github" => out
+            .lines()
+            .filter_map(|l| {
+                let (props, _) = l.split_once("::")?.1.split_once("::")?;
+                let rule = props.split_once("title=harden ")?.1;
+                let line = props
+                    .split_once("line=")?
+                    .1
+                    .split(',')
+                    .next()?
+                    .parse()
+                    .ok()?;
+                Some((rule.to_string(), line))
+            })
+            .collect(),
+        "json" => {
+            let v: Value = serde_json::from_str(out).expect("json report");
+            v["files"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .flat_map(|f| f["findings"].as_array().unwrap().clone())
+                .map(|f| {
+                    (
+                        f["rule"].as_str().unwrap().to_string(),
+                        f["line"].as_u64().unwrap() as usize,
+                    )
+                })
+                .collect()
+        }
+        "sarif" => {
+            let v: Value = serde_json::from_str(out).expect("sarif report");
+            v["runs"][0]["results"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| {
+                    let region = &r["locations"][0]["physicalLocation"]["region"];
+                    (
+                        r["ruleId"].as_str().unwrap().to_string(),
+                        region["startLine"].as_u64().unwrap() as usize,
+                    )
+                })
+                .collect()
+        }
+        "markdown" => out
+            .lines()
+            .filter_map(|l| {
+                let rest = l.strip_prefix("- line ")?;
+                let (line, rest) = rest.split_once(", ")?;
+                let rule = rest.split_once('`')?.1.split_once('`')?.0;
+                Some((rule.to_string(), line.parse().ok()?))
+            })
+            .collect(),
+        _ => unreachable!("no format {format}"),
+    }
+}
+
+/// Every format gives the same exit status and the same findings; the
+/// status and the findings.
+fn same_in_every_format(dir: &Path) -> (i32, Vec<(String, usize)>) {
+    let first = check(dir, "text");
+    let want = findings("text", &first);
+    for format in FORMATS {
+        let run = check(dir, format);
+        assert_eq!(
+            run.code, first.code,
+            "exit status of --format {format} differs from text's\n{}\n{}",
+            run.stdout, run.stderr
+        );
+        assert_eq!(
+            findings(format, &run),
+            want,
+            "findings of --format {format} differ from text's\n{}",
+            run.stdout
+        );
+    }
+    (first.code, want)
+}
+
+/// Service names that YAML would read as numbers, booleans or times are
+/// names to Compose (`0x10` is the service `0x10`, not 16): every format
+/// reports their findings, none fails on them.
+#[test]
+fn names_that_look_like_numbers_give_the_same_result_in_every_format() {
+    let dir = scratch();
+    std::fs::write(
+        dir.path().join("compose.yaml"),
+        "services:\n  0x10:\n    image: nginx:1.27\n    read_only: false\n  1e3:\n    image: redis:7\n  true:\n    image: alpine:3.20\n  0o17:\n    image: alpine:3.20\n  12:30:\n    image: alpine:3.20\n",
+    )
+    .unwrap();
+    let (code, found) = same_in_every_format(dir.path());
+    assert_eq!(code, 1);
+    // `read_only: false` of `0x10` is on line 4; the others have none.
+    for line in [4, 5, 7, 9, 11] {
+        assert!(
+            found
+                .iter()
+                .any(|(r, l)| r == "writable-rootfs" && *l == line),
+            "no writable-rootfs finding on line {line}: {found:?}"
+        );
+    }
+    // The fix they all describe is one that applies and holds.
+    let dry = harden(dir.path(), &["fix", "--dry-run", "."]);
+    assert_eq!(dry.code, 1, "{}", dry.stderr);
+    common::git_apply(dir.path(), &dry.stdout);
+    let again = harden(dir.path(), &["check", "."]);
+    assert!(
+        !again.stdout.contains("writable-rootfs"),
+        "{}",
+        again.stdout
+    );
+}
