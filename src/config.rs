@@ -415,6 +415,9 @@ fn check_user_name(pattern: &str) -> Result<(), String> {
             "user-name `{pattern}` must start with a letter or `_`"
         ));
     }
+    if pattern == "root" {
+        return Err("user-name `root` is the superuser: the created user must not be root".into());
+    }
     Ok(())
 }
 
@@ -664,6 +667,8 @@ reason = "retired next quarter"
         assert!(check_user_name("Web").is_err());
         assert!(check_user_name("").is_err());
         assert!(check_user_name("1{service}").is_err());
+        assert!(check_user_name("root").is_err());
+        assert!(check_user_name("root-{service}").is_ok());
         let c = Config {
             user_name: "svc-{service}".into(),
             ..Config::default()

@@ -143,3 +143,103 @@ fn names_that_look_like_numbers_give_the_same_result_in_every_format() {
         again.stdout
     );
 }
+
+/// The top-level volume names a dry run's patch adds, and the sources of the
+/// `volumes:` entries it adds to services.
+fn added_volumes(patch: &str) -> Vec<String> {
+    patch
+        .lines()
+        .filter_map(|l| l.strip_prefix("+      - "))
+        .filter_map(|entry| {
+            let (source, target) = entry.split_once(':')?;
+            target.starts_with('/').then(|| source.to_string())
+        })
+        .collect()
+}
+
+/// Services named `..` and `.x` got the volumes `..-data` and `.x-data`,
+/// which Compose mounts as host directories: a volume harden names starts
+/// with a letter or digit.
+#[test]
+fn generated_volume_names_are_never_host_paths() {
+    let dir = scratch();
+    std::fs::write(
+        dir.path().join("compose.yaml"),
+        "services:\n  ..:\n    image: postgres:16\n  .x:\n    image: postgres:16\n  /db:\n    image: postgres:16\n",
+    )
+    .unwrap();
+    let dry = harden(dir.path(), &["fix", "--dry-run", "."]);
+    assert_eq!(dry.code, 1, "{}", dry.stderr);
+    let volumes = added_volumes(&dry.stdout);
+    assert_eq!(volumes.len(), 3, "{}", dry.stdout);
+    for v in &volumes {
+        assert!(
+            v.starts_with(|c: char| c.is_ascii_alphanumeric()),
+            "volume `{v}` would be a host path:\n{}",
+            dry.stdout
+        );
+    }
+    let distinct: std::collections::HashSet<_> = volumes.iter().collect();
+    assert_eq!(distinct.len(), 3, "{volumes:?}");
+    common::git_apply(dir.path(), &dry.stdout);
+}
+
+/// A service named `root` does not make the user it builds root.
+#[test]
+fn a_service_named_root_gets_a_user_that_is_not_root() {
+    let dir = scratch();
+    std::fs::create_dir(dir.path().join("root")).unwrap();
+    std::fs::write(
+        dir.path().join("root/Dockerfile"),
+        "FROM debian:bookworm-slim\nCOPY worker.sh /usr/local/bin/worker.sh\nCMD [\"/usr/local/bin/worker.sh\"]\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("compose.yaml"),
+        "services:\n  root:\n    build: ./root\n",
+    )
+    .unwrap();
+    let dry = harden(dir.path(), &["fix", "--dry-run", "."]);
+    assert_eq!(dry.code, 1, "{}", dry.stderr);
+    let user = dry
+        .stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("+USER "))
+        .unwrap_or_else(|| panic!("no USER added:\n{}", dry.stdout));
+    assert_ne!(user.trim(), "root", "{}", dry.stdout);
+    assert!(
+        !dry.stdout.lines().any(|l| l.starts_with('+')
+            && l.contains("useradd")
+            && l.trim_end().ends_with(" root")),
+        "{}",
+        dry.stdout
+    );
+}
+
+/// `user-name = "root"` would make every created user the superuser: a
+/// configuration error at its place, exit 2, nothing written.
+#[test]
+fn user_name_root_is_refused() {
+    let dir = scratch();
+    std::fs::write(
+        dir.path().join("harden.toml"),
+        "uid = 1000\nuser-name = \"root\"\n",
+    )
+    .unwrap();
+    let compose = "services:\n  web:\n    image: nginx:1.27\n";
+    std::fs::write(dir.path().join("compose.yaml"), compose).unwrap();
+    for args in [&["check", "."][..], &["fix", "."]] {
+        let run = harden(dir.path(), args);
+        assert_eq!(run.code, 2, "{args:?}: {}{}", run.stdout, run.stderr);
+        assert!(
+            run.stderr
+                .starts_with("harden.toml:2:13: error: user-name `root`"),
+            "{}",
+            run.stderr
+        );
+    }
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("compose.yaml")).unwrap(),
+        compose
+    );
+}
