@@ -243,3 +243,131 @@ fn user_name_root_is_refused() {
         compose
     );
 }
+
+/// Writes `compose.yaml` into a new scratch folder.
+fn project(compose: &str) -> tempfile::TempDir {
+    let dir = scratch();
+    std::fs::write(dir.path().join("compose.yaml"), compose).unwrap();
+    dir
+}
+
+/// Every way a compose file can hand Compose a service through an alias or
+/// a merge: (what it is, the file, the line of `privileged: true`).
+const HIDDEN: &[(&str, &str, usize)] = &[
+    (
+        "services: *s",
+        "x-stack: &s\n  agent:\n    image: registry.example.com/ops/agent:3.1\n    privileged: true\n\nservices: *s\n",
+        4,
+    ),
+    (
+        "services: {<<: *s}",
+        "x-stack: &s\n  agent:\n    image: registry.example.com/ops/agent:3.1\n    privileged: true\n\nservices:\n  <<: *s\n  web:\n    image: nginx:1.27\n",
+        4,
+    ),
+    (
+        "services: {<<: [*a, *s]}",
+        "x-a: &a\n  web:\n    image: nginx:1.27\nx-stack: &s\n  agent:\n    image: registry.example.com/ops/agent:3.1\n    privileged: true\n\nservices:\n  <<: [*a, *s]\n",
+        7,
+    ),
+    (
+        "agent: *w",
+        "x-agent: &w\n  image: registry.example.com/ops/agent:3.1\n  privileged: true\n\nservices:\n  agent: *w\n",
+        3,
+    ),
+    (
+        "*name as the key",
+        "x-name: &n agent\n\nservices:\n  *n :\n    image: registry.example.com/ops/agent:3.1\n    privileged: true\n",
+        6,
+    ),
+];
+
+/// A `privileged: true` service that Compose runs is found however the
+/// file reaches it, in every format, and the dry run's patch applies.
+#[test]
+fn services_behind_aliases_and_merges_are_checked() {
+    for (what, compose, line) in HIDDEN {
+        let dir = project(compose);
+        let (code, found) = same_in_every_format(dir.path());
+        assert_eq!(code, 1, "{what}: {found:?}");
+        assert!(
+            found.contains(&("privileged".to_string(), *line)),
+            "{what}: no privileged finding on line {line}: {found:?}"
+        );
+        let dry = harden(dir.path(), &["fix", "--dry-run", "."]);
+        assert!(dry.code < 2, "{what}: {}", dry.stderr);
+        if !dry.stdout.is_empty() {
+            common::git_apply(dir.path(), &dry.stdout);
+        }
+    }
+}
+
+/// A service whose mapping is written elsewhere (an anchor others may
+/// share) is reported, not edited: its findings say `harden fix` does not
+/// repair them, and a review note says why and what to do.
+#[test]
+fn services_written_elsewhere_are_reported_not_edited() {
+    for (what, compose, _) in HIDDEN.iter().filter(|(w, ..)| !w.contains("key")) {
+        let dir = project(compose);
+        let fix = harden(dir.path(), &["fix", "."]);
+        assert!(fix.code < 2, "{what}: {}", fix.stderr);
+        assert!(
+            fix.stderr.contains("harden does not edit it in place"),
+            "{what}: no review note\n{}",
+            fix.stderr
+        );
+        let after = std::fs::read_to_string(dir.path().join("compose.yaml")).unwrap();
+        let agent_before = compose.split("services:").next().unwrap();
+        assert!(
+            after.starts_with(agent_before),
+            "{what}: the anchor was edited\n{after}"
+        );
+        let json = check(dir.path(), "json");
+        let v: Value = serde_json::from_str(&json.stdout).unwrap();
+        let agent: Vec<&Value> = v["files"][0]["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["message"].as_str().unwrap().contains("`agent`"))
+            .collect();
+        assert!(agent.len() > 1, "{what}: {}", json.stdout);
+        assert!(
+            agent.iter().all(|f| f["fixable"] == Value::Bool(false)),
+            "{what}: {}",
+            json.stdout
+        );
+    }
+}
+
+/// The key written in the services mapping wins over a merged one, and of
+/// two merged mappings the first wins, as Compose merges them.
+#[test]
+fn merged_services_resolve_as_compose_resolves_them() {
+    let dir = project(
+        "x-old: &old\n  web:\n    image: nginx:1.27\n    privileged: true\nx-new: &new\n  web:\n    image: nginx:1.27\n    cap_add: [NET_ADMIN]\n  db:\n    image: postgres:16\n    privileged: true\n\nservices:\n  <<: [*new, *old]\n  web:\n    image: nginx:1.27\n",
+    );
+    let (_, found) = same_in_every_format(dir.path());
+    let privileged: Vec<usize> = found
+        .iter()
+        .filter(|(r, _)| r == "privileged")
+        .map(|(_, l)| *l)
+        .collect();
+    assert_eq!(privileged, [11], "only db is privileged: {found:?}");
+    let text = check(dir.path(), "text").stdout;
+    assert!(
+        !text.contains("NET_ADMIN"),
+        "web of x-new is not used:\n{text}"
+    );
+    // The explicit `web` is edited in place; the merged `db` is not.
+    let dry = harden(dir.path(), &["fix", "--dry-run", "."]);
+    assert_eq!(dry.code, 1, "{}", dry.stderr);
+    common::git_apply(dir.path(), &dry.stdout);
+    let after = std::fs::read_to_string(dir.path().join("compose.yaml")).unwrap();
+    assert!(
+        after.contains("  web:\n    image: nginx:1.27\n    user:"),
+        "{after}"
+    );
+    assert!(
+        after.starts_with("x-old: &old\n  web:\n    image: nginx:1.27\n    privileged: true\nx-new: &new\n  web:\n    image: nginx:1.27\n    cap_add: [NET_ADMIN]\n  db:\n    image: postgres:16\n    privileged: true\n\n"),
+        "{after}"
+    );
+}

@@ -668,6 +668,7 @@ pub fn analyze<'d>(
     let mut new_volumes = Vec::new();
     for svc in project.services(doc) {
         let b = built(svc.name);
+        let mark = service::Mark::of(&out, &new_volumes);
         let plan = crate::plan::plan_service(&ctx, &svc, b.as_ref(), &taken);
         for c in &plan.carve_outs {
             if let crate::plan::Carve::Volume { name, .. } = &c.carve {
@@ -715,6 +716,7 @@ pub fn analyze<'d>(
         for r in &plan.review {
             out.review(&format!("service {}", svc.name), "", r.clone());
         }
+        svc.report_only_since(mark, &mut out, &mut new_volumes);
         if let Mode::Check { spill } = &mut mode {
             out.edits.clear();
             out.notes.clear();
