@@ -7,6 +7,7 @@ pub mod config;
 pub mod discover;
 pub mod dockerfile;
 pub mod edit;
+pub mod escape;
 pub mod finding;
 pub mod limits;
 pub mod link;

@@ -258,6 +258,9 @@ fn run_stream<T: Send>(
 ) {
     let limits = common.yaml_limits();
     let load = |path: &Path, kind: Kind| -> Result<(Arc<Source>, Parsed), FileError> {
+        if let Some(why) = crate::escape::refuse_path(path) {
+            return Err(at_start(why));
+        }
         let text = read_text(path, common.max_file_size)?;
         let src = Arc::new(Source::new(path.to_path_buf(), display_path(path), text));
         let parsed = parse(&src, kind, &limits)?;
@@ -859,7 +862,10 @@ impl<W: Write> Out<W> {
 fn load_config(common: &Common) -> Result<Config, ExitCode> {
     crate::config::discover(common.config.as_deref()).map_err(|e| {
         let mut err = Out::stderr();
-        err.put(&format!("{e}\n"));
+        err.put(&format!(
+            "{}\n",
+            crate::escape::terminal_keeping(&e.to_string(), &['\n'])
+        ));
         ExitCode::from(2)
     })
 }
@@ -876,7 +882,10 @@ fn error_line(r: &FileResult) -> Option<String> {
     let e = r.error.as_ref()?;
     Some(format!(
         "{}:{}:{}: error: {}\n",
-        r.display, e.line, e.col, e.message
+        crate::escape::terminal(&r.display),
+        e.line,
+        e.col,
+        crate::escape::terminal(&e.message)
     ))
 }
 

@@ -371,3 +371,203 @@ fn merged_services_resolve_as_compose_resolves_them() {
         "{after}"
     );
 }
+
+/// The text of a markdown line outside its code spans (CommonMark: a run
+/// of backticks opens a span that the next run of the same length closes).
+fn outside_code_spans(line: &str) -> String {
+    let mut out = String::new();
+    let mut rest = line;
+    while let Some(open) = rest.find('`') {
+        out.push_str(&rest[..open]);
+        let run = rest[open..].chars().take_while(|&c| c == '`').count();
+        let after = &rest[open + run..];
+        let fence = "`".repeat(run);
+        // The closing run is exactly `run` backticks long.
+        let mut close = None;
+        let mut from = 0;
+        while let Some(i) = after[from..].find(&fence) {
+            let at = from + i;
+            let len = after[at..].chars().take_while(|&c| c == '`').count();
+            if len == run {
+                close = Some(at);
+                break;
+            }
+            from = at + len;
+        }
+        match close {
+            Some(at) => rest = &after[at + run..],
+            None => {
+                out.push_str(&fence);
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Raw control characters in a report meant for people (tabs and line
+/// breaks aside).
+fn raw_controls(s: &str) -> Vec<char> {
+    s.chars()
+        .filter(|&c| {
+            (c.is_control() && c != '\n' && c != '\t') || ('\u{202a}'..='\u{202e}').contains(&c)
+        })
+        .collect()
+}
+
+/// A compose file whose names try to take over the reader's terminal, the
+/// job log and the pull request page.
+const HOSTILE: &str = "services:\n  \"web\\e[2J\\e]0;owned\\a\\u202e\":\n    image: nginx:1.27\n  \"x`<img src=x onerror=alert(1)>`\":\n    image: redis:7\n  \"</details><a href=https://example.com>[click](https://example.com)\":\n    image: redis:7\n    privileged: true\n";
+
+#[test]
+fn names_cannot_inject_into_any_report() {
+    let dir = project(HOSTILE);
+    for format in FORMATS {
+        let run = check(dir.path(), format);
+        assert_eq!(run.code, 1, "{format}: {}", run.stderr);
+        if matches!(format, "text" | "github" | "markdown") {
+            assert_eq!(
+                raw_controls(&run.stdout),
+                Vec::<char>::new(),
+                "{format}:\n{}",
+                run.stdout
+            );
+            assert!(
+                run.stdout.contains("\\u{1b}[2J"),
+                "{format}: the escape sequence is not shown:\n{}",
+                run.stdout
+            );
+        }
+    }
+    // The notes of a fix, and the markdown pull request body.
+    let dry = harden(dir.path(), &["fix", "--dry-run", "."]);
+    assert_eq!(dry.code, 1, "{}", dry.stderr);
+    assert_eq!(
+        raw_controls(&dry.stderr),
+        Vec::<char>::new(),
+        "{}",
+        dry.stderr
+    );
+    assert!(
+        dry.stderr.contains("service web\\u{1b}[2J"),
+        "{}",
+        dry.stderr
+    );
+    common::git_apply(dir.path(), &dry.stdout);
+    std::fs::write(dir.path().join("compose.yaml"), HOSTILE).unwrap();
+    for args in [
+        &["check", "--format", "markdown", "."][..],
+        &["fix", "--dry-run", "--format", "markdown", "."],
+    ] {
+        let md = harden(dir.path(), args).stdout;
+        assert_eq!(raw_controls(&md), Vec::<char>::new(), "{md}");
+        let mut in_fence = false;
+        for line in md.lines() {
+            if line.trim_start().starts_with("```") {
+                in_fence = !in_fence;
+                continue;
+            }
+            if in_fence {
+                continue;
+            }
+            // Escaped brackets (`\]`) are text, not a link.
+            let text = outside_code_spans(line).replace("\\]", "");
+            for markup in ["<img", "</details", "<a ", "](http"] {
+                assert!(
+                    !text.contains(markup),
+                    "{args:?}: `{markup}` outside a code span: {line}\n{md}"
+                );
+            }
+        }
+        assert!(
+            md.contains("service `` x`<img src=x onerror=alert(1)>` `` runs"),
+            "the backtick name is one code span:\n{md}"
+        );
+    }
+}
+
+/// GitHub annotations: no escape sequence reaches the job's log, and a
+/// line break cannot start a workflow command of its own.
+#[test]
+fn github_annotations_cannot_run_commands() {
+    let dir = project("services:\n  \"web\\n::add-mask::x\\e[31m\":\n    image: nginx:1.27\n");
+    let run = check(dir.path(), "github");
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(raw_controls(&run.stdout), Vec::<char>::new());
+    assert!(
+        run.stdout
+            .lines()
+            .all(|l| l.starts_with("::error ") || l.starts_with("::warning ")),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("web%0A::add-mask::x\\u{1b}[31m"),
+        "{}",
+        run.stdout
+    );
+}
+
+/// A file path with a line break would break the report and the patch: it
+/// is refused with a clear message (exit 2), the other files are fixed,
+/// and `git apply` accepts the patch; a path with an escape sequence is
+/// shown escaped.
+#[test]
+fn paths_with_line_breaks_or_controls_are_refused() {
+    let dir = scratch();
+    let compose = "services:\n  web:\n    image: nginx:1.27\n";
+    for sub in ["ok", "a\nb", "c\u{1b}[2Jd"] {
+        std::fs::create_dir(dir.path().join(sub)).unwrap();
+        std::fs::write(dir.path().join(sub).join("compose.yaml"), compose).unwrap();
+    }
+    for format in FORMATS {
+        let run = check(dir.path(), format);
+        assert_eq!(run.code, 2, "{format}: {}{}", run.stdout, run.stderr);
+        assert_eq!(
+            raw_controls(&run.stderr),
+            Vec::<char>::new(),
+            "{}",
+            run.stderr
+        );
+        assert!(
+            run.stderr
+                .contains("a\\nb/compose.yaml:1:1: error: the path contains a line break (\\n)"),
+            "{format}: {}",
+            run.stderr
+        );
+        assert!(
+            run.stderr.contains(
+                "c\\u{1b}[2Jd/compose.yaml:1:1: error: the path contains a control character"
+            ),
+            "{format}: {}",
+            run.stderr
+        );
+        if format != "json" && format != "sarif" {
+            assert_eq!(
+                raw_controls(&run.stdout),
+                Vec::<char>::new(),
+                "{format}: {}",
+                run.stdout
+            );
+        }
+    }
+    let dry = harden(dir.path(), &["fix", "--dry-run", "."]);
+    assert_eq!(dry.code, 2, "{}", dry.stderr);
+    assert!(
+        dry.stdout.starts_with("--- a/ok/compose.yaml\n"),
+        "{}",
+        dry.stdout
+    );
+    assert_eq!(dry.stdout.matches("--- a/").count(), 1, "{}", dry.stdout);
+    common::git_apply(dir.path(), &dry.stdout);
+    // Nothing is written to the refused files.
+    let fix = harden(dir.path(), &["fix", "."]);
+    assert_eq!(fix.code, 2);
+    for sub in ["a\nb", "c\u{1b}[2Jd"] {
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join(sub).join("compose.yaml")).unwrap(),
+            compose
+        );
+    }
+}

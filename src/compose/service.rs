@@ -450,7 +450,7 @@ fn own_services<'a>(
         Some(e) => (
             doc.resolve(&e.value),
             match &e.value.kind {
-                Kind::Alias { name } => Some(Through::Services(&**name)),
+                Kind::Alias { name } => Some(Through::Services(name)),
                 _ => None,
             },
         ),
@@ -467,7 +467,7 @@ fn own_services<'a>(
             return None;
         }
         let alias = match &e.value.kind {
-            Kind::Alias { name } => Some(Through::Alias(&**name)),
+            Kind::Alias { name } => Some(Through::Alias(name)),
             _ => None,
         };
         Some(Service {

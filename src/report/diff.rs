@@ -104,6 +104,9 @@ pub fn unified(text: &str, edits: &[Edit], path: &str, color: bool) -> String {
 
     let st = Styles::new(color);
     let mut out = String::new();
+    // harden refuses paths with line breaks and control characters; this
+    // keeps a header one line whatever the caller passes.
+    let path = crate::escape::terminal(path);
     out.push_str(&st.header.apply_to(format!("--- a/{path}")).to_string());
     out.push('\n');
     out.push_str(&st.header.apply_to(format!("+++ b/{path}")).to_string());
@@ -129,23 +132,23 @@ pub fn unified(text: &str, edits: &[Edit], path: &str, color: bool) -> String {
         let mut local_delta = 0isize;
         for c in &changes[i..=j] {
             for l in &lines[pos..c.old_start] {
-                push_line(&mut body, ' ', l, &st.context);
+                push_line(&mut body, ' ', l, &st.context, color);
                 old_count += 1;
                 new_count += 1;
             }
             for l in &lines[c.old_start..c.old_end] {
-                push_line(&mut body, '-', l, &st.removed);
+                push_line(&mut body, '-', l, &st.removed, color);
                 old_count += 1;
             }
             for l in &c.new_lines {
-                push_line(&mut body, '+', l, &st.added);
+                push_line(&mut body, '+', l, &st.added, color);
                 new_count += 1;
             }
             local_delta += c.new_lines.len() as isize - (c.old_end - c.old_start) as isize;
             pos = c.old_end;
         }
         for l in &lines[pos..ctx_end] {
-            push_line(&mut body, ' ', l, &st.context);
+            push_line(&mut body, ' ', l, &st.context, color);
             old_count += 1;
             new_count += 1;
         }
@@ -182,7 +185,10 @@ fn range(start: usize, count: usize) -> String {
     }
 }
 
-fn push_line(out: &mut String, sign: char, line: &str, style: &Style) {
+/// One line of a hunk. On a terminal (`color`) the file's control
+/// characters are shown escaped, not run; a patch written to a file or a
+/// pipe keeps the file's bytes, or it would not apply.
+fn push_line(out: &mut String, sign: char, line: &str, style: &Style, color: bool) {
     let (content, nl) = match line.strip_suffix('\n') {
         Some(c) => (c, true),
         None => (line, false),
@@ -192,6 +198,11 @@ fn push_line(out: &mut String, sign: char, line: &str, style: &Style) {
     let (visible, cr) = match text.strip_suffix('\r') {
         Some(v) => (v, "\r"),
         None => (text.as_str(), ""),
+    };
+    let visible = if color {
+        crate::escape::terminal_keeping(visible, &['\t'])
+    } else {
+        visible.into()
     };
     out.push_str(&style.apply_to(visible).to_string());
     out.push_str(cr);

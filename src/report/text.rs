@@ -3,6 +3,7 @@
 //! the offending line and, when `harden fix` repairs it, what the fix does;
 //! a one-line summary closes the report.
 
+use crate::escape;
 use crate::finding::Severity;
 use crate::report::frame::{self, FrameStyle};
 use crate::run::{plural, FileResult};
@@ -53,12 +54,12 @@ pub fn each_finding(r: &FileResult, color: bool, mut put: impl FnMut(&str)) {
             style.put(
                 &mut out,
                 &bold,
-                format_args!("{}:{}:{}", r.display, f.line, f.col),
+                format_args!("{}:{}:{}", escape::terminal(&r.display), f.line, f.col),
             );
             out.push_str(": ");
             style.put(&mut out, &style.caret, format_args!("{word}[{}]", f.rule));
             out.push(' ');
-            out.push_str(&frame::printable(&f.message));
+            out.push_str(&escape::terminal(&f.message));
             out.push('\n');
             if let Some(src) = &r.source {
                 let fr = frame::render(src, f.line, f.col, style);
