@@ -275,6 +275,11 @@ const HIDDEN: &[(&str, &str, usize)] = &[
         3,
     ),
     (
+        "*p as a key inside the service",
+        "x-keys:\n  - &p privileged\n  - &ro read_only\n\nservices:\n  agent:\n    image: registry.example.com/ops/agent:3.1\n    *ro : false\n    *p : true\n",
+        9,
+    ),
+    (
         "*name as the key",
         "x-name: &n agent\n\nservices:\n  *n :\n    image: registry.example.com/ops/agent:3.1\n    privileged: true\n",
         6,

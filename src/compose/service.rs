@@ -143,7 +143,7 @@ pub struct Exception {
 impl<'a> Service<'a> {
     /// The service's own entry for `key`.
     pub fn own(&self, key: &str) -> Option<&'a Entry> {
-        self.map.get(key)
+        entry(self.doc, self.map, key)
     }
 
     /// The value the service has for `key`, own first, then merged maps in
@@ -237,7 +237,9 @@ impl<'a> Service<'a> {
         self.overlays()
             .into_iter()
             .rev()
-            .find_map(|(doc, map, file)| Some((doc, doc.resolve(&map.get(key)?.value), file)))
+            .find_map(|(doc, map, file)| {
+                Some((doc, doc.resolve(&entry(doc, map, key)?.value), file))
+            })
     }
 
     /// The value the override file sets for `key`, and the file's name.
@@ -251,7 +253,9 @@ impl<'a> Service<'a> {
     pub fn overlay_strings(&self, key: &str) -> Vec<&'a str> {
         let mut out = Vec::new();
         for (doc, map, _) in self.overlays() {
-            let Some(e) = map.get(key) else { continue };
+            let Some(e) = entry(doc, map, key) else {
+                continue;
+            };
             if let Kind::Seq { items, .. } = &doc.resolve(&e.value).kind {
                 out.extend(items.iter().filter_map(|i| doc.resolve(i).as_str()));
             }
@@ -296,7 +300,7 @@ impl<'a> Service<'a> {
             col: col + 1,
             ..Default::default()
         };
-        if let Some(allow) = node.get("allow") {
+        if let Some(allow) = entry(doc, node, "allow") {
             let v = doc.resolve(&allow.value);
             match &v.kind {
                 Kind::Seq { items, .. } => {
@@ -310,7 +314,7 @@ impl<'a> Service<'a> {
                 _ => {}
             }
         }
-        if let Some(r) = node.get("reason") {
+        if let Some(r) = entry(doc, node, "reason") {
             if let Some(s) = doc.resolve(&r.value).as_str() {
                 if !s.trim().is_empty() {
                     ex.reason = Some(s.trim().to_string());
@@ -388,6 +392,18 @@ impl Service<'_> {
     }
 }
 
+/// The entry of `map` whose key is `key`, as Compose reads keys: a key
+/// written as an alias (`*p : true`, with `&p privileged` elsewhere) is the
+/// key it names, so it cannot hide a setting from the rules.
+pub fn entry<'a>(doc: &'a Document, map: &'a Node, key: &str) -> Option<&'a Entry> {
+    match &map.kind {
+        Kind::Map { entries, .. } => entries
+            .iter()
+            .find(|e| doc.resolve(&e.key).as_str() == Some(key)),
+        _ => None,
+    }
+}
+
 /// Guards against `extends` cycles.
 const MAX_EXTENDS: usize = 16;
 
@@ -415,7 +431,7 @@ fn lookup_merged<'a>(
             _ => None,
         };
         let target = doc.resolve(s);
-        if let Some(e) = target.get(key) {
+        if let Some(e) = entry(doc, target, key) {
             return Some((doc.resolve(&e.value), anchor.or(doc.anchor_of(target))));
         }
         if let Some(found) = lookup_merged(doc, target, key, seen) {
