@@ -576,3 +576,35 @@ fn paths_with_line_breaks_or_controls_are_refused() {
         );
     }
 }
+
+/// Every patch harden prints applies, whatever the folder names hold that
+/// a path may: spaces at either end, quotes, a backslash, non-ASCII.
+#[test]
+fn patches_apply_for_unusual_but_valid_paths() {
+    let dir = scratch();
+    let folders = [
+        "my dir",
+        " lead",
+        "trail ",
+        "q\"x",
+        "\"start",
+        "back\\slash",
+        "ü",
+    ];
+    for sub in folders {
+        std::fs::create_dir(dir.path().join(sub)).unwrap();
+        std::fs::write(
+            dir.path().join(sub).join("compose.yaml"),
+            "services:\n  web:\n    image: nginx:1.27\n",
+        )
+        .unwrap();
+    }
+    let dry = harden(dir.path(), &["fix", "--dry-run", "."]);
+    assert_eq!(dry.code, 1, "{}", dry.stderr);
+    assert_eq!(dry.stdout.matches("--- a/").count(), folders.len());
+    common::git_apply(dir.path(), &dry.stdout);
+    for sub in folders {
+        let text = std::fs::read_to_string(dir.path().join(sub).join("compose.yaml")).unwrap();
+        assert!(text.contains("read_only: true"), "{sub}: {text}");
+    }
+}
