@@ -604,7 +604,17 @@ fn harden_group(
                         error: None,
                         more: false,
                     },
-                    Err(e) => FileResult::failed(path, display, kind, e),
+                    // A refused fix keeps the file's findings (with its
+                    // text) for `check`, which reports them in every
+                    // format alike; see `check`.
+                    Err(e) => FileResult {
+                        source: Some(src),
+                        out: Output {
+                            findings: out.findings,
+                            ..Output::default()
+                        },
+                        ..FileResult::failed(path, display, kind, e)
+                    },
                 },
             };
             (i, result)
@@ -1041,7 +1051,10 @@ pub fn check(args: &CheckArgs) -> ExitCode {
             }
         }
         Format::Json | Format::Sarif | Format::Markdown => {
-            let results = run_all(&args.common, &config, true);
+            let mut results = run_all(&args.common, &config, true);
+            for r in &mut results {
+                refused_fix_as_note(r);
+            }
             for r in &results {
                 errors |= report_error(r, &mut stderr);
                 tally.add(r);
@@ -1059,6 +1072,23 @@ pub fn check(args: &CheckArgs) -> ExitCode {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+/// A file that was read and analysed but whose fix harden refuses (the
+/// only error a result with its text has) is an error for `fix`; `check`
+/// reports its findings and exit status as the formats without fixes do,
+/// and says in a review note that `harden fix` will not change the file.
+fn refused_fix_as_note(r: &mut FileResult) {
+    if r.source.is_none() {
+        return;
+    }
+    if let Some(e) = r.error.take() {
+        r.out.review(
+            "whole file",
+            "",
+            format!("`harden fix` will not change this file: {}", e.message),
+        );
     }
 }
 

@@ -608,3 +608,30 @@ fn patches_apply_for_unusual_but_valid_paths() {
         assert!(text.contains("read_only: true"), "{sub}: {text}");
     }
 }
+
+/// A file whose fix harden refuses (an input its fuzzing found) is an error
+/// for `fix`, but `check` reports its findings and exit status alike in
+/// every format, and says that `harden fix` will not change it.
+#[test]
+fn a_refused_fix_does_not_change_what_check_reports() {
+    let input = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fuzz/corpus/fix_compose/crash-b75fa8ad81d7b6e0815bb9187c4a975cd0136649");
+    let dir = project(&std::fs::read_to_string(input).unwrap());
+    let fix = harden(dir.path(), &["fix", "--dry-run", "."]);
+    assert_eq!(fix.code, 2, "the fix is refused: {}", fix.stderr);
+    assert!(fix.stderr.contains("the fix was refused"), "{}", fix.stderr);
+    let (code, found) = same_in_every_format(dir.path());
+    assert_eq!(code, 1);
+    assert!(!found.is_empty());
+    let json: Value = serde_json::from_str(&check(dir.path(), "json").stdout).unwrap();
+    let file = &json["files"][0];
+    assert_eq!(file["error"], Value::Null);
+    assert_eq!(file["fix"], Value::Null);
+    assert!(
+        file["notes"][0]["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("`harden fix` will not change this file: the fix was refused"),
+        "{file}"
+    );
+}
