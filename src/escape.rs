@@ -118,6 +118,10 @@ pub fn md_fence(s: &str, min: usize) -> String {
 /// backtick (or with a space, which the padding rule would eat), unsafe
 /// characters escaped. Code spans render no HTML, links or emphasis.
 pub fn md_code(s: &str) -> String {
+    // Two backticks alone would be a run, not an empty span.
+    if s.is_empty() {
+        return "` `".into();
+    }
     let s = terminal(s);
     let fence = md_fence(&s, 1);
     let pad = if s.starts_with(['`', ' ']) || s.ends_with(['`', ' ']) {
@@ -156,10 +160,13 @@ pub fn md_text(s: &str) -> String {
 /// A message of harden's (which quotes names and values between single
 /// backticks) as one line of markdown: each quoted part becomes a code span
 /// that holds it exactly ([`md_code`]), the text between is [`md_text`].
-/// A quote ends at a backtick followed by the end, a space or punctuation,
-/// so a quoted name that holds a backtick stays whole; whatever the name,
-/// nothing in it can end its code span or become markup: at worst the
-/// split between code and text moves, and a lone backtick is text.
+/// A quote ends at the first backtick after it that is followed by the
+/// end, a space or punctuation, so a quoted name that holds a backtick
+/// stays whole. A backtick that ends no quote is text. So a code span is
+/// never directly followed by another one (whose fences
+/// would run together and pair up differently): whatever a name holds,
+/// nothing of it can leave its code span or become markup; at worst the
+/// split between code and text moves.
 pub fn md_message(s: &str) -> String {
     let closes = |after: &str, at: usize| {
         after[at + 1..]
@@ -172,18 +179,18 @@ pub fn md_message(s: &str) -> String {
     while let Some(open) = rest.find('`') {
         out.push_str(&md_text(&rest[..open]));
         let after = &rest[open + 1..];
-        let ticks = || after.match_indices('`').map(|(i, _)| i);
-        match ticks()
+        match after
+            .match_indices('`')
+            .map(|(i, _)| i)
             .find(|&i| closes(after, i))
-            .or_else(|| ticks().next())
         {
             Some(close) => {
                 out.push_str(&md_code(&after[..close]));
                 rest = &after[close + 1..];
             }
             None => {
-                out.push_str(&md_text(&rest[open..]));
-                rest = "";
+                out.push_str(&md_text("`"));
+                rest = after;
             }
         }
     }
@@ -246,6 +253,7 @@ mod tests {
     #[test]
     fn inline_code_survives_backticks() {
         assert_eq!(md_code("a"), "`a`");
+        assert_eq!(md_code(""), "` `");
         assert_eq!(md_code("a`b"), "``a`b``");
         assert_eq!(md_code("`x"), "`` `x ``");
         assert_eq!(md_code("x``"), "``` x`` ```");
@@ -295,5 +303,74 @@ mod tests {
             "service `a` &lt;b&gt;\\` runs"
         );
         assert_eq!(md_message("odd ` one"), "odd \\` one");
+    }
+
+    /// The text a markdown line shows outside its code spans, and the
+    /// contents of those spans, read as CommonMark reads them.
+    fn spans(line: &str) -> (String, Vec<String>) {
+        let (mut text, mut code) = (String::new(), Vec::new());
+        let mut rest = line;
+        while let Some(open) = rest.find('`') {
+            // A backslash-escaped backtick is text.
+            if rest[..open].ends_with('\\') && !rest[..open].ends_with("\\\\") {
+                text.push_str(&rest[..=open]);
+                rest = &rest[open + 1..];
+                continue;
+            }
+            text.push_str(&rest[..open]);
+            let run = rest[open..].chars().take_while(|&c| c == '`').count();
+            let after = &rest[open + run..];
+            let mut from = 0;
+            let mut close = None;
+            while let Some(i) = after[from..].find('`') {
+                let at = from + i;
+                let len = after[at..].chars().take_while(|&c| c == '`').count();
+                if len == run {
+                    close = Some(at);
+                    break;
+                }
+                from = at + len;
+            }
+            match close {
+                Some(at) => {
+                    code.push(after[..at].to_string());
+                    rest = &after[at + run..];
+                }
+                None => {
+                    text.push_str(&rest[open..open + run]);
+                    rest = after;
+                }
+            }
+        }
+        text.push_str(rest);
+        (text, code)
+    }
+
+    proptest::proptest! {
+        /// Whatever a name holds, a message quoting it renders no markup
+        /// and no control character, on one line.
+        #[test]
+        fn any_name_is_inert_in_markdown(
+            name in "[a-z`<>&|\\\\\\[\\]()!*_ \n\r\t\u{1b}\u{7f}\u{9b}\u{202e}]{0,12}",
+        ) {
+            let line = md_message(&format!("service `{name}` runs `nginx`: {name}"));
+            proptest::prop_assert!(!line.contains(['\n', '\r']), "{}", line);
+            proptest::prop_assert!(!line.chars().any(is_unsafe), "{}", line);
+            let (text, code) = spans(&line);
+            proptest::prop_assert!(!text.contains(['<', '>']), "{}", line);
+            proptest::prop_assert!(!text.replace("\\]", "").contains("]("), "{}", line);
+            // A name with a backtick may move the split; any other stays
+            // in its own span.
+            if !name.contains('`') {
+                proptest::prop_assert!(code.iter().any(|c| c == "nginx"), "{}", line);
+                let shown = if name.is_empty() { " ".to_string() } else { terminal(&name).into_owned() };
+                proptest::prop_assert!(
+                    code.iter().any(|c| c.trim() == shown.trim() || *c == shown),
+                    "{}", line
+                );
+            }
+            let t = terminal(&name);
+            proptest::prop_assert!(!t.chars().any(is_unsafe), "{}", t);
+        }
     }
 }
