@@ -635,3 +635,31 @@ fn a_refused_fix_does_not_change_what_check_reports() {
         "{file}"
     );
 }
+
+/// The commands harden suggests (copy a path out, chown an existing
+/// volume) take a hostile service name as one quoted argument, never as
+/// more shell.
+#[test]
+fn suggested_commands_quote_names() {
+    let dir = project(
+        "services:\n  \"x;touch pwned\":\n    image: redis:7\n    volumes:\n      - cache:/data\n  \"y$(id)\":\n    image: postgres:16\nvolumes:\n  cache:\n",
+    );
+    let dry = harden(dir.path(), &["fix", "--dry-run", "."]);
+    assert_eq!(dry.code, 1, "{}", dry.stderr);
+    assert!(
+        dry.stderr
+            .contains("`docker compose cp 'y$(id):/var/lib/postgresql/data' ./saved`"),
+        "{}",
+        dry.stderr
+    );
+    let md = harden(
+        dir.path(),
+        &["fix", "--dry-run", "--format", "markdown", "."],
+    )
+    .stdout;
+    assert!(
+        md.contains("--entrypoint chown 'x;touch pwned' -R 999:999 /data\n"),
+        "{md}"
+    );
+    assert!(!md.contains("chown x;touch"), "{md}");
+}
