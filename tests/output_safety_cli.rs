@@ -280,6 +280,16 @@ const HIDDEN: &[(&str, &str, usize)] = &[
         9,
     ),
     (
+        "<<: *base at the top, bringing services",
+        "x-base: &base\n  services:\n    agent:\n      image: registry.example.com/ops/agent:3.1\n      privileged: true\n<<: *base\n",
+        5,
+    ),
+    (
+        "*k as the services key",
+        "x-k: &k services\n*k :\n  agent:\n    image: registry.example.com/ops/agent:3.1\n    privileged: true\n",
+        5,
+    ),
+    (
         "*name as the key",
         "x-name: &n agent\n\nservices:\n  *n :\n    image: registry.example.com/ops/agent:3.1\n    privileged: true\n",
         6,

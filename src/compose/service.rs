@@ -61,8 +61,9 @@ pub struct Service<'a> {
 pub enum Through<'a> {
     /// `services: *name`: the whole services mapping is an alias.
     Services(&'a str),
-    /// `services: {<<: *name}`: the service comes from a merged mapping;
-    /// the anchor's name where it has one.
+    /// `services: {<<: *name}` (or a `<<` at the top that brings
+    /// `services`): the service comes from a merged mapping; the anchor's
+    /// name where it has one.
     Merge(Option<&'a str>),
     /// `web: *name`: the service's mapping is an alias.
     Alias(&'a str),
@@ -73,8 +74,8 @@ impl std::fmt::Display for Through<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Through::Services(a) => write!(f, "through `services: *{a}`"),
-            Through::Merge(Some(a)) => write!(f, "through the merge `<<: *{a}` in `services`"),
-            Through::Merge(None) => write!(f, "through a `<<` merge in `services`"),
+            Through::Merge(Some(a)) => write!(f, "through the merge `<<: *{a}`"),
+            Through::Merge(None) => write!(f, "through a `<<` merge"),
             Through::Alias(a) => write!(f, "as the alias `*{a}`"),
         }
     }
@@ -462,19 +463,28 @@ fn own_services<'a>(
     doc: &'a Document,
     project: Project<'a>,
 ) -> impl Iterator<Item = Service<'a>> + 'a {
-    let (mapping, whole) = match doc.root.get("services") {
-        Some(e) => (
+    // The `services` mapping: written at the top, as an alias, or merged
+    // into the top level with `<<`.
+    let found = match entry(doc, &doc.root, "services") {
+        Some(e) => Some((
             doc.resolve(&e.value),
             match &e.value.kind {
                 Kind::Alias { name } => Some(Through::Services(name)),
                 _ => None,
             },
-        ),
-        None => (&doc.root, None),
+        )),
+        None => lookup_merged(doc, &doc.root, "services", &mut 0)
+            .map(|(v, anchor)| (v, Some(Through::Merge(anchor)))),
     };
-    let entries: &'a [Entry] = match (&mapping.kind, doc.root.get("services")) {
-        (Kind::Map { entries, .. }, Some(_)) => entries,
-        _ => &[],
+    let (entries, whole): (&'a [Entry], _) = match found {
+        Some((
+            Node {
+                kind: Kind::Map { entries, .. },
+                ..
+            },
+            whole,
+        )) => (entries, whole),
+        _ => (&[], None),
     };
     let service = move |e: &'a Entry, through: Option<Through<'a>>| {
         let name = doc.resolve(&e.key).as_str()?;
