@@ -237,6 +237,22 @@ impl Styles {
 mod tests {
     use super::*;
 
+    /// On a terminal a file's escape sequences are shown, not run; a patch
+    /// for a file or a pipe keeps the bytes so that it applies.
+    #[test]
+    fn control_characters_escaped_on_a_terminal_only() {
+        let text = "a: 1 # \x1b]0;owned\x07\tz\n";
+        let edit = [Edit::insert(text.len(), "b: 2\n")];
+        let plain = unified(text, &edit, "f.yml", false);
+        assert!(plain.contains(" a: 1 # \x1b]0;owned\x07\tz\n"), "{plain:?}");
+        let shown = unified(text, &edit, "f.yml", true);
+        assert!(
+            shown.contains("a: 1 # \\u{1b}]0;owned\\u{7}\tz"),
+            "{shown:?}"
+        );
+        assert!(!shown.contains('\x07'), "{shown:?}");
+    }
+
     #[test]
     fn insertion_hunk() {
         let text = "a\nb\nc\nd\ne\nf\ng\nh\n";
