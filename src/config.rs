@@ -420,6 +420,9 @@ fn check_user_name(pattern: &str) -> Result<(), String> {
             "user-name `{pattern}` must start with a letter or `_`"
         ));
     }
+    if pattern == "root" {
+        return Err("user-name `root` is the superuser: the created user must not be root".into());
+    }
     Ok(())
 }
 

@@ -9,6 +9,7 @@ pub mod dockerfile;
 pub mod edit;
 pub mod engine;
 pub mod error;
+pub mod escape;
 pub mod finding;
 pub mod glob;
 pub mod limits;

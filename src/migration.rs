@@ -7,6 +7,8 @@
 /// `service`) to `owner` (`UID:GID` or a user name), run through the
 /// service's own image so the volume name and mount are the project's own.
 pub fn chown_command(service: &str, owner: &str, path: &str) -> String {
+    use crate::escape::shell_word;
+    let (service, owner, path) = (shell_word(service), shell_word(owner), shell_word(path));
     format!(
         "docker compose run --rm --no-deps --user 0 --cap-add CHOWN --cap-add DAC_READ_SEARCH --entrypoint chown {service} -R {owner} {path}"
     )

@@ -17,7 +17,14 @@ pub fn display_path(path: &Path) -> String {
             .filter(|c| !matches!(c, std::path::Component::CurDir))
             .collect()
     };
-    rel.to_string_lossy().replace('\\', "/")
+    let rel = rel.to_string_lossy();
+    // Only Windows separates with `\`; elsewhere it is part of a name, and
+    // a patch that changed it would name another file.
+    if cfg!(windows) {
+        rel.replace('\\', "/")
+    } else {
+        rel.into_owned()
+    }
 }
 
 /// The path with symlinks and `..` resolved, or as given when it cannot be.

@@ -70,6 +70,9 @@ fn run_stream<T: Send>(
 ) {
     let limits = common.yaml_limits();
     let load = |path: &Path, kind: Kind| -> Result<(Arc<Source>, Parsed), FileError> {
+        if let Some(why) = crate::escape::refuse_path(path) {
+            return Err(FileError::at_start(why));
+        }
         let text = read_text(path, common.max_file_size)?;
         let src = Arc::new(Source::new(path.to_path_buf(), display_path(path), text));
         let parsed = parse(&src, kind, &limits)?;
@@ -384,7 +387,10 @@ impl<W: Write> Out<W> {
 fn load_config(common: &Common) -> Result<Config, ExitCode> {
     crate::config::discover(common.config.as_deref()).map_err(|e| {
         let mut err = Out::stderr();
-        err.put(&format!("{e}\n"));
+        err.put(&format!(
+            "{}\n",
+            crate::escape::terminal_keeping(&e.to_string(), &['\n'])
+        ));
         ExitCode::from(2)
     })
 }
@@ -401,7 +407,10 @@ fn error_line(r: &FileResult) -> Option<String> {
     let e = r.error.as_ref()?;
     Some(format!(
         "{}:{}:{}: error: {}\n",
-        r.display, e.line, e.col, e.message
+        crate::escape::terminal(&r.display),
+        e.line,
+        e.col,
+        crate::escape::terminal(&e.message)
     ))
 }
 
@@ -550,7 +559,10 @@ pub fn check(args: &CheckArgs) -> ExitCode {
             }
         }
         Format::Json | Format::Sarif | Format::Markdown => {
-            let results = run_all(&args.common, &config, true);
+            let mut results = run_all(&args.common, &config, true);
+            for r in &mut results {
+                refused_fix_as_note(r);
+            }
             for r in &results {
                 errors |= report_error(r, &mut stderr);
                 tally.add(r);
@@ -568,5 +580,22 @@ pub fn check(args: &CheckArgs) -> ExitCode {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+/// A file that was read and analysed but whose fix harden refuses (the
+/// only error a result with its text has) is an error for `fix`; `check`
+/// reports its findings and exit status as the formats without fixes do,
+/// and says in a review note that `harden fix` will not change the file.
+fn refused_fix_as_note(r: &mut FileResult) {
+    if r.source.is_none() {
+        return;
+    }
+    if let Some(e) = r.error.take() {
+        r.out.review(
+            "whole file",
+            "",
+            format!("`harden fix` will not change this file: {}", e.message),
+        );
     }
 }

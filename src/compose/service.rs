@@ -2,7 +2,9 @@
 //! through `<<` merge keys and `extends`, the values the project's later
 //! files set for it, and its `x-harden` exception.
 
-use super::tree::{Document, Entry, Kind, Node};
+use super::tree::{Document, Entry, Kind, Node, ScalarStyle};
+use crate::finding::NoteKind;
+use crate::finding::Output;
 use std::path::{Path, PathBuf};
 
 /// Where a service's value for a key comes from.
@@ -47,6 +49,36 @@ pub struct Service<'a> {
     pub doc: &'a Document,
     /// The other files the service's values come from.
     pub project: Project<'a>,
+    /// How the file reaches the service when it is not written out in
+    /// place under `services:`; harden then reports and does not edit it.
+    pub through: Option<Through<'a>>,
+}
+
+/// How Compose reaches a service that is not written in place under
+/// `services:`. Its mapping lives elsewhere (an anchor other keys may
+/// share), so editing it would change more than this service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Through<'a> {
+    /// `services: *name`: the whole services mapping is an alias.
+    Services(&'a str),
+    /// `services: {<<: *name}` (or a `<<` at the top that brings
+    /// `services`): the service comes from a merged mapping; the anchor's
+    /// name where it has one.
+    Merge(Option<&'a str>),
+    /// `web: *name`: the service's mapping is an alias.
+    Alias(&'a str),
+}
+
+impl std::fmt::Display for Through<'_> {
+    /// How the review note says where the service is written.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Through::Services(a) => write!(f, "through `services: *{a}`"),
+            Through::Merge(Some(a)) => write!(f, "through the merge `<<: *{a}`"),
+            Through::Merge(None) => write!(f, "through a `<<` merge"),
+            Through::Alias(a) => write!(f, "as the alias `*{a}`"),
+        }
+    }
 }
 
 /// How a compose file relates to the other files of its project, as
@@ -92,11 +124,12 @@ impl<'a> Project<'a> {
     }
 }
 
-/// The mapping of service `name` in a compose document.
+/// The mapping of service `name` in a compose document, however the file
+/// reaches it.
 fn service_map<'a>(doc: &'a Document, name: &str) -> Option<&'a Node> {
-    let services = doc.resolve(&doc.root.get("services")?.value);
-    let map = doc.resolve(&services.get(name)?.value);
-    matches!(map.kind, Kind::Map { .. }).then_some(map)
+    own_services(doc, Project::default())
+        .find(|s| s.name == name)
+        .map(|s| s.map)
 }
 
 /// The `x-harden` exception of a service.
@@ -115,7 +148,7 @@ pub struct Exception {
 impl<'a> Service<'a> {
     /// The service's own entry for `key`.
     pub fn own(&self, key: &str) -> Option<&'a Entry> {
-        self.map.get(key)
+        entry(self.doc, self.map, key)
     }
 
     /// The value the service has for `key`, own first, then merged maps in
@@ -209,7 +242,9 @@ impl<'a> Service<'a> {
         self.overlays()
             .into_iter()
             .rev()
-            .find_map(|(doc, map, file)| Some((doc, doc.resolve(&map.get(key)?.value), file)))
+            .find_map(|(doc, map, file)| {
+                Some((doc, doc.resolve(&entry(doc, map, key)?.value), file))
+            })
     }
 
     /// The value the override file sets for `key`, and the file's name.
@@ -223,7 +258,9 @@ impl<'a> Service<'a> {
     pub fn overlay_strings(&self, key: &str) -> Vec<&'a str> {
         let mut out = Vec::new();
         for (doc, map, _) in self.overlays() {
-            let Some(e) = map.get(key) else { continue };
+            let Some(e) = entry(doc, map, key) else {
+                continue;
+            };
             if let Kind::Seq { items, .. } = &doc.resolve(&e.value).kind {
                 out.extend(items.iter().filter_map(|i| doc.resolve(i).as_str()));
             }
@@ -280,7 +317,7 @@ impl<'a> Service<'a> {
             col: col + 1,
             ..Default::default()
         };
-        if let Some(allow) = node.get("allow") {
+        if let Some(allow) = entry(doc, node, "allow") {
             let v = doc.resolve(&allow.value);
             match &v.kind {
                 Kind::Seq { items, .. } => {
@@ -294,7 +331,7 @@ impl<'a> Service<'a> {
                 _ => {}
             }
         }
-        if let Some(r) = node.get("reason") {
+        if let Some(r) = entry(doc, node, "reason") {
             if let Some(s) = doc.resolve(&r.value).as_str() {
                 if !s.trim().is_empty() {
                     ex.reason = Some(s.trim().to_string());
@@ -327,6 +364,79 @@ impl<'a> Service<'a> {
     }
 }
 
+/// How much the rules had put into an [`Output`] before a service's turn,
+/// so that what they make for a service harden does not edit can be taken
+/// back.
+#[derive(Debug, Clone, Copy)]
+pub struct Mark {
+    findings: usize,
+    edits: usize,
+    notes: usize,
+    replaced: usize,
+    volumes: usize,
+}
+
+impl Mark {
+    /// `out`, with its new top-level volumes, as it is now.
+    pub fn of(out: &Output) -> Mark {
+        Mark {
+            findings: out.findings.len(),
+            edits: out.edits.len(),
+            notes: out.notes.len(),
+            replaced: out.replaced.len(),
+            volumes: out.new_volumes.len(),
+        }
+    }
+}
+
+impl Service<'_> {
+    /// A service the file does not write in place (see [`Through`]) is
+    /// reported, not edited: what the rules made for it since `mark` keeps
+    /// its findings, now marked as not repaired by `harden fix`, and loses
+    /// its edits and the notes explaining them; a review note says why.
+    pub fn report_only_since(&self, mark: Mark, out: &mut Output) {
+        let Some(through) = self.through else {
+            return;
+        };
+        let ours = mark.findings.min(out.findings.len());
+        if out.findings.len() == ours && out.edits.len() == mark.edits {
+            return;
+        }
+        for f in &mut out.findings[ours..] {
+            f.fixable = false;
+        }
+        out.edits.truncate(mark.edits);
+        out.replaced.truncate(mark.replaced);
+        out.new_volumes.truncate(mark.volumes);
+        let from = mark.notes.min(out.notes.len());
+        let kept: Vec<_> = out
+            .notes
+            .drain(from..)
+            .filter(|n| n.kind != NoteKind::Change)
+            .collect();
+        out.notes.extend(kept);
+        out.review(
+            &format!("service {}", self.name),
+            "",
+            format!(
+                "the file defines this service {through}: harden does not edit it in place, since that mapping is written elsewhere and may be shared; apply the findings by hand, or write the service out under `services:` and run `harden fix` again"
+            ),
+        );
+    }
+}
+
+/// The entry of `map` whose key is `key`, as Compose reads keys: a key
+/// written as an alias (`*p : true`, with `&p privileged` elsewhere) is the
+/// key it names, so it cannot hide a setting from the rules.
+pub fn entry<'a>(doc: &'a Document, map: &'a Node, key: &str) -> Option<&'a Entry> {
+    match &map.kind {
+        Kind::Map { entries, .. } => entries
+            .iter()
+            .find(|e| doc.resolve(&e.key).as_str() == Some(key)),
+        _ => None,
+    }
+}
+
 /// Guards against `extends` cycles.
 const MAX_EXTENDS: usize = 16;
 
@@ -354,7 +464,7 @@ fn lookup_merged<'a>(
             _ => None,
         };
         let target = doc.resolve(s);
-        if let Some(e) = target.get(key) {
+        if let Some(e) = entry(doc, target, key) {
             return Some((doc.resolve(&e.value), anchor.or(doc.anchor_of(target))));
         }
         if let Some(found) = lookup_merged(doc, target, key, seen) {
@@ -365,33 +475,136 @@ fn lookup_merged<'a>(
 }
 
 /// The services of a compose document, in file order, read on their own
-/// (no other file of the project). A service written as an alias
-/// (`web: *base`) is skipped: editing it would edit the anchor.
+/// (no other file of the project), however the file reaches them: see
+/// [`own_services`].
 pub fn services(doc: &Document) -> impl Iterator<Item = Service<'_>> {
     own_services(doc, Project::default())
 }
 
+/// The services Compose runs from a document, resolved as Compose resolves
+/// them: the `services` mapping may be an alias, a service key or mapping
+/// may be an alias, and `<<` merge keys in the `services` mapping add the
+/// services of the merged mappings whose names the mapping does not set
+/// itself (earlier merged mappings first). Services the file does not
+/// write in place carry [`Service::through`].
+///
 /// An iterator rather than a list: a large file has tens of thousands of
-/// services, and each is checked and dropped in turn.
+/// services, and each is checked and dropped in turn. Only the services
+/// merged in are gathered first, to tell which names the mapping sets.
 fn own_services<'a>(
     doc: &'a Document,
     project: Project<'a>,
 ) -> impl Iterator<Item = Service<'a>> + 'a {
-    let entries: &'a [Entry] = match doc.root.get("services").map(|s| &s.value.kind) {
-        Some(Kind::Map { entries, .. }) => entries,
-        _ => &[],
+    // The `services` mapping: written at the top, as an alias, or merged
+    // into the top level with `<<`.
+    let found = match entry(doc, &doc.root, "services") {
+        Some(e) => Some((
+            doc.resolve(&e.value),
+            match &e.value.kind {
+                Kind::Alias { name } => Some(Through::Services(name)),
+                _ => None,
+            },
+        )),
+        None => lookup_merged(doc, &doc.root, "services", &mut 0)
+            .map(|(v, anchor)| (v, Some(Through::Merge(anchor)))),
     };
-    entries.iter().filter_map(move |e| {
-        let name = e.key.as_str()?;
-        match &e.value.kind {
-            Kind::Map { .. } => Some(Service {
-                name,
-                key: &e.key,
-                map: &e.value,
-                doc,
-                project,
-            }),
-            _ => None,
+    let (entries, whole): (&'a [Entry], _) = match found {
+        Some((
+            Node {
+                kind: Kind::Map { entries, .. },
+                ..
+            },
+            whole,
+        )) => (entries, whole),
+        _ => (&[], None),
+    };
+    let service = move |e: &'a Entry, through: Option<Through<'a>>| {
+        let name = doc.resolve(&e.key).as_str()?;
+        let map = doc.resolve(&e.value);
+        if !matches!(map.kind, Kind::Map { .. }) {
+            return None;
         }
-    })
+        let alias = match &e.value.kind {
+            Kind::Alias { name } => Some(Through::Alias(name)),
+            _ => None,
+        };
+        Some(Service {
+            name,
+            key: &e.key,
+            map,
+            doc,
+            project,
+            through: through.or(alias),
+        })
+    };
+    let mut merged = Vec::new();
+    if entries.iter().any(|e| is_merge(&e.key)) {
+        let mut names: Vec<&str> = entries
+            .iter()
+            .filter(|e| !is_merge(&e.key))
+            .filter_map(|e| doc.resolve(&e.key).as_str())
+            .collect();
+        let mut visits = 0;
+        merged_services(doc, entries, &mut names, &mut visits, &mut |e, anchor| {
+            if let Some(s) = service(e, whole.or(Some(Through::Merge(anchor)))) {
+                merged.push(s);
+            }
+        });
+    }
+    entries
+        .iter()
+        .filter(|e| !is_merge(&e.key))
+        .filter_map(move |e| service(e, whole))
+        .chain(merged)
+}
+
+/// A `<<` merge key, as YAML and Compose read it.
+fn is_merge(key: &Node) -> bool {
+    matches!(&key.kind, Kind::Scalar { value, style: ScalarStyle::Plain, .. } if &**value == "<<")
+}
+
+/// The entries the `<<` keys of `entries` merge in, depth first in the
+/// order YAML gives them, each name once (`names`: those set already), with
+/// the anchor each comes through. `visits` bounds cycles and merge bombs.
+fn merged_services<'a>(
+    doc: &'a Document,
+    entries: &'a [Entry],
+    names: &mut Vec<&'a str>,
+    visits: &mut usize,
+    found: &mut dyn FnMut(&'a Entry, Option<&'a str>),
+) {
+    for merge in entries.iter().filter(|e| is_merge(&e.key)) {
+        let sources: Vec<&'a Node> = match &doc.resolve(&merge.value).kind {
+            Kind::Seq { items, .. } => items.iter().collect(),
+            _ => vec![&merge.value],
+        };
+        for source in sources {
+            *visits += 1;
+            if *visits > MAX_MERGE_VISITS {
+                return;
+            }
+            let anchor = match &source.kind {
+                Kind::Alias { name } => Some(&**name),
+                _ => None,
+            };
+            let target = doc.resolve(source);
+            let Kind::Map { entries: inner, .. } = &target.kind else {
+                continue;
+            };
+            let anchor = anchor.or(doc.anchor_of(target));
+            for e in inner.iter().filter(|e| !is_merge(&e.key)) {
+                let Some(name) = doc.resolve(&e.key).as_str() else {
+                    continue;
+                };
+                if !names.contains(&name) {
+                    names.push(name);
+                    found(e, anchor);
+                }
+            }
+            // The merged mapping's own merges come after its own keys.
+            merged_services(doc, inner, names, visits, &mut |e, a| {
+                found(e, a.or(anchor))
+            });
+        }
+    }
 }

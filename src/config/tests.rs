@@ -96,6 +96,8 @@ fn user_name_patterns() {
     assert!(check_user_name("Web").is_err());
     assert!(check_user_name("").is_err());
     assert!(check_user_name("1{service}").is_err());
+    assert!(check_user_name("root").is_err());
+    assert!(check_user_name("root-{service}").is_ok());
     let c = Config {
         user_name: "svc-{service}".into(),
         ..Config::default()

@@ -164,6 +164,10 @@ pub fn user_name_for(hint: Option<&str>) -> String {
     }
     name.truncate(32);
     let name = name.trim_end_matches('-').to_string();
+    // A service or folder named `root` must not make the user root.
+    if name == "root" {
+        return "app-root".to_string();
+    }
     if baseimage::is_safe_user_name(&name) {
         name
     } else {
@@ -273,6 +277,9 @@ mod tests {
         assert_eq!(user_name_for(Some("2fa")), "app-2fa");
         assert_eq!(user_name_for(None), "app");
         assert_eq!(user_name_for(Some("ocr_service")), "ocr_service");
+        assert_eq!(user_name_for(Some("root")), "app-root");
+        assert_eq!(user_name_for(Some("Root")), "app-root");
+        assert_eq!(user_name_for(Some("root-")), "app-root");
     }
 
     #[test]

@@ -381,7 +381,17 @@ pub fn harden_group(
         .zip(fixed)
         .map(|(((i, path, display, kind, r), out), fixed)| {
             let result = match (r, fixed.unwrap_or(Ok(None))) {
-                (Err(e), _) | (_, Err(e)) => FileResult::failed(path, display, kind, e),
+                (Err(e), _) => FileResult::failed(path, display, kind, e),
+                // A refused fix keeps the file's findings (with its text)
+                // for `check`, which reports them in every format alike.
+                (Ok((src, _)), Err(e)) => FileResult {
+                    source: Some(src),
+                    out: Output {
+                        findings: out.findings,
+                        ..Output::default()
+                    },
+                    ..FileResult::failed(path, display, kind, e)
+                },
                 (Ok((src, _)), Ok(fixed)) => FileResult {
                     path,
                     display,

@@ -116,6 +116,7 @@ pub fn analyze<'d>(
     let mut out = Output::default();
     for svc in project.services(doc) {
         let b = built(svc.name);
+        let mark = service::Mark::of(&out);
         let (exempt, excepted) = exemptions(&ctx, &svc);
         let plan = crate::plan::plan_service(&ctx, &svc, b.as_ref(), &taken, &exempt);
         for c in &plan.carve_outs {
@@ -144,6 +145,7 @@ pub fn analyze<'d>(
         for r in &plan.review {
             out.review(&format!("service {}", svc.name), "", r.clone());
         }
+        svc.report_only_since(mark, &mut out);
         if let Mode::Check { spill } = &mut mode {
             out.edits.clear();
             out.notes.clear();

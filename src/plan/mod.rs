@@ -213,6 +213,31 @@ pub struct Planner<'a> {
     taken_volume_names: Vec<String>,
 }
 
+/// The name of a new named volume of `service`: `SERVICE-SUFFIX`, where
+/// characters a volume name may not hold become `-` (a `:` would split the
+/// mount entry). It starts with a letter or digit: in a service's
+/// `volumes:` a source starting with `.` or `/` is a host path, not a
+/// volume (a service `..` would mount `..-data` from the host), and Docker
+/// refuses any other first character.
+fn volume_name(service: &str, suffix: &str) -> String {
+    let clean = |s: &str| -> String {
+        s.chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || "._-".contains(c) {
+                    c
+                } else {
+                    '-'
+                }
+            })
+            .collect()
+    };
+    let name = format!("{}-{}", clean(service), clean(suffix));
+    match name.trim_start_matches(|c: char| !c.is_ascii_alphanumeric()) {
+        "" => "data".to_string(),
+        rest => rest.to_string(),
+    }
+}
+
 impl<'a> Planner<'a> {
     fn covered(&self, path: &str) -> bool {
         covered(&self.mounts, path)
@@ -231,23 +256,11 @@ impl<'a> Planner<'a> {
         if self.covered(path) {
             return;
         }
-        // Volume names allow fewer characters than service names in
-        // practice (a `:` would split the mount entry).
-        let service: String = self
-            .service
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || "._-".contains(c) {
-                    c
-                } else {
-                    '-'
-                }
-            })
-            .collect();
-        let mut name = format!("{service}-{suffix}");
+        let base = volume_name(self.service, suffix);
+        let mut name = base.clone();
         let mut n = 2;
         while self.taken_volume_names.contains(&name) {
-            name = format!("{service}-{suffix}-{n}");
+            name = format!("{base}-{n}");
             n += 1;
         }
         self.taken_volume_names.push(name.clone());
@@ -768,6 +781,17 @@ pub fn env_pairs(args: &str) -> Vec<(String, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn volume_names_are_volumes_not_host_paths() {
+        assert_eq!(volume_name("web", "data"), "web-data");
+        assert_eq!(volume_name("my app:1", "cache"), "my-app-1-cache");
+        assert_eq!(volume_name("..", "data"), "data");
+        assert_eq!(volume_name(".x", "data"), "x-data");
+        assert_eq!(volume_name("/x", "data"), "x-data");
+        assert_eq!(volume_name("-", "-"), "data");
+        assert_eq!(volume_name("_w", ".cache"), "w-.cache");
+    }
 
     #[test]
     fn paths_a_command_writes() {

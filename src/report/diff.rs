@@ -106,6 +106,9 @@ pub fn unified(text: &str, edits: &[Edit], path: &str, color: bool) -> String {
 
     let st = Styles::new(color);
     let mut out = String::new();
+    // harden refuses paths with line breaks and control characters; this
+    // keeps a header one line whatever the caller passes.
+    let path = crate::escape::terminal(path);
     out.push_str(&st.header.apply_to(format!("--- a/{path}")).to_string());
     out.push('\n');
     out.push_str(&st.header.apply_to(format!("+++ b/{path}")).to_string());
@@ -167,16 +170,16 @@ pub fn unified(text: &str, edits: &[Edit], path: &str, color: bool) -> String {
         for op in &hunk {
             if let DiffOp::Equal { .. } = op {
                 for l in &lines[op.old_range()] {
-                    push_line(&mut body, ' ', l, &st.context);
+                    push_line(&mut body, ' ', l, &st.context, color);
                 }
                 continue;
             }
             let Some(c) = pending.next() else { break };
             for l in &lines[op.old_range()] {
-                push_line(&mut body, '-', l, &st.removed);
+                push_line(&mut body, '-', l, &st.removed, color);
             }
             for l in &c.new_lines {
-                push_line(&mut body, '+', l, &st.added);
+                push_line(&mut body, '+', l, &st.added, color);
             }
         }
         let header = format!("@@ -{} +{} @@", range(&old), range(&new));
@@ -197,7 +200,10 @@ fn range(r: &std::ops::Range<usize>) -> String {
     }
 }
 
-fn push_line(out: &mut String, sign: char, line: &str, style: &Style) {
+/// One line of a hunk. On a terminal (`color`) the file's control
+/// characters are shown escaped, not run; a patch written to a file or a
+/// pipe keeps the file's bytes, or it would not apply.
+fn push_line(out: &mut String, sign: char, line: &str, style: &Style, color: bool) {
     let (content, nl) = match line.strip_suffix('\n') {
         Some(c) => (c, true),
         None => (line, false),
@@ -207,6 +213,11 @@ fn push_line(out: &mut String, sign: char, line: &str, style: &Style) {
     let (visible, cr) = match text.strip_suffix('\r') {
         Some(v) => (v, "\r"),
         None => (text.as_str(), ""),
+    };
+    let visible = if color {
+        crate::escape::terminal_keeping(visible, &['\t'])
+    } else {
+        visible.into()
     };
     out.push_str(&style.apply_to(visible).to_string());
     out.push_str(cr);
@@ -240,6 +251,22 @@ impl Styles {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// On a terminal a file's escape sequences are shown, not run; a patch
+    /// for a file or a pipe keeps the bytes so that it applies.
+    #[test]
+    fn control_characters_escaped_on_a_terminal_only() {
+        let text = "a: 1 # \x1b]0;owned\x07\tz\n";
+        let edit = [Edit::insert(text.len(), "b: 2\n")];
+        let plain = unified(text, &edit, "f.yml", false);
+        assert!(plain.contains(" a: 1 # \x1b]0;owned\x07\tz\n"), "{plain:?}");
+        let shown = unified(text, &edit, "f.yml", true);
+        assert!(
+            shown.contains("a: 1 # \\u{1b}]0;owned\\u{7}\tz"),
+            "{shown:?}"
+        );
+        assert!(!shown.contains('\x07'), "{shown:?}");
+    }
 
     /// The diff of `text` under `edits`, for a file `f`, without colour.
     fn plain(text: &str, edits: &[Edit]) -> String {

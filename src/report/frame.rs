@@ -35,18 +35,6 @@ impl FrameStyle {
     }
 }
 
-/// A line made safe for a terminal: control characters (a file could hold
-/// escape sequences) become `�`; tabs stay so the caret lines up.
-pub fn printable(line: &str) -> std::borrow::Cow<'_, str> {
-    let unsafe_char = |c: char| c.is_control() && c != '\t';
-    if !line.chars().any(unsafe_char) {
-        return std::borrow::Cow::Borrowed(line);
-    }
-    line.chars()
-        .map(|c| if unsafe_char(c) { '\u{fffd}' } else { c })
-        .collect()
-}
-
 /// How many characters from 1-based `col` to underline: the word there
 /// (up to whitespace, without a trailing `:` of a mapping key), at least one.
 fn underline_len(line: &str, col: usize) -> usize {
@@ -73,7 +61,7 @@ pub fn render(src: &Source, line: usize, col: usize, style: &FrameStyle) -> Stri
     if line == 0 || line > src.line_count().max(1) {
         return out;
     }
-    let text = printable(src.line_text(line));
+    let text = crate::escape::frame_line(src.line_text(line));
     let width = line.to_string().len();
     let pad = " ".repeat(width);
     // Keep tabs before the column as tabs so the caret sits under the text.

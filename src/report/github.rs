@@ -5,9 +5,12 @@
 use crate::engine::FileResult;
 use crate::finding::Severity;
 
-/// A command's message: GitHub decodes `%25`, `%0D` and `%0A`.
+/// A command's message: GitHub decodes `%25`, `%0D` and `%0A`; any other
+/// control character (an escape sequence would recolour the job's log) is
+/// shown escaped.
 pub fn escape_data(s: &str) -> String {
-    s.replace('%', "%25")
+    crate::escape::terminal_keeping(s, &['\r', '\n'])
+        .replace('%', "%25")
         .replace('\r', "%0D")
         .replace('\n', "%0A")
 }

@@ -8,32 +8,7 @@ use crate::finding::NoteKind;
 use crate::migration::Migration;
 use crate::report::plural;
 
-/// Inline code that survives any content: a fence longer than the longest
-/// backtick run inside, padded when the text starts or ends with one.
-fn code(s: &str) -> String {
-    let longest = longest_run(s, '`');
-    let fence = "`".repeat(longest + 1);
-    let pad = if s.starts_with('`') || s.ends_with('`') {
-        " "
-    } else {
-        ""
-    };
-    format!("{fence}{pad}{s}{pad}{fence}")
-}
-
-fn longest_run(s: &str, ch: char) -> usize {
-    let (mut best, mut run) = (0, 0);
-    for c in s.chars() {
-        run = if c == ch { run + 1 } else { 0 };
-        best = best.max(run);
-    }
-    best
-}
-
-/// Text that goes on one line of markdown (list item, table cell).
-fn one_line(s: &str) -> String {
-    s.replace(['\r', '\n'], " ").replace('|', "\\|")
-}
+use crate::escape::{md_code as code, md_fence, md_message, md_text};
 
 fn counts(results: &[FileResult]) -> (usize, usize, usize, usize, usize) {
     let checked = results.iter().filter(|r| r.error.is_none()).count();
@@ -109,7 +84,7 @@ fn file_section(r: &FileResult, diff: bool) -> String {
             "\n**Error** at line {}, column {}: {}\n\nharden left this file as it was.\n",
             e.line,
             e.col,
-            one_line(&e.message)
+            md_message(&e.message)
         ));
         return out;
     }
@@ -126,7 +101,7 @@ fn file_section(r: &FileResult, diff: bool) -> String {
                 f.line,
                 f.severity.as_str(),
                 code(f.rule),
-                one_line(&f.message),
+                md_message(&f.message),
             ));
         }
     }
@@ -139,7 +114,7 @@ fn file_section(r: &FileResult, diff: bool) -> String {
     if diff {
         if let (Some(src), Some(_)) = (&r.source, &r.fixed) {
             let d = crate::report::diff::unified(&src.text, &r.out.edits, &r.display, false);
-            let fence = "`".repeat(longest_run(&d, '`').max(2) + 1);
+            let fence = md_fence(&d, 3);
             out.push_str(&format!("\n### Diff\n\n{fence}diff\n{d}{fence}\n"));
         }
     }
@@ -176,7 +151,7 @@ fn notes_section(r: &FileResult, kind: NoteKind, title: &str) -> String {
         if s.is_empty() {
             out.push('\n');
         } else {
-            out.push_str(&format!("\n**{}**\n\n", one_line(s)));
+            out.push_str(&format!("\n**{}**\n\n", md_text(s)));
         }
         for n in notes.iter().filter(|n| n.subject == s) {
             let rule = n
@@ -187,7 +162,7 @@ fn notes_section(r: &FileResult, kind: NoteKind, title: &str) -> String {
                 NoteKind::Info => "found: ",
                 _ => "",
             };
-            out.push_str(&format!("- {lead}{}{rule}\n", one_line(&n.text)));
+            out.push_str(&format!("- {lead}{}{rule}\n", md_message(&n.text)));
         }
     }
     out
@@ -206,18 +181,23 @@ user once (new volumes need nothing):\n\n",
         let owner = match &m.owner {
             Some(_) => String::new(),
             None => format!(
-                " (replace `UID:GID` with the ids of {}: `docker compose run --rm --no-deps --entrypoint id {}` prints them)",
+                " (replace `UID:GID` with the ids of {}: {} prints them)",
                 code(&m.user),
-                m.service
+                code(&format!(
+                    "docker compose run --rm --no-deps --entrypoint id {}",
+                    crate::escape::shell_word(&m.service)
+                ))
             ),
         };
+        let command = m.command();
+        let command = crate::escape::terminal(&command);
+        let fence = md_fence(&command, 3);
         out.push_str(&format!(
-            "- service {}, volume {} at {} (now user {}){owner}:\n\n  ```sh\n  {}\n  ```\n",
+            "- service {}, volume {} at {} (now user {}){owner}:\n\n  {fence}sh\n  {command}\n  {fence}\n",
             code(&m.service),
             code(&m.volume),
             code(&m.target),
             code(&m.user),
-            m.command()
         ));
     }
     out

@@ -2,6 +2,7 @@
 //! and what a person should review.
 
 use crate::engine::FileResult;
+use crate::escape::terminal;
 use crate::finding::NoteKind;
 use console::Style;
 
@@ -14,11 +15,11 @@ pub fn render(results: &[FileResult], color: bool) -> String {
         if r.out.notes.is_empty() {
             continue;
         }
-        out.push_str(&format!("{}\n", bold.apply_to(&r.display)));
+        out.push_str(&format!("{}\n", bold.apply_to(terminal(&r.display))));
         let mut subject: Option<&str> = None;
         for n in &r.out.notes {
             if subject != Some(n.subject.as_str()) && !n.subject.is_empty() {
-                out.push_str(&format!("  {}\n", n.subject));
+                out.push_str(&format!("  {}\n", terminal(&n.subject)));
                 subject = Some(&n.subject);
             }
             let rule = n
@@ -28,6 +29,7 @@ pub fn render(results: &[FileResult], color: bool) -> String {
             // A note's first line carries its kind; later lines (a snippet)
             // are indented under it.
             let (first, more) = n.text.split_once('\n').unwrap_or((&n.text, ""));
+            let first = terminal(first);
             let line = match n.kind {
                 NoteKind::Review => format!("    {} {first}{rule}\n", warn.apply_to("review:")),
                 NoteKind::Info => format!("    {first}{rule}\n"),
@@ -38,6 +40,8 @@ pub fn render(results: &[FileResult], color: bool) -> String {
                 if l.trim().is_empty() {
                     out.push('\n');
                 } else {
+                    // A snippet's tabs are its indentation.
+                    let l = crate::escape::terminal_keeping(l, &['\t']);
                     out.push_str(&format!("        {l}\n"));
                 }
             }

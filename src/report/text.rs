@@ -4,6 +4,7 @@
 //! a one-line summary closes the report.
 
 use crate::engine::FileResult;
+use crate::escape;
 use crate::finding::Severity;
 use crate::report::frame::{self, FrameStyle};
 use crate::report::plural;
@@ -54,12 +55,12 @@ pub fn each_finding(r: &FileResult, color: bool, mut put: impl FnMut(&str)) {
             style.put(
                 &mut out,
                 &bold,
-                format_args!("{}:{}:{}", r.display, f.line, f.col),
+                format_args!("{}:{}:{}", escape::terminal(&r.display), f.line, f.col),
             );
             out.push_str(": ");
             style.put(&mut out, &style.caret, format_args!("{word}[{}]", f.rule));
             out.push(' ');
-            out.push_str(&frame::printable(&f.message));
+            out.push_str(&escape::terminal(&f.message));
             out.push('\n');
             if let Some(src) = &r.source {
                 let fr = frame::render(src, f.line, f.col, style);

@@ -57,11 +57,17 @@ pub fn check(cx: &ServiceCx, out: &mut Output) {
             if !moved.is_empty() {
                 let cp = match moved.as_slice() {
                     [one] => format!(
-                        "`docker compose cp {}:{} ./saved`",
-                        svc.name,
-                        one.trim_matches('`')
+                        "`docker compose cp {} ./saved`",
+                        crate::escape::shell_word(&format!(
+                            "{}:{}",
+                            svc.name,
+                            one.trim_matches('`')
+                        ))
                     ),
-                    _ => format!("`docker compose cp {}:PATH ./saved`, per path", svc.name),
+                    _ => format!(
+                        "`docker compose cp {}:PATH ./saved`, per path",
+                        crate::escape::shell_word(svc.name)
+                    ),
                 };
                 out.review(
                     &subject,

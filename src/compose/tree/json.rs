@@ -9,7 +9,7 @@ use super::node::*;
 impl Document {
     /// The document's data as JSON: aliases expanded within `limits`,
     /// plain scalars typed as yaml-rust2 types them (core schema), quoted and
-    /// block scalars as strings, keys as strings. With `merge_keys`, `<<`
+    /// block scalars as strings, scalar keys as their text. With `merge_keys`, `<<`
     /// merges mappings as Docker Compose does (explicit keys win, then
     /// earlier mappings of a sequence); without, `<<` is an ordinary key.
     pub fn to_json(&self, merge_keys: bool, limits: &Limits) -> Result<Value, YamlError> {
@@ -103,9 +103,14 @@ impl Document {
                         merges.push(&e.value);
                         continue;
                     }
-                    let key = self.json_of(&e.key, merge, depth + 1, max_depth)?;
+                    // Compose names a key by its text as written: a service
+                    // `0x10` is `0x10`, not 16, so scalar keys are not typed.
+                    let key = match &self.resolve(&e.key).kind {
+                        Kind::Scalar { value, .. } => value.to_string(),
+                        _ => key_string(self.json_of(&e.key, merge, depth + 1, max_depth)?),
+                    };
                     let value = self.json_of(&e.value, merge, depth + 1, max_depth)?;
-                    out.insert(key_string(key), value);
+                    out.insert(key, value);
                 }
                 for m in merges {
                     for source in self.merge_sources(m)? {
