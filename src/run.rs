@@ -8,7 +8,7 @@ use crate::edit;
 use crate::report;
 use crate::rules::Output;
 use crate::source::Source;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -70,28 +70,7 @@ fn at_start(message: impl Into<String>) -> FileError {
 
 /// Read a file as UTF-8 text within the size limit.
 pub fn read_text(path: &Path, max_size: u64) -> Result<String, FileError> {
-    let meta = std::fs::metadata(path).map_err(|e| at_start(discover::io_message(&e)))?;
-    if !meta.is_file() {
-        return Err(at_start("not a regular file"));
-    }
-    if meta.len() > max_size {
-        return Err(at_start(format!(
-            "the file is {} bytes, more than the limit of {max_size} (--max-file-size)",
-            meta.len()
-        )));
-    }
-    // Read at most one byte past the limit: the file may grow after the check.
-    // Sized from the metadata, so a large file is not read into a buffer
-    // that doubled past it.
-    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0).saturating_add(1));
-    std::fs::File::open(path)
-        .and_then(|f| f.take(max_size.saturating_add(1)).read_to_end(&mut bytes))
-        .map_err(|e| at_start(discover::io_message(&e)))?;
-    if bytes.len() as u64 > max_size {
-        return Err(at_start(format!(
-            "the file grew past the limit of {max_size} bytes while it was read (--max-file-size)"
-        )));
-    }
+    let bytes = crate::fsio::read_bytes(path, max_size).map_err(at_start)?;
     String::from_utf8(bytes).map_err(|e| {
         let good = e.utf8_error().valid_up_to();
         let bytes = e.as_bytes();
@@ -257,6 +236,9 @@ fn run_stream<T: Send>(
     sink: impl FnMut(T),
 ) {
     let limits = common.yaml_limits();
+    crate::fsio::set_max_file_size(common.max_file_size);
+    let roots = crate::confine::Roots::of(common);
+    let prepare = |r: FileResult| prepare(roots.hold(r));
     let load = |path: &Path, kind: Kind| -> Result<(Arc<Source>, Parsed), FileError> {
         let text = read_text(path, common.max_file_size)?;
         let src = Arc::new(Source::new(path.to_path_buf(), display_path(path), text));
@@ -819,6 +801,8 @@ fn override_pairs_of(files: &[(&Path, Option<Kind>)]) -> Vec<(usize, usize)> {
 struct Out<W: Write> {
     w: W,
     closed: bool,
+    /// A write that failed for another reason (a full disk): an error.
+    failed: Option<String>,
 }
 
 impl Out<std::io::StdoutLock<'static>> {
@@ -826,6 +810,7 @@ impl Out<std::io::StdoutLock<'static>> {
         Out {
             w: std::io::stdout().lock(),
             closed: false,
+            failed: None,
         }
     }
 }
@@ -835,21 +820,46 @@ impl Out<std::io::StderrLock<'static>> {
         Out {
             w: std::io::stderr().lock(),
             closed: false,
+            failed: None,
         }
     }
 }
 
 impl<W: Write> Out<W> {
     fn put(&mut self, s: &str) {
-        if !self.closed && self.w.write_all(s.as_bytes()).is_err() {
-            self.closed = true;
+        if !self.closed {
+            let r = self.w.write_all(s.as_bytes());
+            self.failed(r);
         }
     }
 
     /// The diff must be out before the notes start on the other stream.
     fn flush(&mut self) {
-        if !self.closed && self.w.flush().is_err() {
+        if !self.closed {
+            let r = self.w.flush();
+            self.failed(r);
+        }
+    }
+
+    fn failed(&mut self, r: std::io::Result<()>) {
+        if let Err(e) = r {
             self.closed = true;
+            if e.kind() != std::io::ErrorKind::BrokenPipe {
+                self.failed = Some(discover::io_message(&e));
+            }
+        }
+    }
+
+    /// The exit status, once everything is written: a report that could
+    /// not be written is an error (exit 2), whatever it says.
+    fn status(mut self, code: ExitCode) -> ExitCode {
+        self.flush();
+        match self.failed {
+            Some(e) => {
+                let _ = writeln!(std::io::stderr(), "error: cannot write the output: {e}");
+                ExitCode::from(2)
+            }
+            None => code,
         }
     }
 }
@@ -857,7 +867,14 @@ impl<W: Write> Out<W> {
 /// The run's configuration; an unusable harden.toml stops the run before
 /// any file is read (exit 2), since its exemptions would be ignored.
 fn load_config(common: &Common) -> Result<Config, ExitCode> {
-    crate::config::discover(common.config.as_deref()).map_err(|e| {
+    let targets: Vec<&Path> = common
+        .paths
+        .iter()
+        .chain(&common.files)
+        .map(PathBuf::as_path)
+        .collect();
+    let max = common.max_file_size;
+    crate::config::discover(common.config.as_deref(), &targets, common.isolated, max).map_err(|e| {
         let mut err = Out::stderr();
         err.put(&format!("{e}\n"));
         ExitCode::from(2)
@@ -900,17 +917,18 @@ pub fn fix(args: &FixArgs) -> ExitCode {
         stdout.put(&report::markdown::render(&results, true));
         let errors = results.iter().any(|r| r.error.is_some());
         let changed = results.iter().any(|r| r.fixed.is_some());
-        return if errors {
+        return stdout.status(if errors {
             ExitCode::from(2)
         } else if changed {
             ExitCode::from(1)
         } else {
             ExitCode::SUCCESS
-        };
+        });
     }
     let mut stdout = Out::stdout();
     let mut stderr = Out::stderr();
     let color = use_color(args.common.color, console::Term::stdout());
+    let roots = crate::confine::Roots::of(&args.common);
     let mut errors = false;
     let mut changed = 0;
     // What the notes need of each file, kept once its diff is out or its
@@ -929,12 +947,17 @@ pub fn fix(args: &FixArgs) -> ExitCode {
     run_stream(&args.common, &config, true, diff, |(r, d)| {
         errors |= report_error(&r, &mut stderr);
         if let (Some(src), Some(fixed)) = (&r.source, &r.fixed) {
-            changed += 1;
             if args.dry_run {
+                changed += 1;
                 stdout.put(&d);
-            } else if let Err(e) = crate::write::write_atomic(&r.path, &src.text, fixed) {
-                errors = true;
-                stderr.put(&format!("{}:1:1: error: {e}\n", r.display));
+            } else {
+                match crate::write::write_atomic(&r.path, &src.text, fixed, &roots) {
+                    Ok(()) => changed += 1,
+                    Err(e) => {
+                        errors = true;
+                        stderr.put(&format!("{}:1:1: error: {e}\n", r.display));
+                    }
+                }
             }
         }
         if !args.common.quiet && !r.out.notes.is_empty() {
@@ -962,15 +985,18 @@ pub fn fix(args: &FixArgs) -> ExitCode {
         } else {
             "changed"
         };
-        stderr.put(&format!("{changed} file{} {verb}.\n", plural(changed)));
+        let config = crate::config::in_use()
+            .map(|c| format!(" Configuration: {c}."))
+            .unwrap_or_default();
+        stderr.put(&format!("{changed} file{} {verb}.{config}\n", plural(changed)));
     }
-    if errors {
+    stdout.status(if errors {
         ExitCode::from(2)
     } else if args.dry_run && changed > 0 {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
-    }
+    })
 }
 
 pub fn check(args: &CheckArgs) -> ExitCode {
@@ -1037,13 +1063,13 @@ pub fn check(args: &CheckArgs) -> ExitCode {
             });
         }
     }
-    if errors {
+    stdout.status(if errors {
         ExitCode::from(2)
     } else if tally.any() {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
-    }
+    })
 }
 
 pub fn plural(n: usize) -> &'static str {
