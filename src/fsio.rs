@@ -103,13 +103,14 @@ pub fn read_bytes(path: &Path, max: u64) -> Result<Vec<u8>, String> {
 
 /// A manifest or other file read beside the inputs (requirements,
 /// pyproject.toml, package.json, ...): its text when it is a readable
-/// regular file within the run's bound, else nothing (a file harden cannot
-/// use is simply not evidence).
-pub fn read_lossy(path: &Path) -> Option<String> {
-    read_lossy_within(path, max_file_size())
+/// regular UTF-8 file within the run's bound, else nothing (a file harden
+/// cannot use is simply not evidence).
+pub fn read_utf8(path: &Path) -> Option<String> {
+    String::from_utf8(read_bytes(path, max_file_size()).ok()?).ok()
 }
 
-/// [`read_lossy`] with a bound of its own.
+/// A source file's text (invalid UTF-8 replaced) within a bound of its
+/// own, or nothing.
 pub fn read_lossy_within(path: &Path, max: u64) -> Option<String> {
     let bytes = read_bytes(path, max).ok()?;
     Some(match String::from_utf8(bytes) {

@@ -988,7 +988,10 @@ pub fn fix(args: &FixArgs) -> ExitCode {
         let config = crate::config::in_use()
             .map(|c| format!(" Configuration: {c}."))
             .unwrap_or_default();
-        stderr.put(&format!("{changed} file{} {verb}.{config}\n", plural(changed)));
+        stderr.put(&format!(
+            "{changed} file{} {verb}.{config}\n",
+            plural(changed)
+        ));
     }
     stdout.status(if errors {
         ExitCode::from(2)

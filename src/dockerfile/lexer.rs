@@ -740,7 +740,7 @@ impl<'a> Lexer<'a> {
             return Err(error_at(
                 text,
                 start,
-                format!("unknown instruction: {keyword}"),
+                format!("unknown instruction: {}", crate::fsio::excerpt(&keyword)),
             ));
         }
         let after_kw = slice(&joined, kw_end..joined.len());

@@ -88,7 +88,10 @@ filesystem with explicit write carve-outs, no capabilities and no privilege esca
         out.push_str(&format!("| files with errors | {errors} |\n"));
     }
     if let Some(c) = crate::config::in_use() {
-        out.push_str(&format!("\nConfiguration: {}\n", crate::confine::code_span(c)));
+        out.push_str(&format!(
+            "\nConfiguration: {}\n",
+            crate::confine::code_span(c)
+        ));
     }
     for r in results {
         out.push_str(&file_section(results, r, diff));
