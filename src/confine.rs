@@ -55,18 +55,15 @@ impl Roots {
         self.dirs.iter().any(|d| canonical.starts_with(d))
     }
 
-    /// Whether the file at `path` (resolved now) lies inside a root; a path
-    /// that cannot be resolved is not.
-    pub fn holds(&self, path: &Path) -> bool {
-        std::fs::canonicalize(path).is_ok_and(|c| self.contains(&c))
-    }
-
     /// Make a result safe to report and write: a file outside the roots
     /// loses its fix (the notes say what it needs and how to include it)
     /// and its error no longer quotes its content; an error about a file
     /// inside them is cut short and its control characters escaped.
     pub fn hold(&self, mut r: FileResult) -> FileResult {
-        let outside = (r.fixed.is_some() || r.error.is_some()) && !self.holds(&r.path);
+        // A path that does not resolve (missing, a link loop) was not read:
+        // its error quotes nothing of it, and nothing can be written there.
+        let outside = (r.fixed.is_some() || r.error.is_some())
+            && std::fs::canonicalize(&r.path).is_ok_and(|c| !self.contains(&c));
         if let Some(e) = &mut r.error {
             e.message = if outside {
                 format!(
