@@ -260,6 +260,10 @@ fn reads_are_regular_bounded_and_never_block() {
     let (code, err) = run(&["check", "--config", "a/pyproject.toml", "a"]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("more than the limit"), "{err}");
+    // verify reads its compose file the same way.
+    mkfifo(&d.join("fifo/compose.yaml"));
+    let e = harden::verify::compose::load_yaml_file(&d.join("fifo/compose.yaml")).unwrap_err();
+    assert!(e.to_string().contains("not a regular file"), "{e}");
 }
 
 /// Whether the tests run as root: the owner of a folder they created.
@@ -268,6 +272,7 @@ fn is_root(created: &Path) -> bool {
 }
 
 fn mkfifo(path: &Path) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     let ok = Command::new("mkfifo").arg(path).status().unwrap().success();
     assert!(ok, "mkfifo");
 }

@@ -239,7 +239,10 @@ pub fn load_yaml_file(path: &Path) -> Result<Value, ComposeError> {
             meta.len()
         )));
     }
-    let text = std::fs::read_to_string(path).map_err(|e| ComposeError(format!("{shown}: {e}")))?;
+    let bytes = crate::fsio::read_bytes(path, MAX_COMPOSE_BYTES)
+        .map_err(|e| ComposeError(format!("{shown}: {e}")))?;
+    let text = String::from_utf8(bytes)
+        .map_err(|_| ComposeError(format!("{shown}: the file is not valid UTF-8 text")))?;
     parse_yaml(&text).map_err(|e| ComposeError(format!("{shown}:{e}")))
 }
 
