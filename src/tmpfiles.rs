@@ -4,6 +4,7 @@
 //! itself, from a process that is gone) and removes them; and they are
 //! removed when harden is interrupted (SIGINT, SIGTERM).
 
+use std::collections::HashSet;
 use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -91,6 +92,20 @@ fn install_handlers() {
 /// of harden's pattern, regular files, older than this run, from a process
 /// that no longer runs.
 pub fn sweep<Fd: AsFd>(dir: Fd) {
+    // Once per folder and run: a folder of many files is listed once, not
+    // once per file written in it.
+    static SWEPT: OnceLock<Mutex<HashSet<(u64, u64)>>> = OnceLock::new();
+    let Ok(st) = rustix::fs::fstat(&dir) else {
+        return;
+    };
+    let id = (st.st_dev, st.st_ino);
+    let first = SWEPT
+        .get_or_init(Default::default)
+        .lock()
+        .is_ok_and(|mut swept| swept.insert(id));
+    if !first {
+        return;
+    }
     let start = start();
     let Ok(mut entries) = rustix::fs::Dir::read_from(&dir) else {
         return;
