@@ -122,6 +122,8 @@ fn errors_never_quote_a_file_outside_the_paths() {
         assert!(!all.contains("ROOT:"), "{format}: {all}");
         assert!(all.contains("its content is not shown"), "{format}: {all}");
     }
+    let r = harden(d, &["fix", "--dry-run", "--format", "markdown", "proj"]);
+    assert!(!r.stdout.contains("20228"), "{}", r.stdout);
     let r = harden(d, &["fix", "proj"]);
     assert!(!r.stderr.contains("20228"), "{}", r.stderr);
     assert!(!format!("{}{}", r.stdout, r.stderr).contains("ROOT:"));
