@@ -103,8 +103,8 @@ impl Roots {
     }
 }
 
-/// The kind of failure, without any text that may come from the file: the
-/// part of the message before its first quote or colon after the first word.
+/// The kind of failure in fixed words, so that no text that may come from
+/// the file is shown.
 fn what_failed(message: &str) -> &'static str {
     let m = message.to_ascii_lowercase();
     if m.contains("utf-8") {
