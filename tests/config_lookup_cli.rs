@@ -21,6 +21,18 @@ fn write(dir: &Path, path: &str, text: &str) {
     std::fs::write(p, text).unwrap();
 }
 
+/// The document is valid under the schema in the repository at `schema`.
+fn assert_schema(doc: &serde_json::Value, schema: &str, draft: jsonschema::Draft) {
+    let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(schema)).unwrap();
+    let schema: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let v = jsonschema::options()
+        .with_draft(draft)
+        .build(&schema)
+        .unwrap();
+    let errors: Vec<String> = v.iter_errors(doc).map(|e| e.to_string()).collect();
+    assert!(errors.is_empty(), "{errors:?}");
+}
+
 /// A harden.toml in a shared parent folder, outside any repository, is not
 /// applied: from the project folder or from its parent.
 #[test]
@@ -102,9 +114,19 @@ fn every_report_names_the_config() {
     let r = harden(&app, &["check", "--format", "json"]);
     let doc: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
     assert_eq!(doc["config"], "../harden.toml");
+    assert_schema(
+        &doc,
+        "docs/json-schema/check-v1.json",
+        jsonschema::Draft::Draft202012,
+    );
     let r = harden(&app, &["check", "--format", "sarif"]);
     let doc: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
     assert_eq!(doc["runs"][0]["properties"]["config"], "../harden.toml");
+    assert_schema(
+        &doc,
+        "tests/data/sarif-schema-2.1.0.json",
+        jsonschema::Draft::Draft4,
+    );
     let r = harden(&app, &["check", "--format", "markdown"]);
     assert!(
         r.stdout.contains("Configuration: `../harden.toml`"),
