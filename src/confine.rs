@@ -91,8 +91,8 @@ impl Roots {
                     rule: None,
                     text: format!(
                         "not changed: the file lies outside the paths harden was given \
-                         (it is reached through a link), so it was read for the plan only. \
-                         It needs: {needs}. To harden it too, include its folder: \
+                         (a link or a compose file leads there), so it was read for the plan \
+                         only. It needs: {needs}. To harden it too, include its folder: \
                          `harden fix {folder}`"
                     ),
                     kind: NoteKind::Review,
