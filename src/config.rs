@@ -287,7 +287,8 @@ pub fn load_within(path: &Path, max_size: u64) -> Result<Config, ConfigError> {
             path: shown,
             line,
             col,
-            message,
+            // What the parser quotes of the file: escaped and short.
+            message: crate::confine::short(&message),
         }
     })?;
     cfg.path = Some(path.to_path_buf());

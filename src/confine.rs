@@ -145,7 +145,7 @@ fn needs(notes: &[Note]) -> String {
 
 /// An error message about a file inside the roots: control characters
 /// escaped, at most [`MAX_MESSAGE`] characters.
-fn short(message: &str) -> String {
+pub fn short(message: &str) -> String {
     let mut out = String::new();
     for (n, c) in message.chars().enumerate() {
         if n == MAX_MESSAGE {

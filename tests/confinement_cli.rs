@@ -136,6 +136,18 @@ fn errors_never_quote_a_file_outside_the_paths() {
     assert!(!r.stderr.contains('\x1b'), "{:?}", r.stderr);
     assert!(!r.stderr.contains(&"A".repeat(100)), "{}", r.stderr);
     assert!(r.stderr.contains("unknown instruction"), "{}", r.stderr);
+
+    // What the TOML parser quotes of a harden.toml, too.
+    write(
+        d,
+        "in/harden.toml",
+        &format!("\"\\u001b[2J{}\" = 1\n", "k".repeat(2000)),
+    );
+    let r = harden(d, &["check", "in"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("unknown field"), "{}", r.stderr);
+    assert!(!r.stderr.contains('\x1b'), "{:?}", r.stderr);
+    assert!(r.stderr.len() < 600, "{}", r.stderr);
 }
 
 /// While `proj/compose.yaml` is flipped between a file inside and one
