@@ -49,11 +49,16 @@ fn owner_pid(name: &str) -> Option<u32> {
     pid.parse().ok()
 }
 
-/// Remember a temporary file before it is created, so that a signal that
-/// comes at any point after removes it.
-pub fn register(path: &Path) {
+/// Get ready to create temporary files: the signal handlers are installed
+/// before the first one exists.
+pub fn arm() {
     HANDLERS.call_once(install_handlers);
     start();
+}
+
+/// Remember a temporary file harden created, so that a signal removes it.
+pub fn register(path: &Path) {
+    arm();
     if let Ok(mut live) = LIVE.lock() {
         live.push(path.to_path_buf());
     }

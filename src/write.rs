@@ -78,10 +78,8 @@ pub fn write_atomic(
         ));
     }
 
-    let tmp_name = crate::tmpfiles::name();
-    let tmp_path = dir.join(&tmp_name);
-    crate::tmpfiles::register(&tmp_path);
-    let result = write_tmp(&dirfd, &tmp_name, &file, &st, new_text).and_then(|()| {
+    let (tmp_name, tmp_path, tmp) = create_tmp(&dirfd, dir)?;
+    let result = fill_tmp(tmp, &file, &st, new_text).and_then(|()| {
         // Right before the rename: the file in place is still the one read.
         let now = rustix::fs::statat(&dirfd, name, AtFlags::SYMLINK_NOFOLLOW).map_err(io)?;
         if (now.st_dev, now.st_ino) != (st.st_dev, st.st_ino) {
@@ -135,23 +133,49 @@ fn open_dir(dir: &Path, roots: &Roots) -> Result<OwnedFd, String> {
     Ok(fd)
 }
 
-/// Create the temporary file in the folder with the new text and the
-/// original's owner, group, mode and extended attributes.
-fn write_tmp(
-    dirfd: &OwnedFd,
-    tmp_name: &str,
+/// Create a temporary file of a fresh name in the folder, remembered for
+/// removal on a signal; a name that exists already (a file someone put
+/// there) is left alone and another tried.
+fn create_tmp(dirfd: &OwnedFd, dir: &Path) -> Result<(String, PathBuf, std::fs::File), String> {
+    crate::tmpfiles::arm();
+    let mut tries = 0;
+    loop {
+        let name = crate::tmpfiles::name();
+        let path = dir.join(&name);
+        match rustix::fs::openat(
+            dirfd,
+            &name,
+            OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+            Mode::from_raw_mode(0o600),
+        ) {
+            Ok(fd) => {
+                // Remembered once it is ours: a signal never removes a file
+                // harden did not create (one that comes in between leaves
+                // this file to the next run's sweep).
+                crate::tmpfiles::register(&path);
+                return Ok((name, path, std::fs::File::from(fd)));
+            }
+            Err(e) => {
+                tries += 1;
+                if e != rustix::io::Errno::EXIST || tries == 8 {
+                    return Err(format!(
+                        "cannot create a temporary file in the folder: {}",
+                        io(e)
+                    ));
+                }
+            }
+        }
+    }
+}
+
+/// Write the new text to the temporary file, with the original's owner,
+/// group, mode and extended attributes.
+fn fill_tmp(
+    mut tmp: std::fs::File,
     original: &std::fs::File,
     st: &rustix::fs::Stat,
     new_text: &str,
 ) -> Result<(), String> {
-    let fd = rustix::fs::openat(
-        dirfd,
-        tmp_name,
-        OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
-        Mode::from_raw_mode(0o600),
-    )
-    .map_err(|e| format!("cannot create a temporary file in the folder: {}", io(e)))?;
-    let mut tmp = std::fs::File::from(fd);
     tmp.write_all(new_text.as_bytes()).map_err(|e| {
         format!(
             "cannot write the temporary file: {}",
