@@ -829,7 +829,7 @@ impl<W: Write> Out<W> {
     fn put(&mut self, s: &str) {
         if !self.closed {
             let r = self.w.write_all(s.as_bytes());
-            self.failed(r);
+            self.record(r);
         }
     }
 
@@ -837,11 +837,13 @@ impl<W: Write> Out<W> {
     fn flush(&mut self) {
         if !self.closed {
             let r = self.w.flush();
-            self.failed(r);
+            self.record(r);
         }
     }
 
-    fn failed(&mut self, r: std::io::Result<()>) {
+    /// A failed write closes the stream; one that is not a closed pipe is
+    /// kept as the run's error.
+    fn record(&mut self, r: std::io::Result<()>) {
         if let Err(e) = r {
             self.closed = true;
             if e.kind() != std::io::ErrorKind::BrokenPipe {
