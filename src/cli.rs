@@ -60,9 +60,14 @@ pub struct Common {
     pub quiet: bool,
 
     /// Use this configuration file instead of the nearest harden.toml
-    /// (looked for in the working directory and its parents).
-    #[arg(long, value_name = "PATH")]
+    /// (looked for in the folder of the PATHs and its parents, up to the
+    /// repository's root).
+    #[arg(long, value_name = "PATH", conflicts_with = "isolated")]
     pub config: Option<PathBuf>,
+
+    /// Use no harden.toml at all: the built-in baseline.
+    #[arg(long)]
+    pub isolated: bool,
 
     /// Refuse files larger than this many bytes (at most 4294967295).
     #[arg(long, value_name = "BYTES", default_value_t = crate::limits::DEFAULT_MAX_FILE_SIZE,

@@ -155,42 +155,131 @@ pub fn baseline() -> &'static Config {
     BASELINE.get_or_init(Config::default)
 }
 
-/// The nearest `harden.toml` in `start` or one of its parents.
+/// The nearest `harden.toml` for files in the folder `start`: in it or a
+/// parent, up to the repository's root (the folder with `.git`). Outside a
+/// repository only `start` itself is looked in: a harden.toml that someone
+/// left in a shared parent (`/tmp`, a home folder) must not decide what a
+/// project gets.
 pub fn find(start: &Path) -> Option<PathBuf> {
-    start
+    let start = std::fs::canonicalize(start).ok()?;
+    let top = start
         .ancestors()
-        .map(|d| d.join(FILE_NAME))
-        .find(|p| p.is_file())
+        .find(|d| std::fs::symlink_metadata(d.join(".git")).is_ok())
+        .unwrap_or(&start);
+    for dir in start.ancestors() {
+        let p = dir.join(FILE_NAME);
+        if std::fs::symlink_metadata(&p).is_ok() {
+            return Some(p);
+        }
+        if dir == top {
+            break;
+        }
+    }
+    None
 }
 
-/// The config for a run: `explicit` (`--config PATH`) when given, else the
-/// nearest `harden.toml` from the working directory up, else the baseline.
-pub fn discover(explicit: Option<&Path>) -> Result<Config, ConfigError> {
-    if let Some(p) = explicit {
-        return load(p);
+/// The folder a config is looked up from for a PATH or `-f` file.
+fn folder_of(target: &Path) -> PathBuf {
+    if target.is_dir() {
+        target.to_path_buf()
+    } else {
+        match target.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        }
     }
+}
+
+/// The harden.toml this run uses, as reports name it (relative to the
+/// working directory); unset when the run uses the built-in baseline.
+static IN_USE: OnceLock<String> = OnceLock::new();
+
+/// The harden.toml in use, for every report to name it.
+pub fn in_use() -> Option<&'static str> {
+    IN_USE.get().map(String::as_str)
+}
+
+/// The config for a run: `explicit` (`--config PATH`) when given; none
+/// with `isolated`; else the nearest `harden.toml` of the targets (the
+/// PATHs and `-f` files, the working directory without them), which must
+/// be the same for all of them; else the baseline. Every file read is
+/// bounded by `max_size`.
+pub fn discover(
+    explicit: Option<&Path>,
+    targets: &[&Path],
+    isolated: bool,
+    max_size: u64,
+) -> Result<Config, ConfigError> {
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
-    match find(&cwd) {
-        Some(p) => load(&p),
-        None => Ok(Config {
-            dir: cwd,
+    let baseline = || {
+        Ok(Config {
+            dir: cwd.clone(),
             ..Config::default()
-        }),
+        })
+    };
+    if isolated {
+        return baseline();
+    }
+    let used = |c: Config| {
+        let _ = IN_USE.set(c.shown());
+        Ok(c)
+    };
+    if let Some(p) = explicit {
+        return load_within(p, max_size).and_then(used);
+    }
+    let folders: Vec<PathBuf> = if targets.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        targets.iter().map(|t| folder_of(t)).collect()
+    };
+    let mut chosen: Option<(Option<PathBuf>, &Path)> = None;
+    for (i, folder) in folders.iter().enumerate() {
+        let target = targets.get(i).copied().unwrap_or(Path::new("."));
+        let this = find(folder);
+        match &chosen {
+            None => chosen = Some((this, target)),
+            Some((first, first_target)) if *first != this => {
+                let name =
+                    |c: Option<&Path>| c.map_or("none".to_string(), crate::paths::display_path);
+                return Err(ConfigError {
+                    path: crate::paths::display_path(target),
+                    line: 1,
+                    col: 1,
+                    message: format!(
+                        "the paths use different configurations ({} for {}, {} for this one); \
+                         run harden once per project, or name one with --config",
+                        name(first.as_deref()),
+                        crate::paths::display_path(first_target),
+                        name(this.as_deref())
+                    ),
+                });
+            }
+            Some(_) => {}
+        }
+    }
+    match chosen {
+        Some((Some(p), _)) => load_within(&p, max_size).and_then(used),
+        _ => baseline(),
     }
 }
 
-/// Read and check a config file.
+/// [`load_within`] the default bound.
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
+    load_within(path, crate::limits::DEFAULT_MAX_FILE_SIZE)
+}
+
+/// Read and check a config file: a regular file of at most `max_size`
+/// bytes (a FIFO or a device is refused, not waited on).
+pub fn load_within(path: &Path, max_size: u64) -> Result<Config, ConfigError> {
     let shown = crate::paths::display_path(path);
-    let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+    let cannot = |message: String| ConfigError {
         path: shown.clone(),
         line: 1,
         col: 1,
-        message: format!(
-            "cannot read the config file: {}",
-            crate::paths::io_message(&e)
-        ),
-    })?;
+        message: format!("cannot read the config file: {message}"),
+    };
+    let bytes = crate::fsio::read_bytes(path, max_size).map_err(cannot)?;
+    let text = String::from_utf8(bytes).map_err(|_| cannot("it is not UTF-8 text".into()))?;
     let abs = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
     let dir = abs.parent().map(Path::to_path_buf).unwrap_or_default();
     let mut cfg = parse(&text).map_err(|(at, message)| {
@@ -199,7 +288,8 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
             path: shown,
             line,
             col,
-            message,
+            // What the parser quotes of the file: escaped and short.
+            message: crate::escape::excerpt(&message, crate::escape::MAX_MESSAGE),
         }
     })?;
     cfg.path = Some(path.to_path_buf());
@@ -500,7 +590,7 @@ impl Config {
 
     /// The config's path as notes show it: relative to the working
     /// directory, with `../` when it was found in a parent.
-    fn shown(&self) -> String {
+    pub fn shown(&self) -> String {
         let Some(path) = self.path.as_deref() else {
             return FILE_NAME.to_string();
         };

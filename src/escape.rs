@@ -50,6 +50,18 @@ pub fn terminal_keeping<'s>(s: &'s str, keep: &[char]) -> Cow<'s, str> {
     Cow::Owned(out)
 }
 
+/// Error messages quoting a file are cut to this many characters.
+pub const MAX_MESSAGE: usize = 400;
+
+/// At most `max` characters of untrusted text for an error message, with
+/// `…` where it was cut, escaped as [`terminal`] does.
+pub fn excerpt(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((end, _)) => format!("{}…", terminal(text.get(..end).unwrap_or(text))),
+        None => terminal(text).into_owned(),
+    }
+}
+
 /// A source line shown in a code frame: each unsafe character becomes one
 /// `�`, so the caret under it still lines up; tabs stay for the same
 /// reason.
@@ -372,5 +384,12 @@ mod tests {
             let t = terminal(&name);
             proptest::prop_assert!(!t.chars().any(is_unsafe), "{}", t);
         }
+    }
+
+    #[test]
+    fn excerpts_are_escaped_and_cut() {
+        assert_eq!(excerpt("a\x1b[31mb", 32), "a\\u{1b}[31mb");
+        assert_eq!(excerpt(&"x".repeat(40), 32).chars().count(), 33);
+        assert_eq!(excerpt("short", 32), "short");
     }
 }

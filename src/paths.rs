@@ -2,7 +2,6 @@
 //! I/O errors in a user's words, and reading text within a size limit.
 
 use crate::error::FileError;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 /// The path shown to a user and in diffs: relative to the working directory.
@@ -47,39 +46,11 @@ pub fn normalize(p: &Path) -> PathBuf {
     out
 }
 
-/// An I/O error in words a user recognises, without Rust's `(os error N)`.
-pub fn io_message(e: &std::io::Error) -> String {
-    let s = e.to_string();
-    match s.find(" (os error") {
-        Some(i) => s[..i].to_string(),
-        None => s,
-    }
-}
+pub use crate::fsio::io_message;
 
 /// Read a file as UTF-8 text within the size limit.
 pub fn read_text(path: &Path, max_size: u64) -> Result<String, FileError> {
-    let meta = std::fs::metadata(path).map_err(|e| FileError::at_start(io_message(&e)))?;
-    if !meta.is_file() {
-        return Err(FileError::at_start("not a regular file"));
-    }
-    if meta.len() > max_size {
-        return Err(FileError::at_start(format!(
-            "the file is {} bytes, more than the limit of {max_size} (--max-file-size)",
-            meta.len()
-        )));
-    }
-    // Read at most one byte past the limit: the file may grow after the check.
-    // Sized from the metadata, so a large file is not read into a buffer
-    // that doubled past it.
-    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0).saturating_add(1));
-    std::fs::File::open(path)
-        .and_then(|f| f.take(max_size.saturating_add(1)).read_to_end(&mut bytes))
-        .map_err(|e| FileError::at_start(io_message(&e)))?;
-    if bytes.len() as u64 > max_size {
-        return Err(FileError::at_start(format!(
-            "the file grew past the limit of {max_size} bytes while it was read (--max-file-size)"
-        )));
-    }
+    let bytes = crate::fsio::read_bytes(path, max_size).map_err(FileError::at_start)?;
     String::from_utf8(bytes).map_err(|e| {
         let good = e.utf8_error().valid_up_to();
         let bytes = e.as_bytes();

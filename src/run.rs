@@ -69,6 +69,9 @@ fn run_stream<T: Send>(
     sink: impl FnMut(T),
 ) {
     let limits = common.yaml_limits();
+    crate::fsio::set_max_file_size(common.max_file_size);
+    let roots = crate::confine::Roots::of(common);
+    let prepare = |r: FileResult| prepare(roots.hold(r));
     let load = |path: &Path, kind: Kind| -> Result<(Arc<Source>, Parsed), FileError> {
         if let Some(why) = crate::escape::refuse_path(path) {
             return Err(FileError::at_start(why));
@@ -347,6 +350,8 @@ fn follow_references(
 struct Out<W: Write> {
     w: W,
     closed: bool,
+    /// A write that failed for another reason (a full disk): an error.
+    failed: Option<String>,
 }
 
 impl Out<std::io::StdoutLock<'static>> {
@@ -354,6 +359,7 @@ impl Out<std::io::StdoutLock<'static>> {
         Out {
             w: std::io::stdout().lock(),
             closed: false,
+            failed: None,
         }
     }
 }
@@ -363,21 +369,48 @@ impl Out<std::io::StderrLock<'static>> {
         Out {
             w: std::io::stderr().lock(),
             closed: false,
+            failed: None,
         }
     }
 }
 
 impl<W: Write> Out<W> {
     fn put(&mut self, s: &str) {
-        if !self.closed && self.w.write_all(s.as_bytes()).is_err() {
-            self.closed = true;
+        if !self.closed {
+            let r = self.w.write_all(s.as_bytes());
+            self.record(r);
         }
     }
 
     /// The diff must be out before the notes start on the other stream.
     fn flush(&mut self) {
-        if !self.closed && self.w.flush().is_err() {
+        if !self.closed {
+            let r = self.w.flush();
+            self.record(r);
+        }
+    }
+
+    /// A failed write closes the stream; one that is not a closed pipe is
+    /// kept as the run's error.
+    fn record(&mut self, r: std::io::Result<()>) {
+        if let Err(e) = r {
             self.closed = true;
+            if e.kind() != std::io::ErrorKind::BrokenPipe {
+                self.failed = Some(discover::io_message(&e));
+            }
+        }
+    }
+
+    /// The exit status, once everything is written: a report that could
+    /// not be written is an error (exit 2), whatever it says.
+    fn status(mut self, code: ExitCode) -> ExitCode {
+        self.flush();
+        match self.failed {
+            Some(e) => {
+                let _ = writeln!(std::io::stderr(), "error: cannot write the output: {e}");
+                ExitCode::from(2)
+            }
+            None => code,
         }
     }
 }
@@ -385,7 +418,14 @@ impl<W: Write> Out<W> {
 /// The run's configuration; an unusable harden.toml stops the run before
 /// any file is read (exit 2), since its exemptions would be ignored.
 fn load_config(common: &Common) -> Result<Config, ExitCode> {
-    crate::config::discover(common.config.as_deref()).map_err(|e| {
+    let targets: Vec<&Path> = common
+        .paths
+        .iter()
+        .chain(&common.files)
+        .map(PathBuf::as_path)
+        .collect();
+    let max = common.max_file_size;
+    crate::config::discover(common.config.as_deref(), &targets, common.isolated, max).map_err(|e| {
         let mut err = Out::stderr();
         err.put(&format!(
             "{}\n",
@@ -434,17 +474,18 @@ pub fn fix(args: &FixArgs) -> ExitCode {
         stdout.put(&report::markdown::render(&results, true));
         let errors = results.iter().any(|r| r.error.is_some());
         let changed = results.iter().any(|r| r.fixed.is_some());
-        return if errors {
+        return stdout.status(if errors {
             ExitCode::from(2)
         } else if changed {
             ExitCode::from(1)
         } else {
             ExitCode::SUCCESS
-        };
+        });
     }
     let mut stdout = Out::stdout();
     let mut stderr = Out::stderr();
     let color = use_color(args.common.color, console::Term::stdout());
+    let roots = crate::confine::Roots::of(&args.common);
     let mut errors = false;
     let mut changed = 0;
     // What the notes need of each file, kept once its diff is out or its
@@ -463,12 +504,17 @@ pub fn fix(args: &FixArgs) -> ExitCode {
     run_stream(&args.common, &config, true, diff, |(r, d)| {
         errors |= report_error(&r, &mut stderr);
         if let (Some(src), Some(fixed)) = (&r.source, &r.fixed) {
-            changed += 1;
             if args.dry_run {
+                changed += 1;
                 stdout.put(&d);
-            } else if let Err(e) = crate::write::write_atomic(&r.path, &src.text, fixed) {
-                errors = true;
-                stderr.put(&format!("{}:1:1: error: {e}\n", r.display));
+            } else {
+                match crate::write::write_atomic(&r.path, &src.text, fixed, &roots) {
+                    Ok(()) => changed += 1,
+                    Err(e) => {
+                        errors = true;
+                        stderr.put(&format!("{}:1:1: error: {e}\n", r.display));
+                    }
+                }
             }
         }
         if !args.common.quiet && !r.out.notes.is_empty() {
@@ -496,15 +542,21 @@ pub fn fix(args: &FixArgs) -> ExitCode {
         } else {
             "changed"
         };
-        stderr.put(&format!("{changed} file{} {verb}.\n", plural(changed)));
+        let config = crate::config::in_use()
+            .map(|c| format!(" Configuration: {c}."))
+            .unwrap_or_default();
+        stderr.put(&format!(
+            "{changed} file{} {verb}.{config}\n",
+            plural(changed)
+        ));
     }
-    if errors {
+    stdout.status(if errors {
         ExitCode::from(2)
     } else if args.dry_run && changed > 0 {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
-    }
+    })
 }
 
 pub fn check(args: &CheckArgs) -> ExitCode {
@@ -574,13 +626,13 @@ pub fn check(args: &CheckArgs) -> ExitCode {
             });
         }
     }
-    if errors {
+    stdout.status(if errors {
         ExitCode::from(2)
     } else if tally.any() {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
-    }
+    })
 }
 
 /// A file that was read and analysed but whose fix harden refuses (the

@@ -26,6 +26,8 @@ const LAYERS: &[(&str, &[&str])] = &[
             "par",
             "glob",
             "escape",
+            "fsio",
+            "tmpfiles",
         ],
     ),
     (
@@ -37,7 +39,10 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("rules", &["rules"]),
     ("engine", &["engine"]),
     ("reports", &["report"]),
-    ("commands", &["run", "cli", "write", "verify", "crate"]),
+    (
+        "commands",
+        &["run", "cli", "write", "confine", "verify", "crate"],
+    ),
 ];
 
 /// Arrows not yet removed, each with the change that removes it. Keep this

@@ -166,7 +166,8 @@ fn a_file_changed_after_reading_is_not_overwritten() {
     .expect("a fix");
     let newer = "services:\n  web:\n    image: nginx:1.28 # bumped meanwhile\n";
     std::fs::write(&f, newer).unwrap();
-    let err = harden::write::write_atomic(&f, &read, &fixed).unwrap_err();
+    let roots = harden::confine::Roots::from_paths(&[dir.path()]);
+    let err = harden::write::write_atomic(&f, &read, &fixed, &roots).unwrap_err();
     assert_eq!(
         err,
         "the file changed since harden read it; it was not overwritten"
@@ -175,7 +176,7 @@ fn a_file_changed_after_reading_is_not_overwritten() {
     let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
     assert_eq!(names.len(), 1, "a temporary file was left behind");
     // Unchanged since the read: written.
-    harden::write::write_atomic(&f, newer, &fixed).unwrap();
+    harden::write::write_atomic(&f, newer, &fixed, &roots).unwrap();
     assert_eq!(std::fs::read_to_string(&f).unwrap(), fixed);
 }
 
@@ -185,8 +186,9 @@ fn a_file_deleted_after_reading_is_not_recreated() {
     let f = dir.path().join("Dockerfile");
     std::fs::write(&f, "FROM debian\n").unwrap();
     std::fs::remove_file(&f).unwrap();
-    let err =
-        harden::write::write_atomic(&f, "FROM debian\n", "FROM debian\nUSER app\n").unwrap_err();
+    let roots = harden::confine::Roots::from_paths(&[dir.path()]);
+    let err = harden::write::write_atomic(&f, "FROM debian\n", "FROM debian\nUSER app\n", &roots)
+        .unwrap_err();
     assert!(err.contains("No such file or directory"), "{err}");
     assert!(!f.exists(), "a deleted file was written again");
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);

@@ -189,9 +189,21 @@ fn found_in_a_parent() {
     let dir = tempfile::tempdir().unwrap();
     let deep = dir.path().join("a/b/c");
     std::fs::create_dir_all(&deep).unwrap();
-    assert_eq!(find(&deep).filter(|p| p.starts_with(dir.path())), None);
+    let root = std::fs::canonicalize(dir.path()).unwrap();
+    assert_eq!(find(&deep), None);
     std::fs::write(dir.path().join("a/harden.toml"), "uid = 1234\n").unwrap();
-    assert_eq!(find(&deep), Some(dir.path().join("a/harden.toml")));
+    // Outside a repository, only the folder itself.
+    assert_eq!(find(&deep), None);
+    assert_eq!(
+        find(&dir.path().join("a")),
+        Some(root.join("a/harden.toml"))
+    );
+    // Inside one, up to its root.
+    std::fs::create_dir(dir.path().join("a/b/.git")).unwrap();
+    assert_eq!(find(&deep), None);
+    std::fs::remove_dir(dir.path().join("a/b/.git")).unwrap();
+    std::fs::create_dir(dir.path().join(".git")).unwrap();
+    assert_eq!(find(&deep), Some(root.join("a/harden.toml")));
     let c = load(&dir.path().join("a/harden.toml")).unwrap();
     assert_eq!(c.uid, 1234);
 }

@@ -157,12 +157,7 @@ const MAX_SOURCE: u64 = 1 << 20;
 /// A source file's text, or `None` when it is missing, not a file or too
 /// large.
 pub fn read_source(path: &Path) -> Option<String> {
-    let meta = std::fs::metadata(path).ok()?;
-    if !meta.is_file() || meta.len() > MAX_SOURCE {
-        return None;
-    }
-    let bytes = std::fs::read(path).ok()?;
-    Some(String::from_utf8_lossy(&bytes).into_owned())
+    crate::fsio::read_lossy_within(path, MAX_SOURCE.min(crate::fsio::max_file_size()))
 }
 
 // ---------------------------------------------------------------------------

@@ -719,7 +719,10 @@ impl<'a> Lexer<'a> {
             return Err(error_at(
                 text,
                 start,
-                format!("unknown instruction: {keyword}"),
+                format!(
+                    "unknown instruction: {}",
+                    crate::escape::excerpt(&keyword, 32)
+                ),
             ));
         }
         let after_kw = slice(&joined, kw_end..joined.len());

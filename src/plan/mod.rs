@@ -558,7 +558,7 @@ fn plan_caches(p: &mut Planner, context: &Path) {
         listed
             .iter()
             .any(|n| n == name)
-            .then(|| std::fs::read_to_string(context.join(name)).ok())
+            .then(|| crate::fsio::read_utf8(&context.join(name)))
             .flatten()
     };
     let mut names: Vec<&String> = listed

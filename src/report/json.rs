@@ -96,12 +96,16 @@ pub fn summary_json(results: &[FileResult]) -> Value {
 }
 
 pub fn document(results: &[FileResult]) -> Value {
-    json!({
+    let mut doc = json!({
         "version": VERSION,
         "tool": {"name": "harden", "version": env!("CARGO_PKG_VERSION")},
         "files": results.iter().map(file_json).collect::<Vec<_>>(),
         "summary": summary_json(results),
-    })
+    });
+    if let Some(c) = crate::config::in_use() {
+        doc["config"] = json!(c);
+    }
+    doc
 }
 
 /// The document, pretty-printed, with a final newline.

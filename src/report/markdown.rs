@@ -63,6 +63,9 @@ filesystem with explicit write carve-outs, no capabilities and no privilege esca
     if errors > 0 {
         out.push_str(&format!("| files with errors | {errors} |\n"));
     }
+    if let Some(c) = crate::config::in_use() {
+        out.push_str(&format!("\nConfiguration: {}\n", crate::escape::md_code(c)));
+    }
     for r in results {
         out.push_str(&file_section(r, diff));
     }

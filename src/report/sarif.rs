@@ -160,7 +160,7 @@ pub fn document(results: &[FileResult]) -> Value {
             }))
         })
         .collect();
-    json!({
+    let mut doc = json!({
         "$schema": SCHEMA,
         "version": "2.1.0",
         "runs": [{
@@ -172,7 +172,12 @@ pub fn document(results: &[FileResult]) -> Value {
             }],
             "results": results_json(results),
         }],
-    })
+    });
+    // The harden.toml in use, for whoever reads the report to see it.
+    if let Some(c) = crate::config::in_use() {
+        doc["runs"][0]["properties"] = json!({"config": c});
+    }
+    doc
 }
 
 /// The SARIF log, pretty-printed, with a final newline.

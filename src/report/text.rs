@@ -159,6 +159,10 @@ impl Tally {
         } else {
             format!(" {errors} file{} could not be checked.", plural(errors))
         };
+        let unreadable = match crate::config::in_use() {
+            Some(c) => format!("{unreadable} Configuration: {c}."),
+            None => unreadable,
+        };
         if count == 0 {
             format!(
                 "No findings in {checked} file{}.{unreadable}\n",

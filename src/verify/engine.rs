@@ -9,25 +9,34 @@ use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 /// Set by Ctrl-C (SIGINT) or SIGTERM: verify stops what it is doing and
 /// tears the project down.
-static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+static INTERRUPTED: OnceLock<Arc<AtomicBool>> = OnceLock::new();
+
+fn flag() -> &'static Arc<AtomicBool> {
+    INTERRUPTED.get_or_init(|| Arc::new(AtomicBool::new(false)))
+}
 
 /// Catch Ctrl-C and SIGTERM from now on, so that an interrupted verify still
 /// removes what it created. The engine commands run in their own process
 /// group, so the terminal's Ctrl-C reaches harden alone, and harden ends
 /// them itself.
 pub fn catch_interrupts() {
-    // Fails only when a handler is already set (a second verify in the same
-    // process): that one sets the same flag.
-    let _ = ctrlc::set_handler(|| INTERRUPTED.store(true, Ordering::SeqCst));
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+            // Registration fails only for signals that cannot be caught.
+            let _ = signal_hook::flag::register(sig, Arc::clone(flag()));
+        }
+    });
 }
 
 /// Whether Ctrl-C or SIGTERM arrived.
 pub fn interrupted() -> bool {
-    INTERRUPTED.load(Ordering::SeqCst)
+    flag().load(Ordering::SeqCst)
 }
 
 /// Sleep for `d`, or less when interrupted.
