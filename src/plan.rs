@@ -314,7 +314,12 @@ pub fn plan_service(
             _ => false,
         };
         if read_only_applies {
-            for w in prof.writes_for(&image_ref) {
+            let mounted = |path: &str| p.mounts.iter().any(|m| m.target == path);
+            let writes: Vec<_> = prof
+                .writes_for(&image_ref)
+                .filter(|w| w.when_mounted.as_deref().is_none_or(mounted))
+                .collect();
+            for w in writes {
                 let why = format!("{} ({} image profile)", w.why, prof.id);
                 match w.kind {
                     WriteKind::Volume => {
@@ -333,6 +338,9 @@ pub fn plan_service(
                         }
                         if let Some(g) = w.gid {
                             opts.push(format!("gid={g}"));
+                        }
+                        if w.exec {
+                            opts.push("exec".to_string());
                         }
                         p.tmpfs(&w.path, opts.join(","), why);
                     }
@@ -353,6 +361,7 @@ pub fn plan_service(
         }
         if prof.ports_below_1024
             && svc.effective("network_mode").and_then(|(n, _)| n.as_str()) == Some("host")
+            && !p.plan.cap_add.iter().any(|(c, _)| c == "NET_BIND_SERVICE")
         {
             p.plan.cap_add.push(("NET_BIND_SERVICE".into(), "listens below port 1024 with network_mode: host, where the container's unprivileged port range does not apply".into()));
         }

@@ -142,6 +142,10 @@ pub struct WritePath {
     pub uid: Option<u32>,
     #[serde(default)]
     pub gid: Option<u32>,
+    /// tmpfs only: programs are executed from it (s6-overlay's /run).
+    /// Docker mounts a compose tmpfs `noexec` unless told `exec`.
+    #[serde(default)]
+    pub exec: bool,
     pub why: String,
     /// Only for tags of this major version and later (a tag without a
     /// version, such as `latest`, counts as the newest).
@@ -150,6 +154,11 @@ pub struct WritePath {
     /// Only for tags of a major version below this one.
     #[serde(default)]
     pub major_below: Option<u32>,
+    /// Only when the service mounts something at this path (nginx renders
+    /// /etc/nginx/templates into conf.d only when templates are mounted;
+    /// otherwise a carve-out there would hide the image's own config).
+    #[serde(default)]
+    pub when_mounted: Option<String>,
 }
 
 /// A note for the person reviewing the change: plain text, or text for
@@ -238,6 +247,12 @@ pub struct ImageProfile {
     /// What was checked and what is inferred.
     pub source: String,
     pub checked: String,
+    /// Engines and runtimes a hardened project on this image was run on
+    /// and worked (`Podman 4.3.1 + runc 1.1.5`); empty: not run yet, the
+    /// profile is read from the image's files only. Built-in profiles must
+    /// say; a harden.toml `[[image]]` may leave it out.
+    #[serde(default)]
+    pub proven_on: Option<Vec<String>>,
     pub runs_as_root_by_default: bool,
     #[serde(default)]
     pub entrypoint_drops_privileges: Option<String>,
@@ -508,6 +523,14 @@ fn load_profiles(files: &[(&str, &str)]) -> Result<Vec<Arc<ImageProfile>>, Knowl
     let mut owner: BTreeMap<String, String> = BTreeMap::new();
     for (id, text) in files {
         let profile = parse_profile(id, text)?;
+        if profile.proven_on.is_none() {
+            return Err(error_at(
+                &file_name(id),
+                text,
+                "checked",
+                "a built-in profile states `proven_on`: the engines it was run on, or [] when it has not been run".into(),
+            ));
+        }
         for image in &profile.images {
             if let Some(other) = owner.insert(image.clone(), profile.id.clone()) {
                 return Err(error_at(
@@ -659,6 +682,14 @@ pub(crate) fn validate_profile(p: &ImageProfile) -> Result<(), (String, String)>
         if !paths.insert(path) {
             return fail(path, format!("write path `{path}` is listed twice"));
         }
+        if let Some(m) = &w.when_mounted {
+            if !m.starts_with('/') || m.len() < 2 || m.ends_with('/') {
+                return fail(
+                    m,
+                    format!("when_mounted `{m}` must be an absolute path without a trailing slash"),
+                );
+            }
+        }
         if let (Some(from), Some(below)) = (w.major_from, w.major_below) {
             if from >= below {
                 return fail(
@@ -685,10 +716,15 @@ pub(crate) fn validate_profile(p: &ImageProfile) -> Result<(), (String, String)>
                 if !names.insert((name.as_str(), w.major_from, w.major_below)) {
                     return fail(name, format!("volume name `{name}` is used twice"));
                 }
-                if w.size.is_some() || w.mode.is_some() || w.uid.is_some() || w.gid.is_some() {
+                if w.size.is_some()
+                    || w.mode.is_some()
+                    || w.uid.is_some()
+                    || w.gid.is_some()
+                    || w.exec
+                {
                     return fail(
                         path,
-                        format!("volume `{path}` has tmpfs options (size/mode/uid/gid)"),
+                        format!("volume `{path}` has tmpfs options (size/mode/uid/gid/exec)"),
                     );
                 }
             }

@@ -264,11 +264,15 @@ impl Project {
             if status == "running" && self.exec(case.ready).status.success() {
                 break;
             }
+            // A container that stopped and is not being restarted will not
+            // become ready.
+            let gone = matches!(status.as_str(), "exited" | "stopped" | "dead")
+                && start.elapsed() > Duration::from_secs(15);
             assert!(
-                start.elapsed() < READY_TIMEOUT,
+                start.elapsed() < READY_TIMEOUT && !gone,
                 "{what}: {} not ready after {:?} (status {status}); last log lines:\n{}",
                 self.service,
-                READY_TIMEOUT,
+                start.elapsed(),
                 self.logs()
             );
             std::thread::sleep(Duration::from_millis(700));
@@ -323,9 +327,11 @@ impl Project {
                 self.container().as_str(),
             ],
         );
+        // Docker lists `ALL`, Podman every capability it dropped; no
+        // profile adds SYS_CHROOT back.
         let t = String::from_utf8_lossy(&o.stdout).to_uppercase();
         assert!(
-            t.starts_with("TRUE") && t.contains("ALL"),
+            t.starts_with("TRUE") && (t.contains("ALL") || t.contains("SYS_CHROOT")),
             "hardened container: read-only root and all capabilities dropped: {t}"
         );
     }
