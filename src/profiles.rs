@@ -1242,6 +1242,7 @@ mod tests {
 images = ["example/db"]
 source = "test"
 checked = "today"
+proven_on = []
 runs_as_root_by_default = true
 entrypoint_drops_privileges = "gosu"
 ports = [5000]
@@ -1413,8 +1414,14 @@ why = "gosu"
                 .map(|w| w.path.as_str())
                 .collect()
         };
-        assert_eq!(volumes("postgres:17"), ["/var/lib/postgresql/data"]);
-        assert!(pg.tmpfs().any(|t| t.path == "/var/run/postgresql"));
+        assert_eq!(
+            volumes("postgres:17"),
+            ["/var/lib/postgresql/data", "/run/postgresql"]
+        );
+        // The socket directory is a named volume at its real path: a tmpfs
+        // over the image's directory is root-owned on runc < 1.1.8 and
+        // Podman 4.3, and postgres cannot create its lock file there.
+        assert!(!pg.tmpfs().any(|t| t.path.ends_with("/postgresql")));
     }
 
     /// PostgreSQL 18 keeps its data below the image's new volume at
@@ -1424,7 +1431,7 @@ why = "gosu"
         let pg = profile_for("postgres").expect("postgres profile");
         let data = |image: &str| -> Vec<&str> {
             pg.writes_for(image)
-                .filter(|w| w.kind == WriteKind::Volume)
+                .filter(|w| w.name.as_deref() == Some("data"))
                 .map(|w| w.path.as_str())
                 .collect()
         };
@@ -1474,7 +1481,7 @@ why = "gosu"
         }
         let data = |image: &str| -> Vec<&str> {
             pg.writes_for(image)
-                .filter(|w| w.kind == WriteKind::Volume)
+                .filter(|w| w.name.as_deref() == Some("data"))
                 .map(|w| w.path.as_str())
                 .collect()
         };
@@ -1601,6 +1608,38 @@ why = "gosu"
         assert!(e.message.contains("unknown field"), "{e}");
         let e = err("images = [\n");
         assert!(e.line >= 1 && e.column >= 1);
+    }
+
+    #[test]
+    fn built_in_profiles_say_where_they_were_proven() {
+        let text = GOOD.replace("proven_on = []\n", "");
+        assert!(parse_profile("good", &text).is_ok(), "harden.toml may leave it out");
+        let e = load_profiles(&[("good", text.as_str())]).expect_err("built-in without proven_on");
+        assert!(e.message.contains("proven_on"), "{e}");
+        for p in profiles() {
+            assert!(p.proven_on.is_some(), "{}", p.id);
+        }
+        for proven in ["postgres", "redis", "nginx", "mariadb", "memcached", "caddy"] {
+            let p = profile_for(proven).expect(proven);
+            let on = p.proven_on.as_deref().unwrap_or_default();
+            assert!(on.iter().any(|e| e.contains("Podman 4.3.1")), "{proven}: {on:?}");
+        }
+    }
+
+    #[test]
+    fn tmpfs_only_options_and_when_mounted_are_checked() {
+        let e = err(&GOOD.replace("name = \"data\"\n", "name = \"data\"\nexec = true\n"));
+        assert!(e.message.contains("tmpfs options"), "{e}");
+        let e = err(&GOOD.replace("why = \"socket\"", "why = \"socket\"\nwhen_mounted = \"etc/x/\""));
+        assert!(e.message.contains("when_mounted"), "{e}");
+        let ok = GOOD.replace(
+            "why = \"socket\"",
+            "why = \"socket\"\nexec = true\nwhen_mounted = \"/etc/db/templates\"",
+        );
+        let p = parse_profile("good", &ok).expect("valid");
+        let t = p.tmpfs().next().expect("tmpfs");
+        assert!(t.exec);
+        assert_eq!(t.when_mounted.as_deref(), Some("/etc/db/templates"));
     }
 
     #[test]
