@@ -17,8 +17,9 @@ use std::sync::Arc;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Carve {
     /// A named volume, declared at the top level: persistent data.
-    /// `cache`: a directory harden chose for library caches, where nothing
-    /// was written before.
+    /// `cache`: nothing to carry over from an older container: a directory
+    /// harden chose for library caches, where nothing was written before,
+    /// or one a profile marks `disposable` (a socket directory).
     Volume { name: String, cache: bool },
     /// A tmpfs with its options (`size=64m,mode=1777`): scratch space.
     Tmpfs { options: String },
@@ -322,9 +323,12 @@ pub fn plan_service(
             for w in writes {
                 let why = format!("{} ({} image profile)", w.why, prof.id);
                 match w.kind {
-                    WriteKind::Volume => {
-                        p.volume(&w.path, w.name.as_deref().unwrap_or("data"), why)
-                    }
+                    WriteKind::Volume => p.add_volume(
+                        &w.path,
+                        w.name.as_deref().unwrap_or("data"),
+                        why.into(),
+                        w.disposable,
+                    ),
                     WriteKind::Tmpfs => {
                         let mut opts = Vec::new();
                         if let Some(s) = &w.size {

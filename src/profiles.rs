@@ -146,6 +146,11 @@ pub struct WritePath {
     /// Docker mounts a compose tmpfs `noexec` unless told `exec`.
     #[serde(default)]
     pub exec: bool,
+    /// Volume only: what it holds is made again at every start (a socket
+    /// directory), so there is nothing to carry over from an older
+    /// container and no note asks for it.
+    #[serde(default)]
+    pub disposable: bool,
     pub why: String,
     /// Only for tags of this major version and later (a tag without a
     /// version, such as `latest`, counts as the newest).
@@ -727,6 +732,12 @@ pub(crate) fn validate_profile(p: &ImageProfile) -> Result<(), (String, String)>
                         format!("volume `{path}` has tmpfs options (size/mode/uid/gid/exec)"),
                     );
                 }
+            }
+            WriteKind::Tmpfs if w.disposable => {
+                return fail(
+                    path,
+                    format!("tmpfs `{path}`: `disposable` is for volumes (a tmpfs always is)"),
+                );
             }
             WriteKind::Tmpfs => {
                 if w.name.is_some() {
