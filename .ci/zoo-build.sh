@@ -75,7 +75,7 @@ build() { # name
             build "$dep"
             ;;
     esac
-    local image=$PREFIX/$name:latest want have old
+    local image=$PREFIX/$name:latest want have old=""
     want=$(hash_of "$name" "$parent")
     have=$(label_of "$image")
     if [ "$have" = "$want" ]; then
@@ -89,10 +89,6 @@ build() { # name
             die "$name: build failed"
         say "built $image in $(($(date +%s) - t0)) s"
         built+=("$name")
-        # The image it replaces goes when nothing else uses it.
-        if [ -n "$old" ] && [ -n "$have" ]; then
-            podman image rm "$old" >/dev/null 2>&1 || true
-        fi
     fi
     local tag
     while IFS= read -r tag; do
@@ -105,6 +101,11 @@ build() { # name
         fi
         podman tag "$image" "$tag"
     done < <(tags_of "$name")
+    # The zoo image this build replaced goes once its tags have moved, when
+    # no container uses it any more.
+    if [ -n "${old:-}" ] && [ -n "$have" ] && [ "$old" != "$(id_of "$image")" ]; then
+        podman image rm "$old" >/dev/null 2>&1 || true
+    fi
     done_[$name]=1
 }
 
