@@ -319,6 +319,7 @@ pub fn plan_service(
             let writes: Vec<_> = prof
                 .writes_for(&image_ref)
                 .filter(|w| w.when_mounted.as_deref().is_none_or(mounted))
+                .filter(|w| !w.unless_mounted.as_deref().is_some_and(mounted))
                 .collect();
             for w in writes {
                 let why = format!("{} ({} image profile)", w.why, prof.id);
@@ -369,8 +370,13 @@ pub fn plan_service(
         {
             p.plan.cap_add.push(("NET_BIND_SERVICE".into(), "listens below port 1024 with network_mode: host, where the container's unprivileged port range does not apply".into()));
         }
-        for n in prof.notes_for(&image_ref) {
-            p.plan.review.push(n.to_string());
+        let mounts = &p.mounts;
+        let notes: Vec<String> = prof
+            .notes_with_mounts(&image_ref, |path| mounts.iter().any(|m| m.target == path))
+            .map(str::to_string)
+            .collect();
+        for n in notes {
+            p.plan.review.push(n);
         }
     }
 

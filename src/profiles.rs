@@ -164,6 +164,11 @@ pub struct WritePath {
     /// otherwise a carve-out there would hide the image's own config).
     #[serde(default)]
     pub when_mounted: Option<String>,
+    /// Not when the service already mounts something at this path
+    /// (PostgreSQL 18 refuses to start with a mount at the old data path:
+    /// a volume above it would not help).
+    #[serde(default)]
+    pub unless_mounted: Option<String>,
 }
 
 /// A note for the person reviewing the change: plain text, or text for
@@ -178,6 +183,9 @@ pub enum ProfileNote {
         major_from: Option<u32>,
         #[serde(default)]
         major_below: Option<u32>,
+        /// Only when the service mounts something at this path.
+        #[serde(default)]
+        when_mounted: Option<String>,
     },
 }
 
@@ -328,8 +336,19 @@ impl ImageProfile {
             .filter(move |w| in_range(major, w.major_from, w.major_below))
     }
 
-    /// The notes that hold for `image`'s major version.
+    /// The notes that hold for `image`'s major version, leaving out those
+    /// about a mount the service does not have.
     pub fn notes_for<'a>(&'a self, image: &str) -> impl Iterator<Item = &'a str> {
+        self.notes_with_mounts(image, |_| false)
+    }
+
+    /// The notes that hold for `image`'s major version and the service's
+    /// mounts (`mounted` tells whether a path is mounted).
+    pub fn notes_with_mounts<'a>(
+        &'a self,
+        image: &str,
+        mounted: impl Fn(&str) -> bool + 'a,
+    ) -> impl Iterator<Item = &'a str> {
         let major = self.major_of(image);
         self.notes.iter().filter_map(move |n| match n {
             ProfileNote::Text(t) => Some(t.as_str()),
@@ -337,7 +356,10 @@ impl ImageProfile {
                 text,
                 major_from,
                 major_below,
-            } => in_range(major, *major_from, *major_below).then_some(text.as_str()),
+                when_mounted,
+            } => (in_range(major, *major_from, *major_below)
+                && when_mounted.as_deref().is_none_or(&mounted))
+            .then_some(text.as_str()),
         })
     }
 
@@ -687,11 +709,11 @@ pub(crate) fn validate_profile(p: &ImageProfile) -> Result<(), (String, String)>
         if !paths.insert(path) {
             return fail(path, format!("write path `{path}` is listed twice"));
         }
-        if let Some(m) = &w.when_mounted {
+        for m in [&w.when_mounted, &w.unless_mounted].into_iter().flatten() {
             if !m.starts_with('/') || m.len() < 2 || m.ends_with('/') {
                 return fail(
                     m,
-                    format!("when_mounted `{m}` must be an absolute path without a trailing slash"),
+                    format!("`{m}` (when_mounted/unless_mounted) must be an absolute path without a trailing slash"),
                 );
             }
         }

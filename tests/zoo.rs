@@ -125,8 +125,8 @@ fn read_all(dir: &Path) -> Vec<(String, String)> {
 
 /// `harden fix` on the copy: the diff it announces is the snapshot
 /// `zoo_fix_PROJECT` and is exactly what it writes; fixing again changes
-/// nothing.
-fn fix(name: &str, dir: &Path) {
+/// nothing. Returns the diff and the notes.
+fn fix(name: &str, dir: &Path) -> String {
     let before = read_all(dir);
     let dry = common::harden(dir, &["fix", "--dry-run", "--color", "never", "."]);
     assert_eq!(dry.code, 1, "changes pending:\n{}{}", dry.stdout, dry.stderr);
@@ -144,6 +144,7 @@ fn fix(name: &str, dir: &Path) {
     assert_eq!(read_all(applied.path()), read_all(dir), "fix wrote what it showed");
     let again = common::harden(dir, &["fix", "--dry-run", "--color", "never", "."]);
     assert_eq!(again.code, 0, "a second fix changes nothing:\n{}", again.stdout);
+    format!("{}{}", dry.stdout, dry.stderr)
 }
 
 /// A compose project under a unique name, driven through the engine's
@@ -437,6 +438,69 @@ fn zoo_postgres_build() {
         probe: "psql -U postgres -tAc \"SELECT string_agg(body, ', ' ORDER BY id) FROM notes\"",
         expect: "created by the schema, written before",
     });
+}
+
+#[test]
+fn zoo_postgres18_volume() {
+    zoo(Case {
+        project: "postgres18-volume",
+        service: "db",
+        images: &["postgres18"],
+        ready: PG_READY,
+        seed: Some(
+            "psql -v ON_ERROR_STOP=1 -U postgres -c \"CREATE TABLE IF NOT EXISTS kept (v text); INSERT INTO kept VALUES ('written before')\"",
+        ),
+        probe: "psql -U postgres -tAc 'SELECT v FROM kept'",
+        expect: "written before",
+    });
+}
+
+/// A project moved to postgres:18 by its tag alone, its volume still at the
+/// old data path: the 18 entrypoint refuses any mount there, so a second
+/// volume at /var/lib/postgresql would not help. harden adds none and says
+/// how to migrate. (The look-alike refuses the same way, shown below.)
+#[test]
+fn zoo_postgres18_old_mount_gets_a_migration_note() {
+    let copy = tempfile::Builder::new()
+        .prefix("harden-zoo-postgres18-old-mount-")
+        .tempdir()
+        .expect("tempdir");
+    let dir = copy.path();
+    common::copy_tree(&project_dir("postgres18-old-mount"), dir);
+    let out = fix("postgres18-old-mount", dir);
+    let fixed = std::fs::read_to_string(dir.join("compose.yaml")).expect("read");
+    assert!(!fixed.contains(":/var/lib/postgresql\n"), "{fixed}");
+    assert!(fixed.contains("- pgdata:/var/lib/postgresql/data\n"), "{fixed}");
+    assert!(
+        out.contains("refuse to start with: harden added no volume at /var/lib/postgresql")
+            && out.contains("pg_upgrade"),
+        "{out}"
+    );
+
+    let test = "zoo_postgres18_old_mount_gets_a_migration_note";
+    let case = Case {
+        project: "postgres18-old-mount",
+        service: "db",
+        images: &["postgres18"],
+        ready: PG_READY,
+        seed: None,
+        probe: PG_READY,
+        expect: "",
+    };
+    let Some(backend) = engine_or_skip(test, case.images) else {
+        return;
+    };
+    let p = Project::new(&backend, dir, &case);
+    p.up("18 with the old data mount");
+    let start = Instant::now();
+    while p.state().0 == "running" && start.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    assert!(
+        p.logs().contains("/var/lib/postgresql/data holds a database or is a mount point"),
+        "{}",
+        p.logs()
+    );
 }
 
 #[test]
