@@ -330,6 +330,22 @@ pub fn plan_service(
                         why.into(),
                         w.disposable,
                     ),
+                    // harden's own /tmp is already planned: a profile can
+                    // only ask for it to allow exec (JVM native libraries).
+                    WriteKind::Tmpfs if w.path == TMP => {
+                        let planned = p.plan.carve_outs.iter_mut().find(|c| c.path == TMP);
+                        if let Some(CarveOut {
+                            carve: Carve::Tmpfs { options },
+                            why: planned_why,
+                            ..
+                        }) = planned
+                        {
+                            if w.exec && !options.split(',').any(|o| o == "exec") {
+                                options.push_str(",exec");
+                                *planned_why = format!("{planned_why}; exec: {why}").into();
+                            }
+                        }
+                    }
                     WriteKind::Tmpfs => {
                         let mut opts = Vec::new();
                         if let Some(s) = &w.size {

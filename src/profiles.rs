@@ -26,8 +26,11 @@ const IMAGE_FILES: &[(&str, &str)] = &[
         "elasticsearch",
         include_str!("../templates/images/elasticsearch.toml"),
     ),
+    ("filebeat", include_str!("../templates/images/filebeat.toml")),
     ("grafana", include_str!("../templates/images/grafana.toml")),
     ("httpd", include_str!("../templates/images/httpd.toml")),
+    ("kibana", include_str!("../templates/images/kibana.toml")),
+    ("logstash", include_str!("../templates/images/logstash.toml")),
     ("mariadb", include_str!("../templates/images/mariadb.toml")),
     (
         "memcached",
@@ -55,6 +58,7 @@ const IMAGE_FILES: &[(&str, &str)] = &[
     ),
     ("redis", include_str!("../templates/images/redis.toml")),
     ("traefik", include_str!("../templates/images/traefik.toml")),
+    ("valkey", include_str!("../templates/images/valkey.toml")),
 ];
 
 const CACHES_FILE: &str = include_str!("../templates/caches.toml");
@@ -1673,6 +1677,37 @@ why = "gosu"
         let t = p.tmpfs().next().expect("tmpfs");
         assert!(t.exec);
         assert_eq!(t.when_mounted.as_deref(), Some("/etc/db/templates"));
+    }
+
+    #[test]
+    fn elastic_images_already_run_as_1000() {
+        for (image, gid) in [
+            ("docker.elastic.co/logstash/logstash:8.15.0", 1000),
+            ("docker.elastic.co/kibana/kibana:8.15.0", 0),
+            ("docker.elastic.co/beats/filebeat:8.15.0", 1000),
+            ("docker.elastic.co/elasticsearch/elasticsearch:8.15.0", 0),
+        ] {
+            let p = profile_for(image).expect(image);
+            assert!(!p.runs_as_root_by_default, "{image}");
+            assert!(p.caps.needed_as_root.is_empty(), "{image}");
+            let u = p.user_for(image).expect("user");
+            assert_eq!((u.uid, u.gid), (1000, gid), "{image}");
+        }
+        // JVM programs load native libraries they extract to /tmp.
+        for image in ["logstash:8.15.0", "elasticsearch:8.15.0"] {
+            let p = profile_for(image).expect(image);
+            assert!(p.tmpfs().any(|t| t.path == "/tmp" && t.exec), "{image}");
+        }
+    }
+
+    #[test]
+    fn valkey_follows_the_redis_entrypoint() {
+        let v = profile_for("valkey/valkey:8.0").expect("valkey profile");
+        let r = profile_for("redis:7").expect("redis profile");
+        assert_eq!(v.caps.needed_as_root, r.caps.needed_as_root);
+        assert!(v.caps.needed_as_root.iter().any(|c| c == "DAC_READ_SEARCH"));
+        assert_eq!(v.user_for("valkey/valkey:8.0").map(|u| u.uid), Some(999));
+        assert!(v.notes_for("valkey/valkey:8.0").any(|n| n.contains("command:")));
     }
 
     #[test]

@@ -638,3 +638,23 @@ fn zoo_s6_app() {
         expect: "served by the zoo's s6-style look-alike",
     });
 }
+
+/// JVM programs extract native libraries to /tmp and map them executable
+/// (JNA, JRuby's FFI); Docker mounts a compose tmpfs noexec unless told
+/// otherwise. The images already run as uid 1000: no `user:`, no caps.
+#[test]
+fn jvm_images_get_an_exec_tmp_and_keep_their_user() {
+    let dir = common::scratch();
+    std::fs::write(
+        dir.path().join("compose.yaml"),
+        "services:\n  logs:\n    image: docker.elastic.co/logstash/logstash:8.15.0\n  ui:\n    image: docker.elastic.co/kibana/kibana:8.15.0\n",
+    )
+    .expect("write");
+    let out = common::harden(dir.path(), &["fix", "--dry-run", "--color", "never", "."]);
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    assert!(out.stdout.contains("  logs:\n    image: docker.elastic.co/logstash/logstash:8.15.0\n+    read_only: true\n"), "{}", out.stdout);
+    assert!(out.stdout.contains("+      - /tmp:size=512m,exec\n"), "{}", out.stdout);
+    assert_eq!(out.stdout.matches("/tmp:size=512m,exec").count(), 1, "kibana's /tmp stays noexec");
+    assert!(!out.stdout.contains("user:") && !out.stdout.contains("cap_add"), "{}", out.stdout);
+    assert!(out.stderr.contains("elastic/logstash#9288"), "{}", out.stderr);
+}
