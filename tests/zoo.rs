@@ -652,7 +652,7 @@ fn jvm_images_get_an_exec_tmp_and_keep_their_user() {
     .expect("write");
     let out = common::harden(dir.path(), &["fix", "--dry-run", "--color", "never", "."]);
     assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
-    assert!(out.stdout.contains("  logs:\n    image: docker.elastic.co/logstash/logstash:8.15.0\n+    read_only: true\n"), "{}", out.stdout);
+    assert!(out.stdout.contains("     image: docker.elastic.co/logstash/logstash:8.15.0\n+    read_only: true\n"), "{}", out.stdout);
     assert!(out.stdout.contains("+      - /tmp:size=512m,exec\n"), "{}", out.stdout);
     assert_eq!(out.stdout.matches("/tmp:size=512m,exec").count(), 1, "kibana's /tmp stays noexec");
     assert!(!out.stdout.contains("user:") && !out.stdout.contains("cap_add"), "{}", out.stdout);
