@@ -26,11 +26,17 @@ const IMAGE_FILES: &[(&str, &str)] = &[
         "elasticsearch",
         include_str!("../templates/images/elasticsearch.toml"),
     ),
-    ("filebeat", include_str!("../templates/images/filebeat.toml")),
+    (
+        "filebeat",
+        include_str!("../templates/images/filebeat.toml"),
+    ),
     ("grafana", include_str!("../templates/images/grafana.toml")),
     ("httpd", include_str!("../templates/images/httpd.toml")),
     ("kibana", include_str!("../templates/images/kibana.toml")),
-    ("logstash", include_str!("../templates/images/logstash.toml")),
+    (
+        "logstash",
+        include_str!("../templates/images/logstash.toml"),
+    ),
     ("mariadb", include_str!("../templates/images/mariadb.toml")),
     (
         "memcached",
@@ -1650,16 +1656,29 @@ why = "gosu"
     #[test]
     fn built_in_profiles_say_where_they_were_proven() {
         let text = GOOD.replace("proven_on = []\n", "");
-        assert!(parse_profile("good", &text).is_ok(), "harden.toml may leave it out");
+        assert!(
+            parse_profile("good", &text).is_ok(),
+            "harden.toml may leave it out"
+        );
         let e = load_profiles(&[("good", text.as_str())]).expect_err("built-in without proven_on");
         assert!(e.message.contains("proven_on"), "{e}");
         for p in profiles() {
             assert!(p.proven_on.is_some(), "{}", p.id);
         }
-        for proven in ["postgres", "redis", "nginx", "mariadb", "memcached", "caddy"] {
+        for proven in [
+            "postgres",
+            "redis",
+            "nginx",
+            "mariadb",
+            "memcached",
+            "caddy",
+        ] {
             let p = profile_for(proven).expect(proven);
             let on = p.proven_on.as_deref().unwrap_or_default();
-            assert!(on.iter().any(|e| e.contains("Podman 4.3.1")), "{proven}: {on:?}");
+            assert!(
+                on.iter().any(|e| e.contains("Podman 4.3.1")),
+                "{proven}: {on:?}"
+            );
         }
     }
 
@@ -1667,7 +1686,10 @@ why = "gosu"
     fn tmpfs_only_options_and_when_mounted_are_checked() {
         let e = err(&GOOD.replace("name = \"data\"\n", "name = \"data\"\nexec = true\n"));
         assert!(e.message.contains("tmpfs options"), "{e}");
-        let e = err(&GOOD.replace("why = \"socket\"", "why = \"socket\"\nwhen_mounted = \"etc/x/\""));
+        let e = err(&GOOD.replace(
+            "why = \"socket\"",
+            "why = \"socket\"\nwhen_mounted = \"etc/x/\"",
+        ));
         assert!(e.message.contains("when_mounted"), "{e}");
         let ok = GOOD.replace(
             "why = \"socket\"",
@@ -1707,7 +1729,9 @@ why = "gosu"
         assert_eq!(v.caps.needed_as_root, r.caps.needed_as_root);
         assert!(v.caps.needed_as_root.iter().any(|c| c == "DAC_READ_SEARCH"));
         assert_eq!(v.user_for("valkey/valkey:8.0").map(|u| u.uid), Some(999));
-        assert!(v.notes_for("valkey/valkey:8.0").any(|n| n.contains("command:")));
+        assert!(v
+            .notes_for("valkey/valkey:8.0")
+            .any(|n| n.contains("command:")));
     }
 
     #[test]

@@ -129,7 +129,11 @@ fn read_all(dir: &Path) -> Vec<(String, String)> {
 fn fix(name: &str, dir: &Path) -> String {
     let before = read_all(dir);
     let dry = common::harden(dir, &["fix", "--dry-run", "--color", "never", "."]);
-    assert_eq!(dry.code, 1, "changes pending:\n{}{}", dry.stdout, dry.stderr);
+    assert_eq!(
+        dry.code, 1,
+        "changes pending:\n{}{}",
+        dry.stdout, dry.stderr
+    );
     eprintln!("--- harden fix {name}\n{}{}", dry.stdout, dry.stderr);
     insta::with_settings!({snapshot_path => Path::new(env!("CARGO_MANIFEST_DIR")).join("snapshots"), prepend_module_to_snapshot => false}, {
         insta::assert_snapshot!(format!("zoo_fix_{}", name.replace('-', "_")), format!("{}\n--- notes\n{}", dry.stdout, dry.stderr));
@@ -141,9 +145,17 @@ fn fix(name: &str, dir: &Path) -> String {
         std::fs::write(applied.path().join(file), text).expect("write");
     }
     common::git_apply(applied.path(), &dry.stdout);
-    assert_eq!(read_all(applied.path()), read_all(dir), "fix wrote what it showed");
+    assert_eq!(
+        read_all(applied.path()),
+        read_all(dir),
+        "fix wrote what it showed"
+    );
     let again = common::harden(dir, &["fix", "--dry-run", "--color", "never", "."]);
-    assert_eq!(again.code, 0, "a second fix changes nothing:\n{}", again.stdout);
+    assert_eq!(
+        again.code, 0,
+        "a second fix changes nothing:\n{}",
+        again.stdout
+    );
     format!("{}{}", dry.stdout, dry.stderr)
 }
 
@@ -223,11 +235,21 @@ impl Project {
         let svc = format!("label=com.docker.compose.service={}", self.service);
         let o = run(
             self.cli,
-            &["ps", "-a", "-q", "--filter", filter.as_str(), "--filter", svc.as_str()],
+            &[
+                "ps",
+                "-a",
+                "-q",
+                "--filter",
+                filter.as_str(),
+                "--filter",
+                svc.as_str(),
+            ],
         );
         let ids = String::from_utf8_lossy(&o.stdout).into_owned();
         let mut ids = ids.split_whitespace();
-        let id = ids.next().unwrap_or_else(|| panic!("no container for {}", self.service));
+        let id = ids
+            .next()
+            .unwrap_or_else(|| panic!("no container for {}", self.service));
         assert!(ids.next().is_none(), "one container for {}", self.service);
         id.to_string()
     }
@@ -249,11 +271,17 @@ impl Project {
     }
 
     fn logs(&self) -> String {
-        text(&run(self.cli, &["logs", "--tail", "25", self.container().as_str()]))
+        text(&run(
+            self.cli,
+            &["logs", "--tail", "25", self.container().as_str()],
+        ))
     }
 
     fn exec(&self, script: &str) -> Output {
-        run(self.cli, &["exec", self.container().as_str(), "bash", "-c", script])
+        run(
+            self.cli,
+            &["exec", self.container().as_str(), "bash", "-c", script],
+        )
     }
 
     /// Waits until `ready` succeeds, then checks the service is still up a
@@ -292,7 +320,11 @@ impl Project {
     fn seed(&self, case: &Case, what: &str) {
         if let Some(seed) = case.seed {
             let o = self.exec(seed);
-            assert!(o.status.success(), "{what}: writing data failed:\n{}", text(&o));
+            assert!(
+                o.status.success(),
+                "{what}: writing data failed:\n{}",
+                text(&o)
+            );
         }
     }
 
@@ -345,12 +377,18 @@ impl Drop for Project {
             run(self.cli, &["volume", "rm", "-f", v.as_str()]);
         }
         let network = format!("{}_default", self.name);
-        if run(self.cli, &["network", "exists", network.as_str()]).status.success() {
+        if run(self.cli, &["network", "exists", network.as_str()])
+            .status
+            .success()
+        {
             run(self.cli, &["network", "rm", "-f", network.as_str()]);
         }
         for sep in ["_", "-"] {
             let image = format!("{}{sep}{}", self.name, self.service);
-            if run(self.cli, &["image", "exists", image.as_str()]).status.success() {
+            if run(self.cli, &["image", "exists", image.as_str()])
+                .status
+                .success()
+            {
                 run(self.cli, &["image", "rm", "-f", image.as_str()]);
             }
         }
@@ -470,7 +508,10 @@ fn zoo_postgres18_old_mount_gets_a_migration_note() {
     let out = fix("postgres18-old-mount", dir);
     let fixed = std::fs::read_to_string(dir.join("compose.yaml")).expect("read");
     assert!(!fixed.contains(":/var/lib/postgresql\n"), "{fixed}");
-    assert!(fixed.contains("- pgdata:/var/lib/postgresql/data\n"), "{fixed}");
+    assert!(
+        fixed.contains("- pgdata:/var/lib/postgresql/data\n"),
+        "{fixed}"
+    );
     assert!(
         out.contains("refuse to start with: harden added no volume at /var/lib/postgresql")
             && out.contains("pg_upgrade"),
@@ -497,7 +538,8 @@ fn zoo_postgres18_old_mount_gets_a_migration_note() {
         std::thread::sleep(Duration::from_millis(500));
     }
     assert!(
-        p.logs().contains("/var/lib/postgresql/data holds a database or is a mount point"),
+        p.logs()
+            .contains("/var/lib/postgresql/data holds a database or is a mount point"),
         "{}",
         p.logs()
     );
@@ -652,9 +694,31 @@ fn jvm_images_get_an_exec_tmp_and_keep_their_user() {
     .expect("write");
     let out = common::harden(dir.path(), &["fix", "--dry-run", "--color", "never", "."]);
     assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
-    assert!(out.stdout.contains("     image: docker.elastic.co/logstash/logstash:8.15.0\n+    read_only: true\n"), "{}", out.stdout);
-    assert!(out.stdout.contains("+      - /tmp:size=512m,exec\n"), "{}", out.stdout);
-    assert_eq!(out.stdout.matches("/tmp:size=512m,exec").count(), 1, "kibana's /tmp stays noexec");
-    assert!(!out.stdout.contains("user:") && !out.stdout.contains("cap_add"), "{}", out.stdout);
-    assert!(out.stderr.contains("elastic/logstash#9288"), "{}", out.stderr);
+    assert!(
+        out.stdout.contains(
+            "     image: docker.elastic.co/logstash/logstash:8.15.0\n+    read_only: true\n"
+        ),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("+      - /tmp:size=512m,exec\n"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        out.stdout.matches("/tmp:size=512m,exec").count(),
+        1,
+        "kibana's /tmp stays noexec"
+    );
+    assert!(
+        !out.stdout.contains("user:") && !out.stdout.contains("cap_add"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stderr.contains("elastic/logstash#9288"),
+        "{}",
+        out.stderr
+    );
 }
