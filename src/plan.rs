@@ -253,7 +253,10 @@ pub fn plan_service(
         taken_volume_names: top_level_volumes.to_vec(),
     };
     for m in &p.mounts {
-        if !m.tmpfs && !m.read_only && m.named {
+        // Named and anonymous volumes both start from the image's directory
+        // (an anonymous one even survives a recreate): chowned in the
+        // Dockerfile for the new user, or the user cannot write them.
+        if !m.tmpfs && !m.read_only && (m.named || m.anonymous) {
             p.plan.volume_dirs.push(m.target.clone());
             p.plan.existing_volume_dirs.push(m.target.clone());
         }

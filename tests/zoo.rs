@@ -722,3 +722,39 @@ fn jvm_images_get_an_exec_tmp_and_keep_their_user() {
         out.stderr
     );
 }
+
+/// An anonymous volume (`- /app/node_modules`, the usual way to keep a
+/// bind-mounted project's dependencies) starts from the image's directory,
+/// which `npm install` as root left root-owned, and compose carries it over
+/// when it recreates the container: the Dockerfile hands it to the new
+/// user, and the migration note covers the one that exists.
+#[test]
+fn anonymous_volume_is_handed_to_the_new_user() {
+    let dir = common::scratch();
+    std::fs::write(
+        dir.path().join("Dockerfile"),
+        "FROM node:20\nWORKDIR /app\nCOPY package.json .\nRUN npm install\nCOPY . .\nCMD [\"node\", \"server.js\"]\n",
+    )
+    .expect("write");
+    std::fs::write(
+        dir.path().join("compose.yaml"),
+        "services:\n  web:\n    build: .\n    volumes:\n      - .:/app\n      - /app/node_modules\n",
+    )
+    .expect("write");
+    let out = common::harden(dir.path(), &["fix", "--dry-run", "--color", "never", "."]);
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.contains(
+            "+RUN mkdir -p /app/node_modules \\\n+ && chown node /app/node_modules\n+USER node\n"
+        ),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stderr.contains(
+            "a volume at /app/node_modules that already exists holds files owned by root"
+        ),
+        "{}",
+        out.stderr
+    );
+}

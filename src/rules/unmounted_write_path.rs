@@ -33,6 +33,9 @@ pub struct Mount {
     /// A named volume (its ownership comes from the image on first use),
     /// as opposed to a bind mount or tmpfs.
     pub named: bool,
+    /// An anonymous volume (`- /app/node_modules`): also initialised from
+    /// the image, and carried over when compose recreates the container.
+    pub anonymous: bool,
 }
 
 /// Every path mounted into the service: `tmpfs` entries and `volumes` in
@@ -71,6 +74,7 @@ fn mounts_in(doc: &Document, tmpfs: Option<&Node>, volumes: Option<&Node>) -> Ve
                 tmpfs: true,
                 read_only: false,
                 named: false,
+                anonymous: false,
             });
         }
     }
@@ -100,6 +104,7 @@ fn mounts_in(doc: &Document, tmpfs: Option<&Node>, volumes: Option<&Node>) -> Ve
                         tmpfs: ty == "tmpfs",
                         read_only: ro,
                         named: ty == "volume" && has_source,
+                        anonymous: ty == "volume" && !has_source,
                     });
                 }
             }
@@ -137,6 +142,7 @@ fn short_volume(s: &str) -> Option<Mount> {
         tmpfs: false,
         read_only,
         named,
+        anonymous: source.is_empty(),
     })
 }
 
@@ -239,6 +245,9 @@ mod tests {
         assert!(!short_volume("./data:/var/lib/x").unwrap().named);
         assert!(short_volume("./conf:/etc/x:ro").unwrap().read_only);
         assert_eq!(short_volume("/cache").unwrap().target, "/cache");
+        assert!(short_volume("/cache").unwrap().anonymous);
+        assert!(!short_volume("data:/cache").unwrap().anonymous);
+        assert!(!short_volume("./cache:/cache").unwrap().anonymous);
         assert_eq!(short_volume("C:\\data:/data").unwrap().target, "/data");
     }
 
@@ -249,6 +258,7 @@ mod tests {
             tmpfs: false,
             read_only: false,
             named: true,
+            anonymous: false,
         }];
         assert!(covered(&m, "/var/tmp"));
         assert!(!covered(&m, "/variant"));
