@@ -238,6 +238,19 @@ impl<'a> Planner<'a> {
     }
 }
 
+/// The shell a service's `command:` starts with (`sh -c "valkey-server ..."`),
+/// which official entrypoints do not recognise as their server.
+fn shell_command(svc: &Service) -> Option<String> {
+    use crate::compose::tree::Kind;
+    let (node, _) = svc.effective("command")?;
+    let first = match &node.kind {
+        Kind::Seq { items, .. } => items.first()?.as_str()?.to_string(),
+        _ => node.as_str()?.split_whitespace().next()?.to_string(),
+    };
+    let name = first.rsplit('/').next().unwrap_or(&first);
+    matches!(name, "sh" | "bash" | "ash" | "dash").then_some(first)
+}
+
 /// Infer the plan for one service. `exempt` lists the rules the service is
 /// exempted from (carve-outs are pointless when the root stays writable).
 pub fn plan_service(
@@ -380,6 +393,19 @@ pub fn plan_service(
                         .split_whitespace()
                         .collect::<Vec<_>>()
                         .join(" "),
+                ));
+            }
+        }
+        // Only entrypoint scripts look at the command; a server that drops
+        // privileges itself (nginx) does so however it is started.
+        let entrypoint_drops = matches!(
+            prof.entrypoint_drops_privileges.as_deref(),
+            Some("gosu" | "su-exec" | "setpriv")
+        );
+        if !will_run_as && entrypoint_drops {
+            if let Some(shell) = shell_command(svc) {
+                p.plan.review.push(format!(
+                    "`command:` starts with `{shell}`: the image's entrypoint takes its root branch (chown, then the drop to its own user) only when the command is the server itself, so here the server would run as root, with nothing chowned; start the command with the server (exec form), or set the image's user"
                 ));
             }
         }

@@ -758,3 +758,26 @@ fn anonymous_volume_is_handed_to_the_new_user() {
         out.stderr
     );
 }
+
+/// `command: sh -c "redis-server ..."` hides the server from the official
+/// entrypoints, which take their root branch (chown, drop to the image's
+/// user) only for the server itself: a service that keeps starting as root
+/// is told so; the exec form is left alone.
+#[test]
+fn shell_command_that_bypasses_the_entrypoint_gets_a_note() {
+    let dir = common::scratch();
+    std::fs::write(dir.path().join("Dockerfile"), "FROM redis:7\n").expect("write");
+    std::fs::write(
+        dir.path().join("compose.yaml"),
+        "services:\n  wrapped:\n    build: .\n    command: sh -c \"redis-server --appendonly yes\"\n  direct:\n    build: .\n    command: [\"redis-server\", \"--appendonly\", \"yes\"]\n",
+    )
+    .expect("write");
+    let out = common::harden(dir.path(), &["fix", "--dry-run", "--color", "never", "."]);
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    let note = "`command:` starts with `sh`: the image's entrypoint takes its root branch";
+    assert_eq!(out.stderr.matches(note).count(), 1, "{}", out.stderr);
+    let wrapped = out.stderr.find("service wrapped").expect("wrapped");
+    let direct = out.stderr.find("service direct").expect("direct");
+    let at = out.stderr.find(note).expect("note");
+    assert!(wrapped < at && at < direct, "{}", out.stderr);
+}
