@@ -32,8 +32,17 @@ const IMAGE_FILES: &[(&str, &str)] = &[
         "elasticsearch",
         include_str!("../templates/images/elasticsearch.toml"),
     ),
+    (
+        "filebeat",
+        include_str!("../templates/images/filebeat.toml"),
+    ),
     ("grafana", include_str!("../templates/images/grafana.toml")),
     ("httpd", include_str!("../templates/images/httpd.toml")),
+    ("kibana", include_str!("../templates/images/kibana.toml")),
+    (
+        "logstash",
+        include_str!("../templates/images/logstash.toml"),
+    ),
     ("mariadb", include_str!("../templates/images/mariadb.toml")),
     (
         "memcached",
@@ -61,6 +70,7 @@ const IMAGE_FILES: &[(&str, &str)] = &[
     ),
     ("redis", include_str!("../templates/images/redis.toml")),
     ("traefik", include_str!("../templates/images/traefik.toml")),
+    ("valkey", include_str!("../templates/images/valkey.toml")),
 ];
 
 const CACHES_FILE: &str = include_str!("../templates/caches.toml");
@@ -148,6 +158,15 @@ pub struct WritePath {
     pub uid: Option<u32>,
     #[serde(default)]
     pub gid: Option<u32>,
+    /// tmpfs only: programs are executed from it (s6-overlay's /run).
+    /// Docker mounts a compose tmpfs `noexec` unless told `exec`.
+    #[serde(default)]
+    pub exec: bool,
+    /// Volume only: what it holds is made again at every start (a socket
+    /// directory), so there is nothing to carry over from an older
+    /// container and no note asks for it.
+    #[serde(default)]
+    pub disposable: bool,
     pub why: String,
     /// Only for tags of this major version and later (a tag without a
     /// version, such as `latest`, counts as the newest).
@@ -156,6 +175,16 @@ pub struct WritePath {
     /// Only for tags of a major version below this one.
     #[serde(default)]
     pub major_below: Option<u32>,
+    /// Only when the service mounts something at this path (nginx renders
+    /// /etc/nginx/templates into conf.d only when templates are mounted;
+    /// otherwise a carve-out there would hide the image's own config).
+    #[serde(default)]
+    pub when_mounted: Option<String>,
+    /// Not when the service already mounts something at this path
+    /// (PostgreSQL 18 refuses to start with a mount at the old data path:
+    /// a volume above it would not help).
+    #[serde(default)]
+    pub unless_mounted: Option<String>,
 }
 
 /// A note for the person reviewing the change: plain text, or text for
@@ -170,6 +199,9 @@ pub enum ProfileNote {
         major_from: Option<u32>,
         #[serde(default)]
         major_below: Option<u32>,
+        /// Only when the service mounts something at this path.
+        #[serde(default)]
+        when_mounted: Option<String>,
     },
 }
 
@@ -244,6 +276,12 @@ pub struct ImageProfile {
     /// What was checked and what is inferred.
     pub source: String,
     pub checked: String,
+    /// Engines and runtimes a hardened project on this image was run on
+    /// and worked (`Podman 4.3.1 + runc 1.1.5`); empty: not run yet, the
+    /// profile is read from the image's files only. Built-in profiles must
+    /// say; a harden.toml `[[image]]` may leave it out.
+    #[serde(default)]
+    pub proven_on: Option<Vec<String>>,
     pub runs_as_root_by_default: bool,
     #[serde(default)]
     pub entrypoint_drops_privileges: Option<String>,
@@ -314,8 +352,19 @@ impl ImageProfile {
             .filter(move |w| in_range(major, w.major_from, w.major_below))
     }
 
-    /// The notes that hold for `image`'s major version.
+    /// The notes that hold for `image`'s major version, leaving out those
+    /// about a mount the service does not have.
     pub fn notes_for<'a>(&'a self, image: &str) -> impl Iterator<Item = &'a str> {
+        self.notes_with_mounts(image, |_| false)
+    }
+
+    /// The notes that hold for `image`'s major version and the service's
+    /// mounts (`mounted` tells whether a path is mounted).
+    pub fn notes_with_mounts<'a>(
+        &'a self,
+        image: &str,
+        mounted: impl Fn(&str) -> bool + 'a,
+    ) -> impl Iterator<Item = &'a str> {
         let major = self.major_of(image);
         self.notes.iter().filter_map(move |n| match n {
             ProfileNote::Text(t) => Some(t.as_str()),
@@ -323,7 +372,10 @@ impl ImageProfile {
                 text,
                 major_from,
                 major_below,
-            } => in_range(major, *major_from, *major_below).then_some(text.as_str()),
+                when_mounted,
+            } => (in_range(major, *major_from, *major_below)
+                && when_mounted.as_deref().is_none_or(&mounted))
+            .then_some(text.as_str()),
         })
     }
 
@@ -498,6 +550,14 @@ fn load_profiles(files: &[(&str, &str)]) -> Result<Vec<Arc<ImageProfile>>, Knowl
     let mut owner: BTreeMap<String, String> = BTreeMap::new();
     for (id, text) in files {
         let profile = parse_profile(id, text)?;
+        if profile.proven_on.is_none() {
+            return Err(error_at(
+                &file_name(id),
+                text,
+                "checked",
+                "a built-in profile states `proven_on`: the engines it was run on, or [] when it has not been run".into(),
+            ));
+        }
         for image in &profile.images {
             if let Some(other) = owner.insert(image.clone(), profile.id.clone()) {
                 return Err(error_at(
@@ -649,6 +709,14 @@ pub(crate) fn validate_profile(p: &ImageProfile) -> Result<(), (String, String)>
         if !paths.insert(path) {
             return fail(path, format!("write path `{path}` is listed twice"));
         }
+        for m in [&w.when_mounted, &w.unless_mounted].into_iter().flatten() {
+            if !m.starts_with('/') || m.len() < 2 || m.ends_with('/') {
+                return fail(
+                    m,
+                    format!("`{m}` (when_mounted/unless_mounted) must be an absolute path without a trailing slash"),
+                );
+            }
+        }
         if let (Some(from), Some(below)) = (w.major_from, w.major_below) {
             if from >= below {
                 return fail(
@@ -675,12 +743,23 @@ pub(crate) fn validate_profile(p: &ImageProfile) -> Result<(), (String, String)>
                 if !names.insert((name.as_str(), w.major_from, w.major_below)) {
                     return fail(name, format!("volume name `{name}` is used twice"));
                 }
-                if w.size.is_some() || w.mode.is_some() || w.uid.is_some() || w.gid.is_some() {
+                if w.size.is_some()
+                    || w.mode.is_some()
+                    || w.uid.is_some()
+                    || w.gid.is_some()
+                    || w.exec
+                {
                     return fail(
                         path,
-                        format!("volume `{path}` has tmpfs options (size/mode/uid/gid)"),
+                        format!("volume `{path}` has tmpfs options (size/mode/uid/gid/exec)"),
                     );
                 }
+            }
+            WriteKind::Tmpfs if w.disposable => {
+                return fail(
+                    path,
+                    format!("tmpfs `{path}`: `disposable` is for volumes (a tmpfs always is)"),
+                );
             }
             WriteKind::Tmpfs => {
                 if w.name.is_some() {

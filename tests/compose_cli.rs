@@ -156,13 +156,19 @@ fn every_known_image_profile() {
     // A service that keeps starting as root gets capabilities; one that can
     // run as its image's user gets `user:`; never neither.
     for svc in [
-        "db", "db18", "mysql", "mariadb", "cache", "mongo", "web", "httpd", "queue",
+        "db", "db18", "mysql", "mariadb", "cache", "mongo", "httpd", "queue",
     ] {
         assert!(
             snap.contains(&format!("service {svc}\n    + `user: ")),
             "{svc} neither runs as its user nor gets capabilities:\n{snap}"
         );
     }
+    // nginx keeps a root master (its pid file is in /run): capabilities.
+    assert!(
+        snap.contains("service web\n    + `read_only: true`")
+            && snap.contains("`cap_add: [CHOWN, NET_BIND_SERVICE, SETUID, SETGID]`"),
+        "web (nginx) gets its capabilities:\n{snap}"
+    );
     // The data volume follows the major version of the tag.
     assert!(
         snap.contains("- db-data:/var/lib/postgresql/data\n"),

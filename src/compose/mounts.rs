@@ -32,6 +32,13 @@ impl Mount {
     pub fn bind(&self) -> bool {
         !self.tmpfs && !self.named && !self.source.is_empty()
     }
+
+    /// An anonymous volume (`- /app/node_modules`): like a named one it
+    /// starts from the image's directory, and compose carries it over when
+    /// it recreates the container.
+    pub fn anonymous(&self) -> bool {
+        !self.tmpfs && !self.named && self.source.is_empty()
+    }
 }
 
 /// Every path mounted into the service: `tmpfs` entries and `volumes` in
@@ -194,6 +201,9 @@ mod tests {
         assert!(!short_volume("./data:/var/lib/x").unwrap().named);
         assert!(short_volume("./conf:/etc/x:ro").unwrap().read_only);
         assert_eq!(short_volume("/cache").unwrap().target, "/cache");
+        assert!(short_volume("/cache").unwrap().anonymous());
+        assert!(!short_volume("data:/cache").unwrap().anonymous());
+        assert!(!short_volume("./cache:/cache").unwrap().anonymous());
         assert_eq!(short_volume("C:\\data:/data").unwrap().target, "/data");
         assert_eq!(short_volume("C:\\data:/data").unwrap().source, "C:\\data");
         assert!(short_volume("./conf:/etc/x:ro").unwrap().bind());

@@ -20,8 +20,9 @@ use std::sync::Arc;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Carve {
     /// A named volume, declared at the top level: persistent data.
-    /// `cache`: a directory harden chose for library caches, where nothing
-    /// was written before.
+    /// `cache`: nothing to carry over from an older container: a directory
+    /// harden chose for library caches, where nothing was written before,
+    /// or one a profile marks `disposable` (a socket directory).
     Volume { name: String, cache: bool },
     /// A tmpfs with its options (`size=64m,mode=1777`): scratch space.
     Tmpfs { options: String },
@@ -284,6 +285,19 @@ impl<'a> Planner<'a> {
     }
 }
 
+/// The shell a service's `command:` starts with (`sh -c "valkey-server ..."`),
+/// which official entrypoints do not recognise as their server.
+fn shell_command(svc: &Service) -> Option<String> {
+    use crate::compose::tree::Kind;
+    let (node, _) = svc.effective("command")?;
+    let first = match &node.kind {
+        Kind::Seq { items, .. } => items.first()?.as_str()?.to_string(),
+        _ => node.as_str()?.split_whitespace().next()?.to_string(),
+    };
+    let name = first.rsplit('/').next().unwrap_or(&first);
+    matches!(name, "sh" | "bash" | "ash" | "dash").then_some(first)
+}
+
 /// Infer the plan for one service. `exempt` lists the rules the service is
 /// exempted from (carve-outs are pointless when the root stays writable).
 pub fn plan_service(
@@ -300,7 +314,10 @@ pub fn plan_service(
         taken_volume_names: top_level_volumes.to_vec(),
     };
     for m in &p.mounts {
-        if !m.tmpfs && !m.read_only && m.named {
+        // Named and anonymous volumes both start from the image's directory
+        // (an anonymous one even survives a recreate): chowned in the
+        // Dockerfile for the new user, or the user cannot write them.
+        if !m.tmpfs && !m.read_only && (m.named || m.anonymous()) {
             p.plan.volume_dirs.push(m.target.clone());
             p.plan.existing_volume_dirs.push(m.target.clone());
         }
@@ -362,11 +379,36 @@ pub fn plan_service(
             _ => false,
         };
         if read_only_applies {
-            for w in prof.writes_for(&image_ref) {
+            let mounted = |path: &str| p.mounts.iter().any(|m| m.target == path);
+            let writes: Vec<_> = prof
+                .writes_for(&image_ref)
+                .filter(|w| w.when_mounted.as_deref().is_none_or(mounted))
+                .filter(|w| !w.unless_mounted.as_deref().is_some_and(mounted))
+                .collect();
+            for w in writes {
                 let why = format!("{} ({} image profile)", w.why, prof.id);
                 match w.kind {
-                    WriteKind::Volume => {
-                        p.volume(&w.path, w.name.as_deref().unwrap_or("data"), why)
+                    WriteKind::Volume => p.add_volume(
+                        &w.path,
+                        w.name.as_deref().unwrap_or("data"),
+                        why.into(),
+                        w.disposable,
+                    ),
+                    // harden's own /tmp is already planned: a profile can
+                    // only ask for it to allow exec (JVM native libraries).
+                    WriteKind::Tmpfs if w.path == TMP => {
+                        let planned = p.plan.carve_outs.iter_mut().find(|c| c.path == TMP);
+                        if let Some(CarveOut {
+                            carve: Carve::Tmpfs { options },
+                            why: planned_why,
+                            ..
+                        }) = planned
+                        {
+                            if w.exec && !options.split(',').any(|o| o == "exec") {
+                                options.push_str(",exec");
+                                *planned_why = format!("{planned_why}; exec: {why}").into();
+                            }
+                        }
                     }
                     WriteKind::Tmpfs => {
                         let mut opts = Vec::new();
@@ -381,6 +423,9 @@ pub fn plan_service(
                         }
                         if let Some(g) = w.gid {
                             opts.push(format!("gid={g}"));
+                        }
+                        if w.exec {
+                            opts.push("exec".to_string());
                         }
                         p.tmpfs(&w.path, opts.join(","), why);
                     }
@@ -399,13 +444,32 @@ pub fn plan_service(
                 ));
             }
         }
+        // Only entrypoint scripts look at the command; a server that drops
+        // privileges itself (nginx) does so however it is started.
+        let entrypoint_drops = matches!(
+            prof.entrypoint_drops_privileges.as_deref(),
+            Some("gosu" | "su-exec" | "setpriv")
+        );
+        if !will_run_as && entrypoint_drops {
+            if let Some(shell) = shell_command(svc) {
+                p.plan.review.push(format!(
+                    "`command:` starts with `{shell}`: the image's entrypoint takes its root branch (chown, then the drop to its own user) only when the command is the server itself, so here the server would run as root, with nothing chowned; start the command with the server (exec form), or set the image's user"
+                ));
+            }
+        }
         if prof.ports_below_1024
             && svc.effective("network_mode").and_then(|(n, _)| n.as_str()) == Some("host")
+            && !p.plan.cap_add.iter().any(|(c, _)| c == "NET_BIND_SERVICE")
         {
             p.plan.cap_add.push(("NET_BIND_SERVICE".into(), "listens below port 1024 with network_mode: host, where the container's unprivileged port range does not apply".into()));
         }
-        for n in prof.notes_for(&image_ref) {
-            p.plan.review.push(n.to_string());
+        let mounts = &p.mounts;
+        let notes: Vec<String> = prof
+            .notes_with_mounts(&image_ref, |path| mounts.iter().any(|m| m.target == path))
+            .map(str::to_string)
+            .collect();
+        for n in notes {
+            p.plan.review.push(n);
         }
     }
 

@@ -5,6 +5,7 @@ const GOOD: &str = r#"
 images = ["example/db"]
 source = "test"
 checked = "today"
+proven_on = []
 runs_as_root_by_default = true
 entrypoint_drops_privileges = "gosu"
 ports = [5000]
@@ -176,8 +177,14 @@ fn postgres_caps_cover_restart_on_an_existing_volume() {
             .map(|w| w.path.as_str())
             .collect()
     };
-    assert_eq!(volumes("postgres:17"), ["/var/lib/postgresql/data"]);
-    assert!(pg.tmpfs().any(|t| t.path == "/var/run/postgresql"));
+    assert_eq!(
+        volumes("postgres:17"),
+        ["/var/lib/postgresql/data", "/run/postgresql"]
+    );
+    // The socket directory is a named volume at its real path: a tmpfs
+    // over the image's directory is root-owned on runc < 1.1.8 and
+    // Podman 4.3, and postgres cannot create its lock file there.
+    assert!(!pg.tmpfs().any(|t| t.path.ends_with("/postgresql")));
 }
 
 /// PostgreSQL 18 keeps its data below the image's new volume at
@@ -187,7 +194,7 @@ fn writes_and_notes_follow_the_major_version() {
     let pg = profile_for("postgres").expect("postgres profile");
     let data = |image: &str| -> Vec<&str> {
         pg.writes_for(image)
-            .filter(|w| w.kind == WriteKind::Volume)
+            .filter(|w| w.name.as_deref() == Some("data"))
             .map(|w| w.path.as_str())
             .collect()
     };
@@ -237,7 +244,7 @@ fn images_built_on_postgres_share_its_profile() {
     }
     let data = |image: &str| -> Vec<&str> {
         pg.writes_for(image)
-            .filter(|w| w.kind == WriteKind::Volume)
+            .filter(|w| w.name.as_deref() == Some("data"))
             .map(|w| w.path.as_str())
             .collect()
     };
@@ -364,6 +371,87 @@ fn unknown_fields_and_bad_toml_are_rejected() {
     assert!(e.message.contains("unknown field"), "{e}");
     let e = err("images = [\n");
     assert!(e.line >= 1 && e.column >= 1);
+}
+
+#[test]
+fn built_in_profiles_say_where_they_were_proven() {
+    let text = GOOD.replace("proven_on = []\n", "");
+    assert!(
+        parse_profile("good", &text).is_ok(),
+        "harden.toml may leave it out"
+    );
+    let e = load_profiles(&[("good", text.as_str())]).expect_err("built-in without proven_on");
+    assert!(e.message.contains("proven_on"), "{e}");
+    for p in profiles() {
+        assert!(p.proven_on.is_some(), "{}", p.id);
+    }
+    for proven in [
+        "postgres",
+        "redis",
+        "nginx",
+        "mariadb",
+        "memcached",
+        "caddy",
+    ] {
+        let p = profile_for(proven).expect(proven);
+        let on = p.proven_on.as_deref().unwrap_or_default();
+        assert!(
+            on.iter().any(|e| e.contains("Podman 4.3.1")),
+            "{proven}: {on:?}"
+        );
+    }
+}
+
+#[test]
+fn tmpfs_only_options_and_when_mounted_are_checked() {
+    let e = err(&GOOD.replace("name = \"data\"\n", "name = \"data\"\nexec = true\n"));
+    assert!(e.message.contains("tmpfs options"), "{e}");
+    let e = err(&GOOD.replace(
+        "why = \"socket\"",
+        "why = \"socket\"\nwhen_mounted = \"etc/x/\"",
+    ));
+    assert!(e.message.contains("when_mounted"), "{e}");
+    let ok = GOOD.replace(
+        "why = \"socket\"",
+        "why = \"socket\"\nexec = true\nwhen_mounted = \"/etc/db/templates\"",
+    );
+    let p = parse_profile("good", &ok).expect("valid");
+    let t = p.tmpfs().next().expect("tmpfs");
+    assert!(t.exec);
+    assert_eq!(t.when_mounted.as_deref(), Some("/etc/db/templates"));
+}
+
+#[test]
+fn elastic_images_already_run_as_1000() {
+    for (image, gid) in [
+        ("docker.elastic.co/logstash/logstash:8.15.0", 1000),
+        ("docker.elastic.co/kibana/kibana:8.15.0", 0),
+        ("docker.elastic.co/beats/filebeat:8.15.0", 1000),
+        ("docker.elastic.co/elasticsearch/elasticsearch:8.15.0", 0),
+    ] {
+        let p = profile_for(image).expect(image);
+        assert!(!p.runs_as_root_by_default, "{image}");
+        assert!(p.caps.needed_as_root.is_empty(), "{image}");
+        let u = p.user_for(image).expect("user");
+        assert_eq!((u.uid, u.gid), (1000, gid), "{image}");
+    }
+    // JVM programs load native libraries they extract to /tmp.
+    for image in ["logstash:8.15.0", "elasticsearch:8.15.0"] {
+        let p = profile_for(image).expect(image);
+        assert!(p.tmpfs().any(|t| t.path == "/tmp" && t.exec), "{image}");
+    }
+}
+
+#[test]
+fn valkey_follows_the_redis_entrypoint() {
+    let v = profile_for("valkey/valkey:8.0").expect("valkey profile");
+    let r = profile_for("redis:7").expect("redis profile");
+    assert_eq!(v.caps.needed_as_root, r.caps.needed_as_root);
+    assert!(v.caps.needed_as_root.iter().any(|c| c == "DAC_READ_SEARCH"));
+    assert_eq!(v.user_for("valkey/valkey:8.0").map(|u| u.uid), Some(999));
+    assert!(v
+        .notes_for("valkey/valkey:8.0")
+        .any(|n| n.contains("command:")));
 }
 
 #[test]
