@@ -76,6 +76,11 @@ pub struct Common {
     /// Refuse YAML whose data, aliases expanded, has more nodes than this.
     #[arg(long, value_name = "NODES", default_value_t = crate::limits::DEFAULT_MAX_YAML_NODES)]
     pub max_yaml_nodes: usize,
+
+    /// Interpolate compose files with this env file instead of the
+    /// project's `.env`, like `docker compose --env-file` (repeatable).
+    #[arg(long = "env-file", value_name = "PATH")]
+    pub env_files: Vec<PathBuf>,
 }
 
 impl Common {

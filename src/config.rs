@@ -50,6 +50,8 @@ pub struct Config {
     pub exceptions: Vec<Exception>,
     /// Extra known images, consulted before the built-in profiles.
     pub images: Vec<Arc<ImageProfile>>,
+    /// How the facts of images are looked up.
+    pub lookup: crate::image::Settings,
 }
 
 /// One `[[exception]]`: rules a path and/or a service is exempted from.
@@ -144,6 +146,7 @@ impl Default for Config {
             skip: Vec::new(),
             exceptions: Vec::new(),
             images: Vec::new(),
+            lookup: crate::image::Settings::default(),
         }
     }
 }

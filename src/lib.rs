@@ -8,6 +8,7 @@ pub mod discover;
 pub mod dockerfile;
 pub mod edit;
 pub mod finding;
+pub mod image;
 pub mod limits;
 pub mod link;
 pub mod migration;

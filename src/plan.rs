@@ -261,10 +261,11 @@ pub fn plan_service(
         && !ctx.allows(svc, crate::rules::unmounted_write_path::NAME);
 
     // The image: the service's own, or the base of the Dockerfile it builds.
-    let image = svc
-        .scalar("image")
-        .and_then(|(n, _)| n.as_str())
-        .map(str::to_string);
+    // As Compose resolves it (`postgres:${VERSION}` with the `.env`).
+    let image = svc.scalar("image").and_then(|(n, _)| n.as_str()).map(|s| {
+        crate::image::interpolate::image_reference(s, &ctx.src.path, &ctx.config.lookup.env_files)
+            .unwrap_or_else(|| s.to_string())
+    });
     let base_image = built
         .and_then(|b| {
             let i = crate::dockerfile::analyze::run_stage(b.dockerfile, b.target)?;

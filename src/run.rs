@@ -857,11 +857,13 @@ impl<W: Write> Out<W> {
 /// The run's configuration; an unusable harden.toml stops the run before
 /// any file is read (exit 2), since its exemptions would be ignored.
 fn load_config(common: &Common) -> Result<Config, ExitCode> {
-    crate::config::discover(common.config.as_deref()).map_err(|e| {
+    let mut config = crate::config::discover(common.config.as_deref()).map_err(|e| {
         let mut err = Out::stderr();
         err.put(&format!("{e}\n"));
         ExitCode::from(2)
-    })
+    })?;
+    crate::image::Settings::apply_cli(&mut config.lookup, common);
+    Ok(config)
 }
 
 /// Every file's result, in input order, for reports that need the whole run.
