@@ -3,7 +3,10 @@
 //! as, the paths it writes and the privileges its entrypoint needs, read
 //! without running it from the local engine's store or from its registry.
 
+pub mod facts;
 pub mod interpolate;
+pub mod layers;
+pub mod reference;
 
 use std::path::PathBuf;
 
