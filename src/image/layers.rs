@@ -273,47 +273,57 @@ impl Fs {
         }
     }
 
-    /// Follow symlinks (at most 16) to the path of a regular file.
+    /// Follow symlinks, in the last component and in the directories
+    /// above it (`/bin` is a link to `usr/bin` on merged-/usr systems), to
+    /// a path the image has; `None` when there is none or links loop.
     pub fn resolve(&self, path: &str) -> Option<String> {
-        let mut current = normalize(path)?;
-        for _ in 0..16 {
-            let meta = self.files.get(&current)?;
-            match (&meta.kind, &meta.link) {
-                (Kind::Symlink, Some(target)) => {
-                    let joined = if target.starts_with('/') {
-                        target.clone()
-                    } else {
-                        let dir = current.rsplit_once('/').map_or("", |(d, _)| d);
-                        format!("{dir}/{target}")
-                    };
-                    current = normalize_lexically(&joined)?;
+        let mut pending: Vec<String> = normalize(path)?
+            .split('/')
+            .filter(|c| !c.is_empty())
+            .rev()
+            .map(str::to_string)
+            .collect();
+        let mut current = String::new();
+        let mut hops = 0;
+        while let Some(c) = pending.pop() {
+            let candidate = format!("{current}/{c}");
+            let meta = self.files.get(&candidate);
+            match meta.map(|m| (&m.kind, &m.link)) {
+                Some((Kind::Symlink, Some(target))) => {
+                    hops += 1;
+                    if hops > 32 {
+                        return None;
+                    }
+                    if target.starts_with('/') {
+                        current.clear();
+                    }
+                    for part in target.split('/').filter(|p| !p.is_empty()).rev() {
+                        pending.push(part.to_string());
+                    }
                 }
-                (Kind::Hardlink, Some(target)) => current = normalize(target)?,
-                _ => return Some(current),
+                Some((Kind::Hardlink, Some(target))) if pending.is_empty() => {
+                    return normalize(target).filter(|t| self.files.contains_key(t));
+                }
+                _ if c == "." => {}
+                _ if c == ".." => {
+                    current = current
+                        .rsplit_once('/')
+                        .map_or(String::new(), |(d, _)| d.to_string());
+                }
+                _ => current = candidate,
             }
         }
-        None
+        let found = if current.is_empty() {
+            "/".to_string()
+        } else {
+            current
+        };
+        self.files.contains_key(&found).then_some(found)
     }
 
     pub fn text(&self, path: &str) -> Option<&[u8]> {
         self.texts.get(path).map(Vec::as_slice)
     }
-}
-
-/// Like [`normalize`], with `..` taken as a step up (a symlink target may
-/// climb; it cannot leave `/`).
-fn normalize_lexically(path: &str) -> Option<String> {
-    let mut parts: Vec<&str> = Vec::new();
-    for c in path.split('/') {
-        match c {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            c => parts.push(c),
-        }
-    }
-    Some(format!("/{}", parts.join("/")))
 }
 
 #[cfg(test)]
@@ -405,20 +415,25 @@ mod tests {
                 b"usr/local/bin/docker-entrypoint.sh",
             ),
             (
-                "bin/up",
+                "opt/up",
                 L,
                 0o777,
                 0,
                 b"../../../usr/local/bin/docker-entrypoint.sh",
             ),
             ("loop", L, 0o777, 0, b"loop"),
+            ("usr/bin/dash", F, 0o755, 0, b""),
+            ("usr/bin/sh", L, 0o777, 0, b"dash"),
+            ("bin", L, 0o777, 0, b"usr/bin"),
         ]));
+        assert_eq!(fs.resolve("/bin/sh").as_deref(), Some("/usr/bin/dash"));
+        assert_eq!(fs.resolve("/bin/nothing"), None);
         assert_eq!(
             fs.resolve("/docker-entrypoint.sh").as_deref(),
             Some("/usr/local/bin/docker-entrypoint.sh")
         );
         assert_eq!(
-            fs.resolve("/bin/up").as_deref(),
+            fs.resolve("/opt/up").as_deref(),
             Some("/usr/local/bin/docker-entrypoint.sh")
         );
         assert_eq!(fs.resolve("/loop"), None);
