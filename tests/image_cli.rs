@@ -36,11 +36,19 @@ fn variables_in_image_come_from_the_env_file() {
     let r = harden(dir.path(), &["fix", "--dry-run"]);
     assert_eq!(r.code, 1, "{}", r.stderr);
     // The postgres and redis profiles are used: their data volumes and users.
-    assert!(r.stdout.contains("db-data:/var/lib/postgresql/data"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("db-data:/var/lib/postgresql/data"),
+        "{}",
+        r.stdout
+    );
     assert!(r.stdout.contains("cache-data:/data"), "{}", r.stdout);
     assert!(r.stderr.contains("postgres"), "{}", r.stderr);
     // The references are left as the author wrote them.
-    assert!(r.stdout.contains(" image: postgres:${POSTGRESQL_VERSION}"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains(" image: postgres:${POSTGRESQL_VERSION}"),
+        "{}",
+        r.stdout
+    );
     assert!(!r.stdout.contains("-    image:"), "{}", r.stdout);
     snapshot(
         "image_interpolated_from_env_file",
@@ -58,7 +66,11 @@ fn a_default_in_the_reference_is_used_without_an_env_file() {
     .unwrap();
     let r = harden(dir.path(), &["fix", "--dry-run"]);
     assert_eq!(r.code, 1, "{}", r.stderr);
-    assert!(r.stdout.contains("db-data:/var/lib/postgresql/data"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("db-data:/var/lib/postgresql/data"),
+        "{}",
+        r.stdout
+    );
     snapshot(
         "image_interpolated_default",
         &format!("{}\n---- notes ----\n{}", r.stdout, r.stderr),
@@ -76,11 +88,16 @@ fn env_file_flag_replaces_the_project_env() {
     std::fs::write(dir.path().join(".env"), "DB_IMAGE=nothing-known:1\n").unwrap();
     std::fs::write(dir.path().join("prod.env"), "DB_IMAGE=\"postgres:16\"\n").unwrap();
     let plain = harden(dir.path(), &["fix", "--dry-run"]);
-    assert!(!plain.stdout.contains("/var/lib/postgresql/data"), "{}", plain.stdout);
-    let r = harden(
-        dir.path(),
-        &["fix", "--dry-run", "--env-file", "prod.env"],
+    assert!(
+        !plain.stdout.contains("/var/lib/postgresql/data"),
+        "{}",
+        plain.stdout
     );
+    let r = harden(dir.path(), &["fix", "--dry-run", "--env-file", "prod.env"]);
     assert_eq!(r.code, 1, "{}", r.stderr);
-    assert!(r.stdout.contains("db-data:/var/lib/postgresql/data"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("db-data:/var/lib/postgresql/data"),
+        "{}",
+        r.stdout
+    );
 }

@@ -42,13 +42,13 @@ fn tag_path(key: &str) -> Option<PathBuf> {
     Some(dir()?.join("tags").join(format!("{}.json", hex(key))))
 }
 
-fn read(path: &PathBuf) -> Option<String> {
+fn read(path: &std::path::Path) -> Option<String> {
     crate::run::read_text(path, MAX_ENTRY).ok()
 }
 
 /// Write atomically (a temporary file renamed), in a directory only the
 /// user can read; a failure only means no cache.
-fn write(path: &PathBuf, text: &str) {
+fn write(path: &std::path::Path, text: &str) {
     let Some(parent) = path.parent() else { return };
     if std::fs::create_dir_all(parent).is_err() {
         return;

@@ -363,6 +363,33 @@ pub fn decide(script: &str, a: &Analysis, known_user: &dyn Fn(&str) -> Option<St
     }
 }
 
+/// The decision for an image's first entrypoint script, with the script's
+/// file name; users named in it are looked up in the image's accounts.
+pub fn decide_image(f: &super::facts::ImageFacts) -> Option<(String, Decision)> {
+    let s = f.scripts.first()?;
+    let name = s.path.rsplit('/').next().unwrap_or(&s.path).to_string();
+    let a = analyze(&s.path, &s.text);
+    let known = |spec: &str| -> Option<String> {
+        let (u, g) = match spec.split_once(':') {
+            Some((u, g)) => (u, Some(g)),
+            None => (spec, None),
+        };
+        let account = match u.parse::<u32>() {
+            Ok(n) => f.users.iter().find(|a| a.uid == n),
+            Err(_) => f.users.iter().find(|a| a.name == u),
+        }?;
+        let gid = match g {
+            None => account.gid,
+            Some(g) => match g.parse::<u32>() {
+                Ok(n) => n,
+                Err(_) => f.groups.iter().find(|x| x.name == g)?.gid,
+            },
+        };
+        Some(format!("{}:{gid}", account.uid))
+    };
+    Some((name.clone(), decide(&name, &a, &known)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -529,29 +556,3 @@ exec "$@"
     }
 }
 
-/// The decision for an image's first entrypoint script, with the script's
-/// file name; users named in it are looked up in the image's accounts.
-pub fn decide_image(f: &super::facts::ImageFacts) -> Option<(String, Decision)> {
-    let s = f.scripts.first()?;
-    let name = s.path.rsplit('/').next().unwrap_or(&s.path).to_string();
-    let a = analyze(&s.path, &s.text);
-    let known = |spec: &str| -> Option<String> {
-        let (u, g) = match spec.split_once(':') {
-            Some((u, g)) => (u, Some(g)),
-            None => (spec, None),
-        };
-        let account = match u.parse::<u32>() {
-            Ok(n) => f.users.iter().find(|a| a.uid == n),
-            Err(_) => f.users.iter().find(|a| a.name == u),
-        }?;
-        let gid = match g {
-            None => account.gid,
-            Some(g) => match g.parse::<u32>() {
-                Ok(n) => n,
-                Err(_) => f.groups.iter().find(|x| x.name == g)?.gid,
-            },
-        };
-        Some(format!("{}:{gid}", account.uid))
-    };
-    Some((name.clone(), decide(&name, &a, &known)))
-}
