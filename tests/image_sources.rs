@@ -340,3 +340,45 @@ fn an_unanswering_registry_does_not_hang() {
     assert!(lookup_uncached(&format!("127.0.0.1:{closed}/team/app:1"), &settings).is_err());
     assert!(start.elapsed() < Duration::from_secs(5));
 }
+
+/// Peak memory of a cold look-up of a large image, for the record: run with
+/// `HARDEN_LARGE_IMAGE=REF [HARDEN_LARGE_INSECURE=HOST] cargo test --test
+/// image_sources large -- --ignored --nocapture`. The layers stream, so the
+/// peak stays far below the image's size.
+#[test]
+#[ignore]
+fn large_image_peak_memory() {
+    let Ok(reference) = std::env::var("HARDEN_LARGE_IMAGE") else {
+        return skip_or_fail("HARDEN_LARGE_IMAGE not set");
+    };
+    let dir = tempfile::tempdir().unwrap();
+    std::env::set_var("XDG_CACHE_HOME", dir.path());
+    let settings = match std::env::var("HARDEN_LARGE_INSECURE") {
+        Ok(host) => Settings {
+            source: ImageSource::Registry,
+            insecure_registries: vec![host],
+            ..Settings::default()
+        },
+        Err(_) => engine_only(),
+    };
+    let start = Instant::now();
+    let f = lookup_uncached(&reference, &settings).unwrap();
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let peak = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .unwrap_or("")
+        .to_string();
+    eprintln!(
+        "{reference} from {}: {} layers in {:?}, peak {peak}",
+        f.source,
+        f.config.diff_ids.len(),
+        start.elapsed()
+    );
+    let kb: u64 = peak
+        .split_whitespace()
+        .nth(1)
+        .and_then(|n| n.parse().ok())
+        .unwrap();
+    assert!(kb < 100 * 1024, "peak {kb} kB");
+}
