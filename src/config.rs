@@ -122,6 +122,9 @@ struct Raw {
     exception: Vec<Spanned<RawException>>,
     #[serde(default)]
     image: Vec<Spanned<ImageProfile>>,
+    /// Registries read over plain HTTP (`host:port`), like --insecure-registry.
+    #[serde(default)]
+    insecure_registries: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -251,6 +254,9 @@ pub fn parse(text: &str) -> Result<Config, Located> {
         cfg.tmpfs_size = s.get_ref().clone();
     }
     cfg.numeric_user = raw.numeric_user;
+    cfg.lookup
+        .insecure_registries
+        .clone_from(&raw.insecure_registries);
     for r in &raw.skip {
         known_rule(r, false)?;
         cfg.skip.push(r.get_ref().clone());

@@ -372,7 +372,11 @@ pub fn plan_service(
         // Nothing tells harden where an unknown image writes: say so
         // rather than imply the carve-outs are complete.
         if built.is_none() && profile.is_none() {
-            p.plan.unknown_image = image.clone();
+            // Named as the author wrote it.
+            p.plan.unknown_image = svc
+                .scalar("image")
+                .and_then(|(n, _)| n.as_str())
+                .map(str::to_string);
         }
     }
     p.plan.tmpfs_dirs = tmpfs_modes(&p.plan.carve_outs);

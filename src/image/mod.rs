@@ -197,3 +197,43 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
             s
         })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn insecure_registries_come_from_harden_toml_and_the_command_line() {
+        let mut cfg = crate::config::parse("insecure-registries = [\"127.0.0.1:5000\"]\n").unwrap();
+        assert_eq!(cfg.lookup.insecure_registries, ["127.0.0.1:5000"]);
+        let cli = <crate::cli::Cli as clap::Parser>::try_parse_from([
+            "harden",
+            "check",
+            "--insecure-registry",
+            "localhost:5001",
+            "--insecure-registry",
+            "127.0.0.1:5000",
+            "--offline",
+            "--platform",
+            "linux/arm64",
+        ])
+        .unwrap();
+        let crate::cli::Command::Check(args) = cli.command else {
+            unreachable!()
+        };
+        Settings::apply_cli(&mut cfg.lookup, &args.common);
+        assert_eq!(
+            cfg.lookup.insecure_registries,
+            ["127.0.0.1:5000", "localhost:5001"]
+        );
+        assert!(cfg.lookup.offline);
+        assert_eq!(cfg.lookup.platform.as_deref(), Some("linux/arm64"));
+        assert!(crate::config::parse("insecure-registries = \"x\"\n").is_err());
+    }
+
+    #[test]
+    fn a_reference_no_engine_accepts_is_unknown_with_its_reason() {
+        let e = lookup_uncached("Not An Image", &Settings::default()).unwrap_err();
+        assert_eq!(e.reasons, ["`Not An Image` is not an image reference"]);
+    }
+}
