@@ -81,6 +81,8 @@ pub struct ServicePlan {
     /// The service runs an image harden has no profile for and no
     /// Dockerfile of: where it writes is not known.
     pub unknown_image: Option<String>,
+    /// What the image itself said, for an image without a profile.
+    pub facts: Option<Arc<crate::image::facts::ImageFacts>>,
 }
 
 /// What the plan needs of a Dockerfile that the service builds.
@@ -362,6 +364,21 @@ pub fn plan_service(
         }
     }
 
+    // An image without a profile: what the image itself says.
+    if let (None, None, Some(img)) = (built, profile, &image) {
+        if let Ok(f) = crate::image::lookup(img, &ctx.config.lookup) {
+            let has_user = svc.scalar("user").and_then(|(n, _)| n.as_str()).is_some();
+            let advice = crate::image::advice::advise(&f, has_user, read_only_applies);
+            p.plan.user = advice.user;
+            p.plan.cap_add.extend(advice.cap_add);
+            for crate::image::advice::Carve::Volume(path, suffix, why) in advice.carves {
+                p.volume(&path, &suffix, why);
+            }
+            p.plan.review.extend(advice.review);
+            p.plan.facts = Some(f);
+        }
+    }
+
     if let Some(b) = built {
         if read_only_applies {
             plan_from_dockerfile(&mut p, b);
@@ -371,7 +388,7 @@ pub fn plan_service(
         plan_from_environment(&mut p, ctx, svc, built);
         // Nothing tells harden where an unknown image writes: say so
         // rather than imply the carve-outs are complete.
-        if built.is_none() && profile.is_none() {
+        if built.is_none() && profile.is_none() && p.plan.facts.is_none() {
             // Named as the author wrote it.
             p.plan.unknown_image = svc
                 .scalar("image")

@@ -265,6 +265,9 @@ fn facts_from_the_engine_store_and_from_a_registry() {
         pairs.push((*name, local, remote));
     }
 
+    fix_and_verify(&pairs, &unique, &cache);
+    umask_fix(&pairs[4].1, &cache);
+
     for (name, local, remote) in &pairs {
         let from_engine = lookup_uncached(local, &engine_only())
             .unwrap_or_else(|e| panic!("{name} from the engine: {e}"));
@@ -381,4 +384,91 @@ fn large_image_peak_memory() {
         .and_then(|n| n.parse().ok())
         .unwrap();
     assert!(kb < 100 * 1024, "peak {kb} kB");
+}
+
+/// A project running the test images, hardened from what the images say
+/// (engine only): the fix is a snapshot, and the hardened project passes
+/// `harden verify` in real containers.
+fn fix_and_verify(pairs: &[(&str, String, String)], unique: &str, cache: &Path) {
+    let dir = tempfile::Builder::new()
+        .prefix("harden-image-fix-")
+        .tempdir()
+        .unwrap();
+    // verify probes writes as the container's configured user (root
+    // here), which cannot enter the umask image's 0700 data directory
+    // without DAC_OVERRIDE, though the service itself (uid 998) can: that
+    // image's fix is checked from its diff in the main test instead.
+    let mut compose = String::from("services:\n");
+    for (name, local, _) in pairs.iter().filter(|(n, _, _)| *n != "facts-umask") {
+        let service = name.trim_start_matches("facts-");
+        compose.push_str(&format!("  {service}:\n    image: {local}\n"));
+    }
+    std::fs::write(dir.path().join("compose.yaml"), &compose).unwrap();
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_harden"))
+            .args(args)
+            .current_dir(dir.path())
+            .env("NO_COLOR", "1")
+            .env("XDG_CACHE_HOME", cache)
+            .output()
+            .unwrap()
+    };
+    let dry = run(&["fix", "--dry-run", "--image-source", "engine"]);
+    let text = format!(
+        "{}\n---- notes ----\n{}",
+        String::from_utf8_lossy(&dry.stdout),
+        String::from_utf8_lossy(&dry.stderr)
+    )
+    .replace(unique, "UNIQUE");
+    eprintln!("{text}");
+    assert_eq!(dry.status.code(), Some(1), "{text}");
+    insta::with_settings!({snapshot_path => Path::new(env!("CARGO_MANIFEST_DIR")).join("snapshots"), prepend_module_to_snapshot => false}, {
+        insta::assert_snapshot!("image_facts_fix", text);
+    });
+    let fixed = run(&["fix", "--image-source", "engine"]);
+    assert_eq!(
+        fixed.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&fixed.stderr)
+    );
+    let verify = run(&["verify", "--engine", "podman", "--settle", "3", "."]);
+    let out = format!(
+        "{}{}",
+        String::from_utf8_lossy(&verify.stdout),
+        String::from_utf8_lossy(&verify.stderr)
+    );
+    eprintln!("{out}");
+    assert_eq!(verify.status.code(), Some(0), "{out}");
+}
+
+/// The umask image must start as root (no non-root path in its script):
+/// its fix gives back exactly the capabilities the script's lines need.
+fn umask_fix(local: &str, cache: &Path) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("compose.yaml"),
+        format!("services:\n  vault:\n    image: {local}\n"),
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_harden"))
+        .args(["fix", "--dry-run", "--image-source", "engine"])
+        .current_dir(dir.path())
+        .env("NO_COLOR", "1")
+        .env("XDG_CACHE_HOME", cache)
+        .output()
+        .unwrap();
+    let diff = String::from_utf8_lossy(&out.stdout);
+    let notes = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        diff.contains("+    cap_add:\n+      - CHOWN\n+      - SETUID\n+      - SETGID\n+      - DAC_READ_SEARCH\n"),
+        "{diff}"
+    );
+    assert!(diff.contains("vault-vault:/srv/vault"), "{diff}");
+    assert!(!diff.contains("+    user:"), "{diff}");
+    assert!(
+        notes.contains("CHOWN for vault-entrypoint.sh line 4: chown -R vault:vault /srv/vault; SETUID and SETGID for vault-entrypoint.sh line 5: exec setpriv --reuid=vault")
+            && notes.contains("DAC_READ_SEARCH for vault-entrypoint.sh line 3: umask 0077, then vault-entrypoint.sh line 4: chown -R vault:vault /srv/vault"),
+        "{notes}"
+    );
 }

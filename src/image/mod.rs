@@ -3,6 +3,7 @@
 //! as, the paths it writes and the privileges its entrypoint needs, read
 //! without running it from the local engine's store or from its registry.
 
+pub mod advice;
 pub mod cache;
 pub mod engine;
 pub mod entrypoint;

@@ -2,4 +2,4 @@
 set -e
 umask 0077
 chown -R vault:vault /srv/vault
-exec runuser -u vault -- sh -c 'date >> /srv/vault/entries; exec sleep infinity'
+exec setpriv --reuid=vault --regid=vault --init-groups sh -c 'date >> /srv/vault/entries; exec sleep infinity'
