@@ -39,6 +39,25 @@ fn err(m: impl Into<String>) -> Error {
     Error(m.into())
 }
 
+/// A transport failure in words that do not depend on the system's
+/// resolver or TLS library.
+fn transport(e: &ureq::Error) -> String {
+    match e {
+        ureq::Error::Timeout(_) => "it timed out".into(),
+        ureq::Error::HostNotFound => "its address could not be resolved".into(),
+        ureq::Error::ConnectionFailed => "the connection was refused".into(),
+        ureq::Error::Io(io) => match io.kind() {
+            io::ErrorKind::ConnectionRefused => "the connection was refused".into(),
+            io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => "it timed out".into(),
+            _ if io.to_string().contains("lookup address") => {
+                "its address could not be resolved".into()
+            }
+            _ => format!("{io}"),
+        },
+        other => other.to_string(),
+    }
+}
+
 /// A `user:password` pair for a registry, from the user's Docker (or
 /// Podman) auth file. Never printed: Debug says only that it is there.
 #[derive(Clone)]
@@ -204,9 +223,13 @@ impl Client {
             } else if let (Some(c), 1) = (&self.credentials, attempt) {
                 req = req.header("Authorization", &format!("Basic {}", c.basic));
             }
-            let resp = req
-                .call()
-                .map_err(|e| err(format!("registry {} did not answer: {e}", self.registry)))?;
+            let resp = req.call().map_err(|e| {
+                err(format!(
+                    "registry {} did not answer: {}",
+                    self.registry,
+                    transport(&e)
+                ))
+            })?;
             let status = resp.status().as_u16();
             if status == 401 && attempt == 0 {
                 let header = resp
@@ -289,8 +312,9 @@ impl Client {
         }
         let mut resp = req.call().map_err(|e| {
             err(format!(
-                "the token service of {} did not answer: {e}",
-                self.registry
+                "the token service of {} did not answer: {}",
+                self.registry,
+                transport(&e)
             ))
         })?;
         if resp.status().as_u16() != 200 {
