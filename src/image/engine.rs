@@ -198,3 +198,33 @@ fn read_archive<R: Read>(
     }
     Ok(found)
 }
+
+/// The largest image listing read.
+const MAX_LIST: u64 = 16 << 20;
+
+/// Every tagged image in the engine's store, as canonical references
+/// (`docker.io/library/postgres:16`), listed once per run: asking the
+/// engine about each image a large tree names would cost a process each.
+pub fn tags(engine: &str) -> &'static std::collections::HashSet<String> {
+    use std::collections::HashSet;
+    use std::sync::{Mutex, OnceLock};
+    static LISTS: OnceLock<Mutex<HashMap<String, &'static HashSet<String>>>> = OnceLock::new();
+    let lists = LISTS.get_or_init(Default::default);
+    let mut m = lists.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(l) = m.get(engine) {
+        return l;
+    }
+    let mut cmd = Command::new(engine);
+    cmd.args(["image", "ls", "--format", "{{.Repository}}:{{.Tag}}"]);
+    let set: HashSet<String> = match output_within(cmd, MAX_LIST, INSPECT_TIMEOUT) {
+        Ok((true, out)) => String::from_utf8_lossy(&out)
+            .lines()
+            .filter_map(|l| super::reference::Reference::parse(l.trim()))
+            .map(|r| r.canonical())
+            .collect(),
+        _ => HashSet::new(),
+    };
+    let leaked: &'static HashSet<String> = Box::leak(Box::new(set));
+    m.insert(engine.to_string(), leaked);
+    leaked
+}

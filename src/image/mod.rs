@@ -34,6 +34,8 @@ pub enum ImageSource {
 
 /// The platform looked for in a multi-platform image by default.
 pub const DEFAULT_PLATFORM: &str = "linux/amd64";
+/// The most distinct images looked up in one run.
+pub const MAX_IMAGES_PER_RUN: usize = 200;
 /// How long one registry request may wait for a connection or an answer.
 pub const TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -96,10 +98,41 @@ pub fn lookup(reference: &str, settings: &Settings) -> Lookup {
             .get_or_init(Default::default)
             .lock()
             .unwrap_or_else(|p| p.into_inner());
+        if !m.contains_key(&key) && m.len() >= MAX_IMAGES_PER_RUN {
+            return Err(Unknown {
+                reference: reference.to_string(),
+                reasons: vec![format!(
+                    "not looked up: the run names more than {MAX_IMAGES_PER_RUN} images"
+                )],
+            });
+        }
         m.entry(key).or_default().clone()
     };
     cell.get_or_init(|| lookup_uncached(reference, settings))
         .clone()
+}
+
+fn unreachable_hosts() -> &'static Mutex<HashMap<String, String>> {
+    static HOSTS: OnceLock<Mutex<HashMap<String, String>>> = OnceLock::new();
+    HOSTS.get_or_init(Default::default)
+}
+
+/// Why a registry already failed to answer in this run: it is not asked
+/// again for the next image (a tree naming many images of one
+/// unreachable registry would wait out a timeout for each).
+fn unreachable(registry: &str) -> Option<String> {
+    unreachable_hosts()
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .get(registry)
+        .cloned()
+}
+
+fn mark_unreachable(registry: &str, why: &str) {
+    unreachable_hosts()
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(registry.to_string(), why.to_string());
 }
 
 /// Look `reference` up in each source in turn, without the run's memo
@@ -118,6 +151,10 @@ pub fn lookup_uncached(reference: &str, settings: &Settings) -> Lookup {
     let mut reasons = Vec::new();
     if settings.source != ImageSource::Registry {
         match engine::find(settings.engine.as_deref()) {
+            // A tag the store does not list is not asked about (a digest is).
+            Some(e) if r.digest.is_none() && !engine::tags(&e).contains(&r.canonical()) => {
+                reasons.push(format!("not in the {e} image store"));
+            }
             Some(e) => match from_engine(&e, reference, &limits) {
                 Ok(Some(f)) => return Ok(Arc::new(f)),
                 Ok(None) => reasons.push(format!("not in the {e} image store")),
@@ -129,10 +166,17 @@ pub fn lookup_uncached(reference: &str, settings: &Settings) -> Lookup {
     if settings.source != ImageSource::Engine {
         if settings.offline {
             reasons.push("the registry was not asked (--offline)".into());
+        } else if let Some(why) = unreachable(&r.registry) {
+            reasons.push(why);
         } else {
             match from_registry(&r, settings, &limits) {
                 Ok(f) => return Ok(Arc::new(f)),
-                Err(m) => reasons.push(m.0),
+                Err(m) => {
+                    if m.0.contains("did not answer") {
+                        mark_unreachable(&r.registry, &m.0);
+                    }
+                    reasons.push(m.0);
+                }
             }
         }
     }
