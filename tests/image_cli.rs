@@ -101,3 +101,56 @@ fn env_file_flag_replaces_the_project_env() {
         r.stdout
     );
 }
+
+#[test]
+fn cache_clear_removes_only_harden_s_files() {
+    let dir = scratch();
+    let cache = dir.path().join("cache");
+    let images = cache.join("harden/images");
+    std::fs::create_dir_all(images.join("facts")).unwrap();
+    std::fs::create_dir_all(images.join("tags")).unwrap();
+    std::fs::write(images.join("facts/abc.json"), "{}").unwrap();
+    std::fs::write(images.join("tags/def.json"), "{}").unwrap();
+    std::fs::write(images.join("facts/notes.txt"), "kept").unwrap();
+    let outside = dir.path().join("precious.json");
+    std::fs::write(&outside, "kept").unwrap();
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(&outside, images.join("tags/link.json")).unwrap();
+    let out = std::process::Command::new(BIN)
+        .args(["cache", "clear"])
+        .env("XDG_CACHE_HOME", &cache)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.starts_with("removed 2 cached image file(s) from "),
+        "{said}"
+    );
+    assert!(!images.join("facts/abc.json").exists());
+    assert!(!images.join("tags/def.json").exists());
+    assert!(images.join("facts/notes.txt").exists());
+    assert_eq!(std::fs::read_to_string(&outside).unwrap(), "kept");
+}
+
+#[test]
+fn offline_and_unknown_images_change_nothing_in_the_output() {
+    let dir = scratch();
+    std::fs::write(
+        dir.path().join("compose.yaml"),
+        "services:\n  api:\n    image: registry.example.com/team/api:1.0\n",
+    )
+    .unwrap();
+    let online = harden(dir.path(), &["fix", "--dry-run"]);
+    let offline = harden(dir.path(), &["fix", "--dry-run", "--offline"]);
+    assert_eq!(online.code, 1);
+    assert_eq!(online.stdout, offline.stdout);
+    assert_eq!(online.stderr, offline.stderr);
+    assert!(
+        offline
+            .stderr
+            .contains("harden knows nothing about `registry.example.com/team/api:1.0`"),
+        "{}",
+        offline.stderr
+    );
+}

@@ -28,8 +28,9 @@ pub fn find(preferred: Option<&str>) -> Option<String> {
 
 /// The largest `image inspect` output read.
 const MAX_INSPECT: u64 = 4 << 20;
-/// How long `image inspect` may take.
-const INSPECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long `image inspect` or `image ls` may take (the engine may wait
+/// for its store's lock while another command writes to it).
+const INSPECT_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// Run `cmd`, reading at most `max` bytes of its output, within `timeout`.
 fn output_within(mut cmd: Command, max: u64, timeout: Duration) -> io::Result<(bool, Vec<u8>)> {
@@ -205,26 +206,31 @@ const MAX_LIST: u64 = 16 << 20;
 /// Every tagged image in the engine's store, as canonical references
 /// (`docker.io/library/postgres:16`), listed once per run: asking the
 /// engine about each image a large tree names would cost a process each.
-pub fn tags(engine: &str) -> &'static std::collections::HashSet<String> {
+/// `None` when the engine could not list them (busy, broken): each image
+/// is then asked about.
+pub fn tags(engine: &str) -> Option<&'static std::collections::HashSet<String>> {
     use std::collections::HashSet;
     use std::sync::{Mutex, OnceLock};
-    static LISTS: OnceLock<Mutex<HashMap<String, &'static HashSet<String>>>> = OnceLock::new();
+    type Lists = Mutex<HashMap<String, Option<&'static HashSet<String>>>>;
+    static LISTS: OnceLock<Lists> = OnceLock::new();
     let lists = LISTS.get_or_init(Default::default);
     let mut m = lists.lock().unwrap_or_else(|p| p.into_inner());
     if let Some(l) = m.get(engine) {
-        return l;
+        return *l;
     }
     let mut cmd = Command::new(engine);
     cmd.args(["image", "ls", "--format", "{{.Repository}}:{{.Tag}}"]);
-    let set: HashSet<String> = match output_within(cmd, MAX_LIST, INSPECT_TIMEOUT) {
-        Ok((true, out)) => String::from_utf8_lossy(&out)
-            .lines()
-            .filter_map(|l| super::reference::Reference::parse(l.trim()))
-            .map(|r| r.canonical())
-            .collect(),
-        _ => HashSet::new(),
+    let listed = match output_within(cmd, MAX_LIST, INSPECT_TIMEOUT) {
+        Ok((true, out)) => {
+            let set: HashSet<String> = String::from_utf8_lossy(&out)
+                .lines()
+                .filter_map(|l| super::reference::Reference::parse(l.trim()))
+                .map(|r| r.canonical())
+                .collect();
+            Some(&*Box::leak(Box::new(set)))
+        }
+        _ => None,
     };
-    let leaked: &'static HashSet<String> = Box::leak(Box::new(set));
-    m.insert(engine.to_string(), leaked);
-    leaked
+    m.insert(engine.to_string(), listed);
+    listed
 }

@@ -152,7 +152,10 @@ pub fn lookup_uncached(reference: &str, settings: &Settings) -> Lookup {
     if settings.source != ImageSource::Registry {
         match engine::find(settings.engine.as_deref()) {
             // A tag the store does not list is not asked about (a digest is).
-            Some(e) if r.digest.is_none() && !engine::tags(&e).contains(&r.canonical()) => {
+            Some(e)
+                if r.digest.is_none()
+                    && engine::tags(&e).is_some_and(|t| !t.contains(&r.canonical())) =>
+            {
                 reasons.push(format!("not in the {e} image store"));
             }
             Some(e) => match from_engine(&e, reference, &limits) {
