@@ -35,6 +35,17 @@ pub enum Command {
     },
     /// Print the man page (roff), e.g. `harden man > harden.1`.
     Man,
+    /// Manage the cache of image facts (under XDG_CACHE_HOME or ~/.cache).
+    Cache {
+        #[command(subcommand)]
+        action: CacheAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CacheAction {
+    /// Remove every cached image fact and tag resolution.
+    Clear,
 }
 
 #[derive(Debug, Args)]
@@ -81,9 +92,48 @@ pub struct Common {
     /// Refuse YAML whose data, aliases expanded, has more nodes than this.
     #[arg(long, value_name = "NODES", default_value_t = crate::limits::DEFAULT_MAX_YAML_NODES)]
     pub max_yaml_nodes: usize,
+
+    /// Interpolate compose files with this env file instead of the
+    /// project's `.env`, like `docker compose --env-file` (repeatable).
+    #[arg(long = "env-file", value_name = "PATH")]
+    pub env_files: Vec<PathBuf>,
+
+    /// Ask no registry about images (the local engine's store and the
+    /// cache are still read).
+    #[arg(long)]
+    pub offline: bool,
+
+    /// Speak plain HTTP to this registry (`host:port`), e.g. a local test
+    /// registry (repeatable; also `insecure-registries` in harden.toml).
+    #[arg(long = "insecure-registry", value_name = "HOST")]
+    pub insecure_registries: Vec<String>,
+
+    /// The platform to read from a multi-platform image (default linux/amd64).
+    #[arg(long, value_name = "OS/ARCH")]
+    pub platform: Option<String>,
+
+    /// Where images are read from: the engine's store, then the registry
+    /// (auto), or only one of them.
+    #[arg(long, value_enum, default_value_t = crate::image::ImageSource::Auto)]
+    pub image_source: crate::image::ImageSource,
 }
 
 impl Common {
+    /// What the command line adds to harden.toml's image look-up settings.
+    pub fn apply_image_settings(&self, settings: &mut crate::image::Settings) {
+        settings.env_files.clone_from(&self.env_files);
+        settings.offline |= self.offline;
+        for h in &self.insecure_registries {
+            if !settings.insecure_registries.contains(h) {
+                settings.insecure_registries.push(h.clone());
+            }
+        }
+        if let Some(p) = &self.platform {
+            settings.platform = Some(p.clone());
+        }
+        settings.source = self.image_source;
+    }
+
     /// The YAML bounds the options ask for.
     pub fn yaml_limits(&self) -> crate::compose::tree::Limits {
         crate::compose::tree::Limits {

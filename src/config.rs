@@ -51,6 +51,8 @@ pub struct Config {
     pub exceptions: Vec<Exception>,
     /// Extra known images, consulted before the built-in profiles.
     pub images: Vec<Arc<ImageProfile>>,
+    /// How the facts of images are looked up.
+    pub lookup: crate::image::Settings,
 }
 
 /// One `[[exception]]`: rules a path and/or a service is exempted from.
@@ -121,6 +123,9 @@ struct Raw {
     exception: Vec<Spanned<RawException>>,
     #[serde(default)]
     image: Vec<Spanned<ImageProfile>>,
+    /// Registries read over plain HTTP (`host:port`), like --insecure-registry.
+    #[serde(default)]
+    insecure_registries: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -145,6 +150,7 @@ impl Default for Config {
             skip: Vec::new(),
             exceptions: Vec::new(),
             images: Vec::new(),
+            lookup: crate::image::Settings::default(),
         }
     }
 }
@@ -339,6 +345,9 @@ pub fn parse(text: &str) -> Result<Config, Located> {
         cfg.tmpfs_size = s.get_ref().clone();
     }
     cfg.numeric_user = raw.numeric_user;
+    cfg.lookup
+        .insecure_registries
+        .clone_from(&raw.insecure_registries);
     for r in &raw.skip {
         known_rule(r, false)?;
         cfg.skip.push(r.get_ref().clone());

@@ -1,6 +1,7 @@
 //! harden: rewrite Dockerfiles and Compose files to a hardening baseline.
 
 pub mod baseimage;
+pub mod caps;
 pub mod cli;
 pub mod compose;
 pub mod config;
@@ -14,6 +15,7 @@ pub mod escape;
 pub mod finding;
 pub mod fsio;
 pub mod glob;
+pub mod image;
 pub mod limits;
 pub mod link;
 pub mod migration;

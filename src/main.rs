@@ -24,6 +24,18 @@ fn main() -> ExitCode {
             None => harden::report::explain::explain(&a.rule),
         },
         Command::Completions { shell } => print_bytes(&harden::cli::completions(*shell)),
+        Command::Cache { action } => match action {
+            harden::cli::CacheAction::Clear => match harden::image::cache::clear() {
+                Ok((dir, n)) => {
+                    println!("removed {n} cached image file(s) from {}", dir.display());
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::from(2)
+                }
+            },
+        },
         Command::Man => match harden::cli::man_page() {
             Ok(page) => print_bytes(&page),
             Err(e) => {

@@ -425,14 +425,19 @@ fn load_config(common: &Common) -> Result<Config, ExitCode> {
         .map(PathBuf::as_path)
         .collect();
     let max = common.max_file_size;
-    crate::config::discover(common.config.as_deref(), &targets, common.isolated, max).map_err(|e| {
-        let mut err = Out::stderr();
-        err.put(&format!(
-            "{}\n",
-            crate::escape::terminal_keeping(&e.to_string(), &['\n'])
-        ));
-        ExitCode::from(2)
-    })
+    let mut config =
+        crate::config::discover(common.config.as_deref(), &targets, common.isolated, max).map_err(
+            |e| {
+                let mut err = Out::stderr();
+                err.put(&format!(
+                    "{}\n",
+                    crate::escape::terminal_keeping(&e.to_string(), &['\n'])
+                ));
+                ExitCode::from(2)
+            },
+        )?;
+    common.apply_image_settings(&mut config.lookup);
+    Ok(config)
 }
 
 /// Every file's result, in input order, for reports that need the whole run.

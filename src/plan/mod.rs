@@ -85,6 +85,8 @@ pub struct ServicePlan {
     /// The service runs an image harden has no profile for and no
     /// Dockerfile of: where it writes is not known.
     pub unknown_image: Option<String>,
+    /// What the image itself said, for an image without a profile.
+    pub facts: Option<Arc<crate::image::facts::ImageFacts>>,
 }
 
 /// What the plan needs of a Dockerfile that the service builds.
@@ -326,10 +328,11 @@ pub fn plan_service(
         !exempt.contains(&"writable-rootfs") && !exempt.contains(&"unmounted-write-path");
 
     // The image: the service's own, or the base of the Dockerfile it builds.
-    let image = svc
-        .scalar("image")
-        .and_then(|(n, _)| n.as_str())
-        .map(str::to_string);
+    // As Compose resolves it (`postgres:${VERSION}` with the `.env`).
+    let image = svc.scalar("image").and_then(|(n, _)| n.as_str()).map(|s| {
+        crate::image::interpolate::image_reference(s, &ctx.src.path, &ctx.config.lookup.env_files)
+            .unwrap_or_else(|| s.to_string())
+    });
     let base_image = built
         .and_then(|b| {
             let i = crate::dockerfile::analyze::run_stage(b.dockerfile, b.target)?;
@@ -473,6 +476,21 @@ pub fn plan_service(
         }
     }
 
+    // An image without a profile: what the image itself says.
+    if let (None, None, Some(img)) = (built, profile, &image) {
+        if let Ok(f) = crate::image::lookup(img, &ctx.config.lookup) {
+            let has_user = svc.scalar("user").and_then(|(n, _)| n.as_str()).is_some();
+            let advice = crate::image::advice::advise(&f, has_user, read_only_applies);
+            p.plan.user = advice.user;
+            p.plan.cap_add.extend(advice.cap_add);
+            for crate::image::advice::Carve::Volume(path, suffix, why) in advice.carves {
+                p.volume(&path, &suffix, why);
+            }
+            p.plan.review.extend(advice.review);
+            p.plan.facts = Some(f);
+        }
+    }
+
     if let Some(b) = built {
         if read_only_applies {
             plan_from_dockerfile(&mut p, b);
@@ -482,8 +500,12 @@ pub fn plan_service(
         plan_from_environment(&mut p, ctx, svc, built);
         // Nothing tells harden where an unknown image writes: say so
         // rather than imply the carve-outs are complete.
-        if built.is_none() && profile.is_none() {
-            p.plan.unknown_image = image.clone();
+        if built.is_none() && profile.is_none() && p.plan.facts.is_none() {
+            // Named as the author wrote it.
+            p.plan.unknown_image = svc
+                .scalar("image")
+                .and_then(|(n, _)| n.as_str())
+                .map(str::to_string);
         }
     }
     p.plan.tmpfs_dirs = tmpfs_modes(&p.plan.carve_outs);

@@ -134,6 +134,7 @@ pub fn reviews_unknown_image(cx: &ServiceCx) -> bool {
 pub fn unknown_application_image<'a>(svc: &Service<'a>, plan: &ServicePlan) -> Option<&'a str> {
     // A service that lists capabilities already had them thought about.
     if plan.profile.is_some()
+        || plan.facts.is_some()
         || svc.effective("build").is_some()
         || svc.effective("cap_add").is_some()
     {
@@ -176,13 +177,37 @@ fn add_back(ctx: &Ctx, svc: &Service, plan: &ServicePlan, out: &mut Output) {
         ),
     ));
     if ctx.add_items(svc, "cap_add", &caps, NAME, out) {
-        let why = &missing[0].1;
+        // One reason for all (a profile's), or each capability's own
+        // (the script line it was learnt from).
+        let mut groups: Vec<(Vec<&str>, &str)> = Vec::new();
+        for (c, w) in &missing {
+            match groups.iter_mut().find(|(_, gw)| *gw == w.as_str()) {
+                Some((cs, _)) => cs.push(c),
+                None => groups.push((vec![c], w)),
+            }
+        }
+        let why = if groups.len() == 1 {
+            missing[0].1.clone()
+        } else {
+            groups
+                .iter()
+                .map(|(cs, w)| format!("{} for {w}", cs.join(" and ")))
+                .collect::<Vec<_>>()
+                .join("; ")
+        };
         out.note(
             &format!("service {}", svc.name),
             NAME,
             format!(
-                "`cap_add: [{}]`: the image's entrypoint starts as root and needs them: {why}",
-                caps.join(", ")
+                "`cap_add: [{}]`: {}: {why}",
+                caps.join(", "),
+                // Learnt from the image's files, the need may be a
+                // binary's file capability rather than a root entrypoint.
+                if plan.facts.is_some() {
+                    "the image needs them"
+                } else {
+                    "the image's entrypoint starts as root and needs them"
+                }
             ),
         );
     }

@@ -1,0 +1,156 @@
+//! Image references as Compose resolves them, through the binary: a
+//! variable in `image:` is interpolated from the project's `.env` (or
+//! `--env-file`) before the image is recognised, and the author's text is
+//! left as written.
+
+mod common;
+
+use common::*;
+use std::path::Path;
+
+fn snapshot(name: &str, text: &str) {
+    insta::with_settings!({snapshot_path => Path::new(env!("CARGO_MANIFEST_DIR")).join("snapshots"), prepend_module_to_snapshot => false}, {
+        insta::assert_snapshot!(name, text);
+    });
+}
+
+const COMPOSE: &str = "\
+services:
+  db:
+    image: postgres:${POSTGRESQL_VERSION}
+    environment:
+      POSTGRES_PASSWORD: example
+  cache:
+    image: \"redis:${REDIS_TAG:-7-alpine}\"
+";
+
+#[test]
+fn variables_in_image_come_from_the_env_file() {
+    let dir = scratch();
+    std::fs::write(dir.path().join("compose.yaml"), COMPOSE).unwrap();
+    std::fs::write(
+        dir.path().join(".env"),
+        "# versions of the services\nPOSTGRESQL_VERSION=16\n",
+    )
+    .unwrap();
+    let r = harden(dir.path(), &["fix", "--dry-run"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    // The postgres and redis profiles are used: their data volumes and users.
+    assert!(
+        r.stdout.contains("db-data:/var/lib/postgresql/data"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("cache-data:/data"), "{}", r.stdout);
+    assert!(r.stderr.contains("postgres"), "{}", r.stderr);
+    // The references are left as the author wrote them.
+    assert!(
+        r.stdout.contains(" image: postgres:${POSTGRESQL_VERSION}"),
+        "{}",
+        r.stdout
+    );
+    assert!(!r.stdout.contains("-    image:"), "{}", r.stdout);
+    snapshot(
+        "image_interpolated_from_env_file",
+        &format!("{}\n---- notes ----\n{}", r.stdout, r.stderr),
+    );
+}
+
+#[test]
+fn a_default_in_the_reference_is_used_without_an_env_file() {
+    let dir = scratch();
+    std::fs::write(
+        dir.path().join("compose.yaml"),
+        "services:\n  db:\n    image: postgres:${V:-16}\n",
+    )
+    .unwrap();
+    let r = harden(dir.path(), &["fix", "--dry-run"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stdout.contains("db-data:/var/lib/postgresql/data"),
+        "{}",
+        r.stdout
+    );
+    snapshot(
+        "image_interpolated_default",
+        &format!("{}\n---- notes ----\n{}", r.stdout, r.stderr),
+    );
+}
+
+#[test]
+fn env_file_flag_replaces_the_project_env() {
+    let dir = scratch();
+    std::fs::write(
+        dir.path().join("compose.yaml"),
+        "services:\n  db:\n    image: ${DB_IMAGE:?set DB_IMAGE}\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join(".env"), "DB_IMAGE=nothing-known:1\n").unwrap();
+    std::fs::write(dir.path().join("prod.env"), "DB_IMAGE=\"postgres:16\"\n").unwrap();
+    let plain = harden(dir.path(), &["fix", "--dry-run"]);
+    assert!(
+        !plain.stdout.contains("/var/lib/postgresql/data"),
+        "{}",
+        plain.stdout
+    );
+    let r = harden(dir.path(), &["fix", "--dry-run", "--env-file", "prod.env"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stdout.contains("db-data:/var/lib/postgresql/data"),
+        "{}",
+        r.stdout
+    );
+}
+
+#[test]
+fn cache_clear_removes_only_harden_s_files() {
+    let dir = scratch();
+    let cache = dir.path().join("cache");
+    let images = cache.join("harden/images");
+    std::fs::create_dir_all(images.join("facts")).unwrap();
+    std::fs::create_dir_all(images.join("tags")).unwrap();
+    std::fs::write(images.join("facts/abc.json"), "{}").unwrap();
+    std::fs::write(images.join("tags/def.json"), "{}").unwrap();
+    std::fs::write(images.join("facts/notes.txt"), "kept").unwrap();
+    let outside = dir.path().join("precious.json");
+    std::fs::write(&outside, "kept").unwrap();
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(&outside, images.join("tags/link.json")).unwrap();
+    let out = std::process::Command::new(BIN)
+        .args(["cache", "clear"])
+        .env("XDG_CACHE_HOME", &cache)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.starts_with("removed 2 cached image file(s) from "),
+        "{said}"
+    );
+    assert!(!images.join("facts/abc.json").exists());
+    assert!(!images.join("tags/def.json").exists());
+    assert!(images.join("facts/notes.txt").exists());
+    assert_eq!(std::fs::read_to_string(&outside).unwrap(), "kept");
+}
+
+#[test]
+fn offline_and_unknown_images_change_nothing_in_the_output() {
+    let dir = scratch();
+    std::fs::write(
+        dir.path().join("compose.yaml"),
+        "services:\n  api:\n    image: registry.example.com/team/api:1.0\n",
+    )
+    .unwrap();
+    let online = harden(dir.path(), &["fix", "--dry-run"]);
+    let offline = harden(dir.path(), &["fix", "--dry-run", "--offline"]);
+    assert_eq!(online.code, 1);
+    assert_eq!(online.stdout, offline.stdout);
+    assert_eq!(online.stderr, offline.stderr);
+    assert!(
+        offline
+            .stderr
+            .contains("harden knows nothing about `registry.example.com/team/api:1.0`"),
+        "{}",
+        offline.stderr
+    );
+}
