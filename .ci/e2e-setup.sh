@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Prepare this machine for the end-to-end suite (`cargo test --test e2e`):
-# Podman with runc, podman-compose, and a local Debian base image, because no
+# Podman with runc, podman-compose, Debian's docker-registry (the image-facts
+# tests push to a local one), and a local Debian base image, because no
 # image registry is reachable from CI. Safe to run again: every step checks
 # whether its work is already done, and the debootstrap tarball is cached.
 set -euo pipefail
@@ -21,7 +22,7 @@ start=$(date +%s)
 
 # 1. Packages. runc, not crun: crun fails on this machine's cgroup setup.
 missing=()
-for cmd in podman:podman runc:runc podman-compose:podman-compose debootstrap:debootstrap; do
+for cmd in podman:podman runc:runc podman-compose:podman-compose debootstrap:debootstrap docker-registry:docker-registry; do
     bin=${cmd%%:*} pkg=${cmd##*:}
     command -v "$bin" >/dev/null 2>&1 || missing+=("$pkg")
 done
@@ -30,7 +31,7 @@ if [ ${#missing[@]} -gt 0 ]; then
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 else
-    say "podman, runc, podman-compose and debootstrap already installed"
+    say "podman, runc, podman-compose, debootstrap and docker-registry already installed"
 fi
 
 # 2. Engine configuration. The default ulimits and crun do not work here.
