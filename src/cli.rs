@@ -80,6 +80,16 @@ pub struct Common {
     #[arg(long)]
     pub isolated: bool,
 
+    /// Run only these rules (comma-separated or repeated), as ruff's and
+    /// hadolint's `--select`: every other rule is off for this run.
+    #[arg(long, value_name = "RULE", value_delimiter = ',')]
+    pub select: Vec<String>,
+
+    /// Turn these rules off for this run (comma-separated or repeated);
+    /// added to harden.toml's `skip`.
+    #[arg(long, value_name = "RULE", value_delimiter = ',')]
+    pub ignore: Vec<String>,
+
     /// Refuse files larger than this many bytes (at most 4294967295).
     #[arg(long, value_name = "BYTES", default_value_t = crate::limits::DEFAULT_MAX_FILE_SIZE,
           value_parser = clap::value_parser!(u64).range(..=u64::from(u32::MAX)))]
@@ -167,7 +177,31 @@ pub struct CheckArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+
+    /// The least severity that makes `check` exit 1: findings harden fixes
+    /// by itself and problems a person must act on are errors; advice is a
+    /// warning.
+    #[arg(long, value_enum, value_name = "SEVERITY", default_value_t = FailOn::Error)]
+    pub fail_on: FailOn,
+
+    /// Exit 0 whatever was found (a report-only run); errors reading or
+    /// parsing files still exit 2. Same as `--fail-on never`.
+    #[arg(long, conflicts_with = "fail_on")]
+    pub exit_zero: bool,
 }
+
+impl CheckArgs {
+    /// The threshold in force, `--exit-zero` included.
+    pub fn fail_on(&self) -> FailOn {
+        if self.exit_zero {
+            FailOn::Never
+        } else {
+            self.fail_on
+        }
+    }
+}
+
+pub use crate::finding::FailOn;
 
 #[derive(Debug, Args)]
 pub struct ExplainArgs {

@@ -405,16 +405,21 @@ fn id(v: &Spanned<i64>, key: &str) -> Result<u32, Located> {
 
 fn known_rule(r: &Spanned<String>, all_ok: bool) -> Result<(), Located> {
     let name = r.get_ref();
-    if (all_ok && name == "all") || crate::registry::get(name).is_some() {
+    if all_ok && name == "all" {
+        return Ok(());
+    }
+    rule_name(name).map_err(|m| at(r, m))
+}
+
+/// Whether `name` is a rule, and if not, an error that lists the rules.
+fn rule_name(name: &str) -> Result<(), String> {
+    if crate::registry::get(name).is_some() {
         return Ok(());
     }
     let names: Vec<&str> = crate::registry::names().collect();
-    Err(at(
-        r,
-        format!(
-            "unknown rule `{name}` (the rules are: {})",
-            names.join(", ")
-        ),
+    Err(format!(
+        "unknown rule `{name}` (the rules are: {})",
+        names.join(", ")
     ))
 }
 
@@ -535,6 +540,25 @@ fn is_size(s: &str) -> bool {
 
 impl Config {
     /// Whether `rule` is turned off everywhere.
+    /// Narrow the rules of this run as `--select` and `--ignore` ask: rules
+    /// outside a non-empty `select`, and every rule in `ignore`, are added
+    /// to `skip`. An unknown rule name is an error, as in harden.toml.
+    pub fn restrict(&mut self, select: &[String], ignore: &[String]) -> Result<(), String> {
+        for name in select.iter().chain(ignore) {
+            rule_name(name)?;
+        }
+        let off = crate::registry::names()
+            .filter(|n| !select.is_empty() && !select.iter().any(|s| s == n))
+            .map(str::to_string)
+            .chain(ignore.iter().cloned());
+        for name in off.collect::<Vec<String>>() {
+            if !self.skips(&name) {
+                self.skip.push(name);
+            }
+        }
+        Ok(())
+    }
+
     pub fn skips(&self, rule: &str) -> bool {
         self.skip.iter().any(|s| s == rule)
     }

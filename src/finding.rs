@@ -74,6 +74,17 @@ pub struct Note {
     pub migration: bool,
 }
 
+/// The least severity that makes `harden check` exit 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FailOn {
+    /// Exit 1 on errors only (the default).
+    Error,
+    /// Exit 1 on errors and warnings.
+    Warning,
+    /// Never exit 1 for findings.
+    Never,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum NoteKind {

@@ -437,6 +437,12 @@ fn load_config(common: &Common) -> Result<Config, ExitCode> {
             },
         )?;
     common.apply_image_settings(&mut config.lookup);
+    config
+        .restrict(&common.select, &common.ignore)
+        .map_err(|m| {
+            Out::stderr().put(&format!("error: {m}\n"));
+            ExitCode::from(2)
+        })?;
     Ok(config)
 }
 
@@ -633,7 +639,7 @@ pub fn check(args: &CheckArgs) -> ExitCode {
     }
     stdout.status(if errors {
         ExitCode::from(2)
-    } else if tally.any() {
+    } else if tally.fails(args.fail_on()) {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS

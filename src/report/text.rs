@@ -88,6 +88,7 @@ pub fn each_finding(r: &FileResult, color: bool, mut put: impl FnMut(&str)) {
 pub struct Tally {
     findings: usize,
     fixable: usize,
+    warnings: usize,
     files_with_findings: usize,
     checked: usize,
     errors: usize,
@@ -101,6 +102,7 @@ pub struct Tally {
 pub struct Counts {
     findings: usize,
     fixable: usize,
+    warnings: usize,
     more: bool,
     error: bool,
 }
@@ -110,6 +112,9 @@ impl Counts {
         Counts {
             findings: r.out.findings.len(),
             fixable: r.out.findings.iter().filter(|f| f.fixable).count(),
+            warnings: (r.out.findings.iter())
+                .filter(|f| f.severity == crate::finding::Severity::Warning)
+                .count(),
             more: r.more,
             error: r.error.is_some(),
         }
@@ -127,6 +132,7 @@ impl Tally {
     pub fn count(&mut self, c: Counts) {
         self.findings += c.findings;
         self.fixable += c.fixable;
+        self.warnings += c.warnings;
         let any = std::mem::take(&mut self.open_with_findings) || c.findings > 0;
         if c.more {
             self.open_with_findings = any;
@@ -140,9 +146,14 @@ impl Tally {
         }
     }
 
-    /// Whether any file had a finding.
-    pub fn any(&self) -> bool {
-        self.findings > 0
+    /// Whether any finding reaches `fail_on`, so that `check` exits 1.
+    pub fn fails(&self, fail_on: crate::finding::FailOn) -> bool {
+        use crate::finding::FailOn;
+        match fail_on {
+            FailOn::Error => self.findings > self.warnings,
+            FailOn::Warning => self.findings > 0,
+            FailOn::Never => false,
+        }
     }
 
     pub fn summary(&self) -> String {
