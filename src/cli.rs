@@ -110,7 +110,7 @@ pub struct Common {
 
     /// Ask no registry about images (the local engine's store and the
     /// cache are still read).
-    #[arg(long)]
+    #[arg(long, env = "HARDEN_OFFLINE", value_parser = clap::builder::FalseyValueParser::new())]
     pub offline: bool,
 
     /// Speak plain HTTP to this registry (`host:port`), e.g. a local test
@@ -124,7 +124,7 @@ pub struct Common {
 
     /// Where images are read from: the engine's store, then the registry
     /// (auto), or only one of them.
-    #[arg(long, value_enum, default_value_t = crate::image::ImageSource::Auto)]
+    #[arg(long, value_enum, env = "HARDEN_IMAGE_SOURCE", default_value_t = crate::image::ImageSource::Auto)]
     pub image_source: crate::image::ImageSource,
 }
 

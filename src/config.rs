@@ -53,6 +53,20 @@ pub struct Config {
     pub images: Vec<Arc<ImageProfile>>,
     /// How the facts of images are looked up.
     pub lookup: crate::image::Settings,
+    /// What happens to a service whose image harden cannot learn about.
+    pub unknown_images: UnknownImages,
+}
+
+/// `unknown-images` in harden.toml: what harden does with a service whose
+/// image has no profile, no Dockerfile here, and could not be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UnknownImages {
+    /// Apply the baseline anyway, with a note saying what is not known.
+    #[default]
+    Harden,
+    /// Report the service's findings but leave it unchanged.
+    Skip,
 }
 
 /// One `[[exception]]`: rules a path and/or a service is exempted from.
@@ -118,6 +132,8 @@ struct Raw {
     #[serde(default)]
     numeric_user: bool,
     #[serde(default)]
+    unknown_images: UnknownImages,
+    #[serde(default)]
     skip: Vec<Spanned<String>>,
     #[serde(default)]
     exception: Vec<Spanned<RawException>>,
@@ -147,6 +163,7 @@ impl Default for Config {
             user_name: DEFAULT_USER_NAME.to_string(),
             tmpfs_size: DEFAULT_TMPFS_SIZE.to_string(),
             numeric_user: false,
+            unknown_images: UnknownImages::Harden,
             skip: Vec::new(),
             exceptions: Vec::new(),
             images: Vec::new(),
@@ -345,6 +362,7 @@ pub fn parse(text: &str) -> Result<Config, Located> {
         cfg.tmpfs_size = s.get_ref().clone();
     }
     cfg.numeric_user = raw.numeric_user;
+    cfg.unknown_images = raw.unknown_images;
     cfg.lookup
         .insecure_registries
         .clone_from(&raw.insecure_registries);

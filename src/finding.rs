@@ -96,6 +96,21 @@ pub enum NoteKind {
     Review,
 }
 
+/// A service whose image harden could not learn about (no profile, no
+/// Dockerfile here, and the image could not be read), with why: reports
+/// list these apart, so that a reader (or a bot) can tell the services
+/// harden knows from those it hardened blind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownImage {
+    pub service: String,
+    /// As the author wrote it.
+    pub image: String,
+    /// One reason per source tried (the engine's store, the registry).
+    pub reasons: Vec<String>,
+    /// Left unchanged (`unknown-images = "skip"`).
+    pub skipped: bool,
+}
+
 /// What one or more rules produced for one file.
 #[derive(Debug, Default, Clone)]
 pub struct Output {
@@ -111,6 +126,8 @@ pub struct Output {
     /// Named volumes that need a one-time chown before the fixed service
     /// starts (the engine works them out once the fix is verified).
     pub migrations: Vec<Migration>,
+    /// Services whose image harden could not learn about.
+    pub unknown_images: Vec<UnknownImage>,
 }
 
 impl Output {

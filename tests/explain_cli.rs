@@ -69,7 +69,8 @@ fn examples_are_what_harden_does() {
 
         let dir = scratch();
         write_files(dir.path(), &befores);
-        let check = harden(dir.path(), &["check"]);
+        // Warnings count too: the example is about that one rule.
+        let check = harden(dir.path(), &["check", "--fail-on", "warning"]);
         assert_eq!(check.code, 1, "{rule}: {}{}", check.stdout, check.stderr);
         assert!(
             check.stdout.contains(&format!("[{rule}]")),

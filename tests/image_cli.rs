@@ -154,3 +154,71 @@ fn offline_and_unknown_images_change_nothing_in_the_output() {
         offline.stderr
     );
 }
+
+/// `unknown-images = "skip"`: a service whose image harden cannot learn
+/// about is reported, not changed; services it knows are hardened as ever,
+/// and the markdown report lists the unknown ones under their own heading.
+#[test]
+fn unknown_images_can_be_left_alone() {
+    let dir = scratch();
+    let compose = "# a shop\nservices:\n  db:\n    image: postgres:16\n  api:\n    image: registry.example.com/team/api:1.0\n    ports:\n      - \"8080:8080\"\n";
+    std::fs::write(dir.path().join("compose.yaml"), compose).unwrap();
+    std::fs::write(
+        dir.path().join("harden.toml"),
+        "# only what harden knows\nunknown-images = \"skip\"\n",
+    )
+    .unwrap();
+    let dry = harden(dir.path(), &["fix", "--dry-run"]);
+    assert_eq!(dry.code, 1, "{}", dry.stderr);
+    // db is hardened; api is not touched.
+    assert!(
+        dry.stdout.contains("db-data:/var/lib/postgresql/data"),
+        "{}",
+        dry.stdout
+    );
+    let api_block = compose.split("  api:\n").nth(1).unwrap();
+    common::git_apply(dir.path(), &dry.stdout);
+    let after = std::fs::read_to_string(dir.path().join("compose.yaml")).unwrap();
+    assert!(after.contains(&format!("  api:\n{api_block}")), "{after}");
+    assert!(
+        dry.stderr.contains("not changed: harden could not learn about `registry.example.com/team/api:1.0` (--offline: no registry was asked), and harden.toml says `unknown-images = \"skip\"`"),
+        "{}",
+        dry.stderr
+    );
+    assert_schema_valid(&after, "compose.yaml");
+    // The findings stay, as not fixable by harden fix; fixing again changes nothing.
+    let again = harden(dir.path(), &["fix", "--dry-run"]);
+    assert_eq!(again.code, 0, "{}", again.stdout);
+    let json = harden(dir.path(), &["check", "--format", "json"]);
+    assert_eq!(json.code, 1);
+    let v: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    let api: Vec<&serde_json::Value> = v["files"][0]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["message"].as_str().unwrap().contains("`api`"))
+        .collect();
+    assert!(!api.is_empty(), "{}", json.stdout);
+    assert!(api.iter().all(|f| f["fixable"] == false), "{}", json.stdout);
+    let md = harden(dir.path(), &["check", "--format", "markdown"]);
+    assert!(
+        md.stdout.contains("## Images harden could not learn about"),
+        "{}",
+        md.stdout
+    );
+    assert!(
+        md.stdout.contains("| `compose.yaml` | `api` | `registry.example.com/team/api:1.0` | --offline: no registry was asked | leaves it unchanged (`unknown-images = \"skip\"`) |"),
+        "{}",
+        md.stdout
+    );
+    assert!(!md.stdout.contains("| `db` |"), "{}", md.stdout);
+    // A value it does not know is an error at its place.
+    std::fs::write(
+        dir.path().join("harden.toml"),
+        "unknown-images = \"ignore\"\n",
+    )
+    .unwrap();
+    let bad = harden(dir.path(), &["check"]);
+    assert_eq!(bad.code, 2);
+    assert!(bad.stderr.contains("harden.toml:1:"), "{}", bad.stderr);
+}

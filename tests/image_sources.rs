@@ -310,7 +310,7 @@ fn facts_from_the_engine_store_and_from_a_registry() {
         ..registry_only(port)
     };
     let e = lookup_uncached(remote, &offline).unwrap_err();
-    assert_eq!(e.reasons, ["the registry was not asked (--offline)"]);
+    assert_eq!(e.reasons, ["--offline: no registry was asked"]);
     drop(cleanup);
     let _: PathBuf = cache;
 }

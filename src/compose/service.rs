@@ -398,30 +398,39 @@ impl Service<'_> {
         let Some(through) = self.through else {
             return;
         };
-        let ours = mark.findings.min(out.findings.len());
-        if out.findings.len() == ours && out.edits.len() == mark.edits {
+        mark.report_only(
+            out,
+            &format!("service {}", self.name),
+            format!(
+                "the file defines this service {through}: harden does not edit it in place, since that mapping is written elsewhere and may be shared; apply the findings by hand, or write the service out under `services:` and run `harden fix` again"
+            ),
+        );
+    }
+}
+
+impl Mark {
+    /// What the rules made since this mark is reported, not applied: the
+    /// findings stay, marked as not repaired by `harden fix`; the edits and
+    /// the notes explaining them go; a review note on `subject` says why.
+    pub fn report_only(self, out: &mut Output, subject: &str, why: String) {
+        let ours = self.findings.min(out.findings.len());
+        if out.findings.len() == ours && out.edits.len() == self.edits {
             return;
         }
         for f in &mut out.findings[ours..] {
             f.fixable = false;
         }
-        out.edits.truncate(mark.edits);
-        out.replaced.truncate(mark.replaced);
-        out.new_volumes.truncate(mark.volumes);
-        let from = mark.notes.min(out.notes.len());
+        out.edits.truncate(self.edits);
+        out.replaced.truncate(self.replaced);
+        out.new_volumes.truncate(self.volumes);
+        let from = self.notes.min(out.notes.len());
         let kept: Vec<_> = out
             .notes
             .drain(from..)
             .filter(|n| n.kind != NoteKind::Change)
             .collect();
         out.notes.extend(kept);
-        out.review(
-            &format!("service {}", self.name),
-            "",
-            format!(
-                "the file defines this service {through}: harden does not edit it in place, since that mapping is written elsewhere and may be shared; apply the findings by hand, or write the service out under `services:` and run `harden fix` again"
-            ),
-        );
+        out.review(subject, "", why);
     }
 }
 

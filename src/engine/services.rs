@@ -5,8 +5,8 @@
 use crate::compose::service::{self, Project, Service};
 use crate::compose::tree::{self, Document, Limits};
 use crate::compose::{patch, top_level_volumes, Ctx};
-use crate::config::{Config, Exemption};
-use crate::finding::{pointer, Finding, NoteKind, Output};
+use crate::config::{Config, Exemption, UnknownImages};
+use crate::finding::{pointer, Finding, NoteKind, Output, UnknownImage};
 use crate::rules::{ServiceCx, RULES};
 use crate::source::Source;
 use std::sync::Arc;
@@ -144,6 +144,26 @@ pub fn analyze<'d>(
         }
         for r in &plan.review {
             out.review(&format!("service {}", svc.name), "", r.clone());
+        }
+        if let Some(unknown) = &plan.unreadable {
+            let skipped = ctx.config.unknown_images == UnknownImages::Skip;
+            let image = svc
+                .scalar("image")
+                .and_then(|(n, _)| n.as_str())
+                .unwrap_or(&unknown.reference);
+            out.unknown_images.push(UnknownImage {
+                service: svc.name.to_string(),
+                image: image.to_string(),
+                reasons: unknown.reasons.clone(),
+                skipped,
+            });
+            if skipped {
+                mark.report_only(
+                    &mut out,
+                    &format!("service {}", svc.name),
+                    format!("not changed: harden could not learn about `{image}` ({unknown}), and harden.toml says `unknown-images = \"skip\"`"),
+                );
+            }
         }
         svc.report_only_since(mark, &mut out);
         if let Mode::Check { spill } = &mut mode {

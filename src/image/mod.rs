@@ -151,7 +151,7 @@ pub fn lookup_uncached(reference: &str, settings: &Settings) -> Lookup {
     }
     if settings.source != ImageSource::Engine {
         if settings.offline {
-            reasons.push("the registry was not asked (--offline)".into());
+            reasons.push("--offline: no registry was asked".into());
         } else if let Some(why) = unreachable(&r.registry) {
             reasons.push(why);
         } else {

@@ -87,6 +87,9 @@ pub struct ServicePlan {
     pub unknown_image: Option<String>,
     /// What the image itself said, for an image without a profile.
     pub facts: Option<Arc<crate::image::facts::ImageFacts>>,
+    /// Why the image could not be read, for an image without a profile
+    /// that the service does not build here.
+    pub unreadable: Option<crate::image::Unknown>,
 }
 
 /// What the plan needs of a Dockerfile that the service builds.
@@ -478,7 +481,11 @@ pub fn plan_service(
 
     // An image without a profile: what the image itself says.
     if let (None, None, Some(img)) = (built, profile, &image) {
-        if let Ok(f) = crate::image::lookup(img, &ctx.config.lookup) {
+        let found = crate::image::lookup(img, &ctx.config.lookup);
+        if let Err(unknown) = &found {
+            p.plan.unreadable = Some(unknown.clone());
+        }
+        if let Ok(f) = found {
             let has_user = svc.scalar("user").and_then(|(n, _)| n.as_str()).is_some();
             let advice = crate::image::advice::advise(&f, has_user, read_only_applies);
             p.plan.user = advice.user;

@@ -66,8 +66,43 @@ filesystem with explicit write carve-outs, no capabilities and no privilege esca
     if let Some(c) = crate::config::in_use() {
         out.push_str(&format!("\nConfiguration: {}\n", crate::escape::md_code(c)));
     }
+    out.push_str(&unknown_images_section(results));
     for r in results {
         out.push_str(&file_section(r, diff));
+    }
+    out
+}
+
+/// Services whose image harden could not learn about, apart from the rest,
+/// so that a reader (or a bot that opens pull requests only for services
+/// harden knows) can tell them from those hardened with knowledge.
+fn unknown_images_section(results: &[FileResult]) -> String {
+    let rows: Vec<(&FileResult, &crate::finding::UnknownImage)> = results
+        .iter()
+        .flat_map(|r| r.out.unknown_images.iter().map(move |u| (r, u)))
+        .collect();
+    if rows.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from(
+        "\n## Images harden could not learn about\n\nNo profile, no Dockerfile here, and the \
+image could not be read: harden does not know where these services write or which \
+capabilities their entrypoints need. Run them once with `harden verify` before you merge.\n\n\
+| file | service | image | why | `harden fix` |\n| --- | --- | --- | --- | --- |\n",
+    );
+    for (r, u) in rows {
+        out.push_str(&format!(
+            "| {} | {} | {} | {} | {} |\n",
+            code(&r.display),
+            code(&u.service),
+            code(&u.image),
+            md_text(&u.reasons.join("; ")),
+            if u.skipped {
+                "leaves it unchanged (`unknown-images = \"skip\"`)"
+            } else {
+                "hardens it without that knowledge"
+            }
+        ));
     }
     out
 }

@@ -114,8 +114,17 @@ fn unknown_image_review(svc: &Service, plan: &ServicePlan, subject: &str, out: &
     out.review(
         subject,
         NAME,
-        format!("harden knows nothing about `{image}`: if it starts as root and switches user itself (gosu, su-exec, s6, Apache, php-fpm), give back what that takes with `cap_add` (usually SETUID, SETGID, CHOWN), or set a non-root `user:` it supports; where it writes besides /tmp is not known either. `harden verify` runs it to find out"),
+        format!("harden knows nothing about `{image}`{}: if it starts as root and switches user itself (gosu, su-exec, s6, Apache, php-fpm), give back what that takes with `cap_add` (usually SETUID, SETGID, CHOWN), or set a non-root `user:` it supports; where it writes besides /tmp is not known either. `harden verify` runs it to find out", unread(plan)),
     );
+}
+
+/// Why the image itself could not be read, as a clause for the notes
+/// about an unknown image (empty where it was not looked up).
+pub fn unread(plan: &ServicePlan) -> String {
+    match &plan.unreadable {
+        Some(u) if !u.reasons.is_empty() => format!(" and could not read the image ({u})"),
+        _ => String::new(),
+    }
 }
 
 /// Whether this rule's note about an unknown image (which covers where it

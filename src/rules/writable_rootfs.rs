@@ -28,7 +28,7 @@ pub fn check(cx: &ServiceCx, out: &mut Output) {
             out.review(
                 &format!("service {}", svc.name),
                 NAME,
-                format!("harden has no profile for `{image}` and sees no Dockerfile, so it does not know where it writes besides /tmp: run it once with `harden verify` and add a volume or tmpfs for each path that fails"),
+                format!("harden has no profile for `{image}` and sees no Dockerfile{}, so it does not know where it writes besides /tmp: run it once with `harden verify` and add a volume or tmpfs for each path that fails", super::default_capabilities::unread(plan)),
             );
         }
     }
