@@ -34,6 +34,8 @@ struct Step {
     outputs: BTreeMap<String, String>,
     summary: String,
     path: String,
+    /// RUNNER_TEMP's parent: the output files live there until the step drops.
+    _runner: tempfile::TempDir,
 }
 
 /// Runs `scripts/action/<name> <args>` in `workspace` with `env`, the
@@ -86,8 +88,6 @@ fn step(name: &str, args: &[&str], workspace: &Path, env: &[(&str, &str)]) -> St
             "output {k} set twice:\n{text}"
         );
     }
-    // The outputs are files in RUNNER_TEMP: keep them for the caller.
-    std::mem::forget(runner);
     Step {
         code: out.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -95,6 +95,7 @@ fn step(name: &str, args: &[&str], workspace: &Path, env: &[(&str, &str)]) -> St
         outputs,
         summary: read(&summary),
         path: read(&gh_path),
+        _runner: runner,
     }
 }
 
@@ -464,12 +465,23 @@ struct Install {
     step: Step,
     root: PathBuf,
     cargo_args: Option<String>,
+    _dir: tempfile::TempDir,
 }
 
 fn install(url: &str, version: &str) -> Install {
+    install_with(url, version, false)
+}
+
+/// `install`, with a harden already in the install folder and the cache
+/// step's `cache-hit` when `cached`.
+fn install_with(url: &str, version: &str, cached: bool) -> Install {
     let dir = scratch();
     let (stub, log) = cargo_stub(dir.path());
     let root = dir.path().join("tools");
+    if cached {
+        std::fs::create_dir_all(root.join("bin")).expect("bin");
+        std::os::unix::fs::symlink(BIN, root.join("bin/harden")).expect("link");
+    }
     let s = step(
         "install.sh",
         &["install"],
@@ -480,14 +492,15 @@ fn install(url: &str, version: &str) -> Install {
             ("INPUT_REPOSITORY", "example/harden"),
             ("INPUT_INSTALL_DIR", root.to_str().expect("utf-8 path")),
             ("HARDEN_ACTION_CARGO", stub.to_str().expect("utf-8 path")),
+            ("HARDEN_CACHE_HIT", if cached { "true" } else { "" }),
         ],
     );
     let cargo_args = std::fs::read_to_string(&log).ok();
-    std::mem::forget(dir);
     Install {
         step: s,
         root,
         cargo_args,
+        _dir: dir,
     }
 }
 
@@ -528,10 +541,34 @@ fn install_takes_the_release_binary_or_builds_with_cargo() {
     assert!(String::from_utf8_lossy(&v.stdout)
         .starts_with(&format!("harden {}", env!("CARGO_PKG_VERSION"))));
 
-    // No release there (404), a file that is not a program, an archive
-    // without harden, a binary of another version: cargo builds the
-    // action's own source into the install folder.
+    // A cache hit is used as it is: no download, no cargo.
+    let got = install_with(
+        &format!("{base}/{{version}}/harden-garbage"),
+        &version,
+        true,
+    );
+    assert_eq!(got.step.code, 0, "{}\n{}", got.step.stdout, got.step.stderr);
+    assert!(
+        got.step.stdout.contains("using the cached"),
+        "{}",
+        got.step.stdout
+    );
+    assert!(
+        !got.step.stdout.contains("downloading"),
+        "{}",
+        got.step.stdout
+    );
+    assert_eq!(got.cargo_args, None);
+    assert_eq!(
+        got.step.path,
+        format!("{}\n", got.root.join("bin").display())
+    );
+
+    // No version to look for, no release there (404), a file that is not a
+    // program, an archive without harden, a binary of another version: cargo
+    // builds the action's own source into the install folder.
     for (url, version, why) in [
+        (String::new(), "", "no release to download"),
         (
             format!("{base}/v0.0.0/harden-{{target}}.tar.gz"),
             version.as_str(),
