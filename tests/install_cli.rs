@@ -124,10 +124,20 @@ fn installed_binary_runs_outside_the_checkout() {
         "cargo install failed: {}",
         text(&out.stderr)
     );
+    // What the time went on: crates built again, or waits for a lock that
+    // another cargo holds.
+    let log = text(&out.stderr);
+    let work: Vec<&str> = log
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.starts_with("Compiling") || l.starts_with("Blocking"))
+        .collect();
     let _ = writeln!(
         std::io::stderr(),
-        "installed_binary_runs_outside_the_checkout: cargo install took {:.1?}",
-        started.elapsed()
+        "installed_binary_runs_outside_the_checkout: cargo install took {:.1?}{}{}",
+        started.elapsed(),
+        if work.is_empty() { "" } else { ": " },
+        work.join("; ")
     );
     let bin = root.path().join("bin/harden");
     assert!(bin.is_file(), "no {}", bin.display());
