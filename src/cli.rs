@@ -6,7 +6,14 @@ use std::path::PathBuf;
 #[derive(Debug, Parser)]
 #[command(
     name = "harden",
-    version,
+    // The knowledge date is the newest `checked` of the built-in image
+    // profiles (set by build.rs): how current the compiled-in knowledge is.
+    version = concat!(
+        env!("CARGO_PKG_VERSION"),
+        " (knowledge ",
+        env!("HARDEN_KNOWLEDGE_DATE"),
+        ")"
+    ),
     about = "Harden containers by rewriting the Dockerfiles and Compose files that define them",
     long_about = "harden applies a hardening baseline (non-root user, read-only root filesystem, \
 write carve-outs, no capabilities, no-new-privileges) to Dockerfiles and Compose files, \

@@ -169,7 +169,7 @@ fn symlink_swaps_never_redirect_a_write() {
             let outside = proj.join("../outside/compose.yaml");
             let mut n = 0usize;
             while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                let target = if n % 2 == 0 {
+                let target = if n.is_multiple_of(2) {
                     outside.clone()
                 } else {
                     "real.yaml".into()

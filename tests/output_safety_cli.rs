@@ -173,7 +173,7 @@ fn generated_volume_names_are_never_host_paths() {
     let volumes = added_volumes(&dry.stdout);
     // Each of the three services gets postgres's volumes (data, socket).
     assert!(
-        volumes.len() >= 3 && volumes.len() % 3 == 0,
+        volumes.len() >= 3 && volumes.len().is_multiple_of(3),
         "{}",
         dry.stdout
     );

@@ -247,7 +247,11 @@ impl Node {
             Kind::Seq { items, .. } => items.get(index),
             Kind::Map { entries, .. } => {
                 let e = entries.get(index / 2)?;
-                Some(if index % 2 == 0 { &e.key } else { &e.value })
+                Some(if index.is_multiple_of(2) {
+                    &e.key
+                } else {
+                    &e.value
+                })
             }
             _ => None,
         }
