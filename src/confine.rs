@@ -20,31 +20,35 @@ pub struct Roots {
 impl Roots {
     /// The roots of a run with these options.
     pub fn of(common: &Common) -> Self {
-        let mut given: Vec<&Path> = common.paths.iter().map(PathBuf::as_path).collect();
-        given.extend(common.files.iter().map(PathBuf::as_path));
-        if given.is_empty() {
-            given.push(Path::new("."));
+        let mut paths: Vec<&Path> = common.paths.iter().map(PathBuf::as_path).collect();
+        if paths.is_empty() && common.files.is_empty() {
+            paths.push(Path::new("."));
         }
-        Roots::from_paths(&given)
+        let mut roots = Roots::from_paths(&paths);
+        // An `-f` file names a file: its root is the folder it is written
+        // in, even where the name is a link to a folder elsewhere (which
+        // would otherwise make that folder a root).
+        for f in &common.files {
+            roots.add(parent_of(f));
+        }
+        roots
     }
 
     /// The roots for these paths: a folder is a root; a file's folder is.
     pub fn from_paths(given: &[&Path]) -> Self {
-        let mut dirs: Vec<PathBuf> = Vec::new();
+        let mut roots = Roots::default();
         for p in given {
-            let dir = if p.is_dir() {
-                std::fs::canonicalize(p).ok()
-            } else {
-                let parent = p.parent().filter(|d| !d.as_os_str().is_empty());
-                std::fs::canonicalize(parent.unwrap_or(Path::new("."))).ok()
-            };
-            if let Some(d) = dir {
-                if !dirs.contains(&d) {
-                    dirs.push(d);
-                }
+            roots.add(if p.is_dir() { p } else { parent_of(p) });
+        }
+        roots
+    }
+
+    fn add(&mut self, dir: &Path) {
+        if let Ok(d) = std::fs::canonicalize(dir) {
+            if !self.dirs.contains(&d) {
+                self.dirs.push(d);
             }
         }
-        Roots { dirs }
     }
 
     /// Whether a canonical path lies inside a root.
@@ -155,6 +159,13 @@ pub fn relative_to_cwd(dir: &Path) -> String {
     } else {
         s
     }
+}
+
+/// The folder a path is written in (`.` for a bare name).
+fn parent_of(p: &Path) -> &Path {
+    p.parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
 }
 
 /// `to` relative to `from`, both absolute.

@@ -62,6 +62,37 @@ fn a_linked_dockerfile_outside_the_path_is_not_written() {
     assert!(read(d, "backend/Dockerfile").contains("USER"));
 }
 
+/// `-f root/compose.yaml` where that name links to a folder elsewhere: an
+/// `-f` file's root is the folder it is written in, so nothing in the
+/// linked folder is written (found by the confinement property test).
+#[test]
+fn an_f_file_that_links_to_a_folder_does_not_make_it_a_root() {
+    let dir = scratch();
+    let d = dir.path();
+    write(
+        d,
+        "outside/compose.yaml",
+        "services:\n  web:\n    build: .\n",
+    );
+    write(d, "outside/Dockerfile", DOCKERFILE);
+    write(d, "root/a/compose.yaml", COMPOSE);
+    std::os::unix::fs::symlink("../outside", d.join("root/compose.yaml")).unwrap();
+    let r = harden(d, &["fix", "-f", "root/compose.yaml", "root/a"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(read(d, "outside/Dockerfile"), DOCKERFILE);
+    assert_eq!(
+        read(d, "outside/compose.yaml"),
+        "services:\n  web:\n    build: .\n"
+    );
+    assert!(read(d, "root/a/compose.yaml").contains("read_only: true"));
+    assert!(
+        r.stderr
+            .contains("not changed: the file lies outside the paths harden was given"),
+        "{}",
+        r.stderr
+    );
+}
+
 /// `build: ../outside`, an absolute context and dockerfile, and
 /// `include: [../outside/compose.yaml]`: nothing outside is written.
 #[test]
