@@ -15,39 +15,11 @@
 mod common;
 
 use harden::verify::{engine, run_with, VerifyArgs};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-const BASE_IMAGE: &str = "localhost/debian:bookworm-slim";
 /// Short settle time: the examples start in well under a second.
 const SETTLE: &str = "3";
-
-/// The engine to use, or `None` (after saying why) when the tests must skip.
-fn engine_or_skip(test: &str) -> Option<engine::Backend> {
-    let require = std::env::var("HARDEN_E2E").is_ok_and(|v| v == "require");
-    let why = match engine::detect(None) {
-        Ok(b) => {
-            let has_base = Command::new(b.cli)
-                .args(["image", "inspect", BASE_IMAGE])
-                .output()
-                .is_ok_and(|o| o.status.success());
-            if has_base {
-                return Some(b);
-            }
-            format!("base image {BASE_IMAGE} missing (run: bash .ci/e2e-setup.sh)")
-        }
-        Err(_) => "no container engine".to_string(),
-    };
-    assert!(!require, "{test}: {why}, and HARDEN_E2E=require is set");
-    // Straight to the process's stderr: the test harness captures
-    // `eprintln!`, and a skip must be visible in a plain `cargo test`.
-    let _ = writeln!(
-        std::io::stderr(),
-        "{test}: skipped: {why} (set HARDEN_E2E=require to fail instead)"
-    );
-    None
-}
 
 fn example(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -70,49 +42,9 @@ fn copy_example(name: &str) -> tempfile::TempDir {
 /// `harden fix` on the copy: the diff it announces (snapshot `e2e_fix_NAME`,
 /// and printed) is the one it writes, and a second fix changes nothing.
 fn fix(name: &str, dir: &Path) {
-    let before = read_all(dir);
-    let dry = common::harden(dir, &["fix", "--dry-run", "--color", "never", "."]);
-    assert_eq!(
-        dry.code, 1,
-        "changes pending:\n{}{}",
-        dry.stdout, dry.stderr
-    );
-    eprintln!("--- harden fix {name}\n{}{}", dry.stdout, dry.stderr);
-    common::snapshot(&format!("e2e_fix_{}", name.replace('-', "_")), &dry.stdout);
-    let done = common::harden(dir, &["fix", "--color", "never", "."]);
-    assert_eq!(done.code, 0, "{}{}", done.stdout, done.stderr);
-    // The written files are the dry run's diff applied to the originals.
-    let applied = common::scratch();
-    for (file, text) in &before {
-        std::fs::write(applied.path().join(file), text).expect("write");
-    }
-    common::git_apply(applied.path(), &dry.stdout);
-    assert_eq!(
-        read_all(applied.path()),
-        read_all(dir),
-        "fix wrote what it showed"
-    );
-    let again = common::harden(dir, &["fix", "--dry-run", "--color", "never", "."]);
-    assert_eq!(
-        again.code, 0,
-        "a second fix changes nothing:\n{}",
-        again.stdout
-    );
-}
-
-/// The example's files by name (the examples are flat).
-fn read_all(dir: &Path) -> Vec<(String, String)> {
-    let mut files: Vec<(String, String)> = std::fs::read_dir(dir)
-        .expect("read dir")
-        .map(|e| e.expect("entry"))
-        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
-        .map(|e| {
-            let text = std::fs::read_to_string(e.path()).expect("read");
-            (e.file_name().to_string_lossy().into_owned(), text)
-        })
-        .collect();
-    files.sort();
-    files
+    common::fix_flat_project(name, dir, |dry| {
+        common::snapshot(&format!("e2e_fix_{}", name.replace('-', "_")), &dry.stdout);
+    });
 }
 
 /// Take `lines` (each exactly as harden wrote it, whole) out of the fixed
@@ -308,7 +240,7 @@ fn python_web_service_works_hardened() {
     let copy = copy_example("python-web");
     let dir = copy.path();
     let compose = dir.join("compose.yaml");
-    let backend = engine_or_skip("python_web_service_works_hardened");
+    let backend = common::engine_with_base_or_skip("python_web_service_works_hardened");
     // Before: it runs and answers HTTP, but as root with default capabilities.
     let cache = backend.as_ref().map(|b| {
         let cache = CacheAnchor::build(b, "python-web");
@@ -368,7 +300,7 @@ fn nginx_serves_port_80_without_capabilities() {
     let copy = copy_example("nginx");
     let dir = copy.path();
     let compose = dir.join("compose.yaml");
-    let backend = engine_or_skip("nginx_serves_port_80_without_capabilities");
+    let backend = common::engine_with_base_or_skip("nginx_serves_port_80_without_capabilities");
     let cache = backend.as_ref().map(|b| {
         let cache = CacheAnchor::build(b, "nginx");
         let plain = verify(&compose);
@@ -420,7 +352,8 @@ fn static_binary_from_scratch_is_verified_without_a_shell() {
     let copy = copy_example("static-scratch");
     let dir = copy.path();
     let compose = dir.join("compose.yaml");
-    let backend = engine_or_skip("static_binary_from_scratch_is_verified_without_a_shell");
+    let backend =
+        common::engine_with_base_or_skip("static_binary_from_scratch_is_verified_without_a_shell");
     let cache = backend.as_ref().map(|b| {
         let cache = CacheAnchor::build(b, "static-scratch");
         let plain = verify(&compose);

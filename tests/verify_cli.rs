@@ -9,36 +9,12 @@ mod common;
 
 use common::BIN;
 use harden::verify::engine;
-use std::io::{BufRead, Write};
+use std::io::BufRead;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-const BASE_IMAGE: &str = "localhost/debian:bookworm-slim";
-
-/// The engine to use, or `None` (after saying why) when the tests must skip.
-fn engine_or_skip(test: &str) -> Option<engine::Backend> {
-    let require = std::env::var("HARDEN_E2E").is_ok_and(|v| v == "require");
-    let why = match engine::detect(None) {
-        Ok(b) => {
-            let has_base = Command::new(b.cli)
-                .args(["image", "inspect", BASE_IMAGE])
-                .output()
-                .is_ok_and(|o| o.status.success());
-            if has_base {
-                return Some(b);
-            }
-            format!("base image {BASE_IMAGE} missing (run: bash .ci/e2e-setup.sh)")
-        }
-        Err(_) => "no container engine".to_string(),
-    };
-    assert!(!require, "{test}: {why}, and HARDEN_E2E=require is set");
-    let _ = writeln!(
-        std::io::stderr(),
-        "{test}: skipped: {why} (set HARDEN_E2E=require to fail instead)"
-    );
-    None
-}
+use common::BASE_IMAGE;
 
 struct Outcome {
     code: i32,
@@ -204,9 +180,9 @@ volumes:
 
 #[test]
 fn probes_run_as_the_service_user_behind_links_and_skip_inputs() {
-    let Some(backend) =
-        engine_or_skip("probes_run_as_the_service_user_behind_links_and_skip_inputs")
-    else {
+    let Some(backend) = common::engine_with_base_or_skip(
+        "probes_run_as_the_service_user_behind_links_and_skip_inputs",
+    ) else {
         return;
     };
     let dir = common::scratch();
@@ -255,9 +231,9 @@ fn probes_run_as_the_service_user_behind_links_and_skip_inputs() {
 
 #[test]
 fn a_crash_loop_is_torn_down_and_the_markdown_report_shows_it() {
-    let Some(backend) =
-        engine_or_skip("a_crash_loop_is_torn_down_and_the_markdown_report_shows_it")
-    else {
+    let Some(backend) = common::engine_with_base_or_skip(
+        "a_crash_loop_is_torn_down_and_the_markdown_report_shows_it",
+    ) else {
         return;
     };
     let dir = common::scratch();
@@ -322,7 +298,9 @@ networks:
 
 #[test]
 fn existing_containers_and_image_tags_are_left_alone() {
-    let Some(backend) = engine_or_skip("existing_containers_and_image_tags_are_left_alone") else {
+    let Some(backend) =
+        common::engine_with_base_or_skip("existing_containers_and_image_tags_are_left_alone")
+    else {
         return;
     };
     let pid = std::process::id();
@@ -406,7 +384,8 @@ fn existing_containers_and_image_tags_are_left_alone() {
 
 #[test]
 fn a_migration_from_the_unhardened_project_keeps_its_data() {
-    let Some(backend) = engine_or_skip("a_migration_from_the_unhardened_project_keeps_its_data")
+    let Some(backend) =
+        common::engine_with_base_or_skip("a_migration_from_the_unhardened_project_keeps_its_data")
     else {
         return;
     };
@@ -469,7 +448,7 @@ volumes:
 
 #[test]
 fn ctrl_c_tears_the_project_down() {
-    let Some(backend) = engine_or_skip("ctrl_c_tears_the_project_down") else {
+    let Some(backend) = common::engine_with_base_or_skip("ctrl_c_tears_the_project_down") else {
         return;
     };
     let dir = common::scratch();
@@ -635,7 +614,9 @@ esac
 /// restart and the author's probe find both.
 #[test]
 fn a_restart_and_the_probe_find_what_one_start_misses() {
-    let Some(backend) = engine_or_skip("a_restart_and_the_probe_find_what_one_start_misses") else {
+    let Some(backend) =
+        common::engine_with_base_or_skip("a_restart_and_the_probe_find_what_one_start_misses")
+    else {
         return;
     };
     let dir = common::scratch();

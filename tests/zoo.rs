@@ -22,7 +22,6 @@
 mod common;
 
 use harden::verify::engine;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
@@ -60,31 +59,13 @@ macro_rules! http_get {
     };
 }
 
-fn engine_or_skip(test: &str, images: &[&str]) -> Option<engine::Backend> {
-    let require = std::env::var("HARDEN_E2E").is_ok_and(|v| v == "require");
-    let why = match engine::detect(None) {
-        Ok(b) => {
-            let missing: Vec<String> = images
-                .iter()
-                .map(|i| format!("localhost/harden-zoo/{i}:latest"))
-                .filter(|i| !run(b.cli, &["image", "inspect", i]).status.success())
-                .collect();
-            if missing.is_empty() {
-                return Some(b);
-            }
-            format!(
-                "zoo images missing: {} (run: bash .ci/zoo-build.sh)",
-                missing.join(", ")
-            )
-        }
-        Err(_) => "no container engine".to_string(),
-    };
-    assert!(!require, "{test}: {why}, and HARDEN_E2E=require is set");
-    let _ = writeln!(
-        std::io::stderr(),
-        "{test}: skipped: {why} (set HARDEN_E2E=require to fail instead)"
-    );
-    None
+/// The engine, once the zoo images the project needs are built.
+fn zoo_engine_or_skip(test: &str, images: &[&str]) -> Option<engine::Backend> {
+    let images: Vec<String> = images
+        .iter()
+        .map(|i| format!("localhost/harden-zoo/{i}:latest"))
+        .collect();
+    common::engine_or_skip(test, &images, "bash .ci/zoo-build.sh")
 }
 
 fn run(cli: &str, args: &[&str]) -> Output {
@@ -108,54 +89,15 @@ fn project_dir(name: &str) -> PathBuf {
         .join(name)
 }
 
-/// The project's top-level files by name (harden edits only those).
-fn read_all(dir: &Path) -> Vec<(String, String)> {
-    let mut files: Vec<(String, String)> = std::fs::read_dir(dir)
-        .expect("read dir")
-        .map(|e| e.expect("entry"))
-        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
-        .map(|e| {
-            let text = std::fs::read_to_string(e.path()).expect("read");
-            (e.file_name().to_string_lossy().into_owned(), text)
-        })
-        .collect();
-    files.sort();
-    files
-}
-
 /// `harden fix` on the copy: the diff it announces is the snapshot
 /// `zoo_fix_PROJECT` and is exactly what it writes; fixing again changes
 /// nothing. Returns the diff and the notes.
 fn fix(name: &str, dir: &Path) -> String {
-    let before = read_all(dir);
-    let dry = common::harden(dir, &["fix", "--dry-run", "--color", "never", "."]);
-    assert_eq!(
-        dry.code, 1,
-        "changes pending:\n{}{}",
-        dry.stdout, dry.stderr
-    );
-    eprintln!("--- harden fix {name}\n{}{}", dry.stdout, dry.stderr);
-    insta::with_settings!({snapshot_path => Path::new(env!("CARGO_MANIFEST_DIR")).join("snapshots"), prepend_module_to_snapshot => false}, {
-        insta::assert_snapshot!(format!("zoo_fix_{}", name.replace('-', "_")), format!("{}\n--- notes\n{}", dry.stdout, dry.stderr));
+    let dry = common::fix_flat_project(name, dir, |dry| {
+        insta::with_settings!({snapshot_path => Path::new(env!("CARGO_MANIFEST_DIR")).join("snapshots"), prepend_module_to_snapshot => false}, {
+            insta::assert_snapshot!(format!("zoo_fix_{}", name.replace('-', "_")), format!("{}\n--- notes\n{}", dry.stdout, dry.stderr));
+        });
     });
-    let done = common::harden(dir, &["fix", "--color", "never", "."]);
-    assert_eq!(done.code, 0, "{}{}", done.stdout, done.stderr);
-    let applied = common::scratch();
-    for (file, text) in &before {
-        std::fs::write(applied.path().join(file), text).expect("write");
-    }
-    common::git_apply(applied.path(), &dry.stdout);
-    assert_eq!(
-        read_all(applied.path()),
-        read_all(dir),
-        "fix wrote what it showed"
-    );
-    let again = common::harden(dir, &["fix", "--dry-run", "--color", "never", "."]);
-    assert_eq!(
-        again.code, 0,
-        "a second fix changes nothing:\n{}",
-        again.stdout
-    );
     format!("{}{}", dry.stdout, dry.stderr)
 }
 
@@ -412,7 +354,7 @@ fn zoo(case: Case) {
         .expect("tempdir");
     let dir = copy.path();
     common::copy_tree(&project_dir(case.project), dir);
-    let backend = engine_or_skip(&test, case.images);
+    let backend = zoo_engine_or_skip(&test, case.images);
     let project = backend.as_ref().map(|b| Project::new(b, dir, &case));
 
     // Before: the project as its authors wrote it works and writes data.
@@ -528,7 +470,7 @@ fn zoo_postgres18_old_mount_gets_a_migration_note() {
         probe: PG_READY,
         expect: "",
     };
-    let Some(backend) = engine_or_skip(test, case.images) else {
+    let Some(backend) = zoo_engine_or_skip(test, case.images) else {
         return;
     };
     let p = Project::new(&backend, dir, &case);

@@ -251,3 +251,99 @@ pub fn project_with(
         pairs,
     )
 }
+
+/// The image every end-to-end test builds on (made by .ci/e2e-setup.sh).
+pub const BASE_IMAGE: &str = "localhost/debian:bookworm-slim";
+
+/// The container engine for a test that needs `images`, or `None` (after
+/// saying why on the process's stderr, which a plain `cargo test` shows)
+/// when the test must skip; with `HARDEN_E2E=require` a skip is a failure.
+/// `setup` is the command that makes the images.
+pub fn engine_or_skip(
+    test: &str,
+    images: &[String],
+    setup: &str,
+) -> Option<harden::verify::engine::Backend> {
+    use std::io::Write;
+    let require = std::env::var("HARDEN_E2E").is_ok_and(|v| v == "require");
+    let why = match harden::verify::engine::detect(None) {
+        Ok(b) => {
+            let missing: Vec<&str> = images
+                .iter()
+                .map(String::as_str)
+                .filter(|i| {
+                    !Command::new(b.cli)
+                        .args(["image", "inspect", i])
+                        .output()
+                        .is_ok_and(|o| o.status.success())
+                })
+                .collect();
+            if missing.is_empty() {
+                return Some(b);
+            }
+            format!("images missing: {} (run: {setup})", missing.join(", "))
+        }
+        Err(_) => "no container engine".to_string(),
+    };
+    assert!(!require, "{test}: {why}, and HARDEN_E2E=require is set");
+    let _ = writeln!(
+        std::io::stderr(),
+        "{test}: skipped: {why} (set HARDEN_E2E=require to fail instead)"
+    );
+    None
+}
+
+/// [`engine_or_skip`] for a test that needs only the base image.
+pub fn engine_with_base_or_skip(test: &str) -> Option<harden::verify::engine::Backend> {
+    engine_or_skip(test, &[BASE_IMAGE.to_string()], "bash .ci/e2e-setup.sh")
+}
+
+/// The files of a flat project folder by name (an example or a zoo project).
+pub fn read_flat(dir: &Path) -> Vec<(String, String)> {
+    let mut files: Vec<(String, String)> = std::fs::read_dir(dir)
+        .expect("read dir")
+        .map(|e| e.expect("entry"))
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+        .map(|e| {
+            let text = std::fs::read_to_string(e.path()).expect("read");
+            (e.file_name().to_string_lossy().into_owned(), text)
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+/// `harden fix` on a flat project folder, by the contract: the dry run
+/// announces changes (handed to `check`, e.g. a snapshot), the written
+/// files are exactly its diff applied to the originals, and fixing again
+/// changes nothing. Returns the dry run.
+pub fn fix_flat_project(name: &str, dir: &Path, check: impl FnOnce(&Run)) -> Run {
+    let before = read_flat(dir);
+    let dry = harden(dir, &["fix", "--dry-run", "--color", "never", "."]);
+    assert_eq!(
+        dry.code, 1,
+        "changes pending:\n{}{}",
+        dry.stdout, dry.stderr
+    );
+    eprintln!("--- harden fix {name}\n{}{}", dry.stdout, dry.stderr);
+    check(&dry);
+    let done = harden(dir, &["fix", "--color", "never", "."]);
+    assert_eq!(done.code, 0, "{}{}", done.stdout, done.stderr);
+    let applied = scratch();
+    for (file, text) in &before {
+        std::fs::write(applied.path().join(file), text).expect("write");
+    }
+    git_apply(applied.path(), &dry.stdout);
+    assert_eq!(
+        read_flat(applied.path()),
+        read_flat(dir),
+        "fix wrote what it showed"
+    );
+    let again = harden(dir, &["fix", "--dry-run", "--color", "never", "."]);
+    assert_eq!(
+        again.code, 0,
+        "a second fix changes nothing:\n{}",
+        again.stdout
+    );
+    dry
+}
