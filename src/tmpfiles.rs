@@ -56,12 +56,17 @@ pub fn arm() {
     start();
 }
 
-/// Remember a temporary file harden created, so that a signal removes it.
-pub fn register(path: &Path) {
+/// Create the temporary file `path` with `create` and remember it, as one
+/// step for the signal handler: it holds the same lock while it removes
+/// the files and ends the process, so a signal lands either before the
+/// file exists or after it is remembered, never in between. A file that
+/// `create` did not make (it failed) is not remembered.
+pub fn create_registered<T, E>(path: &Path, create: impl FnOnce() -> Result<T, E>) -> Result<T, E> {
     arm();
-    if let Ok(mut live) = LIVE.lock() {
-        live.push(path.to_path_buf());
-    }
+    let mut live = LIVE.lock().unwrap_or_else(|e| e.into_inner());
+    let made = create()?;
+    live.push(path.to_path_buf());
+    Ok(made)
 }
 
 /// The file was renamed or removed: nothing left to clean up.

@@ -142,17 +142,18 @@ fn create_tmp(dirfd: &OwnedFd, dir: &Path) -> Result<(String, PathBuf, std::fs::
     loop {
         let name = crate::tmpfiles::name();
         let path = dir.join(&name);
-        match rustix::fs::openat(
-            dirfd,
-            &name,
-            OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
-            Mode::from_raw_mode(0o600),
-        ) {
+        // Remembered once it is ours (a signal never removes a file
+        // harden did not create), in the same step as it is created.
+        let created = crate::tmpfiles::create_registered(&path, || {
+            rustix::fs::openat(
+                dirfd,
+                &name,
+                OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+                Mode::from_raw_mode(0o600),
+            )
+        });
+        match created {
             Ok(fd) => {
-                // Remembered once it is ours: a signal never removes a file
-                // harden did not create (one that comes in between leaves
-                // this file to the next run's sweep).
-                crate::tmpfiles::register(&path);
                 return Ok((name, path, std::fs::File::from(fd)));
             }
             Err(e) => {
