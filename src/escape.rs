@@ -62,6 +62,23 @@ pub fn excerpt(text: &str, max: usize) -> String {
     }
 }
 
+/// `s` as a name part of lower-case ASCII letters, digits and single
+/// dashes, trimmed of dashes: a piece of a volume or image name made from
+/// a path or a service name, which may hold `.`, `_`, `/` or upper case.
+pub fn slug(s: &str) -> String {
+    let mapped: String = s
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    mapped.trim_matches('-').to_string()
+}
+
 /// A source line shown in a code frame: each unsafe character becomes one
 /// `�`, so the caret under it still lines up; tabs stay for the same
 /// reason.
@@ -391,5 +408,12 @@ mod tests {
         assert_eq!(excerpt("a\x1b[31mb", 32), "a\\u{1b}[31mb");
         assert_eq!(excerpt(&"x".repeat(40), 32).chars().count(), 33);
         assert_eq!(excerpt("short", 32), "short");
+    }
+
+    #[test]
+    fn slugs_are_name_parts() {
+        assert_eq!(slug("Web_API.v2"), "web-api-v2");
+        assert_eq!(slug("/var/lib/"), "var-lib");
+        assert_eq!(slug("..."), "");
     }
 }

@@ -33,17 +33,7 @@ fn system_path(p: &str) -> bool {
 
 fn suffix(path: &str) -> String {
     let last = path.rsplit('/').find(|c| !c.is_empty()).unwrap_or("data");
-    let s: String = last
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '-'
-            }
-        })
-        .collect();
-    let s = s.trim_matches('-').to_string();
+    let s = crate::escape::slug(last);
     if s.is_empty() {
         "data".into()
     } else {

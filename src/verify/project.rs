@@ -24,17 +24,7 @@ pub struct Project {
 /// A name part for an image reference: lower case letters, digits and
 /// dashes (service names may hold `.`, `_` and upper case).
 fn ref_part(s: &str) -> String {
-    let part: String = s
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '-'
-            }
-        })
-        .collect();
-    part.trim_matches('-').to_string()
+    crate::escape::slug(s)
 }
 
 impl Project {
