@@ -3,8 +3,7 @@
 //! unpacked; an image that is not already present is simply not there.
 
 use super::facts::{self, ImageConfig};
-use super::layers::{self, Budget, Fs, Layer, Limits};
-use sha2::{Digest, Sha256};
+use super::layers::{self, Budget, Fs, Hashing, Layer, Limits};
 use std::collections::HashMap;
 use std::io::{self, Read};
 use std::process::{Command, Stdio};
@@ -105,20 +104,6 @@ pub fn inspect(engine: &str, reference: &str) -> io::Result<Option<(String, Imag
     Ok(Some((id, config)))
 }
 
-/// A reader that hashes what passes through it.
-struct Hashing<R> {
-    inner: R,
-    hash: Sha256,
-}
-
-impl<R: Read> Read for Hashing<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.hash.update(&buf[..n]);
-        Ok(n)
-    }
-}
-
 /// Read the filesystem of `reference` from `engine image save`, an
 /// archive holding one tar per layer. The archive's order is not relied
 /// on: each inner tar is summarised on its own and recognised by the
@@ -182,14 +167,11 @@ fn read_archive<R: Read>(
         if name.ends_with(".json") || name == "repositories" {
             continue;
         }
-        let mut hashing = Hashing {
-            inner: entry,
-            hash: Sha256::new(),
-        };
+        let mut hashing = Hashing::new(entry);
         let layer = layers::read_layer(&mut hashing, &keep, limits, &mut budget);
         // Anything left in this entry is part of its digest.
         io::copy(&mut hashing, &mut io::sink())?;
-        let digest = format!("sha256:{}", super::hex(&hashing.hash.finalize()));
+        let digest = hashing.digest();
         if config.diff_ids.contains(&digest) {
             found.insert(digest, layer?);
         }

@@ -6,6 +6,7 @@
 //! bottom to top with their whiteouts applied.
 
 use std::collections::{BTreeMap, BTreeSet};
+use sha2::{Digest, Sha256};
 use std::io::{self, Read};
 
 /// Limits on what one image may make harden read.
@@ -323,6 +324,35 @@ impl Fs {
 
     pub fn text(&self, path: &str) -> Option<&[u8]> {
         self.texts.get(path).map(Vec::as_slice)
+    }
+}
+
+/// A reader that hashes what passes through it: a layer is checked against
+/// its digest as it streams, never held whole.
+pub struct Hashing<R> {
+    inner: R,
+    hash: Sha256,
+}
+
+impl<R: Read> Hashing<R> {
+    pub fn new(inner: R) -> Self {
+        Hashing {
+            inner,
+            hash: Sha256::new(),
+        }
+    }
+
+    /// `sha256:HEX` of everything read so far.
+    pub fn digest(self) -> String {
+        format!("sha256:{}", super::hex(&self.hash.finalize()))
+    }
+}
+
+impl<R: Read> Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hash.update(&buf[..n]);
+        Ok(n)
     }
 }
 

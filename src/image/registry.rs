@@ -5,7 +5,7 @@
 //! checked against their digests.
 
 use super::facts::{self, ImageConfig};
-use super::layers::{self, Budget, Fs, Limits};
+use super::layers::{self, Budget, Fs, Hashing, Limits};
 use super::reference::Reference;
 use sha2::{Digest, Sha256};
 use std::io::{self, Read};
@@ -429,10 +429,7 @@ impl Client {
                 .to_string();
             let media = l.get("mediaType").and_then(|m| m.as_str()).unwrap_or("");
             let body = self.blob(&digest)?;
-            let mut hashing = HashingReader {
-                inner: body.into_reader(),
-                hash: Sha256::new(),
-            };
+            let mut hashing = Hashing::new(body.into_reader());
             let layer = {
                 let mut peek = io::BufReader::with_capacity(64 * 1024, &mut hashing);
                 let magic = {
@@ -462,26 +459,13 @@ impl Client {
                     .map_err(|e| err(format!("reading layer {digest} failed: {e}")))?;
                 layer
             };
-            let got = format!("sha256:{}", super::hex(&hashing.hash.finalize()));
+            let got = hashing.digest();
             if got != digest {
                 return Err(err(format!("layer {digest} does not match its digest")));
             }
             fs.apply(layer);
         }
         Ok(fs)
-    }
-}
-
-struct HashingReader<R> {
-    inner: R,
-    hash: Sha256,
-}
-
-impl<R: Read> Read for HashingReader<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.hash.update(&buf[..n]);
-        Ok(n)
     }
 }
 
