@@ -5,8 +5,8 @@
 //! names in a map, never used to write anything. Layers are then merged
 //! bottom to top with their whiteouts applied.
 
-use std::collections::{BTreeMap, BTreeSet};
 use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{self, Read};
 
 /// Limits on what one image may make harden read.
