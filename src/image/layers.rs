@@ -327,6 +327,17 @@ impl Fs {
     }
 }
 
+/// Lowercase hex of a digest's bytes.
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
+}
+
 /// A reader that hashes what passes through it: a layer is checked against
 /// its digest as it streams, never held whole.
 pub struct Hashing<R> {
@@ -344,7 +355,7 @@ impl<R: Read> Hashing<R> {
 
     /// `sha256:HEX` of everything read so far.
     pub fn digest(self) -> String {
-        format!("sha256:{}", super::hex(&self.hash.finalize()))
+        format!("sha256:{}", hex(&self.hash.finalize()))
     }
 }
 

@@ -14,6 +14,7 @@ pub mod reference;
 pub mod registry;
 
 use facts::ImageFacts;
+pub(crate) use layers::hex;
 use reference::Reference;
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -216,17 +217,6 @@ fn from_registry(
     cache::store_facts(&f);
     cache::store_tag(&key, &id);
     Ok(f)
-}
-
-/// Lowercase hex of a digest's bytes.
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    bytes
-        .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
 }
 
 #[cfg(test)]
