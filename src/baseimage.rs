@@ -510,9 +510,75 @@ pub struct BaseImage {
     /// Extra advice from the rule (e.g. the UID 1000 clash on Ubuntu).
     pub note: Option<String>,
     pub source: String,
+    /// Group ids the image already has, beyond its users' own.
+    pub taken_gids: Vec<u32>,
+    /// Where the image's own facts came from, when they were read from the
+    /// image (the engine's store or a registry) rather than known by rule.
+    pub learned: Option<String>,
+    /// Why the image's own facts could not be read, when they were asked.
+    pub unreadable: Option<String>,
 }
 
 impl BaseImage {
+    /// What the image itself says, for an image no rule knows: its users
+    /// and groups (so no id is taken twice), the user it already runs as,
+    /// and the tool it has to create a user with, which picks the family
+    /// whose command is used.
+    pub fn learn(&mut self, f: &crate::image::facts::ImageFacts) {
+        use crate::image::facts::UserTool;
+        let Ok(data) = knowledge() else { return };
+        self.existing_users = f
+            .users
+            .iter()
+            .filter(|u| u.uid != 0)
+            .map(|u| ExistingUser {
+                name: u.name.clone(),
+                uid: u.uid,
+                gid: u.gid,
+                home: Some(u.home.clone()).filter(|h| !h.is_empty()),
+            })
+            .collect();
+        self.taken_gids = f.groups.iter().map(|g| g.gid).collect();
+        self.runs_as = match (f.user.uid, &f.user.name) {
+            (Some(0), _) => None,
+            (_, Some(name)) if name != "root" => Some(name.clone()),
+            _ if !f.user.spec.is_empty()
+                && !matches!(f.user.spec.as_str(), "0" | "root" | "0:0") =>
+            {
+                Some(f.user.spec.clone())
+            }
+            _ => None,
+        };
+        let family = match (&f.shell, &f.user_tool) {
+            (None, _) if self.existing_users.is_empty() => "scratch",
+            (None, _) => "distroless",
+            (Some(_), UserTool::Useradd) => "debian",
+            (Some(_), UserTool::BusyboxAdduser) => "alpine",
+            (Some(_), _) => "unknown",
+        };
+        if let Some(fam) = data.family(family) {
+            self.family = fam;
+            self.note = None;
+        }
+        let tool = match (&f.shell, &f.user_tool) {
+            (None, _) => "no shell",
+            (Some(_), UserTool::Useradd) => "useradd",
+            (Some(_), UserTool::BusyboxAdduser) => "busybox adduser",
+            (Some(_), _) => "a shell but no known user tool",
+        };
+        let user = match &self.runs_as {
+            Some(u) => format!("runs as `{u}`"),
+            None => "runs as root".to_string(),
+        };
+        self.matched_rule = format!(
+            "{}; read from the image ({}): {user}, {} users, {tool}",
+            self.matched_rule,
+            f.source,
+            self.existing_users.len()
+        );
+        self.learned = Some(f.source.clone());
+    }
+
     /// This image as a Windows one, for an image no rule knows that the
     /// Dockerfile itself shows to be Windows (`why`): the user commands of
     /// a Linux family would only break its build.
@@ -548,6 +614,7 @@ impl BaseImage {
             .existing_users
             .iter()
             .any(|u| u.uid == id || u.gid == id)
+            || self.taken_gids.contains(&id)
         {
             match id.checked_add(1) {
                 Some(next) => id = next,
@@ -578,6 +645,9 @@ pub fn classify(image: &str) -> BaseImage {
             matched_rule: format!("{trimmed} → unknown ({why})"),
             note: family.note.clone(),
             source: family.source.clone(),
+            taken_gids: Vec::new(),
+            learned: None,
+            unreadable: None,
         }
     };
     if trimmed.contains('$') {
@@ -643,6 +713,9 @@ pub fn classify(image: &str) -> BaseImage {
             ),
             note: rule.note.clone().or_else(|| family.note.clone()),
             source: rule.source.clone(),
+            taken_gids: Vec::new(),
+            learned: None,
+            unreadable: None,
         };
     }
     unknown(
@@ -749,6 +822,9 @@ fn fallback(image: &str, error: &str) -> BaseImage {
         ),
         note: None,
         source: "built-in fallback".to_string(),
+        taken_gids: Vec::new(),
+        learned: None,
+        unreadable: None,
     }
 }
 

@@ -447,8 +447,16 @@ fn renders_each_family() {
     );
     let unknown = render_create_user(family("unknown"), "app", 1000, 1000, "/home/app");
     let unknown = unknown.as_deref().unwrap_or("");
-    assert!(unknown.starts_with("if command -v useradd >/dev/null 2>&1; then groupadd"));
-    assert!(unknown.contains(useradd) && unknown.contains(busybox) && unknown.ends_with("; fi"));
+    // Decided at build time: only a missing user is created, and the
+    // preferred ids only where free (each command retried without them).
+    assert!(unknown.starts_with("if ! id app >/dev/null 2>&1; then if command -v useradd"));
+    assert!(unknown.contains(
+        "useradd --system --uid 1000 --gid app --home-dir /home/app --no-create-home --shell /usr/sbin/nologin --no-log-init app 2>/dev/null || useradd --system --gid app"
+    ));
+    assert!(unknown.contains(
+        "adduser -S -D -H -u 1000 -G app -s /sbin/nologin -h /home/app app 2>/dev/null || adduser -S -D -H -G app"
+    ));
+    assert!(unknown.ends_with("; fi; fi"));
     for name in ["distroless", "scratch", "windows", "distroless-debug"] {
         assert_eq!(
             render_create_user(family(name), "app", 1000, 1000, "/home/app"),

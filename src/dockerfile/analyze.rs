@@ -41,6 +41,9 @@ pub struct Hints {
     /// Mountpoints of tmpfs carve-outs with the mode they need (runc gives
     /// a tmpfs its mountpoint's mode): (path, octal mode).
     pub tmpfs_dirs: Vec<(String, String)>,
+    /// How to look up a base image no rule knows (harden.toml and the
+    /// command line); `None`: its facts are not looked up.
+    pub lookup: Option<crate::image::Settings>,
 }
 
 impl Hints {
@@ -60,6 +63,7 @@ impl Hints {
         self.user_name = config.user_name.clone();
         self.numeric_user = config.numeric_user;
         self.exempt = config.exemptions(path, self.service.as_deref());
+        self.lookup = Some(config.lookup.clone());
     }
 }
 
@@ -127,6 +131,16 @@ impl<'a> DfCtx<'a> {
         if base.family.name == "unknown" {
             if let Some(why) = windows_evidence(df) {
                 base = base.into_windows(image, &why);
+            }
+        }
+        // An image no rule knows says itself which users it has, which it
+        // runs as and how a user is created on it.
+        if base.family.name == "unknown" && base.image.is_some() {
+            if let Some(settings) = &hints.lookup {
+                match crate::image::lookup(image.trim(), settings) {
+                    Ok(f) => base.learn(&f),
+                    Err(unknown) => base.unreadable = Some(unknown.to_string()),
+                }
             }
         }
         let exceptions = df
@@ -214,6 +228,31 @@ impl<'a> DfCtx<'a> {
         let at = self.src.line_end_incl(line);
         let needs_eol = at == self.src.text.len() && !self.src.text.ends_with('\n');
         (at, needs_eol)
+    }
+
+    /// Where a RUN that makes `dirs` must go when the final stage declares
+    /// one of them with a VOLUME at or before instruction `at`: the start of
+    /// that VOLUME's line, since the classic builder and Buildah discard
+    /// what a later step changes in a declared volume. `None`: nothing in
+    /// the way.
+    pub fn before_volume(&self, dirs: &[String], at: usize) -> Option<usize> {
+        let stage = &self.df.stages[self.final_stage()];
+        stage
+            .instructions
+            .clone()
+            .filter(|&i| i <= at)
+            .map(|i| &self.df.instructions[i])
+            .find(|ins| {
+                ins.keyword == "VOLUME"
+                    && ins
+                        .args
+                        .split(|c: char| c.is_whitespace() || matches!(c, '[' | ']' | ',' | '"'))
+                        .any(|w| {
+                            let w = w.trim_end_matches('/');
+                            !w.is_empty() && dirs.iter().any(|d| d.trim_end_matches('/') == w)
+                        })
+            })
+            .map(|ins| self.src.line_start(ins.line))
     }
 
     /// A shell command split over lines at ` && `, with the file's escape

@@ -154,6 +154,8 @@ pub fn fix_one(kind: Kind, display: &str, text: String) -> Result<Option<String>
                 ..Default::default()
             };
             hints.configure(crate::config::baseline(), &src.path);
+            // A file fixed on its own asks no engine and no registry.
+            hints.lookup = None;
             dockerfiles::analyze(&src, df, &hints)
         }
     };

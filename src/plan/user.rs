@@ -25,6 +25,9 @@ pub struct Choice {
     pub owner: Option<String>,
     /// `UID:GID` when known, for a numeric USER.
     pub ids: Option<String>,
+    /// A `USER root` must come first: nothing is known about the base
+    /// image, which may already run as a user that cannot create users.
+    pub root_first: bool,
 }
 
 impl Choice {
@@ -40,6 +43,7 @@ impl Choice {
             needs_home: false,
             owner: None,
             ids: Some(format!("{}:{}", u.uid, u.gid)),
+            root_first: false,
         }
     }
 }
@@ -56,6 +60,7 @@ pub fn choose(ctx: &DfCtx, restore: Option<String>, notes: &mut Notes) -> Option
             needs_home: false,
             owner: None,
             ids: None,
+            root_first: false,
         });
     }
     let created: Vec<CreatedUser> = ctx
@@ -84,6 +89,7 @@ pub fn choose(ctx: &DfCtx, restore: Option<String>, notes: &mut Notes) -> Option
             needs_home: !c.has_home,
             owner: c.uid.map(|u| format!("{u}:{u}")),
             ids: c.uid.map(|u| format!("{u}:{u}")),
+            root_first: false,
         });
     }
     if let Some(numeric) = &base.family.numeric_user {
@@ -94,6 +100,7 @@ pub fn choose(ctx: &DfCtx, restore: Option<String>, notes: &mut Notes) -> Option
             needs_home: true,
             owner: Some(numeric.clone()),
             ids: Some(numeric.clone()),
+            root_first: false,
         });
     }
     if let Some(u) = base
@@ -114,6 +121,7 @@ pub fn choose(ctx: &DfCtx, restore: Option<String>, notes: &mut Notes) -> Option
                 needs_home: false,
                 owner: Some(format!("{}:{}", u.uid, u.gid)),
                 ids: Some(format!("{}:{}", u.uid, u.gid)),
+                root_first: false,
             }),
             None => {
                 notes.push((NoteKind::Review, "the base image has no shell and no known non-root user: add a USER by hand".to_string()));
@@ -146,6 +154,27 @@ pub fn choose(ctx: &DfCtx, restore: Option<String>, notes: &mut Notes) -> Option
     if let Some(n) = &base.note {
         notes.push((NoteKind::Info, n.clone()));
     }
+    if let Some(why) = &base.unreadable {
+        notes.push((
+            NoteKind::Info,
+            format!("the base image's own users could not be read: {why}"),
+        ));
+    }
+    // Nothing known about the base: the RUN decides at build time, so the
+    // ids are not known here and files are handed over by name.
+    if base.family.name == "unknown" && base.learned.is_none() {
+        return Some(Choice {
+            why: format!(
+                "creates system user `{name}` (uid {uid} where free, no home directory, no login shell) at build time if the image lacks it, and switches to it"
+            ),
+            user: name.clone(),
+            create: Some(cmd),
+            needs_home: true,
+            owner: Some(format!("{name}:{name}")),
+            ids: None,
+            root_first: true,
+        });
+    }
     Some(Choice {
         why: format!(
             "creates system user `{name}` (uid {uid}, gid {gid}, no home directory, no login shell) with {} and switches to it",
@@ -156,6 +185,7 @@ pub fn choose(ctx: &DfCtx, restore: Option<String>, notes: &mut Notes) -> Option
         needs_home: true,
         owner: Some(format!("{uid}:{gid}")),
         ids: Some(format!("{uid}:{gid}")),
+        root_first: false,
     })
 }
 

@@ -209,7 +209,7 @@ pub fn check_dockerfile(ctx: &DfCtx, out: &mut Output) {
                     NAME,
                     format!("the base image already runs as non-root user `{u}`"),
                 );
-                return;
+                return prepare_dirs_as_root(ctx, u, out);
             }
             if let Some(tool) = drops_privileges_itself(ctx.df, &ctx.chain) {
                 out.review(
@@ -287,14 +287,25 @@ pub fn check_dockerfile(ctx: &DfCtx, out: &mut Output) {
     out.findings.push(finding);
 
     let eol = ctx.df.eol;
-    let mut text = String::new();
+    // The steps that run as root (a user created, directories made for
+    // it), then the user's environment and the switch to it.
+    let mut run = String::new();
+    if choice.root_first && root_line.is_none() {
+        run.push_str(&format!("USER root{eol}"));
+        out.note(
+            &subject,
+            NAME,
+            "`USER root` first: the base image may already run as another user, who could not create one",
+        );
+    }
     if let Some(cmd) = &choice.create {
-        text.push_str(&format!("RUN {}{eol}", ctx.run_lines(cmd)));
+        run.push_str(&format!("RUN {}{eol}", ctx.run_lines(cmd)));
     } else if let Some(cmd) = dirs_command(ctx, choice.owner.as_deref().unwrap_or(&choice.user)) {
-        text.push_str(&format!("RUN {}{eol}", ctx.run_lines(&cmd)));
+        run.push_str(&format!("RUN {}{eol}", ctx.run_lines(&cmd)));
         out.note(&subject, NAME, dirs_why(ctx));
     }
     out.note(&subject, NAME, choice.why.clone());
+    let mut text = String::new();
     if choice.needs_home {
         if let Some(line) = super::implicit_home::home_line(ctx, out, &choice.user) {
             text.push_str(&line);
@@ -318,6 +329,13 @@ pub fn check_dockerfile(ctx: &DfCtx, out: &mut Output) {
         _ => choice.user.as_str(),
     };
     text.push_str(&format!("USER {user}{eol}"));
+    match ctx.before_volume(&all_to_prepare(ctx), at).filter(|_| !run.is_empty()) {
+        Some(before) => {
+            out.edits.push(Edit::insert(before, run));
+            out.note(&subject, NAME, VOLUME_WHY);
+        }
+        None => text.insert_str(0, &run),
+    }
     let (offset, needs_eol) = ctx.after_instruction(at);
     if needs_eol {
         text = format!("{eol}{}", text.strip_suffix(eol).unwrap_or(&text));
@@ -384,6 +402,53 @@ fn keep_later_stages_as_root(ctx: &DfCtx, user: &str, out: &mut Output) {
     }
 }
 
+/// The base image already runs as non-root user `user` and the stage sets
+/// no USER: directories the carve-outs need are made as root, and the
+/// base's user is restored after them.
+fn prepare_dirs_as_root(ctx: &DfCtx, user: &str, out: &mut Output) {
+    let Some(cmd) = dirs_command(ctx, user) else {
+        return;
+    };
+    let at = ctx.insertion_instruction();
+    if ctx.df.instructions[at].eof_continuation {
+        return;
+    }
+    let eol = ctx.df.eol;
+    let subject = ctx.subject();
+    let from = &ctx.df.instructions[ctx.df.stages[ctx.final_stage()].from];
+    out.findings.push(Finding::new(
+        super::unmounted_write_path::NAME,
+        from.line,
+        1,
+        format!(
+            "the directories of new carve-outs ({}) are not prepared for the image's user `{user}`",
+            all_to_prepare(ctx).join(", ")
+        ),
+    ));
+    let run = format!("USER root{eol}RUN {}{eol}", ctx.run_lines(&cmd));
+    let mut text = format!("USER {user}{eol}");
+    match ctx.before_volume(&all_to_prepare(ctx), at) {
+        Some(before) => {
+            out.edits.push(Edit::insert(before, run));
+            out.note(&subject, NAME, VOLUME_WHY);
+        }
+        None => text.insert_str(0, &run),
+    }
+    let (offset, needs_eol) = ctx.after_instruction(at);
+    if needs_eol {
+        text = format!("{eol}{}", text.strip_suffix(eol).unwrap_or(&text));
+    }
+    out.edits.push(Edit::insert(offset, text));
+    out.note(
+        &subject,
+        NAME,
+        format!("`USER root` for one RUN, then `USER {user}` again: {}", dirs_why(ctx)),
+    );
+}
+
+/// Why a RUN went before a VOLUME line rather than with the USER.
+const VOLUME_WHY: &str = "the RUN goes before the VOLUME that declares its directory: a build step after a VOLUME cannot change what it declares";
+
 /// The final stage already runs as a non-root user, but new volume
 /// directories must be created and handed to it: the RUN goes right before
 /// the stage's last USER, where the build still runs as root.
@@ -410,7 +475,9 @@ fn prepare_dirs_for_existing_user(ctx: &DfCtx, out: &mut Output) {
         return;
     };
     let eol = ctx.df.eol;
-    let at = ctx.src.line_start(user.line);
+    let at = ctx
+        .before_volume(&all_to_prepare(ctx), i)
+        .unwrap_or_else(|| ctx.src.line_start(user.line));
     out.findings.push(Finding::new(
         super::unmounted_write_path::NAME,
         user.line,
