@@ -11,6 +11,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// How long a tag's resolution to an id is trusted.
 pub const TAG_TTL: Duration = Duration::from_secs(6 * 3600);
+/// How long a registry's failure to give an image's facts is remembered,
+/// so that a run after a run does not wait for the same answer again.
+pub const FAILURE_TTL: Duration = Duration::from_secs(15 * 60);
 /// The largest cached file read back.
 const MAX_ENTRY: u64 = 16 << 20;
 
@@ -108,6 +111,27 @@ pub fn store_tag(key: &str, id: &str) {
     };
     if let (Some(p), Ok(text)) = (tag_path(key), serde_json::to_string(&e)) {
         write(&p, &text);
+    }
+}
+
+/// Why the look-up `key` failed, if it did within [`FAILURE_TTL`], and how
+/// many seconds ago.
+pub fn failure(key: &str) -> Option<(String, u64)> {
+    let key = format!("failed {key}");
+    let text = read(&tag_path(&key)?)?;
+    let e: TagEntry = serde_json::from_str(&text).ok()?;
+    let age = now().saturating_sub(e.at);
+    (e.key == key && age < FAILURE_TTL.as_secs()).then_some((e.id, age))
+}
+
+pub fn store_failure(key: &str, why: &str) {
+    store_tag(&format!("failed {key}"), why);
+}
+
+/// Forget a failure once the look-up succeeds.
+pub fn forget_failure(key: &str) {
+    if let Some(p) = tag_path(&format!("failed {key}")) {
+        let _ = std::fs::remove_file(p);
     }
 }
 

@@ -203,19 +203,40 @@ fn from_registry(
     if let Some(f) = cache::tag(&key).and_then(|id| cache::facts(&id)) {
         return Ok(f);
     }
+    if let Some((why, age)) = cache::failure(&key) {
+        return Err(registry::Error(format!(
+            "{why} (remembered from {} min ago; `harden cache clear` asks again)",
+            age / 60
+        )));
+    }
+    let found = from_registry_uncached(r, settings, limits, &key);
+    match &found {
+        Ok(_) => cache::forget_failure(&key),
+        Err(e) => cache::store_failure(&key, &e.0),
+    }
+    found
+}
+
+fn from_registry_uncached(
+    r: &Reference,
+    settings: &Settings,
+    limits: &layers::Limits,
+    key: &str,
+) -> Result<ImageFacts, registry::Error> {
+    let platform = settings.platform.as_deref().unwrap_or(DEFAULT_PLATFORM);
     let insecure = settings.insecure_registries.contains(&r.registry);
     let mut client = registry::Client::new(r, insecure, TIMEOUT);
     let (manifest, _) = client.image_manifest(r.manifest_ref(), platform)?;
     let (id, config) = client.config(&manifest)?;
     if let Some(f) = cache::facts(&id) {
-        cache::store_tag(&key, &id);
+        cache::store_tag(key, &id);
         return Ok(f);
     }
     let fs = client.filesystem(&manifest, &config, limits)?;
     let source = format!("registry {}", r.registry);
     let f = facts::derive(&r.canonical(), &id, &source, config, &fs);
     cache::store_facts(&f);
-    cache::store_tag(&key, &id);
+    cache::store_tag(key, &id);
     Ok(f)
 }
 

@@ -107,6 +107,15 @@ pub fn credentials(registry: &str) -> Option<Credentials> {
         let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) else {
             continue;
         };
+        // As Docker reads its config: a helper for this registry, else
+        // the store for all, else the entry written in the file.
+        if let Some(helper) = helper_for(&v, &keys) {
+            let found = helper_program(&helper).and_then(|p| from_helper(&p, &keys[0]));
+            if found.is_some() {
+                return found;
+            }
+            continue;
+        }
         for k in &keys {
             let auth = v
                 .get("auths")
@@ -124,6 +133,84 @@ pub fn credentials(registry: &str) -> Option<Credentials> {
         }
     }
     None
+}
+
+/// The credential helper a Docker config names for a registry
+/// (`credHelpers`, then `credsStore`), when its name is a plain word.
+fn helper_for(config: &serde_json::Value, keys: &[String]) -> Option<String> {
+    let named = keys
+        .iter()
+        .find_map(|k| config.get("credHelpers")?.get(k)?.as_str())
+        .or_else(|| config.get("credsStore")?.as_str())?;
+    let plain = !named.is_empty()
+        && named
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    plain.then(|| named.to_string())
+}
+
+/// `docker-credential-NAME` on PATH.
+fn helper_program(name: &str) -> Option<std::path::PathBuf> {
+    let program = format!("docker-credential-{name}");
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|d| d.join(&program))
+        .find(|p| p.is_file())
+}
+
+/// How long a credential helper may take: one that waits for a person
+/// (a desktop keychain prompt) is given up on.
+const HELPER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Ask a credential helper (`get`, the server on stdin) for the user and
+/// secret of `server`. An identity token (user `<token>`) is not a
+/// password and is not used.
+fn from_helper(program: &std::path::Path, server: &str) -> Option<Credentials> {
+    use base64::Engine as _;
+    use std::io::{Read, Write};
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(program)
+        .arg("get")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .ok()?;
+    child.stdin.take()?.write_all(server.as_bytes()).ok()?;
+    let mut stdout = child.stdout.take()?;
+    let reader = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        (&mut stdout)
+            .take(64 << 10)
+            .read_to_end(&mut buf)
+            .map(|_| buf)
+    });
+    let start = std::time::Instant::now();
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(s)) => break s,
+            Ok(None) if start.elapsed() < HELPER_TIMEOUT => {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return None;
+            }
+        }
+    };
+    let out = reader.join().ok()?.ok()?;
+    if !status.success() {
+        return None;
+    }
+    let v: serde_json::Value = serde_json::from_slice(&out).ok()?;
+    let user = v.get("Username")?.as_str()?;
+    let secret = v.get("Secret")?.as_str()?;
+    if user.is_empty() || user == "<token>" || user.contains(':') {
+        return None;
+    }
+    Some(Credentials {
+        basic: base64::engine::general_purpose::STANDARD.encode(format!("{user}:{secret}")),
+    })
 }
 
 /// A registry client for one repository.
@@ -510,5 +597,59 @@ mod tests {
         std::env::remove_var("DOCKER_CONFIG");
         assert_eq!(found.map(|c| c.basic).as_deref(), Some("dXNlcjpzZWNyZXQ="));
         assert!(other.is_none());
+    }
+
+    #[test]
+    fn credential_helpers_come_first_and_only_plain_names_are_run() {
+        let keys = |k: &str| vec![k.to_string(), format!("https://{k}")];
+        let config: serde_json::Value = serde_json::from_str(
+            r#"{"credsStore":"desktop","credHelpers":{"ghcr.io":"gh"},"auths":{"ghcr.io":{}}}"#,
+        )
+        .unwrap();
+        assert_eq!(helper_for(&config, &keys("ghcr.io")).as_deref(), Some("gh"));
+        assert_eq!(
+            helper_for(&config, &keys("quay.io")).as_deref(),
+            Some("desktop")
+        );
+        let odd: serde_json::Value =
+            serde_json::from_str(r#"{"credsStore":"../../bin/sh"}"#).unwrap();
+        assert_eq!(helper_for(&odd, &keys("quay.io")), None);
+        assert_eq!(helper_for(&serde_json::json!({}), &keys("quay.io")), None);
+    }
+
+    /// A helper written for the test: it answers for one server only, as
+    /// `docker-credential-*` programs do.
+    fn fake_helper(dir: &std::path::Path, body: &str) -> std::path::PathBuf {
+        use std::os::unix::fs::PermissionsExt;
+        let p = dir.join("docker-credential-test");
+        std::fs::write(
+            &p,
+            format!("#!/bin/sh\n[ \"$1\" = get ] || exit 3\nread server\n{body}\n"),
+        )
+        .unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+        p
+    }
+
+    #[test]
+    fn a_credential_helper_is_asked_for_the_server() {
+        let dir = tempfile::tempdir().unwrap();
+        let helper = fake_helper(
+            dir.path(),
+            r#"[ "$server" = registry.example:5000 ] || { echo "credentials not found in native keychain"; exit 1; }
+printf '{"ServerURL":"%s","Username":"user","Secret":"secret"}' "$server""#,
+        );
+        let found = from_helper(&helper, "registry.example:5000");
+        assert_eq!(found.map(|c| c.basic).as_deref(), Some("dXNlcjpzZWNyZXQ="));
+        assert!(from_helper(&helper, "elsewhere.example").is_none());
+        let token = fake_helper(
+            dir.path(),
+            r#"printf '{"ServerURL":"%s","Username":"<token>","Secret":"refresh"}' "$server""#,
+        );
+        assert!(from_helper(&token, "registry.example:5000").is_none());
+        let slow = fake_helper(dir.path(), "sleep 30");
+        let start = std::time::Instant::now();
+        assert!(from_helper(&slow, "registry.example:5000").is_none());
+        assert!(start.elapsed() < std::time::Duration::from_secs(10));
     }
 }
