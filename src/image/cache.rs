@@ -135,6 +135,35 @@ pub fn forget_failure(key: &str) {
     }
 }
 
+/// What an engine's store held when its image list was last read: its
+/// tags, and the ids of the images harden asked about. Valid while the
+/// store's own index file is unchanged (`state`: its path, size and
+/// modification time), so a run that finds it current spawns no engine.
+#[derive(serde::Serialize, serde::Deserialize, Default, Clone)]
+pub struct Listing {
+    pub state: String,
+    pub tags: Vec<String>,
+    pub ids: std::collections::BTreeMap<String, String>,
+}
+
+fn listing_path(engine: &str) -> Option<PathBuf> {
+    Some(dir()?.join("engines").join(format!("{}.json", hex(engine))))
+}
+
+/// The listing kept for `engine`, if it was made in this `state`.
+pub fn listing(engine: &str, state: &str) -> Option<Listing> {
+    let text = read(&listing_path(engine)?)?;
+    serde_json::from_str::<Listing>(&text)
+        .ok()
+        .filter(|l| l.state == state)
+}
+
+pub fn store_listing(engine: &str, l: &Listing) {
+    if let (Some(p), Ok(text)) = (listing_path(engine), serde_json::to_string(l)) {
+        write(&p, &text);
+    }
+}
+
 /// Remove the cache; the number of files removed.
 pub fn clear() -> std::io::Result<(PathBuf, usize)> {
     let d = dir().ok_or_else(|| {

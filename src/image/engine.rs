@@ -185,34 +185,159 @@ fn read_archive<R: Read>(
 /// The largest image listing read.
 const MAX_LIST: u64 = 16 << 20;
 
-/// Every tagged image in the engine's store, as canonical references
-/// (`docker.io/library/postgres:16`), listed once per run: asking the
-/// engine about each image a large tree names would cost a process each.
-/// `None` when the engine could not list them (busy, broken): each image
-/// is then asked about.
-pub fn tags(engine: &str) -> Option<&'static std::collections::HashSet<String>> {
-    use std::collections::HashSet;
+/// The index file of Podman's default store, with its size and
+/// modification time: containers/storage rewrites it whenever an image is
+/// added, tagged or removed. `None` when harden cannot tell where the
+/// store is (another storage configuration, or Docker), and the engine is
+/// asked.
+fn store_state(engine: &str) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let root = rustix::process::geteuid().is_root();
+    let store = match engine {
+        "podman" if std::env::var_os("CONTAINERS_STORAGE_CONF").is_some() => return None,
+        "podman" if root => std::path::PathBuf::from("/var/lib/containers/storage"),
+        // A user's own storage.conf may put the store anywhere.
+        "podman"
+            if std::env::var_os("XDG_CONFIG_HOME")
+                .map(std::path::PathBuf::from)
+                .or_else(|| {
+                    Some(std::path::PathBuf::from(std::env::var_os("HOME")?).join(".config"))
+                })
+                .is_none_or(|c| c.join("containers/storage.conf").exists()) =>
+        {
+            return None
+        }
+        "podman" => std::env::var_os("XDG_DATA_HOME")
+            .map(std::path::PathBuf::from)
+            .or_else(|| {
+                Some(std::path::PathBuf::from(std::env::var_os("HOME")?).join(".local/share"))
+            })?
+            .join("containers/storage"),
+        // Docker's own index does not follow its containerd image store,
+        // so Docker is always asked.
+        _ => return None,
+    };
+    // The store is named after its driver: exactly one must be there.
+    let mut found = ["overlay", "vfs", "btrfs", "zfs"]
+        .iter()
+        .map(|d| store.join(format!("{d}-images/images.json")))
+        .filter(|f| f.is_file());
+    let file = match (found.next(), found.next()) {
+        (Some(f), None) => f,
+        _ => return None,
+    };
+    // A storage.conf may move the store: then the default file is not the
+    // one in use, and only the engine can say.
+    if std::path::Path::new("/etc/containers/storage.conf").exists() {
+        let conf = crate::paths::read_text(
+            std::path::Path::new("/etc/containers/storage.conf"),
+            1 << 20,
+        )
+        .ok()?;
+        if conf.lines().any(|l| {
+            let l = l.trim_start();
+            !l.starts_with('#')
+                && (l.starts_with("graphroot") || l.starts_with("rootless_storage_path"))
+        }) {
+            return None;
+        }
+    }
+    let m = std::fs::metadata(&file).ok()?;
+    Some(format!(
+        "{engine} {} {} {}.{}",
+        file.display(),
+        m.len(),
+        m.mtime(),
+        m.mtime_nsec()
+    ))
+}
+
+/// The run's view of the engine's store: its listing, and whether it was
+/// read from the cache in the store's current state.
+struct Store {
+    state: Option<String>,
+    listing: super::cache::Listing,
+}
+
+fn stores() -> &'static std::sync::Mutex<HashMap<String, Option<Store>>> {
     use std::sync::{Mutex, OnceLock};
-    type Lists = Mutex<HashMap<String, Option<&'static HashSet<String>>>>;
-    static LISTS: OnceLock<Lists> = OnceLock::new();
-    let lists = LISTS.get_or_init(Default::default);
-    let mut m = lists.lock().unwrap_or_else(|p| p.into_inner());
-    if let Some(l) = m.get(engine) {
-        return *l;
+    static STORES: OnceLock<Mutex<HashMap<String, Option<Store>>>> = OnceLock::new();
+    STORES.get_or_init(Default::default)
+}
+
+/// Every tagged image in the engine's store, as canonical references
+/// (`docker.io/library/postgres:16`), listed once per run, and not at all
+/// while the store is as a previous run left it: asking the engine costs a
+/// process (a tenth of a second) per question. `None` when the engine could
+/// not list them (busy, broken): each image is then asked about.
+pub fn tags(engine: &str) -> Option<std::collections::HashSet<String>> {
+    let mut m = stores().lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(s) = m.get(engine) {
+        return s.as_ref().map(|s| s.listing.tags.iter().cloned().collect());
+    }
+    let state = store_state(engine);
+    if let Some(l) = state
+        .as_deref()
+        .and_then(|st| super::cache::listing(engine, st))
+    {
+        let tags = l.tags.iter().cloned().collect();
+        m.insert(engine.to_string(), Some(Store { state, listing: l }));
+        return Some(tags);
     }
     let mut cmd = Command::new(engine);
     cmd.args(["image", "ls", "--format", "{{.Repository}}:{{.Tag}}"]);
-    let listed = match output_within(cmd, MAX_LIST, INSPECT_TIMEOUT) {
+    let store = match output_within(cmd, MAX_LIST, INSPECT_TIMEOUT) {
         Ok((true, out)) => {
-            let set: HashSet<String> = String::from_utf8_lossy(&out)
+            let mut tags: Vec<String> = String::from_utf8_lossy(&out)
                 .lines()
                 .filter_map(|l| super::reference::Reference::parse(l.trim()))
                 .map(|r| r.canonical())
                 .collect();
-            Some(&*Box::leak(Box::new(set)))
+            tags.sort();
+            tags.dedup();
+            let listing = super::cache::Listing {
+                state: state.clone().unwrap_or_default(),
+                tags,
+                ids: Default::default(),
+            };
+            if let Some(st) = &state {
+                // Kept only if the store did not change while it was listed.
+                if store_state(engine).as_ref() == Some(st) {
+                    super::cache::store_listing(engine, &listing);
+                }
+            }
+            Some(Store { state, listing })
         }
         _ => None,
     };
-    m.insert(engine.to_string(), listed);
-    listed
+    let tags = store
+        .as_ref()
+        .map(|s| s.listing.tags.iter().cloned().collect());
+    m.insert(engine.to_string(), store);
+    tags
+}
+
+/// The id the store gave `reference` when it was last asked, in the
+/// store's current state.
+pub fn known_id(engine: &str, reference: &str) -> Option<String> {
+    let m = stores().lock().unwrap_or_else(|p| p.into_inner());
+    m.get(engine)?.as_ref()?.listing.ids.get(reference).cloned()
+}
+
+/// Remember `reference`'s id for the next runs, while the store stays as
+/// it is.
+pub fn remember_id(engine: &str, reference: &str, id: &str) {
+    let mut m = stores().lock().unwrap_or_else(|p| p.into_inner());
+    let Some(Some(store)) = m.get_mut(engine) else {
+        return;
+    };
+    store
+        .listing
+        .ids
+        .insert(reference.to_string(), id.to_string());
+    if let Some(st) = &store.state {
+        if store_state(engine).as_ref() == Some(st) {
+            super::cache::store_listing(engine, &store.listing);
+        }
+    }
 }

@@ -175,9 +175,13 @@ fn from_engine(
     reference: &str,
     limits: &layers::Limits,
 ) -> std::io::Result<Option<ImageFacts>> {
+    if let Some(f) = engine::known_id(engine, reference).and_then(|id| cache::facts(&id)) {
+        return Ok(Some(f));
+    }
     let Some((id, config)) = engine::inspect(engine, reference)? else {
         return Ok(None);
     };
+    engine::remember_id(engine, reference, &id);
     if let Some(f) = cache::facts(&id) {
         return Ok(Some(f));
     }
