@@ -610,6 +610,49 @@ fn zoo_caddy() {
     });
 }
 
+/// caddy's binary carries `cap_net_bind_service=+ep`: the kernel refuses
+/// to execute it unless NET_BIND_SERVICE is in the bounding set, as root or
+/// not and whatever the unprivileged port range, so the caddy profile keeps
+/// that capability where the nginx profile opens port 80 with the sysctl.
+#[test]
+fn caddy_execs_only_with_net_bind_service_even_with_the_sysctl() {
+    let test = "caddy_execs_only_with_net_bind_service_even_with_the_sysctl";
+    let Some(backend) = zoo_engine_or_skip(test, &["caddy"]) else {
+        return;
+    };
+    let start = |user: &str, caps: &[&str]| {
+        let name = format!("harden-zoo-caddy-fcap-{user}-{}", std::process::id());
+        let mut args = vec![
+            "run",
+            "--rm",
+            "--name",
+            name.as_str(),
+            "--user",
+            user,
+            "--read-only",
+            "--cap-drop",
+            "ALL",
+            "--security-opt",
+            "no-new-privileges",
+            "--sysctl",
+            "net.ipv4.ip_unprivileged_port_start=0",
+        ];
+        args.extend_from_slice(caps);
+        args.extend(["localhost/harden-zoo/caddy:latest", "caddy", "version"]);
+        run(backend.cli, &args)
+    };
+    for user in ["0", "1000"] {
+        let o = start(user, &[]);
+        assert!(
+            !o.status.success() && text(&o).contains("operation not permitted"),
+            "uid {user} without NET_BIND_SERVICE: {}",
+            text(&o)
+        );
+        let o = start(user, &["--cap-add", "NET_BIND_SERVICE"]);
+        assert!(o.status.success(), "uid {user} with it: {}", text(&o));
+    }
+}
+
 #[test]
 fn zoo_s6_app() {
     zoo(Case {
