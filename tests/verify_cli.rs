@@ -732,6 +732,7 @@ volumes:
     // The supervisor is root: that stays a failure, told as it is.
     assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
     run.expect_rows("non-root", "FAIL", "Uid: 0 0 0 0");
+    run.expect_rows("non-root", "FAIL", "; other processes as 911 (sleep)");
     assert_eq!(
         run.expect_rows(
             "writable /srv/app",

@@ -241,12 +241,32 @@ pub fn check_container(ctx: &Context, svc: &Service, c: &Value) -> Vec<Check> {
     let view = proc_view(backend, id, pid);
     let status = view.status.as_ref();
 
+    // A main process that stays root (a supervisor, nginx's master): who its
+    // processes run as, for the evidence and the write probes.
+    let main_uid = status.ok().map(|s| s.uids.get(1).copied().unwrap_or(0));
+    let processes = if main_uid == Some(0) {
+        container_processes(backend, id, &view)
+    } else {
+        Vec::new()
+    };
     checks.push(
         skip_allowed(svc, "root-user", "non-root").unwrap_or_else(|| match status {
             Ok(s) => {
                 let uids: Vec<String> = s.uids.iter().map(u32::to_string).collect();
                 let ok = s.uids.iter().all(|u| *u != 0);
-                let ev = format!("Uid: {} ({})", uids.join(" "), view.source);
+                let mut others: Vec<String> = Vec::new();
+                for p in processes.iter().filter(|p| p.uid != 0) {
+                    let seen = format!("{} ({})", p.uid, p.name);
+                    if !others.contains(&seen) {
+                        others.push(seen);
+                    }
+                }
+                let also = if others.is_empty() {
+                    String::new()
+                } else {
+                    format!("; other processes as {}", others.join(", "))
+                };
+                let ev = format!("Uid: {} ({}){also}", uids.join(" "), view.source);
                 Check::new("non-root", if ok { Status::Pass } else { Status::Fail }, ev)
             }
             Err(e) => Check::new("non-root", Status::Fail, e.clone()),
@@ -288,7 +308,6 @@ pub fn check_container(ctx: &Context, svc: &Service, c: &Value) -> Vec<Check> {
     // process's, after any drop from root in the entrypoint; where the main
     // process stays root, as the user of the service's process that owns
     // the path (see procfs::probe_user).
-    let main_uid = status.ok().map(|s| s.uids.get(1).copied().unwrap_or(0));
     let user = status.ok().map(|s| {
         let uid = s.uids.get(1).copied().unwrap_or(0);
         match s.gids.get(1) {
@@ -296,11 +315,6 @@ pub fn check_container(ctx: &Context, svc: &Service, c: &Value) -> Vec<Check> {
             None => uid.to_string(),
         }
     });
-    let processes = if main_uid == Some(0) && !svc.carve_outs.is_empty() {
-        container_processes(backend, id, &view)
-    } else {
-        Vec::new()
-    };
     for co in &svc.carve_outs {
         let owner = if processes.iter().any(|p| p.uid != 0) {
             path_owner(backend, id, &view, &co.target)
