@@ -46,6 +46,11 @@ fn a_mapping_grows_as_a_mapping_and_a_list_as_a_list() {
         )),
         "{diff}"
     );
+    let (diff, _) = fix("    sysctls:\n    restart: always\n");
+    assert!(
+        diff.contains(&format!("     sysctls:\n+      - {SYSCTL}=0\n")),
+        "a key without a value gets the list: {diff}"
+    );
     let (diff, _) = fix("    sysctls:\n      - net.core.somaxconn=1024\n");
     assert!(
         diff.contains(&format!(

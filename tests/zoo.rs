@@ -653,6 +653,59 @@ fn caddy_execs_only_with_net_bind_service_even_with_the_sysctl() {
     }
 }
 
+/// Why the nginx profile keeps a root master: as 101 it must create
+/// /run/nginx.pid, and where the runtime resets a tmpfs's mode to the image
+/// directory's (runc before 1.1.8) no compose tmpfs makes /run writable for
+/// 101 (Podman 4.3 refuses `uid=` outright). Checked where that holds.
+#[test]
+fn nginx_as_101_cannot_write_its_pid_file_where_tmpfs_mode_is_ignored() {
+    let test = "nginx_as_101_cannot_write_its_pid_file_where_tmpfs_mode_is_ignored";
+    let Some(backend) = zoo_engine_or_skip(test, &["nginx"]) else {
+        return;
+    };
+    if !backend.facts().ignores_tmpfs_mode() {
+        eprintln!("{test}: skipped: this runtime honours a tmpfs's mode=");
+        return;
+    }
+    let name = format!("harden-zoo-nginx-101-{}", std::process::id());
+    // Every temp directory is a path the image lacks (a tmpfs there is
+    // 1777), so the pid file is the one thing in the way.
+    let temps: Vec<String> = ["client", "proxy", "fastcgi", "uwsgi", "scgi"]
+        .iter()
+        .map(|t| format!("/var/cache/nginx/{t}_temp"))
+        .collect();
+    let mut args = vec![
+        "run",
+        "--rm",
+        "--name",
+        name.as_str(),
+        "--user",
+        "101:101",
+        "--read-only",
+        "--cap-drop",
+        "ALL",
+        "--sysctl",
+        "net.ipv4.ip_unprivileged_port_start=0",
+        "--tmpfs",
+        "/run:mode=1777",
+    ];
+    for t in &temps {
+        args.extend(["--tmpfs", t.as_str()]);
+    }
+    args.extend([
+        "localhost/harden-zoo/nginx:latest",
+        "nginx",
+        "-g",
+        "daemon off;",
+    ]);
+    let o = run(backend.cli, &args);
+    assert!(
+        !o.status.success() && text(&o).contains("nginx.pid"),
+        "nginx as 101 started, or failed for another reason: {}",
+        text(&o)
+    );
+}
+
 #[test]
 fn zoo_s6_app() {
     zoo(Case {

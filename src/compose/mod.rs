@@ -211,14 +211,14 @@ impl Ctx<'_> {
             return false;
         }
         let subject = format!("service {}", svc.name);
+        let fresh = if list_when_new {
+            NewValue::Seq(vars.iter().map(|(k, v)| format!("{k}={v}")).collect())
+        } else {
+            NewValue::Map(vars.to_vec())
+        };
         match svc.effective(key) {
             None => {
-                let new = if list_when_new {
-                    NewValue::Seq(vars.iter().map(|(k, v)| format!("{k}={v}")).collect())
-                } else {
-                    NewValue::Map(vars.to_vec())
-                };
-                let e = self.add_entry(svc, key, &new, out);
+                let e = self.add_entry(svc, key, &fresh, out);
                 push_edit(out, e)
             }
             Some((v, service::Origin::Own)) => match &v.kind {
@@ -252,12 +252,7 @@ impl Ctx<'_> {
                     self.append_all(svc, v, &items, out)
                 }
                 _ if v.is_null() => {
-                    let new = if list_when_new {
-                        NewValue::Seq(vars.iter().map(|(k, v)| format!("{k}={v}")).collect())
-                    } else {
-                        NewValue::Map(vars.to_vec())
-                    };
-                    out.edits.extend(self.fill_null(svc, v, &new));
+                    out.edits.extend(self.fill_null(svc, v, &fresh));
                     true
                 }
                 _ => {

@@ -96,11 +96,11 @@ impl Report {
     }
 
     /// The mark after a table's title: its service failed unhardened too.
-    fn mark(&self, t: &Table, before: &[String]) -> &'static str {
+    fn mark(&self, t: &Table, before: &[String]) -> String {
         if t.phase != UNHARDENED && before.contains(&t.service) {
-            ": fails before harden"
+            format!(": {FAILS_BEFORE}")
         } else {
-            ""
+            String::new()
         }
     }
 
