@@ -95,11 +95,7 @@ pub fn parse_process(text: &str) -> Option<Process> {
 /// an entrypoint that stays root and starts its services as their own
 /// user): root without CAP_DAC_OVERRIDE could not write there, the
 /// service's own process can, and it is the one that does.
-pub fn probe_user<'a>(
-    main_uid: u32,
-    owner: Option<u32>,
-    processes: &'a [Process],
-) -> Option<&'a Process> {
+pub fn probe_user(main_uid: u32, owner: Option<u32>, processes: &[Process]) -> Option<&Process> {
     let owner = owner.filter(|o| *o != 0 && main_uid == 0)?;
     processes.iter().find(|p| p.uid == owner)
 }
