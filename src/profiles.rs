@@ -251,6 +251,26 @@ pub struct RunAs<'a> {
     pub gid: u32,
 }
 
+/// A kernel parameter the service needs in its own namespaces (Compose
+/// `sysctls`). Only namespaced parameters are accepted: an engine refuses
+/// the others.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Sysctl {
+    pub name: String,
+    pub value: String,
+    pub why: String,
+}
+
+impl Sysctl {
+    /// A `net.*` parameter lives in the network namespace: a service that
+    /// shares another's (`network_mode: host`, `service:`, `container:`)
+    /// cannot set it.
+    pub fn needs_own_network(&self) -> bool {
+        self.name.starts_with("net.")
+    }
+}
+
 /// Capabilities the entrypoint needs when the service keeps starting as root.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -297,6 +317,9 @@ pub struct ImageProfile {
     #[serde(default)]
     pub write: Vec<WritePath>,
     pub caps: Caps,
+    /// Kernel parameters written to the service's `sysctls`.
+    #[serde(default)]
+    pub sysctl: Vec<Sysctl>,
     #[serde(default)]
     pub env: BTreeMap<String, String>,
 }
@@ -784,6 +807,36 @@ pub(crate) fn validate_profile(p: &ImageProfile) -> Result<(), (String, String)>
                     }
                 }
             }
+        }
+    }
+
+    let mut sysctls = BTreeSet::new();
+    for s in &p.sysctl {
+        let name = s.name.as_str();
+        let namespaced = [
+            "net.",
+            "kernel.msg",
+            "kernel.sem",
+            "kernel.shm",
+            "fs.mqueue.",
+        ]
+        .iter()
+        .any(|prefix| name.starts_with(prefix));
+        let well_formed = !name.is_empty()
+            && name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c));
+        if !namespaced || !well_formed {
+            return fail(
+                name,
+                format!("sysctl `{name}` is not a namespaced kernel parameter (net.*, kernel.msg*, kernel.sem, kernel.shm*, fs.mqueue.*)"),
+            );
+        }
+        if !sysctls.insert(name) {
+            return fail(name, format!("sysctl `{name}` is listed twice"));
+        }
+        if s.value.trim().is_empty() || s.why.trim().is_empty() {
+            return fail(name, format!("sysctl `{name}` needs a value and a why"));
         }
     }
 

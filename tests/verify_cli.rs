@@ -687,3 +687,121 @@ volumes:
     );
     assert_nothing_left(&backend, &run.project(), &before);
 }
+
+/// An s6-style service: the main process stays root (with no
+/// DAC_OVERRIDE) and starts the service as its own user, 911, which owns
+/// the data volume. The write probe runs as 911, the owner that one of the
+/// service's processes runs as; as root it would fail where the service
+/// writes fine.
+#[test]
+fn carve_outs_of_a_root_supervisor_are_probed_as_the_service_user() {
+    let Some(backend) = common::engine_with_base_or_skip(
+        "carve_outs_of_a_root_supervisor_are_probed_as_the_service_user",
+    ) else {
+        return;
+    };
+    let dir = common::scratch();
+    write(
+        dir.path(),
+        "compose.yaml",
+        r#"services:
+  app:
+    image: localhost/debian:bookworm-slim
+    entrypoint:
+      - sh
+      - -c
+      - |
+        chown 911:911 /srv/app
+        trap 'exit 0' TERM
+        setpriv --reuid 911 --regid 911 --clear-groups sh -c 'echo up > /srv/app/state; exec sleep 600' &
+        wait
+    read_only: true
+    cap_drop: [ALL]
+    cap_add: [CHOWN, SETUID, SETGID]
+    security_opt: ["no-new-privileges:true"]
+    tmpfs:
+      - /tmp:size=16m
+    volumes:
+      - app-data:/srv/app
+volumes:
+  app-data:
+"#,
+    );
+    let before = inventory(&backend);
+    let run = verify(dir.path(), &["--settle", "2", "."]);
+    // The supervisor is root: that stays a failure, told as it is.
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    run.expect_rows("non-root", "FAIL", "Uid: 0 0 0 0");
+    run.expect_rows("non-root", "FAIL", "; other processes as 911 (sleep)");
+    assert_eq!(
+        run.expect_rows(
+            "writable /srv/app",
+            "PASS",
+            "write probe ok as 911:911 (its owner, the uid of pid "
+        ),
+        2
+    );
+    // Root's own scratch space is still probed as root.
+    run.expect_rows("writable /tmp", "PASS", "write probe ok as 0:0");
+    assert_nothing_left(&backend, &run.project(), &before);
+}
+
+/// A project that already fails before harden touched it: the report says
+/// so for that service instead of blaming harden, and the status stays 1.
+#[test]
+fn a_service_failing_before_harden_is_marked_so() {
+    let Some(backend) =
+        common::engine_with_base_or_skip("a_service_failing_before_harden_is_marked_so")
+    else {
+        return;
+    };
+    let dir = common::scratch();
+    let broken = |extra: &str| {
+        format!(
+            r#"services:
+  db:
+    image: localhost/debian:bookworm-slim
+    command: ["sh", "-c", "echo 'data path is a mount point' >&2; exit 3"]
+{extra}"#
+        )
+    };
+    write(dir.path(), "old/compose.yaml", &broken(""));
+    write(
+        dir.path(),
+        "new/compose.yaml",
+        &broken("    read_only: true\n    cap_drop: [ALL]\n    security_opt: [\"no-new-privileges:true\"]\n"),
+    );
+    let before = inventory(&backend);
+    let run = verify(
+        dir.path(),
+        &[
+            "--settle",
+            "2",
+            "--no-restart",
+            "--from-unhardened",
+            "old",
+            "new",
+        ],
+    );
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout
+            .contains(") on the unhardened run's volumes: fails before harden\n"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("failing services: db (fails before harden)\n"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .trim_end()
+            .ends_with("new/compose.yaml: FAILED, as before harden"),
+        "{}",
+        run.stdout
+    );
+    assert_nothing_left(&backend, &run.project(), &before);
+}

@@ -610,6 +610,102 @@ fn zoo_caddy() {
     });
 }
 
+/// caddy's binary carries `cap_net_bind_service=+ep`: the kernel refuses
+/// to execute it unless NET_BIND_SERVICE is in the bounding set, as root or
+/// not and whatever the unprivileged port range, so the caddy profile keeps
+/// that capability where the nginx profile opens port 80 with the sysctl.
+#[test]
+fn caddy_execs_only_with_net_bind_service_even_with_the_sysctl() {
+    let test = "caddy_execs_only_with_net_bind_service_even_with_the_sysctl";
+    let Some(backend) = zoo_engine_or_skip(test, &["caddy"]) else {
+        return;
+    };
+    let start = |user: &str, caps: &[&str]| {
+        let name = format!("harden-zoo-caddy-fcap-{user}-{}", std::process::id());
+        let mut args = vec![
+            "run",
+            "--rm",
+            "--name",
+            name.as_str(),
+            "--user",
+            user,
+            "--read-only",
+            "--cap-drop",
+            "ALL",
+            "--security-opt",
+            "no-new-privileges",
+            "--sysctl",
+            "net.ipv4.ip_unprivileged_port_start=0",
+        ];
+        args.extend_from_slice(caps);
+        args.extend(["localhost/harden-zoo/caddy:latest", "caddy", "version"]);
+        run(backend.cli, &args)
+    };
+    for user in ["0", "1000"] {
+        let o = start(user, &[]);
+        assert!(
+            !o.status.success() && text(&o).contains("operation not permitted"),
+            "uid {user} without NET_BIND_SERVICE: {}",
+            text(&o)
+        );
+        let o = start(user, &["--cap-add", "NET_BIND_SERVICE"]);
+        assert!(o.status.success(), "uid {user} with it: {}", text(&o));
+    }
+}
+
+/// Why the nginx profile keeps a root master: as 101 it must create
+/// /run/nginx.pid, and where the runtime resets a tmpfs's mode to the image
+/// directory's (runc before 1.1.8) no compose tmpfs makes /run writable for
+/// 101 (Podman 4.3 refuses `uid=` outright). Checked where that holds.
+#[test]
+fn nginx_as_101_cannot_write_its_pid_file_where_tmpfs_mode_is_ignored() {
+    let test = "nginx_as_101_cannot_write_its_pid_file_where_tmpfs_mode_is_ignored";
+    let Some(backend) = zoo_engine_or_skip(test, &["nginx"]) else {
+        return;
+    };
+    if !backend.facts().ignores_tmpfs_mode() {
+        eprintln!("{test}: skipped: this runtime honours a tmpfs's mode=");
+        return;
+    }
+    let name = format!("harden-zoo-nginx-101-{}", std::process::id());
+    // Every temp directory is a path the image lacks (a tmpfs there is
+    // 1777), so the pid file is the one thing in the way.
+    let temps: Vec<String> = ["client", "proxy", "fastcgi", "uwsgi", "scgi"]
+        .iter()
+        .map(|t| format!("/var/cache/nginx/{t}_temp"))
+        .collect();
+    let mut args = vec![
+        "run",
+        "--rm",
+        "--name",
+        name.as_str(),
+        "--user",
+        "101:101",
+        "--read-only",
+        "--cap-drop",
+        "ALL",
+        "--sysctl",
+        "net.ipv4.ip_unprivileged_port_start=0",
+        "--tmpfs",
+        "/run:mode=1777",
+    ];
+    for t in &temps {
+        args.extend(["--tmpfs", t.as_str()]);
+    }
+    args.extend([
+        "localhost/harden-zoo/nginx:latest",
+        "nginx",
+        "-g",
+        "daemon off;",
+    ]);
+    let o = run(backend.cli, &args);
+    assert!(
+        !o.status.success() && text(&o).contains("nginx.pid"),
+        "nginx as 101 started, or failed for another reason: {}",
+        text(&o)
+    );
+}
+
 #[test]
 fn zoo_s6_app() {
     zoo(Case {

@@ -191,63 +191,87 @@ impl Ctx<'_> {
         rule: &'static str,
         out: &mut Output,
     ) -> bool {
+        self.add_pairs(svc, "environment", vars, false, rule, out)
+    }
+
+    /// Add `NAME=value` pairs to a key Compose takes as a mapping or a list
+    /// (`environment`, `sysctls`), in the style the service already uses;
+    /// a new key is a list when `list_when_new` (podman-compose 1.0 reads
+    /// `sysctls` only as a list), else a mapping.
+    pub fn add_pairs(
+        &self,
+        svc: &Service,
+        key: &str,
+        vars: &[(String, String)],
+        list_when_new: bool,
+        rule: &'static str,
+        out: &mut Output,
+    ) -> bool {
         if !self.edits {
             return false;
         }
         let subject = format!("service {}", svc.name);
-        match svc.effective("environment") {
+        let fresh = if list_when_new {
+            NewValue::Seq(vars.iter().map(|(k, v)| format!("{k}={v}")).collect())
+        } else {
+            NewValue::Map(vars.to_vec())
+        };
+        match svc.effective(key) {
             None => {
-                let e = self.add_entry(svc, "environment", &NewValue::Map(vars.to_vec()), out);
+                let e = self.add_entry(svc, key, &fresh, out);
                 push_edit(out, e)
             }
-            Some((v, service::Origin::Own)) => {
-                match &v.kind {
-                    Kind::Map { .. } => {
-                        for (k, val) in vars {
-                            match patch::add_entry(
-                                self.src,
-                                &self.layout,
-                                v,
-                                k,
-                                &NewValue::Scalar(patch::scalar(
-                                    val,
-                                    matches!(
-                                        v.kind,
-                                        Kind::Map {
-                                            style: tree::Style::Flow,
-                                            ..
-                                        }
-                                    ),
-                                )),
-                            ) {
-                                Ok(e) => out.edits.push(e),
-                                Err(_) => return false,
-                            }
+            Some((v, service::Origin::Own)) => match &v.kind {
+                Kind::Map { .. } => {
+                    for (k, val) in vars {
+                        match patch::add_entry(
+                            self.src,
+                            &self.layout,
+                            v,
+                            k,
+                            &NewValue::Scalar(patch::scalar(
+                                val,
+                                matches!(
+                                    v.kind,
+                                    Kind::Map {
+                                        style: tree::Style::Flow,
+                                        ..
+                                    }
+                                ),
+                            )),
+                        ) {
+                            Ok(e) => out.edits.push(e),
+                            Err(_) => return false,
                         }
-                        true
                     }
-                    Kind::Seq { .. } => {
-                        let items: Vec<String> =
-                            vars.iter().map(|(k, val)| format!("{k}={val}")).collect();
-                        self.append_all(svc, v, &items, out)
-                    }
-                    _ if v.is_null() => {
-                        out.edits
-                            .extend(self.fill_null(svc, v, &NewValue::Map(vars.to_vec())));
-                        true
-                    }
-                    _ => {
-                        out.review(&subject, rule, "`environment` has a shape harden does not edit; add the variables by hand");
-                        false
-                    }
+                    true
                 }
-            }
+                Kind::Seq { .. } => {
+                    let items: Vec<String> =
+                        vars.iter().map(|(k, val)| format!("{k}={val}")).collect();
+                    self.append_all(svc, v, &items, out)
+                }
+                _ if v.is_null() => {
+                    out.edits.extend(self.fill_null(svc, v, &fresh));
+                    true
+                }
+                _ => {
+                    out.review(
+                        &subject,
+                        rule,
+                        format!(
+                            "`{key}` has a shape harden does not edit; add the entries by hand"
+                        ),
+                    );
+                    false
+                }
+            },
             Some((_, service::Origin::Merged(_))) => {
                 out.review(
                     &subject,
                     rule,
                     format!(
-                        "`environment` comes through a merge key; add {} to it by hand",
+                        "`{key}` comes through a merge key; add {} to it by hand",
                         vars.iter()
                             .map(|(k, v)| format!("{k}={v}"))
                             .collect::<Vec<_>>()

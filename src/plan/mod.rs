@@ -76,6 +76,9 @@ pub struct ServicePlan {
     pub env: Vec<EnvVar>,
     /// Capabilities to add back, with why.
     pub cap_add: Vec<(String, String)>,
+    /// Kernel parameters for `sysctls` (name, value, why): what lets the
+    /// service do without a capability (port 80 without NET_BIND_SERVICE).
+    pub sysctls: Vec<(String, String, String)>,
     /// `user:` to set, with why (known images that can run as non-root).
     pub user: Option<(String, String)>,
     /// The known-image profile used, for notes: shared, not copied per service.
@@ -463,11 +466,27 @@ pub fn plan_service(
                 ));
             }
         }
+        // Sharing the host's or another container's network namespace, the
+        // service can neither set `net.*` sysctls nor have its own
+        // unprivileged port range.
+        let shared_network = svc
+            .effective("network_mode")
+            .and_then(|(n, _)| n.as_str())
+            .is_some_and(|m| {
+                m == "host" || m.starts_with("service:") || m.starts_with("container:")
+            });
+        for s in &prof.sysctl {
+            if !(shared_network && s.needs_own_network()) {
+                p.plan
+                    .sysctls
+                    .push((s.name.clone(), s.value.clone(), s.why.clone()));
+            }
+        }
         if prof.ports_below_1024
-            && svc.effective("network_mode").and_then(|(n, _)| n.as_str()) == Some("host")
+            && shared_network
             && !p.plan.cap_add.iter().any(|(c, _)| c == "NET_BIND_SERVICE")
         {
-            p.plan.cap_add.push(("NET_BIND_SERVICE".into(), "listens below port 1024 with network_mode: host, where the container's unprivileged port range does not apply".into()));
+            p.plan.cap_add.push(("NET_BIND_SERVICE".into(), "listens below port 1024 in a shared network namespace (network_mode), where no sysctl can lower the unprivileged port range".into()));
         }
         let mounts = &p.mounts;
         let notes: Vec<String> = prof

@@ -660,3 +660,39 @@ fn odd_input_never_panics() {
         ["x"]
     );
 }
+
+#[test]
+fn sysctls_are_namespaced_unique_and_explained() {
+    let with = |table: &str| format!("{GOOD}\n{table}");
+    let ok = with("[[sysctl]]\nname = \"net.ipv4.ip_unprivileged_port_start\"\nvalue = \"0\"\nwhy = \"port 80\"\n");
+    let p = parse_profile("good", &ok).expect("valid");
+    assert_eq!(p.sysctl.len(), 1);
+    assert!(p.sysctl[0].needs_own_network());
+    let e = err(&with(
+        "[[sysctl]]\nname = \"vm.overcommit_memory\"\nvalue = \"1\"\nwhy = \"redis\"\n",
+    ));
+    assert!(e.message.contains("not a namespaced"), "{e}");
+    let twice = "[[sysctl]]\nname = \"net.core.somaxconn\"\nvalue = \"1024\"\nwhy = \"backlog\"\n";
+    let e = err(&with(&format!("{twice}{twice}")));
+    assert!(e.message.contains("listed twice"), "{e}");
+    let e = err(&with(
+        "[[sysctl]]\nname = \"net.core.somaxconn\"\nvalue = \"\"\nwhy = \"backlog\"\n",
+    ));
+    assert!(e.message.contains("needs a value and a why"), "{e}");
+}
+
+#[test]
+fn nginx_opens_port_80_with_the_sysctl_and_caddy_keeps_its_file_capability() {
+    let nginx = profile_for("nginx:1.27").expect("nginx");
+    assert!(!nginx
+        .caps
+        .needed_as_root
+        .iter()
+        .any(|c| c == "NET_BIND_SERVICE"));
+    assert!(nginx
+        .sysctl
+        .iter()
+        .any(|s| s.name == "net.ipv4.ip_unprivileged_port_start" && s.value == "0"));
+    let caddy = profile_for("caddy:2").expect("caddy");
+    assert_eq!(caddy.caps.needed_as_root, ["NET_BIND_SERVICE"]);
+}

@@ -158,9 +158,63 @@ pub fn unknown_application_image<'a>(svc: &Service<'a>, plan: &ServicePlan) -> O
     Some(image)
 }
 
+/// Kernel parameters the plan gives the service instead of a capability
+/// (port 80 without NET_BIND_SERVICE), where it does not set them itself.
+fn add_sysctls(ctx: &Ctx, svc: &Service, plan: &ServicePlan, out: &mut Output) {
+    let have: Vec<String> = match svc.effective("sysctls").map(|(v, _)| &v.kind) {
+        Some(Kind::Map { entries, .. }) => entries
+            .iter()
+            .filter_map(|e| e.key.as_str().map(str::to_string))
+            .collect(),
+        Some(Kind::Seq { .. }) => svc
+            .effective("sysctls")
+            .map(|(v, _)| ctx.strings(v))
+            .unwrap_or_default()
+            .iter()
+            .map(|i| i.split('=').next().unwrap_or("").trim().to_string())
+            .collect(),
+        _ => Vec::new(),
+    };
+    let missing: Vec<&(String, String, String)> = plan
+        .sysctls
+        .iter()
+        .filter(|(n, _, _)| !have.contains(n))
+        .collect();
+    if missing.is_empty() {
+        return;
+    }
+    let pairs: Vec<(String, String)> = missing
+        .iter()
+        .map(|(n, v, _)| (n.clone(), v.clone()))
+        .collect();
+    let shown: Vec<String> = pairs.iter().map(|(n, v)| format!("{n}={v}")).collect();
+    out.findings.push(svc.finding(
+        NAME,
+        format!(
+            "service `{}` needs {} once all capabilities are dropped",
+            svc.name,
+            shown.join(", ")
+        ),
+    ));
+    if ctx.add_pairs(svc, "sysctls", &pairs, true, NAME, out) {
+        for (n, v, why) in missing {
+            out.note(
+                &format!("service {}", svc.name),
+                NAME,
+                format!("`sysctls: {n}={v}`: {why}"),
+            );
+        }
+    }
+}
+
 /// Capabilities the plan says the service needs (a known image's
 /// entrypoint that starts as root), added back with their reason.
 fn add_back(ctx: &Ctx, svc: &Service, plan: &ServicePlan, out: &mut Output) {
+    add_caps(ctx, svc, plan, out);
+    add_sysctls(ctx, svc, plan, out);
+}
+
+fn add_caps(ctx: &Ctx, svc: &Service, plan: &ServicePlan, out: &mut Output) {
     let have: Vec<String> = svc
         .effective("cap_add")
         .map(|(v, _)| ctx.strings(v))

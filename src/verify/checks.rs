@@ -241,12 +241,32 @@ pub fn check_container(ctx: &Context, svc: &Service, c: &Value) -> Vec<Check> {
     let view = proc_view(backend, id, pid);
     let status = view.status.as_ref();
 
+    // A main process that stays root (a supervisor, nginx's master): who its
+    // processes run as, for the evidence and the write probes.
+    let main_uid = status.ok().map(|s| s.uids.get(1).copied().unwrap_or(0));
+    let processes = if main_uid == Some(0) {
+        container_processes(backend, id, &view)
+    } else {
+        Vec::new()
+    };
     checks.push(
         skip_allowed(svc, "root-user", "non-root").unwrap_or_else(|| match status {
             Ok(s) => {
                 let uids: Vec<String> = s.uids.iter().map(u32::to_string).collect();
                 let ok = s.uids.iter().all(|u| *u != 0);
-                let ev = format!("Uid: {} ({})", uids.join(" "), view.source);
+                let mut others: Vec<String> = Vec::new();
+                for p in processes.iter().filter(|p| p.uid != 0) {
+                    let seen = format!("{} ({})", p.uid, p.name);
+                    if !others.contains(&seen) {
+                        others.push(seen);
+                    }
+                }
+                let also = if others.is_empty() {
+                    String::new()
+                } else {
+                    format!("; other processes as {}", others.join(", "))
+                };
+                let ev = format!("Uid: {} ({}){also}", uids.join(" "), view.source);
                 Check::new("non-root", if ok { Status::Pass } else { Status::Fail }, ev)
             }
             Err(e) => Check::new("non-root", Status::Fail, e.clone()),
@@ -285,7 +305,9 @@ pub fn check_container(ctx: &Context, svc: &Service, c: &Value) -> Vec<Check> {
             .unwrap_or_else(|| readonly_check(backend, id, c, view.mounts.as_deref(), shell)),
     );
     // Carve-outs are probed as the user the service runs as: the main
-    // process's, after any drop from root in the entrypoint.
+    // process's, after any drop from root in the entrypoint; where the main
+    // process stays root, as the user of the service's process that owns
+    // the path (see procfs::probe_user).
     let user = status.ok().map(|s| {
         let uid = s.uids.get(1).copied().unwrap_or(0);
         match s.gids.get(1) {
@@ -294,7 +316,27 @@ pub fn check_container(ctx: &Context, svc: &Service, c: &Value) -> Vec<Check> {
         }
     });
     for co in &svc.carve_outs {
-        checks.push(carve_out_check(ctx, id, co, &view, user.as_deref(), shell));
+        let owner = if processes.iter().any(|p| p.uid != 0) {
+            path_owner(backend, id, &view, &co.target)
+        } else {
+            None
+        };
+        let check = match procfs::probe_user(main_uid.unwrap_or(0), owner, &processes) {
+            Some(p) => {
+                let who = format!("{}:{}", p.uid, p.gid);
+                let why = format!("{who} (its owner, the uid of pid {} {})", p.pid, p.name);
+                carve_out_check(ctx, id, co, &view, Some((&who, Some(&why))), shell)
+            }
+            None => carve_out_check(
+                ctx,
+                id,
+                co,
+                &view,
+                user.as_deref().map(|u| (u, None)),
+                shell,
+            ),
+        };
+        checks.push(check);
     }
     if let Some(argv) = &svc.probe {
         checks.push(probe_check(backend, id, argv));
@@ -415,12 +457,68 @@ fn readonly_check(
     )
 }
 
+/// The container's processes: from the host's /proc where it shows them
+/// (their cgroup names the container), else read inside with a shell.
+fn container_processes(backend: &Backend, id: &str, view: &ProcView) -> Vec<procfs::Process> {
+    if view.root.is_some() {
+        let mut found = Vec::new();
+        for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+            let name = entry.file_name();
+            if !name.to_string_lossy().bytes().all(|b| b.is_ascii_digit()) {
+                continue;
+            }
+            let base = entry.path();
+            let ours = std::fs::read_to_string(base.join("cgroup")).is_ok_and(|c| c.contains(id));
+            if let (true, Ok(text)) = (ours, std::fs::read_to_string(base.join("status"))) {
+                found.extend(procfs::parse_process(&text));
+            }
+        }
+        return found;
+    }
+    let Ok(text) = exec(backend, id, None, &["sh", "-c", "cat /proc/[0-9]*/status"]) else {
+        return Vec::new();
+    };
+    // One status after another, each starting with its `Name:` line.
+    let mut blocks: Vec<String> = Vec::new();
+    for line in text.lines() {
+        if line.starts_with("Name:") || blocks.is_empty() {
+            blocks.push(String::new());
+        }
+        if let Some(b) = blocks.last_mut() {
+            b.push_str(line);
+            b.push('\n');
+        }
+    }
+    blocks
+        .iter()
+        .filter_map(|b| procfs::parse_process(b))
+        .collect()
+}
+
+/// The uid that owns a container path (links resolved).
+fn path_owner(backend: &Backend, id: &str, view: &ProcView, path: &str) -> Option<u32> {
+    use std::os::unix::fs::MetadataExt;
+    if let Some(root) = &view.root {
+        let real = procfs::resolve_in(root, path)?;
+        return std::fs::metadata(root.join(real.trim_start_matches('/')))
+            .ok()
+            .map(|m| m.uid());
+    }
+    exec(backend, id, None, &["stat", "-L", "-c", "%u", path])
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// `user`: who the write probe runs as (`uid:gid`), and why that user
+/// when it is not the main process's.
 fn carve_out_check(
     ctx: &Context,
     id: &str,
     co: &CarveOut,
     view: &ProcView,
-    user: Option<&str>,
+    user: Option<(&str, Option<&str>)>,
     shell: bool,
 ) -> Check {
     let backend = ctx.backend;
@@ -462,8 +560,18 @@ fn carve_out_check(
     if shell {
         known = true;
         let script = r#"touch "$1/.harden-probe" && rm -f "$1/.harden-probe""#;
-        let who = user.map_or(String::new(), |u| format!(" as {u}"));
-        match exec(backend, id, user, &["sh", "-c", script, "sh", &co.target]) {
+        let who = match user {
+            Some((_, Some(why))) => format!(" as {why}"),
+            Some((u, None)) => format!(" as {u}"),
+            None => String::new(),
+        };
+        let as_user = user.map(|(u, _)| u);
+        match exec(
+            backend,
+            id,
+            as_user,
+            &["sh", "-c", script, "sh", &co.target],
+        ) {
             Ok(_) => ev.push(format!("write probe ok{who}")),
             Err(e) => {
                 ok = false;

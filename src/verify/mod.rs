@@ -314,13 +314,13 @@ fn run_project(
     if let (Some(before), Some((_, services))) = (before, s.before) {
         up(backend, project, before, err)?;
         engine::sleep(Duration::from_secs(s.args.settle));
-        check_all(&ctx, project, services, "unhardened run", report)?;
+        check_all(&ctx, project, services, report::UNHARDENED, report)?;
         // The old project is not expected to meet the baseline: what counts
         // is that it ran and worked.
         for t in report
             .tables
             .iter_mut()
-            .filter(|t| t.phase == "unhardened run")
+            .filter(|t| t.phase == report::UNHARDENED)
         {
             t.checks
                 .retain(|c| matches!(c.name.as_str(), "running" | "healthy" | "probe"));

@@ -63,6 +63,43 @@ pub fn parse_status(text: &str) -> Option<ProcStatus> {
     })
 }
 
+/// One process of a container: who it runs as.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Process {
+    pub pid: u32,
+    pub name: String,
+    pub uid: u32,
+    pub gid: u32,
+}
+
+/// A process from its `status` text (effective uid and gid); `None` when
+/// the text is not a status file.
+pub fn parse_process(text: &str) -> Option<Process> {
+    let s = parse_status(text)?;
+    let field = |key: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(key)?.strip_prefix(':'))
+            .map(str::trim)
+    };
+    Some(Process {
+        pid: field("Pid").and_then(|p| p.parse().ok()).unwrap_or(0),
+        name: field("Name").unwrap_or("").to_string(),
+        uid: s.uids.get(1).copied().unwrap_or(s.uids[0]),
+        gid: s.gids.get(1).or(s.gids.first()).copied().unwrap_or(0),
+    })
+}
+
+/// The user a write probe of a carve-out runs as: the main process's,
+/// except where the main process is root and the path belongs to the
+/// non-root user one of the service's processes runs as (an s6 `/init` or
+/// an entrypoint that stays root and starts its services as their own
+/// user): root without CAP_DAC_OVERRIDE could not write there, the
+/// service's own process can, and it is the one that does.
+pub fn probe_user(main_uid: u32, owner: Option<u32>, processes: &[Process]) -> Option<&Process> {
+    let owner = owner.filter(|o| *o != 0 && main_uid == 0)?;
+    processes.iter().find(|p| p.uid == owner)
+}
+
 /// How a path is mounted, from one `mountinfo` line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Mount {
@@ -312,5 +349,35 @@ CapEff:\t00000000800405fb\nNoNewPrivs:\t0\n";
         assert_eq!(mounts.len(), 1);
         assert_eq!(unescape_octal("a\\0"), "a\\0");
         assert_eq!(unescape_octal("\\777x"), "\\777x");
+    }
+
+    fn process(pid: u32, name: &str, uid: u32) -> Process {
+        Process {
+            pid,
+            name: name.into(),
+            uid,
+            gid: uid,
+        }
+    }
+
+    #[test]
+    fn a_process_is_read_from_its_status() {
+        let text = "Name:\tbusybox\nPid:\t42\nUid:\t911\t911\t911\t911\nGid:\t911\t911\t911\t911\nCapEff:\t0000000000000000\n";
+        assert_eq!(parse_process(text), Some(process(42, "busybox", 911)));
+        assert_eq!(parse_process("Name:\tx\n"), None);
+    }
+
+    #[test]
+    fn root_main_processes_probe_as_the_owner_their_services_run_as() {
+        let procs = [process(1, "init", 0), process(9, "busybox", 911)];
+        // s6: /init is root, /config belongs to abc, which httpd runs as.
+        assert_eq!(probe_user(0, Some(911), &procs).map(|p| p.pid), Some(9));
+        // A root-owned path (nginx's /run) is written by the root master.
+        assert_eq!(probe_user(0, Some(0), &procs), None);
+        // An owner no process runs as proves nothing about the service.
+        assert_eq!(probe_user(0, Some(70), &procs), None);
+        // A non-root main process is the service's user already.
+        assert_eq!(probe_user(999, Some(911), &procs), None);
+        assert_eq!(probe_user(0, None, &procs), None);
     }
 }

@@ -13,6 +13,12 @@ pub enum Format {
     Markdown,
 }
 
+/// The phase of `--from-unhardened`'s first run, of the project as it was.
+pub const UNHARDENED: &str = "unhardened run";
+
+/// What a service that failed in its unhardened run is marked with.
+const FAILS_BEFORE: &str = "fails before harden";
+
 /// The checks of one container at one point of the run.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Table {
@@ -56,6 +62,48 @@ impl Report {
         names
     }
 
+    /// The services whose unhardened run failed (`--from-unhardened`):
+    /// their hardened failures are not harden's doing.
+    pub fn failing_before_harden(&self) -> Vec<String> {
+        let mut names: Vec<String> = Vec::new();
+        for t in self
+            .tables
+            .iter()
+            .filter(|t| t.phase == UNHARDENED && t.failed())
+        {
+            if !names.contains(&t.service) {
+                names.push(t.service.clone());
+            }
+        }
+        names.sort();
+        names
+    }
+
+    /// The failing services, each marked where it failed before harden.
+    fn failing_list(&self) -> String {
+        let before = self.failing_before_harden();
+        self.failing_services()
+            .iter()
+            .map(|s| {
+                if before.contains(s) {
+                    format!("{s} ({FAILS_BEFORE})")
+                } else {
+                    s.clone()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// The mark after a table's title: its service failed unhardened too.
+    fn mark(&self, t: &Table, before: &[String]) -> String {
+        if t.phase != UNHARDENED && before.contains(&t.service) {
+            format!(": {FAILS_BEFORE}")
+        } else {
+            String::new()
+        }
+    }
+
     pub fn passed(&self) -> bool {
         self.error.is_none() && self.failing_services().is_empty()
     }
@@ -72,6 +120,12 @@ impl Report {
             "ERROR"
         } else if self.passed() {
             "all checks passed"
+        } else if self
+            .failing_services()
+            .iter()
+            .all(|s| self.failing_before_harden().contains(s))
+        {
+            "FAILED, as before harden"
         } else {
             "FAILED"
         }
@@ -85,6 +139,7 @@ impl Report {
         for n in &self.notes {
             writeln!(out, "note: {}", clean(n))?;
         }
+        let before = self.failing_before_harden();
         for t in &self.tables {
             let phase = if t.phase.is_empty() {
                 String::new()
@@ -93,9 +148,10 @@ impl Report {
             };
             writeln!(
                 out,
-                "service {} (container {}){phase}",
+                "service {} (container {}){phase}{}",
                 clean(&t.service),
-                clean(&t.container)
+                clean(&t.container),
+                self.mark(t, &before)
             )?;
             let width = t
                 .checks
@@ -127,9 +183,8 @@ impl Report {
                 }
             }
         }
-        let failing = self.failing_services();
-        if !failing.is_empty() {
-            writeln!(out, "failing services: {}", clean(&failing.join(", ")))?;
+        if !self.failing_services().is_empty() {
+            writeln!(out, "failing services: {}", clean(&self.failing_list()))?;
         }
         if let Some(e) = &self.error {
             writeln!(out, "error: {}", clean(e))?;
@@ -154,6 +209,7 @@ impl Report {
         if !self.notes.is_empty() {
             writeln!(out)?;
         }
+        let before = self.failing_before_harden();
         for t in &self.tables {
             let phase = if t.phase.is_empty() {
                 String::new()
@@ -162,9 +218,10 @@ impl Report {
             };
             writeln!(
                 out,
-                "#### Service {} (container {}){phase}\n",
+                "#### Service {} (container {}){phase}{}\n",
                 md(&t.service),
-                md(&t.container)
+                md(&t.container),
+                self.mark(t, &before)
             )?;
             writeln!(out, "| check | result | evidence |")?;
             writeln!(out, "| --- | --- | --- |")?;
@@ -185,9 +242,8 @@ impl Report {
                 writeln!(out, "\n</details>\n")?;
             }
         }
-        let failing = self.failing_services();
-        if !failing.is_empty() {
-            writeln!(out, "Failing services: {}\n", md(&failing.join(", ")))?;
+        if !self.failing_services().is_empty() {
+            writeln!(out, "Failing services: {}\n", md(&self.failing_list()))?;
         }
         if let Some(e) = &self.error {
             writeln!(out, "Error: {}\n", md(e))?;
@@ -283,6 +339,48 @@ mod tests {
         r.tables.insert(0, first);
         r.tables.push(other);
         assert_eq!(r.failing_services(), ["api", "web|<img src=x>"]);
+    }
+
+    #[test]
+    fn a_service_that_failed_unhardened_is_marked_in_both_formats() {
+        let mut r = report();
+        let mut old = r.tables[0].clone();
+        old.phase = UNHARDENED.into();
+        old.checks = vec![Check::new("running", Status::Fail, "exited, exit code 1")];
+        let mut api = r.tables[0].clone();
+        api.service = "api".into();
+        r.tables.insert(0, old);
+        assert_eq!(r.failing_before_harden(), ["web|<img src=x>"]);
+        console::set_colors_enabled(false);
+        let mut out = Vec::new();
+        r.render(Format::Text, &mut out).expect("render");
+        let text = String::from_utf8(out).expect("utf8");
+        assert!(
+            text.contains("(container p_web_1) after restart: fails before harden\n"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("unhardened run: fails before harden"),
+            "{text}"
+        );
+        assert!(text.contains("failing services: web|<img src=x> (fails before harden)\n"));
+        assert!(
+            text.trim_end().ends_with("FAILED, as before harden"),
+            "{text}"
+        );
+        let mut out = Vec::new();
+        r.render(Format::Markdown, &mut out).expect("render");
+        let md = String::from_utf8(out).expect("utf8");
+        assert!(md.contains(": FAILED, as before harden"), "{md}");
+        assert!(md.contains("after restart: fails before harden\n"), "{md}");
+        // A service that fails only hardened is harden's: plain FAILED.
+        r.tables.push(api);
+        let mut out = Vec::new();
+        r.render(Format::Text, &mut out).expect("render");
+        let text = String::from_utf8(out).expect("utf8");
+        assert!(text.contains("failing services: api, web|<img src=x> (fails before harden)"));
+        assert!(text.trim_end().ends_with(": FAILED"), "{text}");
+        assert!(!r.passed());
     }
 
     #[test]
