@@ -41,6 +41,8 @@ pub struct Hints {
     /// Mountpoints of tmpfs carve-outs with the mode they need (runc gives
     /// a tmpfs its mountpoint's mode): (path, octal mode).
     pub tmpfs_dirs: Vec<(String, String)>,
+    /// Insert a root canary into the entry module (`fix --canary`).
+    pub canary: bool,
 }
 
 impl Hints {
@@ -59,6 +61,7 @@ impl Hints {
         self.gid = config.gid;
         self.user_name = config.user_name.clone();
         self.numeric_user = config.numeric_user;
+        self.canary = config.canary;
         self.exempt = config.exemptions(path, self.service.as_deref());
     }
 }
