@@ -39,9 +39,6 @@ fn main_method(lines: &Lines<'_>) -> Result<(usize, usize), String> {
     let m = found.ok_or("no `static void main` method")?;
     for j in m..lines.len().min(m + 4) {
         let c = code(lines.get(j).unwrap_or(""));
-        if c.contains(';') || c.contains('}') {
-            break;
-        }
         if c.ends_with('{') {
             return Ok((m, j));
         }
@@ -50,6 +47,9 @@ fn main_method(lines: &Lines<'_>) -> Result<(usize, usize), String> {
                 "the body of `main` goes on after `{{` on line {}",
                 j + 1
             ));
+        }
+        if c.contains(';') || c.contains('}') {
+            break;
         }
     }
     Err(format!(

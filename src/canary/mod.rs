@@ -144,19 +144,21 @@ impl<'a> Lines<'a> {
 }
 
 /// The indentation unit of a file: a tab, or the smallest run of leading
-/// spaces of an indented line; `None` when no line is indented.
+/// spaces (two or more) of an indented line that is not a comment; `None`
+/// when no line is indented.
 fn indent_unit(lines: &Lines<'_>) -> Option<String> {
     let mut smallest: Option<usize> = None;
     for i in 0..lines.len() {
         let line = lines.get(i).unwrap_or("");
-        if line.trim().is_empty() {
+        let t = line.trim();
+        if t.is_empty() || t.starts_with(['*', '#', '/']) {
             continue;
         }
         if line.starts_with('\t') {
             return Some("\t".into());
         }
         let n = line.len() - line.trim_start_matches(' ').len();
-        if n > 0 && smallest.is_none_or(|s| n < s) {
+        if n > 1 && smallest.is_none_or(|s| n < s) {
             smallest = Some(n);
         }
     }
