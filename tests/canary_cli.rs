@@ -632,3 +632,23 @@ fn an_entry_module_outside_the_roots_is_not_written() {
         r.stderr
     );
 }
+
+#[test]
+fn ruby_project_gets_a_canary_after_its_magic_comment() {
+    let app = fixed_entry("billing-ruby", "app.rb");
+    assert!(
+        app.starts_with("#!/usr/bin/env ruby\n# frozen_string_literal: true\n"),
+        "{app}"
+    );
+    if !have("ruby") {
+        eprintln!("ruby_project_gets_a_canary_after_its_magic_comment: skipped running it: `ruby` is not installed");
+        return;
+    }
+    let dir = readable_dir(&[("app.rb", &app)]);
+    runs_with_canary_only_as_root(
+        "ruby app.rb",
+        dir.path(),
+        &["ruby", "app.rb", "--check"],
+        "config ok: port 4567",
+    );
+}
