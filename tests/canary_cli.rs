@@ -546,6 +546,19 @@ fn canary_in_harden_toml_and_the_reports() {
 
     let r = harden(&proj, &["check", "--format", "sarif"]);
     let doc: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let sarif_schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/sarif-schema-2.1.0.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let v = jsonschema::options()
+        .with_draft(jsonschema::Draft::Draft4)
+        .build(&sarif_schema)
+        .unwrap();
+    let errors: Vec<String> = v.iter_errors(&doc).map(|e| e.to_string()).collect();
+    assert!(errors.is_empty(), "{errors:?}");
     let results = doc["runs"][0]["results"].as_array().unwrap();
     let note = results
         .iter()

@@ -62,9 +62,7 @@ fn header(lines: &Lines<'_>) -> Result<Header, String> {
             return Err("no `package` clause".into());
         };
         let t = line.trim();
-        if in_comment {
-            in_comment = !t.contains("*/");
-        } else if t.starts_with("/*") {
+        if in_comment || t.starts_with("/*") {
             in_comment = !t.contains("*/");
         } else if t.starts_with("package ") {
             break i;

@@ -188,16 +188,12 @@ fn block(lang: Lang, text: &str, lines: &Lines<'_>, template: &str, base: &str) 
         }
         let mut rest = line;
         let mut steps = 0;
-        loop {
-            if let Some(r) = rest
-                .strip_prefix("    ")
-                .or_else(|| rest.strip_prefix('\t'))
-            {
-                rest = r;
-                steps += 1;
-            } else {
-                break;
-            }
+        while let Some(r) = rest
+            .strip_prefix("    ")
+            .or_else(|| rest.strip_prefix('\t'))
+        {
+            rest = r;
+            steps += 1;
         }
         out.push_str(base);
         out.push_str(&unit.repeat(steps));
