@@ -665,3 +665,26 @@ fn ruby_project_gets_a_canary_after_its_magic_comment() {
         "config ok: port 4567",
     );
 }
+
+/// A Python module in Latin-1 (declared by its encoding line) is not UTF-8
+/// text: harden does not edit it, and says why and which file to edit.
+#[test]
+fn an_entry_module_that_is_not_utf8_is_not_edited() {
+    let dir = scratch();
+    let proj = dir.path().join("inventory-flask");
+    std::fs::create_dir_all(&proj).unwrap();
+    copy_tree(&canary_project("inventory-flask"), &proj);
+    let latin1: &[u8] =
+        b"# -*- coding: latin-1 -*-\n\"\"\"Inventaire \xe9t\xe9.\"\"\"\nprint('ok')\n";
+    std::fs::write(proj.join("app.py"), latin1).unwrap();
+    let r = harden(dir.path(), &["fix", "--canary", "inventory-flask"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(std::fs::read(proj.join("app.py")).unwrap(), latin1);
+    assert!(
+        r.stderr
+            .contains("`app.py` has no root canary, and `--canary` cannot add one: "),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("UTF-8"), "{}", r.stderr);
+}

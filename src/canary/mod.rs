@@ -104,9 +104,10 @@ pub(crate) struct Lines<'a> {
 }
 
 impl<'a> Lines<'a> {
+    /// A byte order mark stays first: the first line starts after it.
     pub(crate) fn of(text: &'a str) -> Self {
         let mut spans = Vec::new();
-        let mut start = 0;
+        let mut start = if text.starts_with('\u{feff}') { 3 } else { 0 };
         for (i, b) in text.bytes().enumerate() {
             if b == b'\n' {
                 let end = if i > start && text.as_bytes()[i - 1] == b'\r' {
@@ -118,7 +119,7 @@ impl<'a> Lines<'a> {
                 start = i + 1;
             }
         }
-        if start < text.len() {
+        if start < text.len() || (spans.is_empty() && start > 0) {
             spans.push((start, text.len()));
         }
         Lines { text, spans }

@@ -187,3 +187,14 @@ fn java_goes_first_in_main() {
     assert!(e.contains("goes on after"), "{e}");
     assert!(insert(Lang::Java, "class A {}\n").is_err());
 }
+
+#[test]
+fn a_byte_order_mark_stays_first() {
+    let new = fixed(Lang::Python, "\u{feff}import flask\n");
+    assert!(new.starts_with("\u{feff}# harden: root canary"), "{new:?}");
+    let new = fixed(Lang::Node, "\u{feff}'use strict';\nrun();\n");
+    assert!(
+        new.starts_with("\u{feff}'use strict';\n\n// harden"),
+        "{new:?}"
+    );
+}
