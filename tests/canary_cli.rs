@@ -605,7 +605,7 @@ fn an_entry_module_behind_a_link_is_not_edited() {
     );
     assert!(
         r.stderr
-            .contains("`--canary` cannot add one: the file is reached through a symbolic link"),
+            .contains("`--canary` cannot add one (the file is reached through a symbolic link), add this at the start of `app.py`"),
         "{}",
         r.stderr
     );
@@ -682,7 +682,7 @@ fn an_entry_module_that_is_not_utf8_is_not_edited() {
     assert_eq!(std::fs::read(proj.join("app.py")).unwrap(), latin1);
     assert!(
         r.stderr
-            .contains("`app.py` has no root canary, and `--canary` cannot add one: "),
+            .contains("`app.py` has no root canary, and `--canary` cannot add one (the file is not valid UTF-8 text)"),
         "{}",
         r.stderr
     );

@@ -37,6 +37,8 @@ pub fn check_dockerfile(ctx: &DfCtx, out: &mut Output) {
         return;
     };
     let (line, col) = ctx.src.line_col(ins.range.start);
+    // Said unless `--canary` tried and could not.
+    let mut tail = " (harden does not edit application source)";
     let (lang, shown, message, lead) = match &found.entry {
         Entry::Source { lang, files } => {
             if files
@@ -54,34 +56,23 @@ pub fn check_dockerfile(ctx: &DfCtx, out: &mut Output) {
                 ins.keyword,
                 lang.name()
             );
-            if ctx.hints.canary {
+            let lead = if ctx.hints.canary {
                 let subject = format!("run by {}", ctx.src.display);
                 match insert(*lang, first, context, &subject) {
                     Ok(edit) => {
-                        out.findings.push(Finding::new(NAME, line, col, message).warning());
+                        out.findings
+                            .push(Finding::new(NAME, line, col, message).warning());
                         out.sources.push(edit);
                         return;
                     }
                     Err(why) => {
-                        out.findings.push(
-                            Finding::new(NAME, line, col, message)
-                                .report_only()
-                                .warning(),
-                        );
-                        out.review(
-                            &ctx.subject(),
-                            NAME,
-                            format!(
-                                "`{shown}` has no root canary, and `--canary` cannot add one: {why}; {}:\n{}",
-                                lang.placement(&shown),
-                                lang.snippet().trim_end()
-                            ),
-                        );
-                        return;
+                        tail = "";
+                        format!("`{shown}` has no root canary, and `--canary` cannot add one ({why})")
                     }
                 }
-            }
-            let lead = format!("`{shown}` has no root canary");
+            } else {
+                format!("`{shown}` has no root canary")
+            };
             (*lang, shown, message, lead)
         }
         Entry::Unchecked { lang, program } => {
@@ -103,7 +94,7 @@ pub fn check_dockerfile(ctx: &DfCtx, out: &mut Output) {
         &ctx.subject(),
         NAME,
         format!(
-            "{lead}, {} (harden does not edit application source):\n{}",
+            "{lead}, {}{tail}:\n{}",
             lang.placement(&shown),
             lang.snippet().trim_end()
         ),
