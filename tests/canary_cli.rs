@@ -688,3 +688,26 @@ fn an_entry_module_that_is_not_utf8_is_not_edited() {
     );
     assert!(r.stderr.contains("UTF-8"), "{}", r.stderr);
 }
+
+/// A canary the author wrote in their own words counts: `--canary` adds
+/// none next to it.
+#[test]
+fn an_authors_own_canary_is_kept_as_it_is() {
+    for case in ["fastapi-checked", "node-checked"] {
+        let dir = scratch();
+        copy_tree(&fixtures().join("canary").join(case), dir.path());
+        let r = harden(dir.path(), &["fix", "--canary", "--dry-run", "Dockerfile"]);
+        assert!(r.code == 0 || r.code == 1, "{}", r.stderr);
+        let touched: Vec<&str> = r.stdout.lines().filter(|l| l.starts_with("+++ ")).collect();
+        assert!(
+            touched.iter().all(|l| *l == "+++ b/Dockerfile"),
+            "{case}: {}",
+            r.stdout
+        );
+        assert!(
+            !r.stderr.contains("root canary added"),
+            "{case}: {}",
+            r.stderr
+        );
+    }
+}
