@@ -60,6 +60,10 @@ pub fn check_dockerfile(ctx: &DfCtx, out: &mut Output) {
                 let subject = format!("run by {}", ctx.src.display);
                 match insert(*lang, first, context, &subject) {
                     Ok(edit) => {
+                        let message = format!(
+                            "`{shown}`, started by this {}, does not warn when it runs as uid 0; `harden fix` adds the check there (the canary is on)",
+                            ins.keyword
+                        );
                         out.findings
                             .push(Finding::new(NAME, line, col, message).warning());
                         out.sources.push(edit);
