@@ -71,8 +71,8 @@ pub fn recheck(lang: Lang, old: &str, new: &str) -> Result<(), String> {
         Lang::Java => java::recheck(old, new),
         _ => {
             let (old_lines, new_lines) = (Lines::of(old), Lines::of(new));
-            let before = facts(lang, old, &old_lines)?;
-            let after = facts(lang, new, &new_lines)?;
+            let before = facts(lang, &old_lines)?;
+            let after = facts(lang, &new_lines)?;
             if before != after {
                 return Err(format!(
                     "the start of the file would change meaning ({})",
@@ -243,7 +243,7 @@ fn header_end(lang: Lang, lines: &Lines<'_>) -> Result<(usize, &'static str), St
 }
 
 /// What must stay first (see [`Facts`]).
-fn facts(lang: Lang, _text: &str, lines: &Lines<'_>) -> Result<Facts, String> {
+fn facts(lang: Lang, lines: &Lines<'_>) -> Result<Facts, String> {
     Ok(scan(lang, lines)?.2)
 }
 
