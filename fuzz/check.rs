@@ -139,6 +139,8 @@ fn fix(kind: Kind, text: &str) {
     let name = match kind {
         Kind::Compose => "compose.yaml",
         Kind::Dockerfile => "Dockerfile",
+        // A program's source is only edited from the Dockerfile that runs it.
+        Kind::Source => return,
     };
     let Ok(Some(fixed)) = harden::run::fix_one(kind, name, text.to_string()) else {
         return;
@@ -152,6 +154,7 @@ fn fix(kind: Kind, text: &str) {
                 panic!("the fix lost data: {e}\n--- before\n{text}\n--- after\n{fixed}");
             }
         }
+        Kind::Source => {}
         Kind::Dockerfile => {
             if let Err(e) = harden::dockerfile::parse(&fixed) {
                 panic!("the fixed Dockerfile does not lex: {e}\n{fixed}");

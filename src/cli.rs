@@ -174,6 +174,13 @@ pub struct FixArgs {
     /// (pull request body with the diff, notes and migration steps).
     #[arg(long, value_enum, default_value_t = FixFormat::Diff, requires = "dry_run")]
     pub format: FixFormat,
+
+    /// Also insert a root canary (a warning on stderr when the program runs
+    /// as uid 0) into the entry module each Dockerfile runs, for Python,
+    /// Node.js, Go, Ruby, Java and shell scripts. Same as `canary = true`
+    /// in harden.toml.
+    #[arg(long)]
+    pub canary: bool,
 }
 
 #[derive(Debug, Args)]

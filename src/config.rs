@@ -55,6 +55,9 @@ pub struct Config {
     pub lookup: crate::image::Settings,
     /// What happens to a service whose image harden cannot learn about.
     pub unknown_images: UnknownImages,
+    /// `fix` inserts a root canary into the entry module a Dockerfile runs
+    /// (`canary = true`, or `fix --canary`).
+    pub canary: bool,
 }
 
 /// `unknown-images` in harden.toml: what harden does with a service whose
@@ -134,6 +137,8 @@ struct Raw {
     #[serde(default)]
     unknown_images: UnknownImages,
     #[serde(default)]
+    canary: bool,
+    #[serde(default)]
     skip: Vec<Spanned<String>>,
     #[serde(default)]
     exception: Vec<Spanned<RawException>>,
@@ -164,6 +169,7 @@ impl Default for Config {
             tmpfs_size: DEFAULT_TMPFS_SIZE.to_string(),
             numeric_user: false,
             unknown_images: UnknownImages::Harden,
+            canary: false,
             skip: Vec::new(),
             exceptions: Vec::new(),
             images: Vec::new(),
@@ -363,6 +369,7 @@ pub fn parse(text: &str) -> Result<Config, Located> {
     }
     cfg.numeric_user = raw.numeric_user;
     cfg.unknown_images = raw.unknown_images;
+    cfg.canary = raw.canary;
     cfg.lookup
         .insecure_registries
         .clone_from(&raw.insecure_registries);

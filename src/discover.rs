@@ -7,6 +7,9 @@ use std::path::{Path, PathBuf};
 pub enum Kind {
     Dockerfile,
     Compose,
+    /// A program's source file (an entry module `fix --canary` edits):
+    /// never found by walking, only reached from a Dockerfile.
+    Source,
 }
 
 /// A file to read, or a path that could not be used.

@@ -128,6 +128,24 @@ pub struct Output {
     pub migrations: Vec<Migration>,
     /// Services whose image harden could not learn about.
     pub unknown_images: Vec<UnknownImage>,
+    /// Edits to other files than the one the rules read: the entry module
+    /// a Dockerfile runs, which `fix --canary` gives a root canary.
+    pub sources: Vec<SourceEdit>,
+}
+
+/// An edit to a program's source file, carried by the output of the
+/// Dockerfile that runs it; the engine verifies it and makes it a file of
+/// the run like any other.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceEdit {
+    pub path: std::path::PathBuf,
+    /// The text as read, which the edits apply to.
+    pub text: String,
+    pub edits: Vec<Edit>,
+    /// The language's name (`python`): how the edited text is re-checked.
+    pub lang: &'static str,
+    /// Why the file changes, for its notes.
+    pub note: Note,
 }
 
 impl Output {

@@ -1,6 +1,7 @@
 //! harden: rewrite Dockerfiles and Compose files to a hardening baseline.
 
 pub mod baseimage;
+pub mod canary;
 pub mod caps;
 pub mod cli;
 pub mod compose;

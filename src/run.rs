@@ -66,7 +66,7 @@ fn run_stream<T: Send>(
     config: &Config,
     fixes: bool,
     prepare: impl Fn(FileResult) -> T + Sync,
-    sink: impl FnMut(T),
+    mut sink: impl FnMut(T),
 ) {
     let limits = common.yaml_limits();
     crate::fsio::set_max_file_size(common.max_file_size);
@@ -90,7 +90,7 @@ fn run_stream<T: Send>(
                 let display = display_path(&path);
                 let mut builds = Vec::new();
                 let pre = match kind {
-                    Kind::Dockerfile => Pre::Later,
+                    Kind::Dockerfile | Kind::Source => Pre::Later,
                     Kind::Compose => match load(&path, kind) {
                         Ok(done) => {
                             if let (_, Parsed::Compose(Some(doc))) = &done {
@@ -222,7 +222,7 @@ fn run_stream<T: Send>(
                         .collect()
                 })
                 .collect();
-            let part = |i: usize, r: FileResult| part(i, prepare(r));
+            let part = |i: usize, r: FileResult| part(i, vec![prepare(r)]);
             let fixes = if fixes {
                 None
             } else {
@@ -230,10 +230,11 @@ fn run_stream<T: Send>(
             };
             harden_group(members, &chains, refs, links, config, &limits, fixes)
                 .into_iter()
-                .map(|(i, r)| (i, prepare(r)))
+                .map(|(i, rs)| (i, rs.into_iter().map(&prepare).collect()))
                 .collect()
         },
-        sink,
+        // A slot's file, then the program sources its rules edit.
+        |rs: Vec<T>| rs.into_iter().for_each(&mut sink),
     );
 }
 
@@ -474,10 +475,11 @@ fn report_error(r: &FileResult, err: &mut Out<impl Write>) -> bool {
 }
 
 pub fn fix(args: &FixArgs) -> ExitCode {
-    let config = match load_config(&args.common) {
+    let mut config = match load_config(&args.common) {
         Ok(c) => c,
         Err(code) => return code,
     };
+    config.canary |= args.canary;
     if args.dry_run && args.format == FixFormat::Markdown {
         // One document on standard output, errors included, nothing else.
         let results = run_all(&args.common, &config, true);

@@ -34,6 +34,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     (
         "readers",
         &[
+            "canary",
             "compose",
             "dockerfile",
             "config",

@@ -207,3 +207,12 @@ fn found_in_a_parent() {
     let c = load(&dir.path().join("a/harden.toml")).unwrap();
     assert_eq!(c.uid, 1234);
 }
+
+#[test]
+fn canary_is_off_unless_asked_for() {
+    assert!(!Config::default().canary);
+    assert!(!parse("canary = false\n").unwrap().canary);
+    assert!(parse("canary = true\n").unwrap().canary);
+    let (l, c, m) = err("\ncanary = \"yes\"\n");
+    assert_eq!((l, c), (2, 10), "{m}");
+}

@@ -44,6 +44,8 @@ pub struct Hints {
     /// How to look up a base image no rule knows (harden.toml and the
     /// command line); `None`: its facts are not looked up.
     pub lookup: Option<crate::image::Settings>,
+    /// Insert a root canary into the entry module (`fix --canary`).
+    pub canary: bool,
 }
 
 impl Hints {
@@ -62,6 +64,7 @@ impl Hints {
         self.gid = config.gid;
         self.user_name = config.user_name.clone();
         self.numeric_user = config.numeric_user;
+        self.canary = config.canary;
         self.exempt = config.exemptions(path, self.service.as_deref());
         self.lookup = Some(config.lookup.clone());
     }

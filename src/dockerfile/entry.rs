@@ -25,6 +25,7 @@ struct Launchers {
     fastapi: FastApi,
     node: Node,
     java: Java,
+    ruby: Ruby,
     go: Go,
     search: Search,
 }
@@ -71,6 +72,16 @@ struct Node {
 #[serde(deny_unknown_fields)]
 struct Java {
     programs: Vec<String>,
+    value_flags: Vec<String>,
+    jar_flags: Vec<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Ruby {
+    programs: Vec<String>,
+    value_flags: Vec<String>,
+    bundlers: Vec<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -109,10 +120,19 @@ pub enum Lang {
     Java,
     #[value(alias = "shell")]
     Sh,
+    #[value(alias = "rb")]
+    Ruby,
 }
 
 impl Lang {
-    pub const ALL: [Lang; 5] = [Lang::Python, Lang::Node, Lang::Go, Lang::Java, Lang::Sh];
+    pub const ALL: [Lang; 6] = [
+        Lang::Python,
+        Lang::Node,
+        Lang::Go,
+        Lang::Java,
+        Lang::Sh,
+        Lang::Ruby,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -121,6 +141,7 @@ impl Lang {
             Lang::Go => "go",
             Lang::Java => "java",
             Lang::Sh => "sh",
+            Lang::Ruby => "ruby",
         }
     }
 }
@@ -582,17 +603,11 @@ impl Resolver<'_> {
             p if has(&l.fastapi.programs, p) => self.fastapi(args, wd, at),
             p if has(&l.node.programs, p) => self.node(args, wd, at),
             p if has(&l.node.package_managers, p) => self.npm(prog, args, wd, depth),
-            p if has(&l.java.programs, p) => Some(Located {
-                entry: Entry::Unchecked {
-                    lang: Lang::Java,
-                    program: argv
-                        .iter()
-                        .map(|w| w.text.as_str())
-                        .collect::<Vec<_>>()
-                        .join(" "),
-                },
-                instruction: at,
-            }),
+            p if has(&l.java.programs, p) => self.java(&argv, wd, at),
+            p if has(&l.ruby.programs, p) => self.ruby(args, wd, at),
+            p if has(&l.ruby.bundlers, p) && args.first().is_some_and(|w| w.text == "exec") => {
+                self.entry(args.get(1..).unwrap_or(&[]).to_vec(), wd, depth + 1)
+            }
             s if has(&l.wrappers.shells, s) => {
                 let script = args.iter().find(|w| !w.text.starts_with('-'))?;
                 let file = self.locate(&join_abs(wd, &script.text), 1)?;
@@ -635,6 +650,59 @@ impl Resolver<'_> {
             }
         }
         paths.iter().find_map(|p| self.go_main(p, word.from))
+    }
+
+    /// `java File.java` (single-file source launch) names the source;
+    /// a jar or a class is a program whose source harden does not read.
+    fn java(&self, argv: &[Word], wd: &str, at: usize) -> Option<Located> {
+        let java = &launchers().java;
+        let unchecked = || Located {
+            entry: Entry::Unchecked {
+                lang: Lang::Java,
+                program: argv
+                    .iter()
+                    .map(|w| w.text.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            },
+            instruction: at,
+        };
+        let mut i = 1;
+        while let Some(a) = argv.get(i) {
+            let t = a.text.as_str();
+            match t {
+                _ if has(&java.jar_flags, t) => break,
+                _ if has(&java.value_flags, t) => i += 2,
+                _ if t.starts_with('-') => i += 1,
+                _ if t.ends_with(".java") => {
+                    return match self.locate(&join_abs(wd, t), 1) {
+                        Some(file) => Some(source(Lang::Java, vec![file], at.max(a.from))),
+                        None => Some(unchecked()),
+                    };
+                }
+                _ => break,
+            }
+        }
+        Some(unchecked())
+    }
+
+    /// `ruby [flags] app.rb`: the script.
+    fn ruby(&self, args: &[Word], wd: &str, at: usize) -> Option<Located> {
+        let ruby = &launchers().ruby;
+        let mut i = 0;
+        while let Some(a) = args.get(i) {
+            let t = a.text.as_str();
+            match t {
+                "-e" => return None,
+                _ if has(&ruby.value_flags, t) => i += 2,
+                _ if t.starts_with('-') => i += 1,
+                _ => {
+                    let file = self.locate(&join_abs(wd, t), 1)?;
+                    return Some(source(Lang::Ruby, vec![file], at.max(a.from)));
+                }
+            }
+        }
+        None
     }
 
     fn python(&self, args: &[Word], wd: &str, at: usize) -> Option<Located> {
@@ -1021,7 +1089,7 @@ fn is_package_main(text: &str) -> bool {
 }
 
 fn has_script_extension(name: &str) -> bool {
-    [".py", ".js", ".mjs", ".cjs", ".sh", ".bash"]
+    [".py", ".js", ".mjs", ".cjs", ".sh", ".bash", ".rb"]
         .iter()
         .any(|e| name.ends_with(e))
 }
@@ -1047,6 +1115,9 @@ fn script_lang(path: &Path) -> Option<Lang> {
     if name.ends_with(".sh") || name.ends_with(".bash") {
         return Some(Lang::Sh);
     }
+    if name.ends_with(".rb") {
+        return Some(Lang::Ruby);
+    }
     let text = read_source(path)?;
     let shebang = text.lines().next()?.strip_prefix("#!")?;
     let mut words = shebang.split_whitespace();
@@ -1060,6 +1131,8 @@ fn script_lang(path: &Path) -> Option<Lang> {
         Some(Lang::Node)
     } else if has(&launchers().wrappers.shells, interp) {
         Some(Lang::Sh)
+    } else if has(&launchers().ruby.programs, interp) {
+        Some(Lang::Ruby)
     } else {
         None
     }

@@ -9,6 +9,7 @@
 pub mod dockerfiles;
 pub mod migrations;
 pub mod services;
+pub mod sources;
 
 use crate::compose;
 use crate::config::Config;
@@ -72,6 +73,9 @@ pub fn parse(
                 col: e.col,
                 message: e.message,
             }),
+        Kind::Source => Err(FileError::at_start(
+            "a program's source is edited from the Dockerfile that runs it, not read on its own",
+        )),
     }
 }
 
@@ -176,6 +180,8 @@ pub type Member = (
 /// override files and the Dockerfiles their services build. Without a fix
 /// (`check`), `part` gets a compose file's findings a few hundred at a
 /// time, each as a result with `more` set, before the file's own result.
+/// Each slot's result comes first in its list, followed by the program
+/// sources its rules edit (the entry module a Dockerfile runs).
 pub fn harden_group(
     members: Vec<Member>,
     chains: &[Vec<usize>],
@@ -184,7 +190,7 @@ pub fn harden_group(
     config: &Config,
     limits: &compose::tree::Limits,
     part: Option<&dyn Fn(usize, FileResult)>,
-) -> Vec<(usize, FileResult)> {
+) -> Vec<(usize, Vec<FileResult>)> {
     let fixes = part.is_none();
     let doc_at = |m: usize| match members.get(m).map(|m| &m.4) {
         Some(Ok((_, Parsed::Compose(Some(doc))))) => Some(doc),
@@ -377,11 +383,27 @@ pub fn harden_group(
         }
     }
 
+    // Program sources the Dockerfile rules edit, each once in the group;
+    // only a run that fixes writes them.
+    let mut seen = std::collections::HashSet::new();
+    let sources: Vec<Vec<FileResult>> = outputs
+        .iter_mut()
+        .map(|o| {
+            let edits = std::mem::take(&mut o.sources);
+            if fixes {
+                sources::results(edits, &mut seen)
+            } else {
+                Vec::new()
+            }
+        })
+        .collect();
+
     members
         .into_iter()
         .zip(outputs)
         .zip(fixed)
-        .map(|(((i, path, display, kind, r), out), fixed)| {
+        .zip(sources)
+        .map(|((((i, path, display, kind, r), out), fixed), sources)| {
             let result = match (r, fixed.unwrap_or(Ok(None))) {
                 (Err(e), _) => FileResult::failed(path, display, kind, e),
                 // A refused fix keeps the file's findings (with its text)
@@ -405,7 +427,9 @@ pub fn harden_group(
                     more: false,
                 },
             };
-            (i, result)
+            let mut all = vec![result];
+            all.extend(sources);
+            (i, all)
         })
         .collect()
 }

@@ -15,6 +15,7 @@ pub fn kind_name(kind: Option<Kind>) -> Value {
     match kind {
         Some(Kind::Compose) => json!("compose"),
         Some(Kind::Dockerfile) => json!("dockerfile"),
+        Some(Kind::Source) => json!("source"),
         None => Value::Null,
     }
 }

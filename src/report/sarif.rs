@@ -7,6 +7,7 @@
 //! Files harden could not read or parse become tool execution
 //! notifications, and the run is then marked unsuccessful.
 
+use crate::discover::Kind;
 use crate::edit;
 use crate::engine::FileResult;
 use crate::finding::Severity;
@@ -130,6 +131,26 @@ fn results_json(results: &[FileResult]) -> Vec<Value> {
                     res.insert("fixes".into(), json!([fx]));
                 }
             }
+            out.push(Value::Object(res));
+        }
+        // A program source harden edits for a finding of the Dockerfile
+        // that runs it (`fix --canary`) has no finding of its own: its fix
+        // is a note-level result there, so a viewer sees the changed file.
+        if let (Some(fx), Some(src), Some(Kind::Source)) = (fix, &r.source, r.kind) {
+            let note = r.out.notes.first();
+            let rule = note.and_then(|n| n.rule).unwrap_or_default();
+            let at = r.out.edits.first().map_or(0, |e| e.range.start);
+            let (line, col) = src.line_col(at);
+            let mut res = Map::new();
+            res.insert("ruleId".into(), json!(rule));
+            if let Some(idx) = registered().iter().position(|x| x.name == rule) {
+                res.insert("ruleIndex".into(), json!(idx));
+            }
+            res.insert("level".into(), json!("note"));
+            let text = note.map_or_else(String::new, |n| n.text.clone());
+            res.insert("message".into(), json!({ "text": text }));
+            res.insert("locations".into(), json!([location(&r.display, line, col)]));
+            res.insert("fixes".into(), json!([fx]));
             out.push(Value::Object(res));
         }
     }

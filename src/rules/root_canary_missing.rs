@@ -3,15 +3,19 @@
 //! logs, long after the Dockerfile review is forgotten. harden follows the
 //! final stage's CMD/ENTRYPOINT to the program's entry source in the build
 //! context, reports when it has no uid-0 check, and points at a ready
-//! snippet. It never edits application source: that is the author's call.
+//! snippet. It edits application source only when asked (`fix --canary`,
+//! `canary = true`): then the snippet goes into the entry module itself.
 
 mod canary;
+
+pub use canary::has_canary;
 
 use super::rule::{Files, Rule};
 use crate::finding::Output;
 use crate::dockerfile::analyze::DfCtx;
 use crate::dockerfile::entry::{self, Entry};
-use crate::finding::Finding;
+use crate::finding::{Finding, Note, NoteKind, SourceEdit};
+use std::path::Path;
 
 pub use crate::dockerfile::entry::Lang;
 
@@ -33,6 +37,8 @@ pub fn check_dockerfile(ctx: &DfCtx, out: &mut Output) {
         return;
     };
     let (line, col) = ctx.src.line_col(ins.range.start);
+    // Said unless `--canary` tried and could not.
+    let mut tail = " (harden does not edit application source)";
     let (lang, shown, message, lead) = match &found.entry {
         Entry::Source { lang, files } => {
             if files
@@ -50,7 +56,27 @@ pub fn check_dockerfile(ctx: &DfCtx, out: &mut Output) {
                 ins.keyword,
                 lang.name()
             );
-            let lead = format!("`{shown}` has no root canary");
+            let lead = if ctx.hints.canary {
+                let subject = format!("run by {}", ctx.src.display);
+                match insert(*lang, first, context, &subject) {
+                    Ok(edit) => {
+                        let message = format!(
+                            "`{shown}`, started by this {}, does not warn when it runs as uid 0; `harden fix` adds the check there (the canary is on)",
+                            ins.keyword
+                        );
+                        out.findings
+                            .push(Finding::new(NAME, line, col, message).warning());
+                        out.sources.push(edit);
+                        return;
+                    }
+                    Err(why) => {
+                        tail = "";
+                        format!("`{shown}` has no root canary, and `--canary` cannot add one ({why})")
+                    }
+                }
+            } else {
+                format!("`{shown}` has no root canary")
+            };
             (*lang, shown, message, lead)
         }
         Entry::Unchecked { lang, program } => {
@@ -72,11 +98,53 @@ pub fn check_dockerfile(ctx: &DfCtx, out: &mut Output) {
         &ctx.subject(),
         NAME,
         format!(
-            "{lead}, {} (harden does not edit application source):\n{}",
+            "{lead}, {}{tail}:\n{}",
             lang.placement(&shown),
             lang.snippet().trim_end()
         ),
     );
+}
+
+/// The canary for the entry module `file`: read exactly (it is written
+/// back), never through a link, placed and checked by `crate::canary`.
+fn insert(lang: Lang, file: &Path, context: &Path, subject: &str) -> Result<SourceEdit, String> {
+    let real = std::fs::canonicalize(file).map_err(|e| crate::paths::io_message(&e))?;
+    let expected = std::fs::canonicalize(context)
+        .map_err(|e| crate::paths::io_message(&e))?
+        .join(file.strip_prefix(context).unwrap_or(file));
+    if real != expected {
+        return Err("the file is reached through a symbolic link".into());
+    }
+    let text = crate::paths::read_text(file, crate::fsio::max_file_size())
+        .map_err(|e| e.message)?;
+    let placed = crate::canary::insert(lang, &text)?;
+    let new = crate::edit::apply(&text, &placed.edits)
+        .map_err(|_| "two insertions overlap".to_string())?;
+    crate::canary::recheck(lang, &text, &new)?;
+    Ok(SourceEdit {
+        path: file.to_path_buf(),
+        text,
+        edits: placed.edits,
+        lang: lang.name(),
+        note: Note {
+            subject: subject.to_string(),
+            rule: Some(NAME),
+            text: format!(
+                "root canary added {} (line {}): the program warns on stderr when it runs as uid 0",
+                placed.after,
+                marker_line(&new)
+            ),
+            kind: NoteKind::Change,
+            migration: false,
+        },
+    })
+}
+
+/// The 1-based line of the canary's marker comment in the edited text.
+fn marker_line(text: &str) -> usize {
+    text.lines()
+        .position(|l| l.contains(crate::canary::MARKER))
+        .map_or(1, |i| i + 1)
 }
 
 fn capitalised(s: &str) -> String {

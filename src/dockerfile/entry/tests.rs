@@ -205,3 +205,35 @@ fn launcher_tables_parse() {
     assert!(has(&l.python.server_value_flags, "--chdir"));
     assert!(has(&l.go.build_value_flags, "-o"));
 }
+
+#[test]
+fn java_source_launch_and_ruby() {
+    let p = Project::new(&[
+        (
+            "src/App.java",
+            "class App { public static void main(String[] a) {} }\n",
+        ),
+        ("app.rb", "require \"sinatra\"\n"),
+        ("bin/worker", "#!/usr/bin/env ruby\nputs 1\n"),
+    ]);
+    p.expect(&[
+        ("FROM eclipse-temurin:21\nWORKDIR /app\nCOPY src/App.java .\nCMD [\"java\", \"-cp\", \"lib/*\", \"App.java\", \"--port\", \"80\"]\n", one(Lang::Java, "src/App.java")),
+        ("FROM ruby:3.3\nWORKDIR /app\nCOPY . .\nCMD [\"bundle\", \"exec\", \"ruby\", \"app.rb\", \"-p\", \"80\"]\n", one(Lang::Ruby, "app.rb")),
+        ("FROM ruby:3.3\nCOPY bin/worker /usr/local/bin/\nCMD [\"worker\"]\n", one(Lang::Ruby, "bin/worker")),
+        ("FROM ruby:3.3\nCMD [\"ruby\", \"-e\", \"puts 1\"]\n", None),
+    ]);
+    // A jar (or a class) is not read.
+    let jar = "FROM eclipse-temurin:21\nCOPY app.jar /app.jar\nCMD [\"java\", \"-jar\", \"/app.jar\", \"App.java\"]\n";
+    let df = crate::dockerfile::parse(jar).expect("lexes");
+    let found = entry(&df, df.stages.len() - 1, p.dir()).map(|l| l.entry);
+    assert!(
+        matches!(
+            found,
+            Some(Entry::Unchecked {
+                lang: Lang::Java,
+                ..
+            })
+        ),
+        "{found:?}"
+    );
+}

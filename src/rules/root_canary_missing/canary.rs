@@ -18,6 +18,7 @@ impl Lang {
             Lang::Go => include_str!("../../../templates/canary/go.go"),
             Lang::Java => include_str!("../../../templates/canary/java.java"),
             Lang::Sh => include_str!("../../../templates/canary/sh.sh"),
+            Lang::Ruby => include_str!("../../../templates/canary/ruby.rb"),
         }
     }
 
@@ -34,7 +35,7 @@ impl Lang {
 /// The lines of code, comments removed (a `#` or `//` outside quotes, and
 /// `/* */` blocks for Node and Go).
 fn code_lines(lang: Lang, text: &str) -> Vec<String> {
-    let hash = matches!(lang, Lang::Python | Lang::Sh);
+    let hash = matches!(lang, Lang::Python | Lang::Sh | Lang::Ruby);
     let mut out = Vec::new();
     let mut in_block = false;
     for raw in text.lines() {
@@ -98,7 +99,14 @@ fn uid_reads(lang: Lang) -> &'static [&'static str] {
         Lang::Node => &["getuid()", "geteuid()", "getuid?.()", "geteuid?.()"],
         Lang::Go => &["Getuid()", "Geteuid()"],
         Lang::Sh => &["id -u", "id -un", "$EUID", "${EUID}", "$UID", "${UID}"],
-        Lang::Java => &[],
+        Lang::Java => &["getUid()"],
+        Lang::Ruby => &[
+            "Process.uid",
+            "Process.euid",
+            "Process::Sys.getuid",
+            "Process::Sys.geteuid",
+            "Process::UID.eid",
+        ],
     }
 }
 
@@ -155,6 +163,10 @@ fn compared_with_zero(lang: Lang, line: &str, start: usize, end: usize) -> bool 
     {
         return true;
     }
+    // Ruby's `Process.euid.zero?`.
+    if lang == Lang::Ruby && after.starts_with(".zero?") {
+        return true;
+    }
     // Truthiness (`if not os.geteuid():`) only when nothing compares the value.
     if after.starts_with(['=', '!', '<', '>', '-']) {
         return false;
@@ -193,9 +205,40 @@ fn assigned_name(lang: Lang, before: &str) -> Option<String> {
     (!name.is_empty() && !name.starts_with(|c: char| c.is_ascii_digit())).then_some(name)
 }
 
+/// Whether a comment carries harden's marker: the canary `fix --canary`
+/// inserts, and any the author marks the same way.
+fn has_marker(lang: Lang, text: &str) -> bool {
+    let lead = match lang {
+        Lang::Python | Lang::Sh | Lang::Ruby => "#",
+        Lang::Node | Lang::Go | Lang::Java => "//",
+    };
+    text.lines().any(|l| {
+        l.trim_start()
+            .strip_prefix(lead)
+            .is_some_and(|c| c.trim_start().starts_with(crate::canary::MARKER))
+    })
+}
+
+/// Java's usual check reads the user's name, not the uid:
+/// `"root".equals(System.getProperty("user.name"))`, either way round.
+fn java_user_name_is_root(code: &[String]) -> bool {
+    code.iter().any(|l| {
+        let l: String = l.chars().filter(|c| !c.is_whitespace()).collect();
+        let read = "System.getProperty(\"user.name\")";
+        l.contains(&format!("\"root\".equals({read})"))
+            || l.contains(&format!("{read}.equals(\"root\")"))
+    })
+}
+
 /// Whether a source already warns (or refuses) when it runs as uid 0.
 pub fn has_canary(lang: Lang, text: &str) -> bool {
+    if has_marker(lang, text) {
+        return true;
+    }
     let code = code_lines(lang, text);
+    if lang == Lang::Java && java_user_name_is_root(&code) {
+        return true;
+    }
     let reads = uid_reads(lang);
     let mut vars: Vec<String> = Vec::new();
     for line in &code {

@@ -81,8 +81,16 @@ fn node_go_and_shell_checks() {
 
 #[test]
 fn every_snippet_counts_as_a_canary() {
-    for lang in [Lang::Python, Lang::Node, Lang::Go, Lang::Sh] {
+    for lang in Lang::ALL {
         assert!(has_canary(lang, lang.snippet()), "{}", lang.name());
+        // What `fix --canary` inserts counts by its code, not only by its
+        // marker comment.
+        let unmarked: String = crate::canary::template(lang)
+            .lines()
+            .filter(|l| !l.contains(crate::canary::MARKER))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        assert!(has_canary(lang, &unmarked), "{}: {unmarked}", lang.name());
     }
     for lang in Lang::ALL {
         assert!(
