@@ -123,11 +123,13 @@ pub fn check(ctx: &Ctx, svc: &Service, out: &mut Output) {
             out.edits.extend(ctx.fill_null(svc, v, &opt));
             out.note(&subject, NAME, why);
         }
-        (Origin::Own, _) => out.review(
-            &subject,
-            NAME,
-            "`security_opt` is not a list; add no-new-privileges:true by hand",
-        ),
+        (Origin::Own, _) => {
+            out.review(
+                &subject,
+                NAME,
+                "`security_opt` is not a list; add no-new-privileges:true by hand",
+            );
+        }
         (Origin::Merged(anchor), _) => {
             // A service's own list replaces the merged one: keep its entries.
             let mut list: Vec<String> = ctx

@@ -265,7 +265,7 @@ pub fn check_dockerfile(ctx: &DfCtx, out: &mut Output) {
         match kind {
             NoteKind::Info => out.info(&subject, NAME, text),
             _ => out.review(&subject, NAME, text),
-        }
+        };
     }
     // A user harden creates also gets the carve-out directories prepared,
     // in the same RUN.
