@@ -108,6 +108,12 @@ impl Note {
         self.short.as_ref().map_or(&self.text, |s| &s.what)
     }
 
+    /// Whether the short form shows it: a note whose short form is empty
+    /// is said by its subject's header there (the base image family).
+    pub fn shown_short(&self) -> bool {
+        self.short.as_ref().is_none_or(|s| !s.what.is_empty())
+    }
+
     /// Sets the line shown by default, what changed and why in a few words;
     /// `text` stays the whole explanation.
     pub fn brief(&mut self, what: impl Into<String>, why: impl Into<String>) -> &mut Self {
@@ -122,6 +128,7 @@ impl Note {
     pub fn shares(&mut self, key: impl Into<String>, text: impl Into<String>) -> &mut Self {
         self.shared = Some(Shared {
             key: key.into(),
+            brief: String::new(),
             text: text.into(),
         });
         self
@@ -141,6 +148,10 @@ impl Note {
 pub struct Shared {
     /// Tells explanations apart; the text itself where nothing shorter does.
     pub key: String,
+    /// The explanation in a few words, for a line whose notes give no
+    /// reason of their own (empty where they do).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub brief: String,
     pub text: String,
 }
 
@@ -148,7 +159,10 @@ pub struct Shared {
 const SHARED: &str = include_str!("../templates/notes.toml");
 
 #[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 struct SharedText {
+    #[serde(default)]
+    brief: String,
     text: String,
 }
 
@@ -163,12 +177,11 @@ fn shared_texts() -> &'static std::collections::BTreeMap<String, SharedText> {
 impl Shared {
     /// The explanation `templates/notes.toml` gives under `key`.
     pub fn known(key: &str) -> Shared {
+        let t = shared_texts().get(key);
         Shared {
             key: key.to_string(),
-            text: shared_texts()
-                .get(key)
-                .map(|t| t.text.clone())
-                .unwrap_or_default(),
+            brief: t.map(|t| t.brief.clone()).unwrap_or_default(),
+            text: t.map(|t| t.text.clone()).unwrap_or_default(),
         }
     }
 }
@@ -224,6 +237,9 @@ pub enum Knowledge {
     Inferred,
     /// Nothing: no profile, no Dockerfile here, and the image unreadable.
     Unknown,
+    /// A Dockerfile stage's base image, by the family
+    /// `templates/base-images.toml` puts it in.
+    BaseFamily(String),
 }
 
 impl Knowledge {
@@ -233,6 +249,7 @@ impl Knowledge {
             Knowledge::ImageFacts => "image facts".into(),
             Knowledge::Inferred => "inferred".into(),
             Knowledge::Unknown => "unknown image".into(),
+            Knowledge::BaseFamily(f) => format!("{f} base image family"),
         }
     }
 }

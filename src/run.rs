@@ -565,8 +565,13 @@ pub fn fix(args: &FixArgs) -> ExitCode {
         let config = crate::config::in_use()
             .map(|c| format!(" Configuration: {c}."))
             .unwrap_or_default();
+        let more = if !args.common.verbose && report::notes::shortened(&kept) {
+            " `--verbose` gives the notes in full."
+        } else {
+            ""
+        };
         stderr.put(&format!(
-            "{changed} file{} {verb}.{config}\n",
+            "{changed} file{} {verb}.{config}{more}\n",
             plural(changed)
         ));
     }

@@ -35,6 +35,12 @@ pub struct CarveOut {
     pub carve: Carve,
     /// Borrowed when constant: the `/tmp` reason recurs for every service.
     pub why: Cow<'static, str>,
+    /// The reason in a few words, where `why` says more (the notes' short
+    /// form); `None`: `why` is short already.
+    pub short: Option<Cow<'static, str>>,
+    /// The rest of the explanation, said once per report: the baseline's
+    /// for `/tmp`, a profile's reasoning for a path.
+    pub shared: Option<crate::finding::Shared>,
 }
 
 impl CarveOut {
@@ -275,6 +281,8 @@ impl<'a> Planner<'a> {
             path: path.to_string(),
             carve: Carve::Volume { name, cache },
             why,
+            short: None,
+            shared: None,
         });
     }
 
@@ -286,7 +294,27 @@ impl<'a> Planner<'a> {
             path: path.to_string(),
             carve: Carve::Tmpfs { options },
             why: why.into(),
+            short: None,
+            shared: None,
         });
+    }
+
+    /// The carve-out just planned at `path`, to give its note a short form.
+    fn planned(&mut self, path: &str) -> Option<&mut CarveOut> {
+        self.plan
+            .carve_outs
+            .iter_mut()
+            .rev()
+            .find(|c| c.path == path)
+    }
+}
+
+/// A profile's reason split after its first sentence: what the path is,
+/// and the reasoning that follows (empty when there is none).
+fn first_sentence(why: &str) -> (&str, &str) {
+    match why.find(". ") {
+        Some(i) => (&why[..i], why[i + 2..].trim()),
+        None => (why.trim_end_matches('.'), ""),
     }
 }
 
@@ -354,6 +382,10 @@ pub fn plan_service(
 
     if read_only_applies {
         p.tmpfs(TMP, format!("size={}", ctx.config.tmpfs_size), "scratch space in memory, since the root filesystem is read-only (programs and libraries write temporary files there)");
+        if let Some(c) = p.planned(TMP) {
+            c.short = Some(Cow::Borrowed(""));
+            c.shared = Some(crate::finding::Shared::known("baseline"));
+        }
     }
 
     if let Some(prof) = profile {
@@ -393,13 +425,32 @@ pub fn plan_service(
                 .collect();
             for w in writes {
                 let why = format!("{} ({} image profile)", w.why, prof.id);
+                // A profile's reason starts with what the path is; the rest,
+                // why it is carved out this way, is said once per report.
+                let (short, rest) = first_sentence(&w.why);
+                let shared = (!rest.is_empty()).then(|| crate::finding::Shared {
+                    key: rest.to_string(),
+                    brief: String::new(),
+                    text: format!("{} ({} image profile): {rest}", w.path, prof.id),
+                });
+                let brief = |p: &mut Planner, path: &str| {
+                    if let Some(c) = p.planned(path) {
+                        if c.short.is_none() {
+                            c.short = Some(Cow::Owned(short.to_string()));
+                            c.shared.clone_from(&shared);
+                        }
+                    }
+                };
                 match w.kind {
-                    WriteKind::Volume => p.add_volume(
-                        &w.path,
-                        w.name.as_deref().unwrap_or("data"),
-                        why.into(),
-                        w.disposable,
-                    ),
+                    WriteKind::Volume => {
+                        p.add_volume(
+                            &w.path,
+                            w.name.as_deref().unwrap_or("data"),
+                            why.into(),
+                            w.disposable,
+                        );
+                        brief(&mut p, &w.path);
+                    }
                     // harden's own /tmp is already planned: a profile can
                     // only ask for it to allow exec (JVM native libraries).
                     WriteKind::Tmpfs if w.path == TMP => {
@@ -407,12 +458,14 @@ pub fn plan_service(
                         if let Some(CarveOut {
                             carve: Carve::Tmpfs { options },
                             why: planned_why,
+                            short: planned_short,
                             ..
                         }) = planned
                         {
                             if w.exec && !options.split(',').any(|o| o == "exec") {
                                 options.push_str(",exec");
                                 *planned_why = format!("{planned_why}; exec: {why}").into();
+                                *planned_short = Some(format!("exec: {short}").into());
                             }
                         }
                     }
@@ -434,6 +487,7 @@ pub fn plan_service(
                             opts.push("exec".to_string());
                         }
                         p.tmpfs(&w.path, opts.join(","), why);
+                        brief(&mut p, &w.path);
                     }
                 }
             }
@@ -930,6 +984,8 @@ mod tests {
                 options: options.into(),
             },
             why: Cow::Borrowed(""),
+            short: None,
+            shared: None,
         };
         let carve_outs = [
             t("/tmp", "size=512m"),
@@ -943,6 +999,8 @@ mod tests {
                     cache: false,
                 },
                 why: Cow::Borrowed(""),
+                short: None,
+                shared: None,
             },
         ];
         assert_eq!(

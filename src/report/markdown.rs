@@ -36,7 +36,7 @@ pub fn render(results: &[FileResult], diff: bool, verbose: bool) -> String {
         }
         return out;
     }
-    let shared = SharedNotes::of(results);
+    let shared = SharedNotes::of(results, 1);
     out.push_str(&summary_section(results));
     out.push_str(&unknown_images_section(results));
     for r in results {
@@ -254,21 +254,19 @@ fn short_notes(
             out.push_str(&format!("\n**{}**{source}\n\n", md_text(subject)));
         }
         for line in Line::group(&notes) {
-            let text = line
-                .notes
-                .iter()
-                .map(|n| md_message(&n.line()))
-                .collect::<Vec<_>>()
-                .join(", ");
+            let text = line.text_with(md_message);
             let marker = line
                 .shared_key()
                 .and_then(|k| shared.number(k))
                 .map(|i| format!(" \\[{i}\\]"))
                 .unwrap_or_default();
-            let rule = line
-                .rule()
-                .map(|r| format!(" ({})", code(r)))
-                .unwrap_or_default();
+            let rules = line.rules();
+            let rule = if rules.is_empty() {
+                String::new()
+            } else {
+                let list: Vec<String> = rules.iter().map(|r| code(r)).collect();
+                format!(" ({})", list.join(", "))
+            };
             let lead = match line.kind {
                 NoteKind::Info => "found: ",
                 _ => "",

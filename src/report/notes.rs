@@ -31,25 +31,32 @@ pub struct SharedItem<'a> {
     pub key: &'a str,
     pub text: &'a str,
     pub rules: Vec<&'static str>,
+    /// How many lines refer to it.
+    refs: usize,
 }
 
 impl<'a> SharedNotes<'a> {
-    /// Every shared explanation of `results`, in the order reports show
-    /// their notes (per subject, reviews first).
-    pub fn of(results: &'a [FileResult]) -> Self {
+    /// The shared explanations of `results` that at least `min_refs` lines
+    /// refer to, in the order reports show their notes (per subject,
+    /// reviews first). The notes after a diff say only what repeats; the
+    /// markdown report, a record, says every one.
+    pub fn of(results: &'a [FileResult], min_refs: usize) -> Self {
         let mut s = SharedNotes::default();
         for r in results {
             for (_, notes) in by_subject(&r.out.notes) {
-                for n in ordered(&notes) {
-                    s.add(n);
+                for line in Line::group(&notes) {
+                    s.add(&line);
                 }
             }
         }
+        s.items.retain(|i| i.refs >= min_refs);
         s
     }
 
-    fn add(&mut self, n: &'a Note) {
-        let Some(sh) = &n.shared else { return };
+    fn add(&mut self, line: &Line<'a>) {
+        let Some(sh) = &line.notes[0].shared else {
+            return;
+        };
         let i = match self.items.iter().position(|i| i.key == sh.key) {
             Some(i) => i,
             None => {
@@ -57,11 +64,13 @@ impl<'a> SharedNotes<'a> {
                     key: &sh.key,
                     text: &sh.text,
                     rules: Vec::new(),
+                    refs: 0,
                 });
                 self.items.len() - 1
             }
         };
-        if let Some(rule) = n.rule {
+        self.items[i].refs += 1;
+        for rule in line.notes.iter().filter_map(|n| n.rule) {
             if !self.items[i].rules.contains(&rule) {
                 self.items[i].rules.push(rule);
             }
@@ -74,10 +83,11 @@ impl<'a> SharedNotes<'a> {
     }
 }
 
-/// Notes grouped by subject, subjects in order of first appearance.
+/// The notes the short form shows, grouped by subject, subjects in order
+/// of first appearance.
 pub fn by_subject(notes: &[Note]) -> Vec<(&str, Vec<&Note>)> {
     let mut out: Vec<(&str, Vec<&Note>)> = Vec::new();
-    for n in notes {
+    for n in notes.iter().filter(|n| n.shown_short()) {
         match out.iter_mut().find(|(s, _)| *s == n.subject) {
             Some((_, v)) => v.push(n),
             None => out.push((&n.subject, vec![n])),
@@ -125,24 +135,44 @@ impl<'a> Line<'a> {
         lines
     }
 
-    /// The notes' short texts, joined.
+    /// The notes' short texts, joined, and the shared explanation in a few
+    /// words where they give no reason of their own.
     pub fn text(&self) -> String {
-        self.notes
-            .iter()
-            .map(|n| n.line())
-            .collect::<Vec<_>>()
-            .join(", ")
+        self.text_with(|s| s.to_string())
     }
 
-    /// The rule, where the line has one; a line of several rules names
-    /// them in its shared explanation instead.
-    pub fn rule(&self) -> Option<&'static str> {
-        let first = self.notes[0].rule;
-        self.notes
+    /// [`Line::text`], each piece made safe by `safe`.
+    pub fn text_with(&self, safe: impl Fn(&str) -> String) -> String {
+        let mut text = self
+            .notes
             .iter()
-            .all(|n| n.rule == first)
-            .then_some(first)
-            .flatten()
+            .map(|n| safe(&n.line()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let unexplained = self
+            .notes
+            .iter()
+            .all(|n| n.short.as_ref().is_some_and(|s| s.why.is_empty()));
+        if let Some(brief) = self.notes[0]
+            .shared
+            .as_ref()
+            .map(|s| s.brief.as_str())
+            .filter(|b| unexplained && !b.is_empty())
+        {
+            text.push_str(&format!(" — {}", safe(brief)));
+        }
+        text
+    }
+
+    /// The rules the line's notes come from, each once.
+    pub fn rules(&self) -> Vec<&'static str> {
+        let mut rules = Vec::new();
+        for r in self.notes.iter().filter_map(|n| n.rule) {
+            if !rules.contains(&r) {
+                rules.push(r);
+            }
+        }
+        rules
     }
 
     pub fn shared_key(&self) -> Option<&'a str> {
@@ -154,36 +184,51 @@ fn render_short(results: &[FileResult], color: bool) -> String {
     let bold = Style::new().bold().force_styling(color);
     let warn = Style::new().yellow().force_styling(color);
     let dim = Style::new().dim().force_styling(color);
-    let shared = SharedNotes::of(results);
-    let mut shortened = false;
+    let shared = SharedNotes::of(results, 2);
     let mut out = String::new();
     for r in results {
         if r.out.notes.is_empty() {
             continue;
         }
-        out.push_str(&format!("{}\n", bold.apply_to(terminal(&r.display))));
-        for (subject, notes) in by_subject(&r.out.notes) {
-            if !subject.is_empty() {
-                let source = r
-                    .out
-                    .knowledge
-                    .iter()
-                    .find(|(s, _)| s == subject)
-                    .map(|(_, k)| format!(" {}", dim.apply_to(format!("({})", k.label()))))
-                    .unwrap_or_default();
-                out.push_str(&format!("  {}{source}\n", terminal(subject)));
+        let subjects = by_subject(&r.out.notes);
+        // A file with one subject (every Dockerfile) names it on its own line.
+        let one = match subjects.as_slice() {
+            [(s, _)] if !s.is_empty() => Some(*s),
+            _ => None,
+        };
+        let source = |subject: &str| {
+            r.out
+                .knowledge
+                .iter()
+                .find(|(s, _)| s == subject)
+                .map(|(_, k)| format!(" {}", dim.apply_to(format!("({})", k.label()))))
+                .unwrap_or_default()
+        };
+        match one {
+            Some(s) => out.push_str(&format!(
+                "{}: {}{}\n",
+                bold.apply_to(terminal(&r.display)),
+                terminal(s),
+                source(s)
+            )),
+            None => out.push_str(&format!("{}\n", bold.apply_to(terminal(&r.display)))),
+        }
+        for (subject, notes) in subjects {
+            if !subject.is_empty() && one.is_none() {
+                out.push_str(&format!("  {}{}\n", terminal(subject), source(subject)));
             }
             for line in Line::group(&notes) {
-                shortened |= line.notes.iter().any(|n| n.short.is_some());
                 let marker = line
                     .shared_key()
                     .and_then(|k| shared.number(k))
                     .map(|i| format!(" [{i}]"))
                     .unwrap_or_default();
-                let rule = line
-                    .rule()
-                    .map(|r| format!(" {}", dim.apply_to(format!("[{r}]"))))
-                    .unwrap_or_default();
+                let rules = line.rules();
+                let rule = if rules.is_empty() {
+                    String::new()
+                } else {
+                    format!(" {}", dim.apply_to(format!("[{}]", rules.join(", "))))
+                };
                 let text = line.text();
                 let text = terminal(&text);
                 out.push_str(&match line.kind {
@@ -209,13 +254,15 @@ fn render_short(results: &[FileResult], color: bool) -> String {
             push_snippet(&mut out, more);
         }
     }
-    if shortened || !shared.items.is_empty() {
-        out.push_str(&format!(
-            "{}\n",
-            dim.apply_to("(`--verbose` gives every note in full)")
-        ));
-    }
     out
+}
+
+/// Whether the short form leaves anything to `--verbose`.
+pub fn shortened(results: &[FileResult]) -> bool {
+    results
+        .iter()
+        .flat_map(|r| &r.out.notes)
+        .any(|n| n.short.is_some() || n.shared.is_some())
 }
 
 /// The lines after a note's first: a snippet, indented under it.

@@ -68,13 +68,26 @@ pub fn check_dockerfile(ctx: &DfCtx, out: &mut Output) {
             .report_only()
             .warning(),
     );
+    let placement = lang.placement(&shown);
+    let snippet = lang.snippet().trim_end();
     out.review(
         &ctx.subject(),
         NAME,
+        format!("{lead}, {placement} (harden does not edit application source):\n{snippet}"),
+    )
+    .brief(
+        lead,
         format!(
-            "{lead}, {} (harden does not edit application source):\n{}",
-            lang.placement(&shown),
-            lang.snippet().trim_end()
+            "{placement} (the snippet `harden explain {NAME} --lang {}` prints)",
+            lang.name()
+        ),
+    )
+    // One snippet per language, however many programs need it.
+    .shares(
+        format!("canary {}", lang.name()),
+        format!(
+            "the root canary for {} (harden does not edit application source):\n{snippet}",
+            capitalised(lang.name())
         ),
     );
 }
