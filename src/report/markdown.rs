@@ -36,7 +36,7 @@ pub fn render(results: &[FileResult], diff: bool, verbose: bool) -> String {
         }
         return out;
     }
-    let shared = SharedNotes::of(results, 1);
+    let shared = SharedNotes::of(results, 1, |n| !n.migration);
     out.push_str(&summary_section(results));
     out.push_str(&unknown_images_section(results));
     for r in results {
@@ -197,12 +197,8 @@ fn short_file_section(r: &FileResult, diff: bool, shared: &SharedNotes) -> Strin
             parts.push(format!("{findings} finding{}", plural(findings)));
         }
         if changed > 0 {
-            let verb = if diff {
-                "change"
-            } else {
-                "change `harden fix` makes"
-            };
-            parts.push(format!("{changed} {verb}{} and why", plural(changed)));
+            // The summary is HTML, where GitHub renders no markdown.
+            parts.push(format!("{changed} change{} and why", plural(changed)));
         } else if !changes.is_empty() {
             parts.push("what harden found".to_string());
         }
@@ -254,12 +250,12 @@ fn short_notes(
             out.push_str(&format!("\n**{}**{source}\n\n", md_text(subject)));
         }
         for line in Line::group(&notes) {
-            let text = line.text_with(md_message);
             let marker = line
                 .shared_key()
                 .and_then(|k| shared.number(k))
                 .map(|i| format!(" \\[{i}\\]"))
                 .unwrap_or_default();
+            let text = line.text_with(!marker.is_empty(), md_message);
             let rules = line.rules();
             let rule = if rules.is_empty() {
                 String::new()
@@ -339,8 +335,8 @@ fn diff_section(results: &[FileResult]) -> String {
                 .count();
             let fence = md_fence(&d, 3);
             out.push_str(&format!(
-                "\n<details><summary>{} (+{added} line{})</summary>\n\n{fence}diff\n{d}{fence}\n\n</details>\n",
-                code(&r.display),
+                "\n<details><summary><code>{}</code> (+{added} line{})</summary>\n\n{fence}diff\n{d}{fence}\n\n</details>\n",
+                crate::escape::html_text(&r.display),
                 plural(added)
             ));
         }

@@ -40,10 +40,13 @@ impl<'a> SharedNotes<'a> {
     /// refer to, in the order reports show their notes (per subject,
     /// reviews first). The notes after a diff say only what repeats; the
     /// markdown report, a record, says every one.
-    pub fn of(results: &'a [FileResult], min_refs: usize) -> Self {
+    /// Only notes that `shown` keeps count (the markdown report shows
+    /// migration notes in a section of their own).
+    pub fn of(results: &'a [FileResult], min_refs: usize, shown: impl Fn(&Note) -> bool) -> Self {
         let mut s = SharedNotes::default();
         for r in results {
             for (_, notes) in by_subject(&r.out.notes) {
+                let notes: Vec<&Note> = notes.into_iter().filter(|n| shown(n)).collect();
                 for line in Line::group(&notes) {
                     s.add(&line);
                 }
@@ -136,13 +139,14 @@ impl<'a> Line<'a> {
     }
 
     /// The notes' short texts, joined, and the shared explanation in a few
-    /// words where they give no reason of their own.
-    pub fn text(&self) -> String {
-        self.text_with(|s| s.to_string())
+    /// words where they give no reason of their own and the report does not
+    /// say it (`said`).
+    pub fn text(&self, said: bool) -> String {
+        self.text_with(said, |s| s.to_string())
     }
 
     /// [`Line::text`], each piece made safe by `safe`.
-    pub fn text_with(&self, safe: impl Fn(&str) -> String) -> String {
+    pub fn text_with(&self, said: bool, safe: impl Fn(&str) -> String) -> String {
         let mut text = self
             .notes
             .iter()
@@ -157,7 +161,7 @@ impl<'a> Line<'a> {
             .shared
             .as_ref()
             .map(|s| s.brief.as_str())
-            .filter(|b| unexplained && !b.is_empty())
+            .filter(|b| unexplained && !said && !b.is_empty())
         {
             text.push_str(&format!(" — {}", safe(brief)));
         }
@@ -184,7 +188,7 @@ fn render_short(results: &[FileResult], color: bool) -> String {
     let bold = Style::new().bold().force_styling(color);
     let warn = Style::new().yellow().force_styling(color);
     let dim = Style::new().dim().force_styling(color);
-    let shared = SharedNotes::of(results, 2);
+    let shared = SharedNotes::of(results, 2, |_| true);
     let mut out = String::new();
     for r in results {
         if r.out.notes.is_empty() {
@@ -229,7 +233,7 @@ fn render_short(results: &[FileResult], color: bool) -> String {
                 } else {
                     format!(" {}", dim.apply_to(format!("[{}]", rules.join(", "))))
                 };
-                let text = line.text();
+                let text = line.text(!marker.is_empty());
                 let text = terminal(&text);
                 out.push_str(&match line.kind {
                     NoteKind::Review => {
