@@ -86,11 +86,10 @@ impl<'a> SharedNotes<'a> {
     }
 }
 
-/// The notes the short form shows, grouped by subject, subjects in order
-/// of first appearance.
+/// Notes grouped by subject, subjects in order of first appearance.
 pub fn by_subject(notes: &[Note]) -> Vec<(&str, Vec<&Note>)> {
     let mut out: Vec<(&str, Vec<&Note>)> = Vec::new();
-    for n in notes.iter().filter(|n| n.shown_short()) {
+    for n in notes {
         match out.iter_mut().find(|(s, _)| *s == n.subject) {
             Some((_, v)) => v.push(n),
             None => out.push((&n.subject, vec![n])),
@@ -100,10 +99,12 @@ pub fn by_subject(notes: &[Note]) -> Vec<(&str, Vec<&Note>)> {
 }
 
 /// A subject's notes as the short form shows them: reviews first, then
-/// what harden found out and what it changed, in the order they came.
+/// what harden found out and what it changed, in the order they came;
+/// without those its header says.
 pub fn ordered<'a>(notes: &[&'a Note]) -> Vec<&'a Note> {
-    let review = notes.iter().filter(|n| n.kind == NoteKind::Review);
-    let rest = notes.iter().filter(|n| n.kind != NoteKind::Review);
+    let shown = notes.iter().filter(|n| n.shown_short());
+    let review = shown.clone().filter(|n| n.kind == NoteKind::Review);
+    let rest = shown.filter(|n| n.kind != NoteKind::Review);
     review.chain(rest).copied().collect()
 }
 
