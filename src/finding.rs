@@ -237,8 +237,8 @@ pub enum Knowledge {
     Inferred,
     /// Nothing: no profile, no Dockerfile here, and the image unreadable.
     Unknown,
-    /// A Dockerfile stage's base image, by the family
-    /// `templates/base-images.toml` puts it in.
+    /// A Dockerfile stage's base image and the family
+    /// `templates/base-images.toml` puts it in (`node:20 → debian`).
     BaseFamily(String),
 }
 
@@ -249,7 +249,7 @@ impl Knowledge {
             Knowledge::ImageFacts => "image facts".into(),
             Knowledge::Inferred => "inferred".into(),
             Knowledge::Unknown => "unknown image".into(),
-            Knowledge::BaseFamily(f) => format!("{f} base image family"),
+            Knowledge::BaseFamily(f) => format!("{f} family"),
         }
     }
 }

@@ -133,11 +133,21 @@ fn adding_the_snippet_clears_the_finding() {
 fn fix_notes_show_the_snippet() {
     let dir = scratch();
     copy_tree(&fixtures().join("canary/go-multistage"), dir.path());
-    let r = harden(dir.path(), &["fix", "--dry-run", "Dockerfile"]);
+    let r = harden(dir.path(), &["fix", "--dry-run", "--verbose", "Dockerfile"]);
     assert_eq!(r.code, 0, "nothing to fix: {}", r.stdout);
     assert_eq!(r.stdout, "");
     assert!(r.stderr.contains("func init() {"), "{}", r.stderr);
     snapshot("canary_go_fix_notes", &r.stderr);
+    // By default the one program that needs it is told where to get it.
+    let short = harden(dir.path(), &["fix", "--dry-run", "Dockerfile"]);
+    assert!(!short.stderr.contains("func init() {"), "{}", short.stderr);
+    assert!(
+        short
+            .stderr
+            .contains("(the snippet `harden explain root-canary-missing --lang go` prints)"),
+        "{}",
+        short.stderr
+    );
 }
 
 #[test]

@@ -84,10 +84,9 @@ fn short_notes_are_at_most_half_and_keep_the_information() {
             // The base image family, in the Dockerfile's header.
             if let Some(family) = trimmed
                 .strip_prefix("base image family: ")
-                .and_then(|f| f.split(" → ").nth(1))
-                .and_then(|f| f.split(' ').next())
+                .and_then(|f| f.split(" (").next())
             {
-                let header = format!("({family} base image family)");
+                let header = format!("({family} family)");
                 assert!(short.contains(&header), "{dir}: {header} lost\n{short}");
             }
             // Every rule a change or a review names.

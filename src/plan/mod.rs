@@ -311,8 +311,12 @@ impl<'a> Planner<'a> {
 
 /// A profile's reason split after its first sentence: what the path is,
 /// and the reasoning that follows (empty when there is none).
+/// A sentence ends at a full stop (not an ellipsis) before a capital.
 fn first_sentence(why: &str) -> (&str, &str) {
-    match why.find(". ") {
+    let end = why.match_indices(". ").map(|(i, _)| i).find(|&i| {
+        !why[..i].ends_with('.') && why[i + 2..].starts_with(|c: char| c.is_uppercase())
+    });
+    match end {
         Some(i) => (&why[..i], why[i + 2..].trim()),
         None => (why.trim_end_matches('.'), ""),
     }
@@ -953,6 +957,19 @@ mod tests {
         // Not writes: comparisons in arguments, fd duplication, relative paths.
         assert!(written_paths("app --level=info 2>&1 > out.txt").is_empty());
         assert!(written_paths("python -m app").is_empty());
+    }
+
+    #[test]
+    fn a_profile_reason_splits_after_its_first_sentence() {
+        assert_eq!(
+            first_sentence("unix socket (/run). A named volume, not a tmpfs: x. Y."),
+            ("unix socket (/run)", "A named volume, not a tmpfs: x. Y.")
+        );
+        assert_eq!(
+            first_sentence("for SELECT ... INTO OUTFILE; made on start"),
+            ("for SELECT ... INTO OUTFILE; made on start", "")
+        );
+        assert_eq!(first_sentence("pid file."), ("pid file", ""));
     }
 
     #[test]

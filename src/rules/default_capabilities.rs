@@ -122,8 +122,8 @@ fn unknown_image_review(svc: &Service, plan: &ServicePlan, subject: &str, out: &
         format!("harden knows nothing about `{image}`{unread}: if it starts as root and switches user itself (gosu, su-exec, s6, Apache, php-fpm), give back what that takes with `cap_add` (usually SETUID, SETGID, CHOWN), or set a non-root `user:` it supports; where it writes besides /tmp is not known either. `harden verify` runs it to find out"),
     )
     .brief(
-        format!("`{image}` is unknown to harden{unread}"),
-        "check the capabilities and paths it needs with `harden verify`",
+        format!("harden knows nothing about `{image}`{unread}"),
+        "check what it needs with `harden verify`",
     )
     .shares_known("unknown-image-caps");
 }

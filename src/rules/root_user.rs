@@ -48,7 +48,7 @@ pub fn check_compose(ctx: &Ctx, svc: &Service, plan: &ServicePlan, out: &mut Out
             match why.split_once(": ") {
                 Some((short, rest)) => {
                     note.brief(what.clone(), short)
-                        .shares(rest, format!("{what}, {short}: {rest}"));
+                        .shares(rest, format!("{short}: {rest}"));
                 }
                 None => {
                     note.brief(what.clone(), why.as_str());
@@ -192,8 +192,9 @@ pub fn check_dockerfile(ctx: &DfCtx, out: &mut Output) {
         format!("base image family: {}", base.matched_rule),
     )
     .brief("", "");
+    let family = base.matched_rule.split(" (").next().unwrap_or_default();
     out.knowledge
-        .push((subject.clone(), Knowledge::BaseFamily(base.family.name.clone())));
+        .push((subject.clone(), Knowledge::BaseFamily(family.to_string())));
     let (root_line, restore) = match current_user(ctx) {
         Current::NonRoot => return prepare_dirs_for_existing_user(ctx, out),
         Current::BackToRoot { user_line, earlier } => (Some(user_line), earlier),

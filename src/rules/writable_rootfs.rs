@@ -32,7 +32,7 @@ pub fn check(cx: &ServiceCx, out: &mut Output) {
                 format!("harden has no profile for `{image}` and sees no Dockerfile{unread}, so it does not know where it writes besides /tmp: run it once with `harden verify` and add a volume or tmpfs for each path that fails"),
             )
             .brief(
-                format!("`{image}`: no profile, no Dockerfile{unread}"),
+                format!("harden has no profile for `{image}` and sees no Dockerfile{unread}"),
                 "find where it writes with `harden verify`",
             )
             .shares_known("unknown-image-writes");
