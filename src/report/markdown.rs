@@ -149,7 +149,7 @@ fn summary_section(results: &[FileResult]) -> String {
         return String::new();
     }
     format!(
-        "\n## Summary\n\n| file | what | changes | knowledge | to review |\n| --- | --- | --- | --- | ---: |\n{rows}"
+        "\n## Summary\n\n| file | service or stage | changes | knowledge | to review |\n| --- | --- | --- | --- | ---: |\n{rows}"
     )
 }
 

@@ -222,13 +222,20 @@ fn add_back(ctx: &Ctx, svc: &Service, plan: &ServicePlan, out: &mut Output) {
             "the image's entrypoint starts as root and needs them"
         };
         let what = format!("`cap_add: [{}]`", caps.join(", "));
-        out.note(
+        let note = out.note(
             &format!("service {}", svc.name),
             NAME,
             format!("{what}: {needs}: {why}"),
-        )
-        .brief(what.clone(), needs)
-        .shares(why.clone(), format!("{what}: {why}"));
+        );
+        if plan.facts.is_some() {
+            // The lines of the image's own scripts that need each one:
+            // evidence no other service shares.
+            note.brief(what, format!("{needs}: {why}"));
+        } else {
+            // A profile's reasons, the same for every service of the image.
+            note.brief(what.clone(), needs)
+                .shares(why.clone(), format!("{what}: {why}"));
+        }
     }
 }
 

@@ -386,7 +386,10 @@ fn migration_review(subject: &str, service: &str, owner: &str, paths: &[String],
         .collect();
     out.migration_review(subject, NAME, n)
         .brief(
-            format!("migration: existing volume at {} holds root's files", paths.join(", ")),
+            format!(
+                "migration: a volume at {} that already exists holds files owned by root",
+                paths.join(", ")
+            ),
             format!("once, before starting: {}", commands.join(" ; ")),
         )
         .shares_known("migration");
