@@ -77,6 +77,12 @@ pub struct Common {
     #[arg(long, short)]
     pub quiet: bool,
 
+    /// Give every note in full (the notes after a diff, and the markdown
+    /// report), instead of one short line per change with the explanations
+    /// many services share said once.
+    #[arg(long, short)]
+    pub verbose: bool,
+
     /// Use this configuration file instead of the nearest harden.toml
     /// (looked for in the folder of the PATHs and its parents, up to the
     /// repository's root).

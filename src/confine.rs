@@ -96,6 +96,8 @@ impl Roots {
                          only. It needs: {needs}. To harden it too, include its folder: \
                          `harden fix {folder}`"
                     ),
+                    short: None,
+                    shared: None,
                     kind: NoteKind::Review,
                     migration: false,
                 },

@@ -186,6 +186,18 @@ pub fn md_text(s: &str) -> String {
     out
 }
 
+/// Text inside an HTML element (a `<summary>`, where GitHub renders no
+/// markdown): `&`, `<`, `>` and quotes as entities, unsafe characters as
+/// visible escapes.
+pub fn html_text(s: &str) -> String {
+    terminal(s)
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
 /// A message of harden's (which quotes names and values between single
 /// backticks) as one line of markdown: each quoted part becomes a code span
 /// that holds it exactly ([`md_code`]), the text between is [`md_text`].
@@ -230,6 +242,15 @@ pub fn md_message(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn html_text_is_inert() {
+        assert_eq!(
+            html_text("<b>a & 'b\"</b>"),
+            "&lt;b&gt;a &amp; &#39;b&quot;&lt;/b&gt;"
+        );
+        assert_eq!(html_text("a\x1bb"), terminal("a\x1bb"));
+    }
 
     #[test]
     fn terminal_text_shows_escapes_instead_of_running_them() {

@@ -484,7 +484,11 @@ pub fn fix(args: &FixArgs) -> ExitCode {
         // One document on standard output, errors included, nothing else.
         let results = run_all(&args.common, &config, true);
         let mut stdout = Out::stdout();
-        stdout.put(&report::markdown::render(&results, true));
+        stdout.put(&report::markdown::render(
+            &results,
+            true,
+            args.common.verbose,
+        ));
         let errors = results.iter().any(|r| r.error.is_some());
         let changed = results.iter().any(|r| r.fixed.is_some());
         return stdout.status(if errors {
@@ -538,6 +542,7 @@ pub fn fix(args: &FixArgs) -> ExitCode {
                 source: None,
                 out: Output {
                     notes: r.out.notes,
+                    knowledge: r.out.knowledge,
                     ..Output::default()
                 },
                 fixed: None,
@@ -549,7 +554,11 @@ pub fn fix(args: &FixArgs) -> ExitCode {
     stdout.flush();
     if !args.common.quiet {
         let err_color = use_color(args.common.color, console::Term::stderr());
-        stderr.put(&report::notes::render(&kept, err_color));
+        stderr.put(&report::notes::render(
+            &kept,
+            err_color,
+            args.common.verbose,
+        ));
         let verb = if args.dry_run {
             "would be changed"
         } else {
@@ -558,8 +567,13 @@ pub fn fix(args: &FixArgs) -> ExitCode {
         let config = crate::config::in_use()
             .map(|c| format!(" Configuration: {c}."))
             .unwrap_or_default();
+        let more = if !args.common.verbose && report::notes::shortened(&kept) {
+            " `--verbose` gives the notes in full."
+        } else {
+            ""
+        };
         stderr.put(&format!(
-            "{changed} file{} {verb}.{config}\n",
+            "{changed} file{} {verb}.{config}{more}\n",
             plural(changed)
         ));
     }
@@ -635,7 +649,7 @@ pub fn check(args: &CheckArgs) -> ExitCode {
             stdout.put(&match args.format {
                 Format::Json => report::json::render(&results),
                 Format::Sarif => report::sarif::render(&results),
-                _ => report::markdown::render(&results, false),
+                _ => report::markdown::render(&results, false, args.common.verbose),
             });
         }
     }

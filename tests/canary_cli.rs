@@ -133,11 +133,21 @@ fn adding_the_snippet_clears_the_finding() {
 fn fix_notes_show_the_snippet() {
     let dir = scratch();
     copy_tree(&fixtures().join("canary/go-multistage"), dir.path());
-    let r = harden(dir.path(), &["fix", "--dry-run", "Dockerfile"]);
+    let r = harden(dir.path(), &["fix", "--dry-run", "--verbose", "Dockerfile"]);
     assert_eq!(r.code, 0, "nothing to fix: {}", r.stdout);
     assert_eq!(r.stdout, "");
     assert!(r.stderr.contains("func init() {"), "{}", r.stderr);
     snapshot("canary_go_fix_notes", &r.stderr);
+    // By default the one program that needs it is told where to get it.
+    let short = harden(dir.path(), &["fix", "--dry-run", "Dockerfile"]);
+    assert!(!short.stderr.contains("func init() {"), "{}", short.stderr);
+    assert!(
+        short
+            .stderr
+            .contains("(the snippet `harden explain root-canary-missing --lang go` prints)"),
+        "{}",
+        short.stderr
+    );
 }
 
 #[test]
@@ -597,7 +607,10 @@ fn an_entry_module_behind_a_link_is_not_edited() {
     std::fs::rename(proj.join("app.py"), proj.join("src/app.py")).unwrap();
     std::os::unix::fs::symlink("src/app.py", proj.join("app.py")).unwrap();
     let before = std::fs::read_to_string(proj.join("src/app.py")).unwrap();
-    let r = harden(dir.path(), &["fix", "--canary", "inventory-flask"]);
+    let r = harden(
+        dir.path(),
+        &["fix", "--canary", "--verbose", "inventory-flask"],
+    );
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(
         std::fs::read_to_string(proj.join("src/app.py")).unwrap(),

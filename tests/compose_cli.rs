@@ -64,6 +64,18 @@ fn contract(name: &str, pure_insertion: bool) -> String {
     format!("{}\n---- notes ----\n{}", dry.stdout, dry.stderr)
 }
 
+/// The notes of one service in a snapshot: from its header to the next
+/// service's (or the end).
+fn service_notes<'a>(snap: &'a str, svc: &str) -> &'a str {
+    let notes = &snap[snap.find("---- notes ----").expect("notes")..];
+    let start = notes
+        .find(&format!("\n  service {svc} ("))
+        .unwrap_or_else(|| panic!("service {svc}:\n{notes}"));
+    let rest = &notes[start + 1..];
+    let end = rest[1..].find("\n  service ").map_or(rest.len(), |e| e + 1);
+    &rest[..end]
+}
+
 /// Fixture values the fix deliberately changes, and may therefore differ.
 const REPLACED: &[&str] = &[
     "/services/legacy-admin/read_only",
@@ -159,15 +171,16 @@ fn every_known_image_profile() {
         "db", "db18", "mysql", "mariadb", "cache", "mongo", "httpd", "queue",
     ] {
         assert!(
-            snap.contains(&format!("service {svc}\n    + `user: ")),
+            service_notes(&snap, svc).contains("\n    + `user: "),
             "{svc} neither runs as its user nor gets capabilities:\n{snap}"
         );
     }
     // nginx keeps a root master (its pid file is in /run): capabilities,
     // and port 80 through the sysctl rather than NET_BIND_SERVICE.
+    let web = service_notes(&snap, "web");
     assert!(
-        snap.contains("service web\n    + `read_only: true`")
-            && snap.contains("`cap_add: [CHOWN, SETUID, SETGID]`")
+        !web.contains("`user: ")
+            && web.contains("+ `cap_add: [CHOWN, SETUID, SETGID]`")
             && snap.contains("+      - net.ipv4.ip_unprivileged_port_start=0\n"),
         "web (nginx) gets its capabilities and the sysctl:\n{snap}"
     );

@@ -142,7 +142,7 @@ fn every_report_names_the_config() {
     let r = harden(&app, &["fix", "--dry-run"]);
     assert!(
         r.stderr
-            .contains("would be changed. Configuration: ../harden.toml.\n"),
+            .contains("would be changed. Configuration: ../harden.toml."),
         "{}",
         r.stderr
     );

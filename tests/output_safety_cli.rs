@@ -491,6 +491,23 @@ fn names_cannot_inject_into_any_report() {
             if in_fence {
                 continue;
             }
+            // harden's own folds: a `</details>` alone, and a summary that
+            // holds no tag but its own.
+            if line == "</details>" {
+                continue;
+            }
+            if let Some(summary) = line.strip_prefix("<details><summary>") {
+                let inner = summary
+                    .strip_suffix("</summary>")
+                    .unwrap_or_else(|| panic!("{line}"))
+                    .replace("<code>", "")
+                    .replace("</code>", "");
+                assert!(
+                    !inner.contains('<'),
+                    "{args:?}: markup in a summary: {line}"
+                );
+                continue;
+            }
             // Escaped brackets (`\]`) are text, not a link.
             let text = outside_code_spans(line).replace("\\]", "");
             for markup in ["<img", "</details", "<a ", "](http"] {

@@ -307,14 +307,16 @@ impl Ctx<'_> {
                         for n in names {
                             match patch::add_entry(self.src, &self.layout, v, n, &NewValue::Empty) {
                                 Ok(ed) => out.edits.push(ed),
-                                Err(u) => out.review(
-                                    "top-level volumes",
-                                    "",
-                                    format!(
-                                        "{}:{}: declare volume `{n}` by hand ({})",
-                                        u.line, u.col, u.message
-                                    ),
-                                ),
+                                Err(u) => {
+                                    out.review(
+                                        "top-level volumes",
+                                        "",
+                                        format!(
+                                            "{}:{}: declare volume `{n}` by hand ({})",
+                                            u.line, u.col, u.message
+                                        ),
+                                    );
+                                }
                             }
                         }
                     }
@@ -333,11 +335,13 @@ impl Ctx<'_> {
                             self.layout.eol,
                         ));
                     }
-                    _ => out.review(
-                        "top-level volumes",
-                        "",
-                        "`volumes` is not a mapping; declare the new volumes by hand",
-                    ),
+                    _ => {
+                        out.review(
+                            "top-level volumes",
+                            "",
+                            "`volumes` is not a mapping; declare the new volumes by hand",
+                        );
+                    }
                 }
             }
         }

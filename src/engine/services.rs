@@ -6,7 +6,7 @@ use crate::compose::service::{self, Project, Service};
 use crate::compose::tree::{self, Document, Limits};
 use crate::compose::{patch, top_level_volumes, Ctx};
 use crate::config::{Config, Exemption, UnknownImages};
-use crate::finding::{pointer, Finding, NoteKind, Output, UnknownImage};
+use crate::finding::{pointer, Finding, Knowledge, NoteKind, Output, UnknownImage};
 use crate::rules::{ServiceCx, RULES};
 use crate::source::Source;
 use std::sync::Arc;
@@ -124,6 +124,8 @@ pub fn analyze<'d>(
                 taken.push(name.clone());
             }
         }
+        out.knowledge
+            .push((format!("service {}", svc.name), knowledge(&plan)));
         let cx = ServiceCx {
             ctx: &ctx,
             svc: &svc,
@@ -198,6 +200,19 @@ pub fn analyze<'d>(
         }
     }
     (out, Plans::from_pairs(kept))
+}
+
+/// Where what harden knows of a service comes from.
+fn knowledge(plan: &crate::plan::ServicePlan) -> Knowledge {
+    if let Some(p) = &plan.profile {
+        Knowledge::Profile(p.id.clone())
+    } else if plan.facts.is_some() {
+        Knowledge::ImageFacts
+    } else if plan.unknown_image.is_some() || plan.unreadable.is_some() {
+        Knowledge::Unknown
+    } else {
+        Knowledge::Inferred
+    }
 }
 
 /// The rules `svc` is exempted from, decided once for all its rules: by

@@ -97,6 +97,22 @@ pub fn dirs_command(ctx: &DfCtx, owner: &str) -> Option<String> {
     (!parts.is_empty()).then(|| parts.join(" && "))
 }
 
+/// What [`dirs_why`] says, in a few words: the notes' short form, with the
+/// reason said once per report.
+pub fn dirs_brief(ctx: &DfCtx) -> String {
+    let mut what = Vec::new();
+    let dirs = dirs_to_prepare(ctx);
+    if !dirs.is_empty() {
+        what.push(format!("creates {} owned by the user", dirs.join(", ")));
+    }
+    let tmpfs = tmpfs_to_prepare(ctx);
+    if !tmpfs.is_empty() {
+        let list: Vec<String> = tmpfs.iter().map(|(d, m)| format!("{d} ({m})")).collect();
+        what.push(format!("sets the mode of {}", list.join(", ")));
+    }
+    what.join("; ")
+}
+
 pub fn dirs_why(ctx: &DfCtx) -> String {
     let mut why = Vec::new();
     let dirs = dirs_to_prepare(ctx);

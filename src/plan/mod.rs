@@ -35,6 +35,12 @@ pub struct CarveOut {
     pub carve: Carve,
     /// Borrowed when constant: the `/tmp` reason recurs for every service.
     pub why: Cow<'static, str>,
+    /// The reason in a few words, where `why` says more (the notes' short
+    /// form); `None`: `why` is short already.
+    pub short: Option<Cow<'static, str>>,
+    /// The rest of the explanation, said once per report: the baseline's
+    /// for `/tmp`, a profile's reasoning for a path.
+    pub shared: Option<crate::finding::Shared>,
 }
 
 impl CarveOut {
@@ -278,6 +284,8 @@ impl<'a> Planner<'a> {
             path: path.to_string(),
             carve: Carve::Volume { name, cache },
             why,
+            short: None,
+            shared: None,
         });
     }
 
@@ -289,7 +297,31 @@ impl<'a> Planner<'a> {
             path: path.to_string(),
             carve: Carve::Tmpfs { options },
             why: why.into(),
+            short: None,
+            shared: None,
         });
+    }
+
+    /// The carve-out just planned at `path`, to give its note a short form.
+    fn planned(&mut self, path: &str) -> Option<&mut CarveOut> {
+        self.plan
+            .carve_outs
+            .iter_mut()
+            .rev()
+            .find(|c| c.path == path)
+    }
+}
+
+/// A profile's reason split after its first sentence: what the path is,
+/// and the reasoning that follows (empty when there is none).
+/// A sentence ends at a full stop (not an ellipsis) before a capital.
+fn first_sentence(why: &str) -> (&str, &str) {
+    let end = why.match_indices(". ").map(|(i, _)| i).find(|&i| {
+        !why[..i].ends_with('.') && why[i + 2..].starts_with(|c: char| c.is_uppercase())
+    });
+    match end {
+        Some(i) => (&why[..i], why[i + 2..].trim()),
+        None => (why.trim_end_matches('.'), ""),
     }
 }
 
@@ -357,6 +389,10 @@ pub fn plan_service(
 
     if read_only_applies {
         p.tmpfs(TMP, format!("size={}", ctx.config.tmpfs_size), "scratch space in memory, since the root filesystem is read-only (programs and libraries write temporary files there)");
+        if let Some(c) = p.planned(TMP) {
+            c.short = Some(Cow::Borrowed(""));
+            c.shared = Some(crate::finding::Shared::known("baseline"));
+        }
     }
 
     if let Some(prof) = profile {
@@ -396,13 +432,32 @@ pub fn plan_service(
                 .collect();
             for w in writes {
                 let why = format!("{} ({} image profile)", w.why, prof.id);
+                // A profile's reason starts with what the path is; the rest,
+                // why it is carved out this way, is said once per report.
+                let (short, rest) = first_sentence(&w.why);
+                let shared = (!rest.is_empty()).then(|| crate::finding::Shared {
+                    key: rest.to_string(),
+                    brief: String::new(),
+                    text: format!("{} ({} image profile): {rest}", w.path, prof.id),
+                });
+                let brief = |p: &mut Planner, path: &str| {
+                    if let Some(c) = p.planned(path) {
+                        if c.short.is_none() {
+                            c.short = Some(Cow::Owned(short.to_string()));
+                            c.shared.clone_from(&shared);
+                        }
+                    }
+                };
                 match w.kind {
-                    WriteKind::Volume => p.add_volume(
-                        &w.path,
-                        w.name.as_deref().unwrap_or("data"),
-                        why.into(),
-                        w.disposable,
-                    ),
+                    WriteKind::Volume => {
+                        p.add_volume(
+                            &w.path,
+                            w.name.as_deref().unwrap_or("data"),
+                            why.into(),
+                            w.disposable,
+                        );
+                        brief(&mut p, &w.path);
+                    }
                     // harden's own /tmp is already planned: a profile can
                     // only ask for it to allow exec (JVM native libraries).
                     WriteKind::Tmpfs if w.path == TMP => {
@@ -410,12 +465,14 @@ pub fn plan_service(
                         if let Some(CarveOut {
                             carve: Carve::Tmpfs { options },
                             why: planned_why,
+                            short: planned_short,
                             ..
                         }) = planned
                         {
                             if w.exec && !options.split(',').any(|o| o == "exec") {
                                 options.push_str(",exec");
                                 *planned_why = format!("{planned_why}; exec: {why}").into();
+                                *planned_short = Some(format!("exec: {short}").into());
                             }
                         }
                     }
@@ -437,6 +494,7 @@ pub fn plan_service(
                             opts.push("exec".to_string());
                         }
                         p.tmpfs(&w.path, opts.join(","), why);
+                        brief(&mut p, &w.path);
                     }
                 }
             }
@@ -921,6 +979,19 @@ mod tests {
     }
 
     #[test]
+    fn a_profile_reason_splits_after_its_first_sentence() {
+        assert_eq!(
+            first_sentence("unix socket (/run). A named volume, not a tmpfs: x. Y."),
+            ("unix socket (/run)", "A named volume, not a tmpfs: x. Y.")
+        );
+        assert_eq!(
+            first_sentence("for SELECT ... INTO OUTFILE; made on start"),
+            ("for SELECT ... INTO OUTFILE; made on start", "")
+        );
+        assert_eq!(first_sentence("pid file."), ("pid file", ""));
+    }
+
+    #[test]
     fn inference_file_parses() {
         let i = parse_inference().expect("templates/inference.toml parses");
         assert!(!i.system_paths.paths.is_empty() && !i.program.is_empty());
@@ -949,6 +1020,8 @@ mod tests {
                 options: options.into(),
             },
             why: Cow::Borrowed(""),
+            short: None,
+            shared: None,
         };
         let carve_outs = [
             t("/tmp", "size=512m"),
@@ -962,6 +1035,8 @@ mod tests {
                     cache: false,
                 },
                 why: Cow::Borrowed(""),
+                short: None,
+                shared: None,
             },
         ];
         assert_eq!(

@@ -60,7 +60,17 @@ fn file_json(r: &FileResult) -> Value {
         .out
         .notes
         .iter()
-        .map(|n| json!({"subject": n.subject, "rule": n.rule, "kind": n.kind, "text": n.text}))
+        .map(|n| {
+            let mut note =
+                json!({"subject": n.subject, "rule": n.rule, "kind": n.kind, "text": n.text});
+            if n.short.is_some() {
+                note["short"] = json!(n.line());
+            }
+            if let Some(s) = &n.shared {
+                note["shared"] = json!({"key": s.key, "text": s.text});
+            }
+            note
+        })
         .collect();
     let fix = match (&r.source, &r.fixed) {
         (Some(src), Some(_)) => json!({

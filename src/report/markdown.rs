@@ -6,6 +6,7 @@
 use crate::engine::FileResult;
 use crate::finding::NoteKind;
 use crate::migration::Migration;
+use crate::report::notes::{by_subject, Line, SharedNotes};
 use crate::report::plural;
 
 use crate::escape::{md_code as code, md_fence, md_message, md_text};
@@ -24,7 +25,32 @@ fn counts(results: &[FileResult]) -> (usize, usize, usize, usize, usize) {
 
 /// The document; `diff` includes each file's change as a unified diff
 /// (`fix --dry-run`), otherwise the document reports findings only.
-pub fn render(results: &[FileResult], diff: bool) -> String {
+/// `verbose` gives every note in full, each file's sections one after
+/// another, as harden always did.
+pub fn render(results: &[FileResult], diff: bool, verbose: bool) -> String {
+    let mut out = head(results, diff);
+    if verbose {
+        out.push_str(&unknown_images_section(results));
+        for r in results {
+            out.push_str(&file_section(r, diff));
+        }
+        return out;
+    }
+    let shared = SharedNotes::of(results, 1, |n| !n.migration);
+    out.push_str(&summary_section(results));
+    out.push_str(&unknown_images_section(results));
+    for r in results {
+        out.push_str(&short_file_section(r, diff, &shared));
+    }
+    out.push_str(&shared_section(&shared));
+    if diff {
+        out.push_str(&diff_section(results));
+    }
+    out
+}
+
+/// The title, what harden does, and the counts.
+fn head(results: &[FileResult], diff: bool) -> String {
     let (checked, with, findings, changed, errors) = counts(results);
     let fixable: usize = results
         .iter()
@@ -66,11 +92,259 @@ filesystem with explicit write carve-outs, no capabilities and no privilege esca
     if let Some(c) = crate::config::in_use() {
         out.push_str(&format!("\nConfiguration: {}\n", crate::escape::md_code(c)));
     }
-    out.push_str(&unknown_images_section(results));
+    out
+}
+
+/// Per service (and Dockerfile stage), what changes in a few words and
+/// where harden's knowledge of it comes from.
+fn summary_section(results: &[FileResult]) -> String {
+    let mut rows = String::new();
     for r in results {
-        out.push_str(&file_section(r, diff));
+        for (subject, notes) in by_subject(&r.out.notes) {
+            let changes: Vec<String> = Line::group(&notes)
+                .iter()
+                .filter(|l| l.kind == NoteKind::Change)
+                .map(|l| {
+                    l.notes
+                        .iter()
+                        .map(|n| md_message(n.what()))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                })
+                .collect();
+            let reviews = notes.iter().filter(|n| n.kind == NoteKind::Review).count();
+            if changes.is_empty() && reviews == 0 {
+                continue;
+            }
+            let source = r
+                .out
+                .knowledge
+                .iter()
+                .find(|(s, _)| s == subject)
+                .map(|(_, k)| k.label())
+                .unwrap_or_default();
+            let changes = if changes.is_empty() {
+                "nothing".to_string()
+            } else {
+                changes.join("; ")
+            };
+            rows.push_str(&format!(
+                "| {} | {} | {changes} | {} | {} |\n",
+                code(&r.display),
+                md_text(if subject.is_empty() {
+                    "whole file"
+                } else {
+                    subject
+                }),
+                md_text(&source),
+                if reviews == 0 {
+                    String::new()
+                } else {
+                    reviews.to_string()
+                }
+            ));
+        }
+    }
+    if rows.is_empty() {
+        return String::new();
+    }
+    format!(
+        "\n## Summary\n\n| file | service or stage | changes | knowledge | to review |\n| --- | --- | --- | --- | ---: |\n{rows}"
+    )
+}
+
+/// One file: what to review and the migration stay in sight; the findings
+/// and what changes and why are folded.
+fn short_file_section(r: &FileResult, diff: bool, shared: &SharedNotes) -> String {
+    let nothing = r.error.is_none()
+        && r.out.findings.is_empty()
+        && r.out.notes.is_empty()
+        && r.fixed.is_none();
+    if nothing {
+        return String::new();
+    }
+    let mut out = format!("\n## {}\n", code(&r.display));
+    if let Some(e) = &r.error {
+        out.push_str(&format!(
+            "\n**Error** at line {}, column {}: {}\n\nharden left this file as it was.\n",
+            e.line,
+            e.col,
+            md_message(&e.message)
+        ));
+        return out;
+    }
+    let subjects = by_subject(&r.out.notes);
+    // Migration notes have a section of their own, with the volumes' names.
+    let review = short_notes(&subjects, shared, &r.out.knowledge, |n| {
+        n.kind == NoteKind::Review && !n.migration
+    });
+    if !review.is_empty() {
+        out.push_str(&format!("\n### What to review\n{review}"));
+    }
+    let changes = short_notes(&subjects, shared, &r.out.knowledge, |n| {
+        n.kind != NoteKind::Review
+    });
+    let findings = r.out.findings.len();
+    let changed = r
+        .out
+        .notes
+        .iter()
+        .filter(|n| n.kind == NoteKind::Change)
+        .count();
+    if findings > 0 || !changes.is_empty() {
+        let mut parts = Vec::new();
+        if findings > 0 {
+            parts.push(format!("{findings} finding{}", plural(findings)));
+        }
+        if changed > 0 {
+            // The summary is HTML, where GitHub renders no markdown.
+            parts.push(format!("{changed} change{} and why", plural(changed)));
+        } else if !changes.is_empty() {
+            parts.push("what harden found".to_string());
+        }
+        // GitHub renders markdown inside <details> only after a blank line.
+        out.push_str(&format!(
+            "\n<details><summary>{}</summary>\n",
+            parts.join(", ")
+        ));
+        if findings > 0 {
+            out.push_str("\n### Findings\n\n");
+            out.push_str(&findings_list(r));
+        }
+        if !changes.is_empty() {
+            let title = if diff {
+                "What changes and why"
+            } else {
+                "What `harden fix` changes and why"
+            };
+            out.push_str(&format!("\n### {title}\n{changes}"));
+        }
+        out.push_str("\n</details>\n");
+    }
+    out.push_str(&migration_section(&r.out.migrations));
+    out
+}
+
+/// The notes `wanted` picks, one short line each (changes that share an
+/// explanation on one line), under their subject.
+fn short_notes(
+    subjects: &[(&str, Vec<&crate::finding::Note>)],
+    shared: &SharedNotes,
+    knowledge: &[(String, crate::finding::Knowledge)],
+    wanted: impl Fn(&crate::finding::Note) -> bool,
+) -> String {
+    let mut out = String::new();
+    for (subject, notes) in subjects {
+        let notes: Vec<_> = notes.iter().copied().filter(|n| wanted(n)).collect();
+        if notes.is_empty() {
+            continue;
+        }
+        if subject.is_empty() {
+            out.push('\n');
+        } else {
+            let source = knowledge
+                .iter()
+                .find(|(s, _)| s == subject)
+                .map(|(_, k)| format!(" ({})", md_text(&k.label())))
+                .unwrap_or_default();
+            out.push_str(&format!("\n**{}**{source}\n\n", md_text(subject)));
+        }
+        for line in Line::group(&notes) {
+            let marker = line
+                .shared_key()
+                .and_then(|k| shared.number(k))
+                .map(|i| format!(" \\[{i}\\]"))
+                .unwrap_or_default();
+            let text = line.text_with(!marker.is_empty(), md_message);
+            let rules = line.rules();
+            let rule = if rules.is_empty() {
+                String::new()
+            } else {
+                let list: Vec<String> = rules.iter().map(|r| code(r)).collect();
+                format!(" ({})", list.join(", "))
+            };
+            let lead = match line.kind {
+                NoteKind::Info => "found: ",
+                _ => "",
+            };
+            out.push_str(&format!("- {lead}{text}{marker}{rule}\n"));
+        }
     }
     out
+}
+
+fn findings_list(r: &FileResult) -> String {
+    let mut out = String::new();
+    for f in &r.out.findings {
+        let how = if f.fixable {
+            "`harden fix` repairs it"
+        } else {
+            "needs a person"
+        };
+        out.push_str(&format!(
+            "- line {}, {} {}: {} ({how})\n",
+            f.line,
+            f.severity.as_str(),
+            code(f.rule),
+            md_message(&f.message),
+        ));
+    }
+    out
+}
+
+/// The explanations many notes share, said once, numbered as the notes
+/// refer to them.
+fn shared_section(shared: &SharedNotes) -> String {
+    if shared.items.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from("\n## Shared notes\n\n");
+    for (i, item) in shared.items.iter().enumerate() {
+        let rules = if item.rules.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " ({})",
+                item.rules
+                    .iter()
+                    .map(|r| code(r))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        };
+        let (first, more) = item.text.split_once('\n').unwrap_or((item.text, ""));
+        out.push_str(&format!("{}. {}{rules}\n", i + 1, md_message(first)));
+        if !more.trim().is_empty() {
+            let fence = md_fence(more, 3);
+            let body: String = more.lines().map(|l| format!("   {l}\n")).collect();
+            out.push_str(&format!("\n   {fence}\n{body}   {fence}\n\n"));
+        }
+    }
+    out
+}
+
+/// Every changed file's diff, last, each folded.
+fn diff_section(results: &[FileResult]) -> String {
+    let mut out = String::new();
+    for r in results {
+        if let (Some(src), Some(_)) = (&r.source, &r.fixed) {
+            let d = crate::report::diff::unified(&src.text, &r.out.edits, &r.display, false);
+            let added = d
+                .lines()
+                .filter(|l| l.starts_with('+') && !l.starts_with("+++"))
+                .count();
+            let fence = md_fence(&d, 3);
+            out.push_str(&format!(
+                "\n<details><summary><code>{}</code> (+{added} line{})</summary>\n\n{fence}diff\n{d}{fence}\n\n</details>\n",
+                crate::escape::html_text(&r.display),
+                plural(added)
+            ));
+        }
+    }
+    if out.is_empty() {
+        return out;
+    }
+    format!("\n## Diff\n{out}")
 }
 
 /// Services whose image harden could not learn about, apart from the rest,
@@ -261,6 +535,8 @@ mod tests {
             subject: subject.into(),
             rule: Some("writable-rootfs"),
             text: text.into(),
+            short: None,
+            shared: None,
             kind,
             migration: false,
         };
@@ -282,7 +558,7 @@ mod tests {
             error: None,
             more: false,
         };
-        let md = render(&[r], false);
+        let md = render(&[r], false, true);
         assert!(
             md.starts_with("# harden check: 1 finding in 1 file\n"),
             "{md}"

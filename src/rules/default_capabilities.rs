@@ -43,7 +43,9 @@ pub fn check(ctx: &Ctx, svc: &Service, plan: &ServicePlan, out: &mut Output) {
             if let Some(e) = ctx.add_entry(svc, "cap_drop", &NewValue::Seq(vec!["ALL".into()]), out)
             {
                 out.edits.push(e);
-                out.note(&subject, NAME, why);
+                out.note(&subject, NAME, why)
+                    .brief("`cap_drop: [ALL]`", "")
+                    .shares_known("baseline");
                 unknown_image_review(svc, plan, &subject, out);
             }
         }
@@ -76,7 +78,9 @@ pub fn check(ctx: &Ctx, svc: &Service, plan: &ServicePlan, out: &mut Output) {
                 (Origin::Own, _) if v.is_null() => {
                     let all = NewValue::Seq(vec!["ALL".into()]);
                     out.edits.extend(ctx.fill_null(svc, v, &all));
-                    out.note(&subject, NAME, why);
+                    out.note(&subject, NAME, why)
+                    .brief("`cap_drop: [ALL]`", "")
+                    .shares_known("baseline");
                 }
                 (Origin::Own, _) => {
                     out.review(
@@ -111,11 +115,17 @@ fn unknown_image_review(svc: &Service, plan: &ServicePlan, subject: &str, out: &
     let Some(image) = unknown_application_image(svc, plan) else {
         return;
     };
+    let unread = unread(plan);
     out.review(
         subject,
         NAME,
-        format!("harden knows nothing about `{image}`{}: if it starts as root and switches user itself (gosu, su-exec, s6, Apache, php-fpm), give back what that takes with `cap_add` (usually SETUID, SETGID, CHOWN), or set a non-root `user:` it supports; where it writes besides /tmp is not known either. `harden verify` runs it to find out", unread(plan)),
-    );
+        format!("harden knows nothing about `{image}`{unread}: if it starts as root and switches user itself (gosu, su-exec, s6, Apache, php-fpm), give back what that takes with `cap_add` (usually SETUID, SETGID, CHOWN), or set a non-root `user:` it supports; where it writes besides /tmp is not known either. `harden verify` runs it to find out"),
+    )
+    .brief(
+        format!("harden knows nothing about `{image}`{unread}"),
+        "check what it needs with `harden verify`",
+    )
+    .shares_known("unknown-image-caps");
 }
 
 /// Why the image itself could not be read, as a clause for the notes
@@ -258,21 +268,28 @@ fn add_caps(ctx: &Ctx, svc: &Service, plan: &ServicePlan, out: &mut Output) {
                 .collect::<Vec<_>>()
                 .join("; ")
         };
-        out.note(
+        // Learnt from the image's files, the need may be a binary's file
+        // capability rather than a root entrypoint.
+        let needs = if plan.facts.is_some() {
+            "the image needs them"
+        } else {
+            "the image's entrypoint starts as root and needs them"
+        };
+        let what = format!("`cap_add: [{}]`", caps.join(", "));
+        let note = out.note(
             &format!("service {}", svc.name),
             NAME,
-            format!(
-                "`cap_add: [{}]`: {}: {why}",
-                caps.join(", "),
-                // Learnt from the image's files, the need may be a
-                // binary's file capability rather than a root entrypoint.
-                if plan.facts.is_some() {
-                    "the image needs them"
-                } else {
-                    "the image's entrypoint starts as root and needs them"
-                }
-            ),
+            format!("{what}: {needs}: {why}"),
         );
+        if plan.facts.is_some() {
+            // The lines of the image's own scripts that need each one:
+            // evidence no other service shares.
+            note.brief(what, format!("{needs}: {why}"));
+        } else {
+            // A profile's reasons, the same for every service of the image.
+            note.brief(what.clone(), needs)
+                .shares(why.clone(), format!("{what}: {why}"));
+        }
     }
 }
 

@@ -40,6 +40,8 @@ pub fn home_line(ctx: &DfCtx, out: &mut Output, user: &str) -> Option<String> {
     } else {
         "a writable carve-out, so tools that keep dot-files and caches under $HOME work on a read-only root"
     };
-    out.note(&ctx.subject(), NAME, format!("`ENV HOME={home}`: {why}"));
+    out.note(&ctx.subject(), NAME, format!("`ENV HOME={home}`: {why}"))
+        .brief(format!("`ENV HOME={home}`"), "a home the user can write")
+        .shares(why, format!("`ENV HOME={home}`: {why}"));
     Some(format!("ENV HOME={home}"))
 }

@@ -55,7 +55,9 @@ pub fn check(ctx: &Ctx, svc: &Service, out: &mut Output) {
         ));
         if let Some(e) = ctx.add_entry(svc, "security_opt", &NewValue::Seq(vec![OPT.into()]), out) {
             out.edits.push(e);
-            out.note(&subject, NAME, why);
+            out.note(&subject, NAME, why)
+                .brief("`no-new-privileges:true`", "")
+                .shares_known("baseline");
         }
         return;
     };
@@ -115,19 +117,25 @@ pub fn check(ctx: &Ctx, svc: &Service, out: &mut Output) {
         (Origin::Own, Kind::Seq { .. }) => {
             if let Some(e) = ctx.append_item(svc, v, OPT, out) {
                 out.edits.push(e);
-                out.note(&subject, NAME, why);
+                out.note(&subject, NAME, why)
+                .brief("`no-new-privileges:true`", "")
+                .shares_known("baseline");
             }
         }
         (Origin::Own, _) if v.is_null() => {
             let opt = NewValue::Seq(vec![OPT.into()]);
             out.edits.extend(ctx.fill_null(svc, v, &opt));
-            out.note(&subject, NAME, why);
+            out.note(&subject, NAME, why)
+                .brief("`no-new-privileges:true`", "")
+                .shares_known("baseline");
         }
-        (Origin::Own, _) => out.review(
-            &subject,
-            NAME,
-            "`security_opt` is not a list; add no-new-privileges:true by hand",
-        ),
+        (Origin::Own, _) => {
+            out.review(
+                &subject,
+                NAME,
+                "`security_opt` is not a list; add no-new-privileges:true by hand",
+            );
+        }
         (Origin::Merged(anchor), _) => {
             // A service's own list replaces the merged one: keep its entries.
             let mut list: Vec<String> = ctx

@@ -94,13 +94,26 @@ pub fn check_dockerfile(ctx: &DfCtx, out: &mut Output) {
             .report_only()
             .warning(),
     );
+    let placement = lang.placement(&shown);
+    let snippet = lang.snippet().trim_end();
     out.review(
         &ctx.subject(),
         NAME,
+        format!("{lead}, {placement}{tail}:\n{snippet}"),
+    )
+    .brief(
+        lead,
         format!(
-            "{lead}, {}{tail}:\n{}",
-            lang.placement(&shown),
-            lang.snippet().trim_end()
+            "{placement} (the snippet `harden explain {NAME} --lang {}` prints)",
+            lang.name()
+        ),
+    )
+    // One snippet per language, however many programs need it.
+    .shares(
+        format!("canary {}", lang.name()),
+        format!(
+            "the root canary for {} (`harden fix --canary` inserts it where it finds the entry module):\n{snippet}",
+            capitalised(lang.name())
         ),
     );
 }
@@ -134,6 +147,11 @@ fn insert(lang: Lang, file: &Path, context: &Path, subject: &str) -> Result<Sour
                 placed.after,
                 marker_line(&new)
             ),
+            short: Some(crate::finding::Short {
+                what: format!("root canary at line {}", marker_line(&new)),
+                why: "warns on stderr when run as uid 0".to_string(),
+            }),
+            shared: None,
             kind: NoteKind::Change,
             migration: false,
         },

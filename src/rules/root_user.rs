@@ -8,9 +8,9 @@ use crate::compose::service::Service;
 use crate::compose::Ctx;
 use crate::dockerfile::analyze::DfCtx;
 use crate::dockerfile::users::{drops_privileges_itself, is_root_user};
-use crate::plan::dirs::{all_to_prepare, dirs_command, dirs_why};
+use crate::plan::dirs::{all_to_prepare, dirs_brief, dirs_command, dirs_why};
 use crate::edit::Edit;
-use crate::finding::Finding;
+use crate::finding::{Finding, Knowledge};
 use crate::plan::ServicePlan;
 
 pub const NAME: &str = "root-user";
@@ -41,21 +41,28 @@ pub fn check_compose(ctx: &Ctx, svc: &Service, plan: &ServicePlan, out: &mut Out
             out,
         ) {
             out.edits.push(e);
-            out.note(
-                &format!("service {}", svc.name),
-                NAME,
-                format!("`user: \"{user}\"`: {why}"),
-            );
+            let what = format!("`user: \"{user}\"`");
+            let note = out.note(&format!("service {}", svc.name), NAME, format!("{what}: {why}"));
+            // The reason starts with whose user it is; how the image copes
+            // with it follows, said once per report.
+            match why.split_once(": ") {
+                Some((short, rest)) => {
+                    note.brief(what.clone(), short)
+                        .shares(rest, format!("{short}: {rest}"));
+                }
+                None => {
+                    note.brief(what.clone(), why.as_str());
+                }
+            }
             // An image whose entrypoint chowns its data to its user left
             // existing volumes owned by that user already.
             let chowned = plan
                 .profile
                 .as_ref()
                 .is_some_and(|p| p.entrypoint_drops_privileges.is_some());
-            if let Some(n) = crate::migration::note(svc.name, user, &plan.existing_volume_dirs)
-                .filter(|_| !chowned)
-            {
-                out.migration_review(&format!("service {}", svc.name), NAME, n);
+            if !chowned {
+                let subject = format!("service {}", svc.name);
+                migration_review(&subject, svc.name, user, &plan.existing_volume_dirs, out);
             }
             // Bind mounts over the image's data directories keep the host's
             // ownership: the entrypoint that used to chown them as root no
@@ -177,11 +184,17 @@ pub fn check_dockerfile(ctx: &DfCtx, out: &mut Output) {
         out.info(&subject, NAME, why);
         return;
     }
+    // The short form names the family in the subject's header; the rule
+    // that matched, and how, is for --verbose.
     out.info(
         &subject,
         NAME,
         format!("base image family: {}", base.matched_rule),
-    );
+    )
+    .brief("", "");
+    let family = base.matched_rule.split(" (").next().unwrap_or_default();
+    out.knowledge
+        .push((subject.clone(), Knowledge::BaseFamily(family.to_string())));
     let (root_line, restore) = match current_user(ctx) {
         Current::NonRoot => return prepare_dirs_for_existing_user(ctx, out),
         Current::BackToRoot { user_line, earlier } => (Some(user_line), earlier),
@@ -265,16 +278,18 @@ pub fn check_dockerfile(ctx: &DfCtx, out: &mut Output) {
         match kind {
             NoteKind::Info => out.info(&subject, NAME, text),
             _ => out.review(&subject, NAME, text),
-        }
+        };
     }
     // A user harden creates also gets the carve-out directories prepared,
     // in the same RUN.
+    let mut brief = None;
     let choice = choice.map(|mut c| {
         if let (Some(cmd), Some(owner)) = (&mut c.create, &c.owner) {
             if let Some(dirs) = dirs_command(ctx, owner) {
                 cmd.push_str(&format!(" && {dirs}"));
             }
             if !all_to_prepare(ctx).is_empty() {
+                brief = Some((c.why.clone(), dirs_brief(ctx)));
                 c.why.push_str(&format!("; {}", dirs_why(ctx)));
             }
         }
@@ -302,9 +317,14 @@ pub fn check_dockerfile(ctx: &DfCtx, out: &mut Output) {
         run.push_str(&format!("RUN {}{eol}", ctx.run_lines(cmd)));
     } else if let Some(cmd) = dirs_command(ctx, choice.owner.as_deref().unwrap_or(&choice.user)) {
         run.push_str(&format!("RUN {}{eol}", ctx.run_lines(&cmd)));
-        out.note(&subject, NAME, dirs_why(ctx));
+        out.note(&subject, NAME, dirs_why(ctx))
+            .brief(dirs_brief(ctx), "")
+            .shares_known("volume-dirs");
     }
-    out.note(&subject, NAME, choice.why.clone());
+    let note = out.note(&subject, NAME, choice.why.clone());
+    if let Some((what, dirs)) = brief {
+        note.brief(what, dirs).shares_known("volume-dirs");
+    }
     let mut text = String::new();
     if choice.needs_home {
         if let Some(line) = super::implicit_home::home_line(ctx, out, &choice.user) {
@@ -344,9 +364,7 @@ pub fn check_dockerfile(ctx: &DfCtx, out: &mut Output) {
     keep_later_stages_as_root(ctx, &choice.user, out);
     if let Some(service) = &ctx.hints.service {
         let owner = choice.owner.clone().unwrap_or_else(|| choice.user.clone());
-        if let Some(n) = crate::migration::note(service, &owner, &ctx.hints.existing_volumes) {
-            out.migration_review(&subject, NAME, n);
-        }
+        migration_review(&subject, service, &owner, &ctx.hints.existing_volumes, out);
     }
     let copies = ctx.df.instructions[stage.instructions.clone()]
         .iter()
@@ -365,8 +383,34 @@ pub fn check_dockerfile(ctx: &DfCtx, out: &mut Output) {
             &subject,
             NAME,
             format!("files added with COPY/ADD belong to root and are read-only for `{}`; where the program writes to one of them, add `--chown={}` to that COPY", choice.user, choice.user),
-        );
+        )
+        .brief(
+            format!("COPY/ADD files stay root's, read-only for `{}`", choice.user),
+            format!("add `--chown={}` where the program writes", choice.user),
+        )
+        .shares_known("copy-chown");
     }
+}
+
+/// The one-time chown that existing volumes at `paths` need now that
+/// `service` runs as `owner`.
+fn migration_review(subject: &str, service: &str, owner: &str, paths: &[String], out: &mut Output) {
+    let Some(n) = crate::migration::note(service, owner, paths) else {
+        return;
+    };
+    let commands: Vec<String> = paths
+        .iter()
+        .map(|p| crate::migration::chown_command(service, owner, p))
+        .collect();
+    out.migration_review(subject, NAME, n)
+        .brief(
+            format!(
+                "migration: a volume at {} that already exists holds files owned by root",
+                paths.join(", ")
+            ),
+            format!("once, before starting: {}", commands.join(" ; ")),
+        )
+        .shares_known("migration");
 }
 
 /// When the stage that gets a USER is a build target other stages build on

@@ -34,7 +34,11 @@ pub fn check(cx: &ServiceCx, out: &mut Output) {
         let items: Vec<String> = tmpfs.iter().map(|c| c.entry()).collect();
         if ctx.add_items(svc, "tmpfs", &items, NAME, out) {
             for c in &tmpfs {
-                out.note(&subject, NAME, format!("tmpfs `{}`: {}", c.entry(), c.why));
+                brief(
+                    out.note(&subject, NAME, format!("tmpfs `{}`: {}", c.entry(), c.why)),
+                    format!("tmpfs `{}`", c.entry()),
+                    c,
+                );
             }
         }
     }
@@ -45,7 +49,11 @@ pub fn check(cx: &ServiceCx, out: &mut Output) {
             for c in &volumes {
                 if let Carve::Volume { name, cache } = &c.carve {
                     out.new_volumes.push(name.clone());
-                    out.note(&subject, NAME, format!("volume `{}`: {}", c.entry(), c.why));
+                    brief(
+                        out.note(&subject, NAME, format!("volume `{}`: {}", c.entry(), c.why)),
+                        format!("volume `{}`", c.entry()),
+                        c,
+                    );
                     if !cache {
                         moved.push(format!("`{}`", c.path));
                     }
@@ -76,10 +84,22 @@ pub fn check(cx: &ServiceCx, out: &mut Output) {
                         "if the service already ran, what it wrote to {} is in the old container (or an anonymous volume), not in the new volume: save it before `docker compose up` recreates the container ({cp}) and copy it back after",
                         join_and(&moved)
                     ),
-                );
+                )
+                .brief(
+                    format!("data already written to {} stays in the old container", join_and(&moved)),
+                    format!("save it first: {cp}"),
+                )
+                .shares_known("carry-over");
             }
         }
     }
+}
+
+/// A carve-out's note in a few words: the entry, and the reason the plan
+/// gives briefly (or its whole reason, where it is short already).
+fn brief(note: &mut crate::finding::Note, what: String, c: &crate::plan::CarveOut) {
+    note.brief(what, c.short.as_deref().unwrap_or(&c.why).to_string());
+    note.shared.clone_from(&c.shared);
 }
 
 /// `a`, `a and b`, `a, b and c`.

@@ -25,11 +25,17 @@ pub fn check(cx: &ServiceCx, out: &mut Output) {
         // The capabilities note covers writes too, where it is given.
         let covered = super::default_capabilities::reviews_unknown_image(cx);
         if let Some(image) = plan.unknown_image.as_ref().filter(|_| !covered) {
+            let unread = super::default_capabilities::unread(plan);
             out.review(
                 &format!("service {}", svc.name),
                 NAME,
-                format!("harden has no profile for `{image}` and sees no Dockerfile{}, so it does not know where it writes besides /tmp: run it once with `harden verify` and add a volume or tmpfs for each path that fails", super::default_capabilities::unread(plan)),
-            );
+                format!("harden has no profile for `{image}` and sees no Dockerfile{unread}, so it does not know where it writes besides /tmp: run it once with `harden verify` and add a volume or tmpfs for each path that fails"),
+            )
+            .brief(
+                format!("harden has no profile for `{image}` and sees no Dockerfile{unread}"),
+                "find where it writes with `harden verify`",
+            )
+            .shares_known("unknown-image-writes");
         }
     }
 }
@@ -95,7 +101,9 @@ fn make_read_only(ctx: &Ctx, svc: &Service, out: &mut Output) {
                         &subject,
                         NAME,
                         format!("`read_only: {text}` becomes `read_only: true`: the root filesystem is mounted read-only; writes go to the tmpfs and volumes listed"),
-                    );
+                    )
+                    .brief(format!("`read_only: {text}` → `true`"), "")
+                    .shares_known("baseline");
                 }
                 Origin::Merged(anchor) => {
                     out.findings.push(svc.finding(NAME, format!("service `{}` merges `read_only: {text}`{}: its root filesystem is writable", svc.name, anchor),
@@ -106,6 +114,10 @@ fn make_read_only(ctx: &Ctx, svc: &Service, out: &mut Output) {
                             &subject,
                             NAME,
                             format!("`read_only: true` added to the service; it overrides `read_only: {text}` merged{}, which other services may still use", anchor),
+                        )
+                        .brief(
+                            "`read_only: true`",
+                            format!("overrides `read_only: {text}` merged{anchor}"),
                         );
                     }
                 }
@@ -125,7 +137,9 @@ fn make_read_only(ctx: &Ctx, svc: &Service, out: &mut Output) {
                     &subject,
                     NAME,
                     "`read_only: true`: the root filesystem is mounted read-only; writes go to the tmpfs and volumes listed",
-                );
+                )
+                .brief("`read_only: true`", "")
+                .shares_known("baseline");
             }
         }
     }
