@@ -11,10 +11,10 @@ use std::path::{Path, PathBuf};
 /// The default UID for a created user.
 pub const DEFAULT_UID: u32 = crate::config::DEFAULT_UID;
 
+/// One service that builds a Dockerfile.
 #[derive(Debug, Clone)]
 struct Link {
-    /// The service whose plan the Dockerfile follows (the first that builds
-    /// it), and its compose file, canonical.
+    /// The service, and its compose file, canonical.
     service: String,
     compose: PathBuf,
     /// The service's build context, canonical.
@@ -23,12 +23,27 @@ struct Link {
     target: Option<String>,
     /// `build.args`.
     args: Vec<(String, String)>,
+    /// `image:`, the name the built image is tagged with.
+    image: Option<String>,
+}
+
+/// A stage some service of the project runs, and the service whose plan
+/// it follows: of the services that build it, the first by compose file
+/// and name, so the choice does not depend on the order files are read.
+#[derive(Debug, Clone)]
+pub struct StageUse {
+    /// `build.target`, lowercase; `None`: the last stage.
+    pub target: Option<String>,
+    /// The owning service's compose file (canonical) and name.
+    pub compose: PathBuf,
+    pub service: String,
 }
 
 #[derive(Debug, Default)]
 pub struct Links {
-    /// Keyed by the Dockerfile's canonical path.
-    by_dockerfile: BTreeMap<PathBuf, Link>,
+    /// Keyed by the Dockerfile's canonical path: every service that builds
+    /// it, sorted by compose file and service name.
+    by_dockerfile: BTreeMap<PathBuf, Vec<Link>>,
     /// (compose file, service) → (Dockerfile, build context, target stage),
     /// paths canonical.
     by_service: BTreeMap<(PathBuf, String), BuiltBy>,
@@ -58,6 +73,14 @@ pub struct Builds {
     context: PathBuf,
     target: Option<String>,
     args: Vec<(String, String)>,
+    image: Option<String>,
+}
+
+impl Builds {
+    /// The Dockerfile built, canonical.
+    pub fn dockerfile(&self) -> &Path {
+        &self.dockerfile
+    }
 }
 
 impl Links {
@@ -130,7 +153,13 @@ impl Links {
             if !path.is_file() {
                 continue;
             }
+            let image = svc
+                .effective("image")
+                .and_then(|(n, _)| n.as_str())
+                .filter(|i| !i.contains("${") && !i.trim().is_empty())
+                .map(str::to_string);
             out.push(Builds {
+                image,
                 service: svc.name.to_string(),
                 dockerfile: self.canonical(&path),
                 path,
@@ -142,8 +171,8 @@ impl Links {
         out
     }
 
-    /// Record what [`Self::scan`] found in a compose file; the first service
-    /// that builds a Dockerfile is the one it follows.
+    /// Record what [`Self::scan`] found in a compose file. Which service a
+    /// Dockerfile follows does not depend on the order of the calls.
     pub fn add(&mut self, compose_path: &Path, builds: Vec<Builds>) {
         if builds.is_empty() {
             return;
@@ -159,17 +188,28 @@ impl Links {
                     self.names.insert(n.to_os_string());
                 }
                 self.found.push(normalize(&b.path));
-                self.by_dockerfile.insert(
-                    b.dockerfile,
-                    Link {
-                        service: b.service,
-                        compose: compose.clone(),
-                        context: b.context,
-                        target: b.target,
-                        args: b.args,
-                    },
-                );
             }
+            let links = self.by_dockerfile.entry(b.dockerfile).or_default();
+            let link = Link {
+                service: b.service,
+                compose: compose.clone(),
+                context: b.context,
+                target: b.target,
+                args: b.args,
+                image: b.image,
+            };
+            // The same service read twice (a file walked and named): once.
+            if links
+                .iter()
+                .any(|l| l.compose == link.compose && l.service == link.service)
+            {
+                continue;
+            }
+            let at = links
+                .iter()
+                .position(|l| (&l.compose, &l.service) > (&link.compose, &link.service))
+                .unwrap_or(links.len());
+            links.insert(at, link);
         }
     }
 
@@ -195,11 +235,40 @@ impl Links {
             .collect()
     }
 
-    /// The compose file (canonical) and service whose plan the Dockerfile
-    /// at `path` follows.
-    pub fn owner(&self, path: &Path) -> Option<(&Path, &str)> {
-        let link = self.by_dockerfile.get(&self.canonical(path))?;
-        Some((link.compose.as_path(), link.service.as_str()))
+    /// Every stage the project's services run from the Dockerfile at
+    /// `path`, each once, with the service it follows; empty when no
+    /// service builds it (then its last stage is the one it runs).
+    pub fn stages(&self, path: &Path) -> Vec<StageUse> {
+        let mut out: Vec<StageUse> = Vec::new();
+        for l in self
+            .by_dockerfile
+            .get(&self.canonical(path))
+            .into_iter()
+            .flatten()
+        {
+            if !out.iter().any(|u| u.target == l.target) {
+                out.push(StageUse {
+                    target: l.target.clone(),
+                    compose: l.compose.clone(),
+                    service: l.service.clone(),
+                });
+            }
+        }
+        out
+    }
+
+    /// What a user created for the Dockerfile at `path` is named after,
+    /// the same whichever compose file was read first: the one service
+    /// that builds it; of several services, the image they build (`image:`,
+    /// its last path part without tag), else none (the folder).
+    fn user_name_hint(links: &[Link]) -> Option<String> {
+        let first = links.first()?;
+        if links.iter().all(|l| l.service == first.service) {
+            return Some(first.service.clone());
+        }
+        links
+            .iter()
+            .find_map(|l| l.image.as_deref().and_then(image_base_name))
     }
 
     /// Whether some compose service builds the Dockerfile at `path`. The
@@ -232,7 +301,23 @@ impl Links {
     /// the build context, target and arguments. The plan of that service
     /// adds the rest ([`crate::engine`]).
     pub fn hints_for(&self, path: &Path) -> Hints {
-        let link = self.by_dockerfile.get(&self.canonical(path));
+        self.hints_for_stage(path, None)
+    }
+
+    /// [`Self::hints_for`] the stage a [`StageUse`] names: its target, and
+    /// the context and arguments of the service that builds it.
+    pub fn hints_for_stage(&self, path: &Path, stage: Option<&StageUse>) -> Hints {
+        let links = self
+            .by_dockerfile
+            .get(&self.canonical(path))
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        let link = match stage {
+            Some(u) => links
+                .iter()
+                .find(|l| l.compose == u.compose && l.service == u.service),
+            None => links.first(),
+        };
         let folder = self
             .canonical(path)
             .parent()
@@ -240,6 +325,8 @@ impl Links {
             .map(|n| n.to_string_lossy().into_owned());
         Hints {
             service: link.map(|l| l.service.clone()),
+            name: Self::user_name_hint(links)
+                .or_else(|| folder.clone().filter(|_| !links.is_empty())),
             folder,
             uid: DEFAULT_UID,
             home: None,
@@ -251,6 +338,15 @@ impl Links {
             ..Hints::default()
         }
     }
+}
+
+/// The last path part of an image name without its tag or digest:
+/// `ghcr.io/org/app:1.2` → `app`.
+pub fn image_base_name(image: &str) -> Option<String> {
+    let name = image.split('@').next()?;
+    let last = name.rsplit('/').next()?;
+    let last = last.split(':').next()?;
+    Some(last.to_string()).filter(|n| !n.is_empty())
 }
 
 /// `build.args` as (name, value) pairs, mapping or `NAME=value` list; an

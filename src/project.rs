@@ -117,3 +117,27 @@ pub fn override_pairs_of(files: &[(&Path, Option<Kind>)]) -> Vec<(usize, usize)>
     }
     out
 }
+
+/// The folder whose compose files may build the Dockerfile at `path`
+/// (canonical), so that a Dockerfile given alone is hardened for the
+/// stages its project runs: the repository's root (the nearest folder
+/// with `.git`), else the folder of the nearest harden.toml, else the
+/// working directory when the file is under it, else the file's folder.
+pub fn root_of(path: &Path, cwd: &Path) -> PathBuf {
+    let folder = path.parent().unwrap_or(Path::new("/"));
+    if let Some(repo) = folder
+        .ancestors()
+        .find(|d| std::fs::symlink_metadata(d.join(".git")).is_ok())
+    {
+        return repo.to_path_buf();
+    }
+    if let Some(config) = crate::config::find(folder) {
+        if let Some(dir) = config.parent() {
+            return dir.to_path_buf();
+        }
+    }
+    if folder.starts_with(cwd) {
+        return cwd.to_path_buf();
+    }
+    folder.to_path_buf()
+}

@@ -66,7 +66,7 @@ fn run_stream<T: Send>(
     config: &Config,
     fixes: bool,
     prepare: impl Fn(FileResult) -> T + Sync,
-    sink: impl FnMut(T),
+    mut sink: impl FnMut(T),
 ) {
     let limits = common.yaml_limits();
     crate::fsio::set_max_file_size(common.max_file_size);
@@ -164,6 +164,8 @@ fn run_stream<T: Send>(
         slots.push((extra, display, Some(Kind::Dockerfile), Pre::Later));
     }
 
+    let context = project_context(common, &mut slots, &mut links, &load);
+
     let mut chains: Vec<Vec<usize>> = Vec::new();
     if chain.len() > 1 {
         chains.push(chain);
@@ -190,7 +192,7 @@ fn run_stream<T: Send>(
     let total = slots.len();
     let refs: Vec<(PathBuf, &compose::tree::Document)> =
         refs.iter().map(|(p, d)| (p.clone(), d)).collect();
-    let (refs, chains) = (&refs, &chains);
+    let (refs, chains, context) = (&refs, &chains, &context);
     let cells: Vec<std::sync::Mutex<Option<Slot>>> = slots
         .into_iter()
         .map(|s| std::sync::Mutex::new(Some(s)))
@@ -222,7 +224,13 @@ fn run_stream<T: Send>(
                         .collect()
                 })
                 .collect();
-            let part = |i: usize, r: FileResult| part(i, prepare(r));
+            // Files read for the project's sake only are not reported.
+            let shown = |i: usize| !context.contains(&i);
+            let part = |i: usize, r: FileResult| {
+                if shown(i) {
+                    part(i, Some(prepare(r)))
+                }
+            };
             let fixes = if fixes {
                 None
             } else {
@@ -230,11 +238,95 @@ fn run_stream<T: Send>(
             };
             harden_group(members, &chains, refs, links, config, &limits, fixes)
                 .into_iter()
-                .map(|(i, r)| (i, prepare(r)))
+                .map(|(i, r)| (i, shown(i).then(|| prepare(r))))
                 .collect()
         },
-        sink,
+        |r| {
+            if let Some(r) = r {
+                sink(r)
+            }
+        },
     );
+}
+
+/// The compose files of the project around the run's Dockerfiles that
+/// build one of them but were not given (`harden check path/Dockerfile`,
+/// or a folder inside the project): read, so that every stage the project
+/// runs is hardened and the user is named the same whatever path harden
+/// was given, and added as slots whose results are not reported. Returns
+/// those slots.
+fn project_context(
+    common: &Common,
+    slots: &mut Vec<Slot>,
+    links: &mut crate::link::Links,
+    load: &Loader<'_>,
+) -> std::collections::HashSet<usize> {
+    let mut added = std::collections::HashSet::new();
+    let dockerfiles: std::collections::HashSet<PathBuf> = slots
+        .iter()
+        .filter(|s| s.2 == Some(Kind::Dockerfile))
+        .map(|s| links.canonical(&s.0))
+        .collect();
+    if dockerfiles.is_empty() {
+        return added;
+    }
+    let cwd = crate::paths::canonical(Path::new("."));
+    let walked: Vec<PathBuf> = common
+        .paths
+        .iter()
+        .filter(|p| p.is_dir())
+        .map(|p| links.canonical(p))
+        .collect();
+    let roots: std::collections::BTreeSet<PathBuf> = dockerfiles
+        .iter()
+        .map(|d| crate::project::root_of(d, &cwd))
+        .filter(|r| !walked.iter().any(|w| r.starts_with(w)))
+        .collect();
+    if roots.is_empty() {
+        return added;
+    }
+    let listed: std::collections::HashSet<PathBuf> = slots
+        .iter()
+        .filter(|s| s.2 == Some(Kind::Compose))
+        .map(|s| links.canonical(&s.0))
+        .collect();
+    let roots: Vec<PathBuf> = roots.into_iter().collect();
+    for found in discover::discover(&roots) {
+        let Found::File {
+            path,
+            kind: Kind::Compose,
+        } = found
+        else {
+            continue;
+        };
+        if listed.contains(&links.canonical(&path)) {
+            continue;
+        }
+        let Ok(done) = load(&path, Kind::Compose) else {
+            continue;
+        };
+        let (_, Parsed::Compose(Some(doc))) = &done else {
+            continue;
+        };
+        let builds: Vec<_> = links
+            .scan(&path, doc)
+            .into_iter()
+            .filter(|b| dockerfiles.contains(b.dockerfile()))
+            .collect();
+        if builds.is_empty() {
+            continue;
+        }
+        links.add(&path, builds);
+        added.insert(slots.len());
+        let display = display_path(&path);
+        slots.push((
+            path,
+            display,
+            Some(Kind::Compose),
+            Pre::Parsed(Box::new(done)),
+        ));
+    }
+    added
 }
 
 /// Reads and parses one file.

@@ -322,8 +322,7 @@ pub fn harden_group(
                 .map(|_| links.canonical(&m.1))
         })
         .collect();
-    let plan_of = |df: &Path| -> Option<&crate::plan::ServicePlan> {
-        let (compose, service) = links.owner(df)?;
+    let plan_of = |compose: &Path, service: &str| -> Option<&crate::plan::ServicePlan> {
         let m = compose_paths
             .iter()
             .position(|c| c.as_deref() == Some(compose))?;
@@ -331,12 +330,30 @@ pub fn harden_group(
     };
     for ((_, path, _, _, r), out) in members.iter().zip(outputs.iter_mut()) {
         if let Ok((src, Parsed::Dockerfile(df))) = r {
-            let mut hints = links.hints_for(path);
-            if let Some(plan) = plan_of(path).filter(|_| hints.service.is_some()) {
-                follow_plan(&mut hints, plan);
-            }
-            hints.configure(config, path);
-            *out = dockerfiles::analyze(src, df, &hints);
+            // One analysis per stage the project's services run, each
+            // following the plan of the service that runs it.
+            let uses = links.stages(path);
+            let hints: Vec<crate::dockerfile::analyze::Hints> = if uses.is_empty() {
+                vec![links.hints_for(path)]
+            } else {
+                uses.iter()
+                    .map(|u| {
+                        let mut hints = links.hints_for_stage(path, Some(u));
+                        if let Some(plan) = plan_of(&u.compose, &u.service) {
+                            follow_plan(&mut hints, plan);
+                        }
+                        hints
+                    })
+                    .collect()
+            };
+            let hints: Vec<_> = hints
+                .into_iter()
+                .map(|mut h| {
+                    h.configure(config, path);
+                    h
+                })
+                .collect();
+            *out = dockerfiles::analyze_stages(src, df, &hints);
         }
     }
     drop(plans);

@@ -1,0 +1,91 @@
+//! The project as its authors run it, through the binary: every stage a
+//! compose file of the project runs is hardened, and `harden check` reports
+//! the same findings for a file whatever path inside the project it is
+//! given.
+
+mod common;
+
+use common::*;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// `harden check` findings (`path:line:col: severity[rule] message`)
+/// grouped by file.
+fn findings(dir: &Path, target: &str) -> BTreeMap<String, Vec<String>> {
+    let run = harden(dir, &["check", "--quiet", target]);
+    assert!(run.code == 0 || run.code == 1, "{}", run.stderr);
+    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for line in run.stdout.lines() {
+        let Some((path, rest)) = line.split_once(':') else {
+            continue;
+        };
+        if rest.contains(": error[") || rest.contains(": warning[") {
+            out.entry(path.to_string())
+                .or_default()
+                .push(rest.to_string());
+        }
+    }
+    out
+}
+
+/// `harden check` on the project's folder, on each of its files, and on a
+/// folder inside the project (when it has one), reports for each file
+/// exactly what the whole project's check reports for it.
+fn assert_same_findings_whatever_the_path(fixture: &str, files: &[&str]) {
+    let dir = scratch();
+    let proj = dir.path().join(fixture);
+    std::fs::create_dir_all(&proj).unwrap();
+    copy_tree(&fixtures().join("projects").join(fixture), &proj);
+    let whole = findings(dir.path(), fixture);
+    for file in files {
+        let path = format!("{fixture}/{file}");
+        assert!(whole.contains_key(&path), "{path} has findings: {whole:#?}");
+        let alone = findings(dir.path(), &path);
+        for (f, lines) in &alone {
+            assert_eq!(
+                Some(lines),
+                whole.get(f),
+                "`harden check {path}` reports {f} differently from `harden check {fixture}`"
+            );
+        }
+        assert!(alone.contains_key(&path), "{path}: {alone:#?}");
+    }
+}
+
+/// A Dockerfile whose `dev` stage one compose file runs and whose `final`
+/// and `test` stages a test compose file runs: each stage gets the user
+/// (created once per stage, reused by a stage built on a hardened one),
+/// whichever file harden is given.
+#[test]
+fn every_stage_the_project_runs_is_hardened() {
+    let (snap, files) = project(&fixtures().join("projects/stages"));
+    let df = &files["Dockerfile"].1;
+    let stage = |name: &str| {
+        df.split(&format!(" AS {name}\n"))
+            .nth(1)
+            .unwrap()
+            .split("\nFROM ")
+            .next()
+            .unwrap()
+            .to_string()
+    };
+    for name in ["dev", "final"] {
+        let s = stage(name);
+        assert!(s.contains("useradd") && s.contains("USER stages"), "{df}");
+    }
+    // The test stage builds on the final one: no second user, and its
+    // RUN keeps running as root before switching back.
+    let test = stage("test");
+    assert!(!test.contains("useradd"), "{df}");
+    assert!(
+        test.starts_with("USER root\nRUN pip install --no-cache-dir pytest\nUSER stages\n"),
+        "{df}"
+    );
+    assert!(!stage("base").contains("USER"), "{df}");
+    snapshot("project_stages", &snap);
+
+    assert_same_findings_whatever_the_path(
+        "stages",
+        &["Dockerfile", "compose.yaml", "compose.test.yml"],
+    );
+}
