@@ -89,3 +89,59 @@ fn every_stage_the_project_runs_is_hardened() {
         &["Dockerfile", "compose.yaml", "compose.test.yml"],
     );
 }
+
+/// The part of a dry run's diff that is about `file`.
+fn diff_of(patch: &str, file: &str) -> String {
+    patch
+        .split("--- a/")
+        .find(|d| d.starts_with(&format!("{file}\n")))
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// A Dockerfile built by two services of two compose files gets one
+/// user, named after the image they build, whichever file is read first
+/// (and when the Dockerfile is given alone); without an image, after its
+/// folder.
+#[test]
+fn a_dockerfile_built_by_two_services_gets_one_user_name() {
+    let (snap, files) = project(&fixtures().join("projects/shared-dockerfile"));
+    assert!(
+        files["web/Dockerfile"].1.contains("\nUSER storefront\n"),
+        "{snap}"
+    );
+    snapshot("project_shared_dockerfile", &snap);
+
+    let dir = scratch();
+    let proj = dir.path().join("shop");
+    std::fs::create_dir_all(&proj).unwrap();
+    copy_tree(&fixtures().join("projects/shared-dockerfile"), &proj);
+    let dockerfile_diff = |args: &[&str]| {
+        let mut all = vec!["fix", "--dry-run"];
+        all.extend(args);
+        let run = harden(dir.path(), &all);
+        assert_eq!(run.code, 1, "{}", run.stderr);
+        diff_of(&run.stdout, "shop/web/Dockerfile")
+    };
+    let forward = dockerfile_diff(&["shop/compose.yaml", "shop/compose.tools.yml"]);
+    assert!(forward.contains("\n+USER storefront\n"), "{forward}");
+    let backward = dockerfile_diff(&["shop/compose.tools.yml", "shop/compose.yaml"]);
+    assert_eq!(forward, backward);
+    assert_eq!(forward, dockerfile_diff(&["shop/web/Dockerfile"]));
+    assert_eq!(forward, dockerfile_diff(&["shop/compose.tools.yml"]));
+
+    // Without `image:`, the folder names it.
+    let compose = proj.join("compose.yaml");
+    let text = std::fs::read_to_string(&compose).unwrap();
+    std::fs::write(
+        &compose,
+        text.replace("    image: acme/storefront:1.4\n", ""),
+    )
+    .unwrap();
+    let forward = dockerfile_diff(&["shop/compose.yaml", "shop/compose.tools.yml"]);
+    assert!(forward.contains("\n+USER web\n"), "{forward}");
+    assert_eq!(
+        forward,
+        dockerfile_diff(&["shop/compose.tools.yml", "shop/compose.yaml"])
+    );
+}
