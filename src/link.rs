@@ -25,6 +25,8 @@ struct Link {
     args: Vec<(String, String)>,
     /// `image:`, the name the built image is tagged with.
     image: Option<String>,
+    /// A bake target (`service` is its name), not a compose service.
+    bake: bool,
 }
 
 /// A stage some service of the project runs, and the service whose plan
@@ -47,6 +49,10 @@ pub struct Links {
     /// (compose file, service) → (Dockerfile, build context, target stage),
     /// paths canonical.
     by_service: BTreeMap<(PathBuf, String), BuiltBy>,
+    /// Images built here (`build` + `image`, bake targets' `tags`), by
+    /// repository ([`repository`]): the Dockerfile that builds each, and
+    /// the builder's compose file and name (the first of them by order).
+    by_image: BTreeMap<String, (PathBuf, String, BuiltBy)>,
     /// Dockerfiles as the compose file names them (not canonical), in order.
     found: Vec<PathBuf>,
     /// The file names of the linked Dockerfiles, for a check without a
@@ -74,12 +80,26 @@ pub struct Builds {
     target: Option<String>,
     args: Vec<(String, String)>,
     image: Option<String>,
+    /// A bake target, not a compose service.
+    bake: bool,
+    /// A bake target's other tags.
+    tags: Vec<String>,
 }
 
 impl Builds {
     /// The Dockerfile built, canonical.
     pub fn dockerfile(&self) -> &Path {
         &self.dockerfile
+    }
+
+    /// The Dockerfile as the compose file names it.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The image it is tagged with, by [`repository`].
+    pub fn repository(&self) -> Option<String> {
+        self.image.as_deref().map(repository)
     }
 }
 
@@ -160,6 +180,8 @@ impl Links {
                 .map(str::to_string);
             out.push(Builds {
                 image,
+                bake: false,
+                tags: Vec::new(),
                 service: svc.name.to_string(),
                 dockerfile: self.canonical(&path),
                 path,
@@ -189,6 +211,16 @@ impl Links {
                 }
                 self.found.push(normalize(&b.path));
             }
+            for key in b.image.iter().chain(&b.tags).map(|i| repository(i)) {
+                let builder = (compose.clone(), b.service.clone());
+                let built = (b.dockerfile.clone(), b.context.clone(), b.target.clone());
+                match self.by_image.get(&key) {
+                    Some((c, s, _)) if (c, s) <= (&builder.0, &builder.1) => {}
+                    _ => {
+                        self.by_image.insert(key, (builder.0, builder.1, built));
+                    }
+                }
+            }
             let links = self.by_dockerfile.entry(b.dockerfile).or_default();
             let link = Link {
                 service: b.service,
@@ -197,6 +229,7 @@ impl Links {
                 target: b.target,
                 args: b.args,
                 image: b.image,
+                bake: b.bake,
             };
             // The same service read twice (a file walked and named): once.
             if links
@@ -211,6 +244,89 @@ impl Links {
                 .unwrap_or(links.len());
             links.insert(at, link);
         }
+    }
+
+    /// Services of a compose file that run by name (`image:`, no `build:`)
+    /// an image another service or a bake target of the project builds:
+    /// each is linked to that Dockerfile as if it built it, so its plan
+    /// knows the image's user, entrypoint and directories. Called once every
+    /// builder is [`Self::add`]ed.
+    pub fn add_runs(&mut self, compose_path: &Path, doc: &Document) {
+        if self.by_image.is_empty() {
+            return;
+        }
+        let compose = self.canonical(compose_path);
+        for svc in service::services(doc) {
+            if svc.effective("build").is_some() {
+                continue;
+            }
+            let Some(image) = svc.effective("image").and_then(|(n, _)| n.as_str()) else {
+                continue;
+            };
+            let Some((_, _, built)) = self.by_image.get(&repository(image)) else {
+                continue;
+            };
+            self.by_service
+                .entry((compose.clone(), svc.name.to_string()))
+                .or_insert_with(|| built.clone());
+        }
+    }
+
+    /// Every service that runs a stage of the Dockerfile at `path` (builds
+    /// it, or runs the image it builds by name): compose file (canonical),
+    /// service, and the stage (`None`: the last), in order.
+    pub fn services_of(&self, path: &Path) -> Vec<(&Path, &str, Option<&str>)> {
+        let df = self.canonical(path);
+        self.by_service
+            .iter()
+            .filter(|(_, (d, _, _))| *d == df)
+            .map(|((c, s), (_, _, t))| (c.as_path(), s.as_str(), t.as_deref()))
+            .collect()
+    }
+
+    /// The images (by [`repository`]) that services of a compose file run
+    /// by name, with no `build:`, and that no builder read so far builds.
+    pub fn unbuilt_runs(&self, doc: &Document) -> Vec<String> {
+        service::services(doc)
+            .filter(|svc| svc.effective("build").is_none())
+            .filter_map(|svc| svc.effective("image").and_then(|(n, _)| n.as_str()))
+            .filter(|i| !i.contains("${"))
+            .map(repository)
+            .filter(|r| !self.by_image.contains_key(r))
+            .collect()
+    }
+
+    /// The image built here that a service runs by name: the builder's
+    /// compose file (canonical) and name, for the notes.
+    pub fn builder_of(&self, image: &str) -> Option<(&Path, &str)> {
+        self.by_image
+            .get(&repository(image))
+            .map(|(c, s, _)| (c.as_path(), s.as_str()))
+    }
+
+    /// The targets of a bake file that build a local Dockerfile, as
+    /// [`Self::scan`] gives a compose file's services; each is tagged with
+    /// its first tag.
+    pub fn scan_bake(&self, bake_path: &Path, targets: &[crate::bake::Target]) -> Vec<Builds> {
+        let dir = bake_path.parent().unwrap_or(Path::new(""));
+        targets
+            .iter()
+            .filter(|t| !t.context.contains("://") && !t.context.starts_with("git@"))
+            .filter_map(|t| {
+                let path = dir.join(&t.context).join(&t.dockerfile);
+                path.is_file().then(|| Builds {
+                    service: t.name.clone(),
+                    dockerfile: self.canonical(&path),
+                    path,
+                    context: self.canonical(&dir.join(&t.context)),
+                    target: t.stage.clone(),
+                    args: Vec::new(),
+                    image: t.tags.first().cloned(),
+                    bake: true,
+                    tags: t.tags.iter().skip(1).cloned().collect(),
+                })
+            })
+            .collect()
     }
 
     /// Record every service of a compose file that builds a local Dockerfile.
@@ -263,7 +379,7 @@ impl Links {
     /// its last path part without tag), else none (the folder).
     fn user_name_hint(links: &[Link]) -> Option<String> {
         let first = links.first()?;
-        if links.iter().all(|l| l.service == first.service) {
+        if !first.bake && links.iter().all(|l| l.service == first.service) {
             return Some(first.service.clone());
         }
         links
@@ -338,6 +454,19 @@ impl Links {
             ..Hints::default()
         }
     }
+}
+
+/// An image reference without its tag or digest, as the registry names
+/// the repository: `docker.io/library/app:1` and `app` are one image.
+pub fn repository(image: &str) -> String {
+    let name = image.trim().split('@').next().unwrap_or_default();
+    let name = match name.rsplit_once(':') {
+        Some((n, tag)) if !tag.contains('/') => n,
+        _ => name,
+    };
+    let name = name.strip_prefix("docker.io/").unwrap_or(name);
+    let name = name.strip_prefix("library/").unwrap_or(name);
+    name.to_ascii_lowercase()
 }
 
 /// The last path part of an image name without its tag or digest:

@@ -158,6 +158,7 @@ fn run_stream<T: Send>(
             }
         }
     }
+    read_bake_files(common, &slots, &mut links);
     let listed: Vec<PathBuf> = slots.iter().map(|l| l.0.clone()).collect();
     for extra in links.unlisted(&listed) {
         let display = display_path(&extra);
@@ -165,6 +166,14 @@ fn run_stream<T: Send>(
     }
 
     let context = project_context(common, &mut slots, &mut links, &load);
+    // Services that run an image built here, once every builder is known.
+    for (path, _, _, pre) in &slots {
+        if let Pre::Parsed(done) = pre {
+            if let (_, Parsed::Compose(Some(doc))) = &**done {
+                links.add_runs(path, doc);
+            }
+        }
+    }
 
     let mut chains: Vec<Vec<usize>> = Vec::new();
     if chain.len() > 1 {
@@ -249,26 +258,72 @@ fn run_stream<T: Send>(
     );
 }
 
-/// The compose files of the project around the run's Dockerfiles that
-/// build one of them but were not given (`harden check path/Dockerfile`,
-/// or a folder inside the project): read, so that every stage the project
-/// runs is hardened and the user is named the same whatever path harden
-/// was given, and added as slots whose results are not reported. Returns
-/// those slots.
+/// Bake files (`docker-bake.hcl`, `docker-bake.json`) in the folders
+/// the run names and beside its compose files: the images their targets
+/// tag are built here, from the Dockerfiles they name. A bake file harden
+/// cannot read or parse tells nothing (it is not a file harden edits).
+fn read_bake_files(common: &Common, slots: &[Slot], links: &mut crate::link::Links) {
+    let mut folders: std::collections::BTreeSet<PathBuf> = common
+        .paths
+        .iter()
+        .filter(|p| p.is_dir())
+        .cloned()
+        .collect();
+    for s in slots.iter().filter(|s| s.2 == Some(Kind::Compose)) {
+        folders.insert(s.0.parent().unwrap_or(Path::new("")).to_path_buf());
+    }
+    let mut seen = std::collections::HashSet::new();
+    for folder in folders {
+        for name in crate::bake::FILE_NAMES {
+            let path = folder.join(name);
+            if !path.is_file() || !seen.insert(links.canonical(&path)) {
+                continue;
+            }
+            let Ok(text) = read_text(&path, common.max_file_size) else {
+                continue;
+            };
+            let builds = links.scan_bake(&path, &crate::bake::targets(&path, &text));
+            links.add(&path, builds);
+        }
+    }
+}
+
+/// The compose files of the project around the run's files that the run
+/// did not name but that decide how its files are hardened, read (with
+/// the Dockerfiles they build that the run needs) as slots whose results
+/// are not reported; returns those slots. They are: the compose files of
+/// the project root (see [`crate::project::root_of`]) that build one of
+/// the run's Dockerfiles (`harden check path/Dockerfile`: every stage the
+/// project runs is hardened and the user named the same whatever path was
+/// given), and the compose files beside a compose file of the run that
+/// build an image one of its services runs by name.
 fn project_context(
     common: &Common,
     slots: &mut Vec<Slot>,
     links: &mut crate::link::Links,
     load: &Loader<'_>,
 ) -> std::collections::HashSet<usize> {
-    let mut added = std::collections::HashSet::new();
-    let dockerfiles: std::collections::HashSet<PathBuf> = slots
+    use std::collections::{BTreeSet, HashSet};
+    let mut added = HashSet::new();
+    let dockerfiles: HashSet<PathBuf> = slots
         .iter()
         .filter(|s| s.2 == Some(Kind::Dockerfile))
         .map(|s| links.canonical(&s.0))
         .collect();
-    if dockerfiles.is_empty() {
-        return added;
+    let mut wanted: HashSet<String> = HashSet::new();
+    let mut beside: BTreeSet<PathBuf> = BTreeSet::new();
+    for (path, _, _, pre) in slots.iter() {
+        if let Pre::Parsed(done) = pre {
+            if let (_, Parsed::Compose(Some(doc))) = &**done {
+                let runs = links.unbuilt_runs(doc);
+                if !runs.is_empty() {
+                    wanted.extend(runs);
+                    if let Some(dir) = links.canonical(path).parent() {
+                        beside.insert(dir.to_path_buf());
+                    }
+                }
+            }
+        }
     }
     let cwd = crate::paths::canonical(Path::new("."));
     let walked: Vec<PathBuf> = common
@@ -277,29 +332,48 @@ fn project_context(
         .filter(|p| p.is_dir())
         .map(|p| links.canonical(p))
         .collect();
-    let roots: std::collections::BTreeSet<PathBuf> = dockerfiles
+    let roots: BTreeSet<PathBuf> = dockerfiles
         .iter()
         .map(|d| crate::project::root_of(d, &cwd))
         .filter(|r| !walked.iter().any(|w| r.starts_with(w)))
         .collect();
-    if roots.is_empty() {
+    let mut candidates: Vec<PathBuf> = Vec::new();
+    let roots: Vec<PathBuf> = roots.into_iter().collect();
+    for found in discover::discover(&roots) {
+        if let Found::File {
+            path,
+            kind: Kind::Compose,
+        } = found
+        {
+            candidates.push(path);
+        }
+    }
+    for dir in beside.iter().filter(|d| !walked.contains(d)) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            continue;
+        };
+        let mut names: Vec<PathBuf> = entries
+            .filter_map(Result::ok)
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+            .filter(|e| {
+                discover::classify_name(&e.file_name().to_string_lossy()) == Some(Kind::Compose)
+            })
+            .map(|e| e.path())
+            .collect();
+        names.sort();
+        candidates.extend(names);
+    }
+    if candidates.is_empty() {
         return added;
     }
-    let listed: std::collections::HashSet<PathBuf> = slots
+    let mut listed: HashSet<PathBuf> = slots
         .iter()
         .filter(|s| s.2 == Some(Kind::Compose))
         .map(|s| links.canonical(&s.0))
         .collect();
-    let roots: Vec<PathBuf> = roots.into_iter().collect();
-    for found in discover::discover(&roots) {
-        let Found::File {
-            path,
-            kind: Kind::Compose,
-        } = found
-        else {
-            continue;
-        };
-        if listed.contains(&links.canonical(&path)) {
+    let mut needed: Vec<PathBuf> = Vec::new();
+    for path in candidates {
+        if !listed.insert(links.canonical(&path)) {
             continue;
         }
         let Ok(done) = load(&path, Kind::Compose) else {
@@ -311,10 +385,20 @@ fn project_context(
         let builds: Vec<_> = links
             .scan(&path, doc)
             .into_iter()
-            .filter(|b| dockerfiles.contains(b.dockerfile()))
+            .filter(|b| {
+                dockerfiles.contains(b.dockerfile())
+                    || b.repository().is_some_and(|r| wanted.contains(&r))
+            })
             .collect();
         if builds.is_empty() {
             continue;
+        }
+        for b in &builds {
+            if !dockerfiles.contains(b.dockerfile())
+                && !needed.iter().any(|n| links.canonical(n) == b.dockerfile())
+            {
+                needed.push(b.path().to_path_buf());
+            }
         }
         links.add(&path, builds);
         added.insert(slots.len());
@@ -325,6 +409,11 @@ fn project_context(
             Some(Kind::Compose),
             Pre::Parsed(Box::new(done)),
         ));
+    }
+    for path in needed {
+        added.insert(slots.len());
+        let display = display_path(&path);
+        slots.push((path, display, Some(Kind::Dockerfile), Pre::Later));
     }
     added
 }

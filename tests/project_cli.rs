@@ -145,3 +145,82 @@ fn a_dockerfile_built_by_two_services_gets_one_user_name() {
         dockerfile_diff(&["shop/compose.tools.yml", "shop/compose.yaml"])
     );
 }
+
+/// A service that runs by name (`image:`, no `build:`) the image another
+/// compose file's service builds gets that Dockerfile's knowledge: its
+/// VOLUME and data directories, its gosu entrypoint; and harden does not
+/// call the image unknown. The same when its compose file is given alone.
+#[test]
+fn an_image_built_here_and_run_by_name_is_known() {
+    let (snap, files) = project(&fixtures().join("projects/built-image"));
+    let cron = &files["compose.cron.yml"].1;
+    assert!(
+        cron.contains("- nightly-worker:/var/lib/worker\n")
+            && cron.contains("- nightly-reports:/var/lib/worker/reports\n"),
+        "{cron}"
+    );
+    assert!(!snap.contains("knows nothing about"), "{snap}");
+    let nightly = snap
+        .split("  service nightly\n")
+        .nth(1)
+        .unwrap()
+        .split("\nbuilt-image/")
+        .next()
+        .unwrap();
+    assert!(nightly.contains("switches user with gosu"), "{snap}");
+    snapshot("project_built_image", &snap);
+
+    assert_same_findings_whatever_the_path("built-image", &["compose.cron.yml", "compose.yaml"]);
+}
+
+/// A `docker-bake.hcl` target's `tags` name the image a compose service
+/// runs: the Dockerfile is hardened with that service's directories and a
+/// user the image's base has; the JSON form of the bake file says the same.
+#[test]
+fn a_bake_target_builds_the_image_a_service_runs() {
+    let (snap, files) = project(&fixtures().join("projects/bake"));
+    let df = &files["api/Dockerfile"].1;
+    assert!(
+        df.contains("mkdir -p /srv/api/uploads") && df.contains("\nUSER node\n"),
+        "{df}"
+    );
+    assert!(
+        files["compose.yaml"]
+            .1
+            .contains("- api-uploads:/srv/api/uploads\n"),
+        "{snap}"
+    );
+    assert!(!snap.contains("knows nothing about"), "{snap}");
+    snapshot("project_bake", &snap);
+    assert_same_findings_whatever_the_path("bake", &["compose.yaml", "api/Dockerfile"]);
+
+    let dir = scratch();
+    let proj = dir.path().join("bake");
+    std::fs::create_dir_all(&proj).unwrap();
+    copy_tree(&fixtures().join("projects/bake"), &proj);
+    let hcl = harden(dir.path(), &["fix", "--dry-run", "bake"]);
+    std::fs::remove_file(proj.join("docker-bake.hcl")).unwrap();
+    std::fs::write(
+        proj.join("docker-bake.json"),
+        r#"{
+  "group": {"default": {"targets": ["api"]}},
+  "target": {
+    "api": {"context": "./api", "tags": ["ghcr.io/acme/ledger-api:latest"]}
+  }
+}
+"#,
+    )
+    .unwrap();
+    let json = harden(dir.path(), &["fix", "--dry-run", "bake"]);
+    assert_eq!(hcl.stdout, json.stdout);
+    // Without the bake file, the image is one harden knows nothing about.
+    std::fs::remove_file(proj.join("docker-bake.json")).unwrap();
+    let none = harden(dir.path(), &["fix", "--dry-run", "bake"]);
+    assert!(!none.stdout.contains("api-uploads"), "{}", none.stdout);
+    assert!(
+        none.stderr
+            .contains("knows nothing about `ghcr.io/acme/ledger-api:latest`"),
+        "{}",
+        none.stderr
+    );
+}

@@ -339,8 +339,16 @@ pub fn harden_group(
                 uses.iter()
                     .map(|u| {
                         let mut hints = links.hints_for_stage(path, Some(u));
-                        if let Some(plan) = plan_of(&u.compose, &u.service) {
-                            follow_plan(&mut hints, plan);
+                        // The directories of every service that runs the
+                        // stage (builds it, or runs its image by name).
+                        for (compose, service, _) in links
+                            .services_of(path)
+                            .into_iter()
+                            .filter(|(_, _, t)| *t == u.target.as_deref())
+                        {
+                            if let Some(plan) = plan_of(compose, service) {
+                                follow_plan(&mut hints, plan);
+                            }
                         }
                         hints
                     })
@@ -459,8 +467,16 @@ fn group_migrations(
 /// What the plan of the service that builds a Dockerfile asks of it: the
 /// named-volume directories to create for the user (and which of them were
 /// mounted before harden ran), and the tmpfs mountpoints whose mode it sets.
+/// Several services' plans add up: each directory once.
 fn follow_plan(hints: &mut crate::dockerfile::analyze::Hints, plan: &crate::plan::ServicePlan) {
-    hints.dirs = plan.volume_dirs.clone();
-    hints.existing_volumes = plan.existing_volume_dirs.clone();
-    hints.tmpfs_dirs = plan.tmpfs_dirs.clone();
+    fn add<T: Clone + PartialEq>(to: &mut Vec<T>, from: &[T]) {
+        for x in from {
+            if !to.contains(x) {
+                to.push(x.clone());
+            }
+        }
+    }
+    add(&mut hints.dirs, &plan.volume_dirs);
+    add(&mut hints.existing_volumes, &plan.existing_volume_dirs);
+    add(&mut hints.tmpfs_dirs, &plan.tmpfs_dirs);
 }
