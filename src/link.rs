@@ -272,6 +272,26 @@ impl Links {
         }
     }
 
+    /// A variant's services build what the same services of its base build,
+    /// unless the variant says otherwise (a `build:` of its own is already
+    /// recorded; `image:` alone, run by name, is [`Self::add_runs`]'s).
+    pub fn inherit(&mut self, variant: &Path, base: &Path, doc: &Document) {
+        let (variant, base) = (self.canonical(variant), self.canonical(base));
+        for svc in service::services(doc) {
+            if svc.effective("image").is_some() {
+                continue;
+            }
+            let key = (variant.clone(), svc.name.to_string());
+            if self.by_service.contains_key(&key) {
+                continue;
+            }
+            if let Some(built) = self.by_service.get(&(base.clone(), key.1.clone())) {
+                let built = built.clone();
+                self.by_service.insert(key, built);
+            }
+        }
+    }
+
     /// Every service that runs a stage of the Dockerfile at `path` (builds
     /// it, or runs the image it builds by name): compose file (canonical),
     /// service, and the stage (`None`: the last), in order.

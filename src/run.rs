@@ -188,6 +188,17 @@ fn run_stream<T: Send>(
     for c in &chains {
         edges.extend(c.windows(2).map(|w| (w[0], w[1])));
     }
+    let variants = find_variants(common, &slots, &chains, &links);
+    for (bases, v) in &variants {
+        edges.extend(bases.iter().map(|b| (*b, *v)));
+        if let Pre::Parsed(done) = &slots[*v].3 {
+            if let (_, Parsed::Compose(Some(doc))) = &**done {
+                for b in bases.iter().rev() {
+                    links.inherit(&slots[*v].0, &slots[*b].0, doc);
+                }
+            }
+        }
+    }
     let files: Vec<(&Path, Option<Kind>, bool)> = slots
         .iter()
         .map(|s| {
@@ -201,7 +212,7 @@ fn run_stream<T: Send>(
     let total = slots.len();
     let refs: Vec<(PathBuf, &compose::tree::Document)> =
         refs.iter().map(|(p, d)| (p.clone(), d)).collect();
-    let (refs, chains, context) = (&refs, &chains, &context);
+    let (refs, chains, context, variants) = (&refs, &chains, &context, &variants);
     let cells: Vec<std::sync::Mutex<Option<Slot>>> = slots
         .into_iter()
         .map(|s| std::sync::Mutex::new(Some(s)))
@@ -233,6 +244,12 @@ fn run_stream<T: Send>(
                         .collect()
                 })
                 .collect();
+            let at = |i: &usize| members.iter().position(|m| m.0 == *i);
+            let variants: Vec<(Vec<usize>, usize)> = variants
+                .iter()
+                .filter(|(_, v)| group.contains(v))
+                .filter_map(|(bases, v)| Some((bases.iter().filter_map(at).collect(), at(v)?)))
+                .collect();
             // Files read for the project's sake only are not reported.
             let shown = |i: usize| !context.contains(&i);
             let part = |i: usize, r: FileResult| {
@@ -245,10 +262,12 @@ fn run_stream<T: Send>(
             } else {
                 Some(&part as &dyn Fn(_, _))
             };
-            harden_group(members, &chains, refs, links, config, &limits, fixes)
-                .into_iter()
-                .map(|(i, r)| (i, shown(i).then(|| prepare(r))))
-                .collect()
+            harden_group(
+                members, &chains, &variants, refs, links, config, &limits, fixes,
+            )
+            .into_iter()
+            .map(|(i, r)| (i, shown(i).then(|| prepare(r))))
+            .collect()
         },
         |r| {
             if let Some(r) = r {
@@ -256,6 +275,57 @@ fn run_stream<T: Send>(
             }
         },
     );
+}
+
+/// Variants among the run's compose files ([`crate::project::variants`]):
+/// beside a base file, or later files of a `-f` chain the project's own
+/// Makefiles and scripts run. Slot indices.
+fn find_variants(
+    common: &Common,
+    slots: &[Slot],
+    chains: &[Vec<usize>],
+    links: &crate::link::Links,
+) -> Vec<(Vec<usize>, usize)> {
+    let files: Vec<crate::project::ComposeFile> = slots
+        .iter()
+        .map(|s| {
+            let names = match &s.3 {
+                Pre::Parsed(d) => match &**d {
+                    (_, Parsed::Compose(Some(doc))) => Some(
+                        compose::service::services(doc)
+                            .map(|x| x.name.to_string())
+                            .collect(),
+                    ),
+                    _ => None,
+                },
+                _ => None,
+            };
+            (s.0.as_path(), names)
+        })
+        .collect();
+    if files.iter().filter(|f| f.1.is_some()).count() < 2 {
+        return Vec::new();
+    }
+    let at: std::collections::HashMap<PathBuf, usize> = slots
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.2 == Some(Kind::Compose))
+        .map(|(i, s)| (links.canonical(&s.0), i))
+        .collect();
+    let cwd = crate::paths::canonical(Path::new("."));
+    let composes: Vec<PathBuf> = at.keys().cloned().collect();
+    let mut script: Vec<Vec<usize>> = Vec::new();
+    for names in crate::project::script_chains_around(&composes, &cwd, common.max_file_size) {
+        let chain: Option<Vec<usize>> = names
+            .iter()
+            .map(|n| at.get(&links.canonical(n)).copied())
+            .collect();
+        if let Some(chain) = chain.filter(|c| !script.contains(c)) {
+            script.push(chain);
+        }
+    }
+    let taken: Vec<usize> = chains.iter().flatten().copied().collect();
+    crate::project::variants(&files, &script, &taken)
 }
 
 /// Bake files (`docker-bake.hcl`, `docker-bake.json`) in the folders
@@ -295,8 +365,9 @@ fn read_bake_files(common: &Common, slots: &[Slot], links: &mut crate::link::Lin
 /// the project root (see [`crate::project::root_of`]) that build one of
 /// the run's Dockerfiles (`harden check path/Dockerfile`: every stage the
 /// project runs is hardened and the user named the same whatever path was
-/// given), and the compose files beside a compose file of the run that
-/// build an image one of its services runs by name.
+/// given), the compose files beside a compose file of the run that
+/// build an image one of its services runs by name, and the base file
+/// beside a compose file of the run (a variant is hardened on its base).
 fn project_context(
     common: &Common,
     slots: &mut Vec<Slot>,
@@ -337,7 +408,36 @@ fn project_context(
         .map(|d| crate::project::root_of(d, &cwd))
         .filter(|r| !walked.iter().any(|w| r.starts_with(w)))
         .collect();
-    let mut candidates: Vec<PathBuf> = Vec::new();
+    // (file, whether every service of it that builds counts)
+    let mut candidates: Vec<(PathBuf, bool)> = Vec::new();
+    // The base file beside a compose file of the run: it may be the base
+    // of a variant, hardened under it.
+    for (path, _, kind, _) in slots.iter() {
+        if *kind != Some(Kind::Compose) {
+            continue;
+        }
+        let dir = path.parent().unwrap_or(Path::new(""));
+        let base = crate::project::BASE_NAMES
+            .iter()
+            .map(|n| dir.join(n))
+            .find(|b| b.is_file());
+        if let Some(b) = base.filter(|b| links.canonical(b) != links.canonical(path)) {
+            candidates.push((b, true));
+        }
+    }
+    // The other files of a `-f` chain the project's scripts run with a
+    // compose file of the run.
+    let composes: Vec<PathBuf> = slots
+        .iter()
+        .filter(|s| s.2 == Some(Kind::Compose))
+        .map(|s| links.canonical(&s.0))
+        .collect();
+    for chain in crate::project::script_chains_around(&composes, &cwd, common.max_file_size) {
+        let canon: Vec<PathBuf> = chain.iter().map(|p| links.canonical(p)).collect();
+        if canon.iter().any(|c| composes.contains(c)) {
+            candidates.extend(chain.into_iter().filter(|p| p.is_file()).map(|p| (p, true)));
+        }
+    }
     let roots: Vec<PathBuf> = roots.into_iter().collect();
     for found in discover::discover(&roots) {
         if let Found::File {
@@ -345,7 +445,7 @@ fn project_context(
             kind: Kind::Compose,
         } = found
         {
-            candidates.push(path);
+            candidates.push((path, false));
         }
     }
     for dir in beside.iter().filter(|d| !walked.contains(d)) {
@@ -361,7 +461,7 @@ fn project_context(
             .map(|e| e.path())
             .collect();
         names.sort();
-        candidates.extend(names);
+        candidates.extend(names.into_iter().map(|n| (n, false)));
     }
     if candidates.is_empty() {
         return added;
@@ -372,7 +472,7 @@ fn project_context(
         .map(|s| links.canonical(&s.0))
         .collect();
     let mut needed: Vec<PathBuf> = Vec::new();
-    for path in candidates {
+    for (path, whole) in candidates {
         if !listed.insert(links.canonical(&path)) {
             continue;
         }
@@ -386,11 +486,12 @@ fn project_context(
             .scan(&path, doc)
             .into_iter()
             .filter(|b| {
-                dockerfiles.contains(b.dockerfile())
+                whole
+                    || dockerfiles.contains(b.dockerfile())
                     || b.repository().is_some_and(|r| wanted.contains(&r))
             })
             .collect();
-        if builds.is_empty() {
+        if builds.is_empty() && !whole {
             continue;
         }
         for b in &builds {

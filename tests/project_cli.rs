@@ -224,3 +224,187 @@ fn a_bake_target_builds_the_image_a_service_runs() {
         none.stderr
     );
 }
+
+/// Where a service's mount puts it in the container: the part after the
+/// source of a short volume (`name:/data:ro` → `/data`), a long volume's
+/// `target`, a tmpfs's path without its options.
+fn mount_target(key: &str, entry: &serde_json::Value) -> Option<String> {
+    if let Some(t) = entry.get("target").and_then(|t| t.as_str()) {
+        return Some(t.to_string());
+    }
+    let s = entry.as_str()?;
+    let parts: Vec<&str> = s.split(':').collect();
+    Some(match (key, parts.as_slice()) {
+        ("tmpfs", [path, ..]) => path.to_string(),
+        (_, [target]) => target.to_string(),
+        (_, [_, target, ..]) => target.to_string(),
+        _ => return None,
+    })
+}
+
+/// What goes wrong when Compose merges `variant` on `base`
+/// (`docker compose -f base -f variant config`), for the keys harden adds:
+/// volumes and tmpfs merge by mount target, so a target both files mount
+/// is a mount one of them loses (or, across the two keys, one Docker
+/// refuses); cap_add, cap_drop and security_opt are unioned, so an entry
+/// in both was added twice; a scalar the variant sets overrides the base's
+/// (only the author's own, in `variant_before`, may).
+fn merge_problems(
+    base: &serde_json::Value,
+    variant: &serde_json::Value,
+    variant_before: &serde_json::Value,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    let Some(services) = variant["services"].as_object() else {
+        return out;
+    };
+    for (name, v) in services {
+        let b = &base["services"][name];
+        let list = |s: &serde_json::Value, key: &str| -> Vec<serde_json::Value> {
+            s[key].as_array().cloned().unwrap_or_default()
+        };
+        let mut merged_targets: Vec<String> = Vec::new();
+        for key in ["volumes", "tmpfs"] {
+            let base_targets: Vec<String> = list(b, key)
+                .iter()
+                .filter_map(|e| mount_target(key, e))
+                .collect();
+            for t in list(v, key).iter().filter_map(|e| mount_target(key, e)) {
+                if base_targets.contains(&t) {
+                    out.push(format!("{name}: {key} {t} in both files"));
+                }
+                merged_targets.push(t);
+            }
+            merged_targets.extend(base_targets);
+        }
+        let mut seen = std::collections::HashSet::new();
+        for t in &merged_targets {
+            if !seen.insert(t) {
+                out.push(format!("{name}: {t} mounted twice once merged"));
+            }
+        }
+        for key in ["cap_add", "cap_drop", "security_opt"] {
+            let base_items = list(b, key);
+            for item in list(v, key) {
+                if base_items.contains(&item) {
+                    out.push(format!("{name}: {key} {item} in both files"));
+                }
+            }
+        }
+        for key in ["read_only", "user", "privileged", "image"] {
+            let authored = !variant_before["services"][name][key].is_null();
+            if !v[key].is_null() && !b[key].is_null() && !authored {
+                out.push(format!(
+                    "{name}: the variant's {key} overrides the base's {}",
+                    b[key]
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// A variant beside its base (`docker-compose.prod.yml`) and one the
+/// project's Makefile runs with `-f` (`ops/docker-compose.backup.yml`) are
+/// hardened as base + variant merged: only what the merge still lacks (the
+/// data volume the variant's own setting calls for, and the directory for
+/// it in the Dockerfile), nothing the base already gets, and never a key
+/// that overrides the author's `read_only: ${APP_READONLY:-true}`,
+/// `user: ${APP_UID...}` or `cap_add`, in either file.
+#[test]
+fn a_variant_gets_only_what_base_and_variant_merged_lack() {
+    let (snap, files) = project(&fixtures().join("projects/variants"));
+    let (base_before, base) = &files["docker-compose.yml"];
+    let (prod_before, prod) = &files["docker-compose.prod.yml"];
+    let (backup_before, backup) = &files["ops/docker-compose.backup.yml"];
+    assert_eq!(
+        backup_before, backup,
+        "nothing is missing under -f base -f backup"
+    );
+    assert!(
+        prod.contains("      - app-exports:/srv/notes/exports\n"),
+        "{prod}"
+    );
+    assert!(
+        files["app/Dockerfile"]
+            .1
+            .contains("mkdir -p /srv/notes/exports"),
+        "{snap}"
+    );
+    // The author's explicit values stay, and nothing else sets those keys.
+    for line in [
+        "    read_only: ${APP_READONLY:-true}\n",
+        "    user: \"${APP_UID:-1000}:${APP_GID:-1000}\"\n",
+        "    cap_add:\n      - SYS_NICE\n",
+    ] {
+        assert!(base_before.contains(line) && base.contains(line), "{base}");
+    }
+    let app = base
+        .split("  app:\n")
+        .nth(1)
+        .unwrap()
+        .split("  db:\n")
+        .next()
+        .unwrap();
+    assert_eq!(app.matches("read_only:").count(), 1, "{base}");
+    assert_eq!(app.matches("user:").count(), 1, "{base}");
+    for text in [prod, backup] {
+        assert!(
+            !text.contains("read_only") && !text.contains("user:"),
+            "{text}"
+        );
+    }
+    for (before, after) in [(prod_before, prod), (backup_before, backup)] {
+        let problems = merge_problems(
+            &compose_data(base),
+            &compose_data(after),
+            &compose_data(before),
+        );
+        assert!(problems.is_empty(), "{problems:#?}\n{base}\n{after}");
+    }
+    snapshot("project_variants", &snap);
+
+    assert_same_findings_whatever_the_path(
+        "variants",
+        &[
+            "docker-compose.yml",
+            "docker-compose.prod.yml",
+            "app/Dockerfile",
+        ],
+    );
+    // The Makefile's variant has nothing to report, alone or not.
+    let dir = scratch();
+    let proj = dir.path().join("variants");
+    std::fs::create_dir_all(&proj).unwrap();
+    copy_tree(&fixtures().join("projects/variants"), &proj);
+    assert!(
+        findings(dir.path(), "variants/ops/docker-compose.backup.yml")
+            .get("variants/ops/docker-compose.backup.yml")
+            .is_none()
+    );
+}
+
+/// The merge check itself: a variant hardened as a project of its own
+/// (what harden did before) fails it.
+#[test]
+fn the_merge_check_finds_what_a_separately_hardened_variant_duplicates() {
+    let base = compose_data(
+        "services:\n  db:\n    image: postgres:16\n    read_only: ${RO}\n    cap_drop: [ALL]\n    tmpfs:\n      - /tmp:size=512m\n    volumes:\n      - db-data:/var/lib/postgresql/data\n",
+    );
+    let before = compose_data("services:\n  db:\n    restart: always\n");
+    let variant = compose_data(
+        "services:\n  db:\n    restart: always\n    read_only: true\n    cap_drop: [ALL]\n    tmpfs:\n      - /tmp\n    volumes:\n      - db-data-2:/var/lib/postgresql/data\n",
+    );
+    let problems = merge_problems(&base, &variant, &before);
+    assert_eq!(
+        problems,
+        [
+            "db: volumes /var/lib/postgresql/data in both files",
+            "db: tmpfs /tmp in both files",
+            "db: /var/lib/postgresql/data mounted twice once merged",
+            "db: /tmp mounted twice once merged",
+            "db: cap_drop \"ALL\" in both files",
+            "db: the variant's read_only overrides the base's \"${RO}\"",
+        ]
+    );
+}

@@ -171,12 +171,16 @@ pub type Member = (
 );
 
 /// Plan, analyze and fix the files of one group: compose files with their
-/// override files and the Dockerfiles their services build. Without a fix
+/// override files and the Dockerfiles their services build. A variant
+/// (`variants`: the files under it, and the variant, member positions) is
+/// analysed with its bases as hardened laid over it, so that it gets only
+/// what base + variant merged still lacks, and never a key the base sets. Without a fix
 /// (`check`), `part` gets a compose file's findings a few hundred at a
 /// time, each as a result with `more` set, before the file's own result.
 pub fn harden_group(
     members: Vec<Member>,
     chains: &[Vec<usize>],
+    variants: &[(Vec<usize>, usize)],
     refs: &[(PathBuf, &compose::tree::Document)],
     links: &crate::link::Links,
     config: &Config,
@@ -264,6 +268,59 @@ pub fn harden_group(
             _ => None,
         })
         .collect();
+    let built_in = |path: &Path, service: &str| -> Option<crate::plan::Built<'_>> {
+        let (df_path, context, target) = links.built_by(path, service)?;
+        Some(crate::plan::Built {
+            dockerfile: dockerfiles.get(df_path)?,
+            target: target.as_deref(),
+            context: context.as_path(),
+        })
+    };
+
+    // The bases of variants as hardened (each as it is when the fix does
+    // not change it or is refused).
+    let mut hardened: Vec<(usize, Option<Fixed>)> = Vec::new();
+    for b in variants.iter().flat_map(|(bases, _)| bases) {
+        if hardened.iter().any(|(h, _)| h == b) {
+            continue;
+        }
+        let Some(Ok((src, parsed @ Parsed::Compose(Some(doc))))) = members.get(*b).map(|m| &m.4)
+        else {
+            continue;
+        };
+        let path = &members[*b].1;
+        let built = |service: &str| built_in(path, service);
+        let (out, _) =
+            services::analyze(src, doc, &project(*b), &built, config, services::Mode::Fix);
+        hardened.push((*b, fix_text(src, parsed, &out, limits).ok().flatten()));
+    }
+    let under: Vec<(usize, Vec<(&compose::tree::Document, &str)>)> = variants
+        .iter()
+        .map(|(bases, v)| {
+            let docs = bases
+                .iter()
+                .filter_map(|b| {
+                    let fixed = hardened.iter().find(|(h, _)| h == b).and_then(|(_, f)| {
+                        match f.as_ref().map(|f| &f.parsed) {
+                            Some(Parsed::Compose(Some(d))) => Some(d),
+                            _ => None,
+                        }
+                    });
+                    let doc = fixed.or_else(|| doc_at(*b))?;
+                    Some((doc, members[*b].2.rsplit('/').next().unwrap_or("")))
+                })
+                .collect();
+            (*v, docs)
+        })
+        .collect();
+    let project = |m: usize| {
+        let mut p = project(m);
+        if let Some((_, docs)) = under.iter().find(|(v, _)| *v == m) {
+            p.overlays = docs;
+            p.bases = &[];
+        }
+        p
+    };
     // Compose files first: each service is planned and checked in one
     // pass, and only the plans of services that build one of the group's
     // Dockerfiles are kept, for that Dockerfile's rules.
@@ -275,14 +332,7 @@ pub fn harden_group(
             plans.push(None);
             continue;
         };
-        let built = |service: &str| -> Option<crate::plan::Built<'_>> {
-            let (df_path, context, target) = links.built_by(path, service)?;
-            Some(crate::plan::Built {
-                dockerfile: dockerfiles.get(df_path)?,
-                target: target.as_deref(),
-                context: context.as_path(),
-            })
-        };
+        let built = |service: &str| built_in(path, service);
         let mut spill = |findings: Vec<crate::finding::Finding>| {
             if let Some(part) = part {
                 part(
