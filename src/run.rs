@@ -262,12 +262,11 @@ fn run_stream<T: Send>(
             } else {
                 Some(&part as &dyn Fn(_, _))
             };
-            harden_group(
-                members, &chains, &variants, refs, links, config, &limits, fixes,
-            )
-            .into_iter()
-            .map(|(i, r)| (i, shown(i).then(|| prepare(r))))
-            .collect()
+            let layout = crate::engine::Layout { chains, variants };
+            harden_group(members, &layout, refs, links, config, &limits, fixes)
+                .into_iter()
+                .map(|(i, r)| (i, shown(i).then(|| prepare(r))))
+                .collect()
         },
         |r| {
             if let Some(r) = r {

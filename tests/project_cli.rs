@@ -377,11 +377,8 @@ fn a_variant_gets_only_what_base_and_variant_merged_lack() {
     let proj = dir.path().join("variants");
     std::fs::create_dir_all(&proj).unwrap();
     copy_tree(&fixtures().join("projects/variants"), &proj);
-    assert!(
-        findings(dir.path(), "variants/ops/docker-compose.backup.yml")
-            .get("variants/ops/docker-compose.backup.yml")
-            .is_none()
-    );
+    let backup = "variants/ops/docker-compose.backup.yml";
+    assert!(!findings(dir.path(), backup).contains_key(backup));
 }
 
 /// The merge check itself: a variant hardened as a project of its own
@@ -406,5 +403,60 @@ fn the_merge_check_finds_what_a_separately_hardened_variant_duplicates() {
             "db: cap_drop \"ALL\" in both files",
             "db: the variant's read_only overrides the base's \"${RO}\"",
         ]
+    );
+}
+
+/// A compose file tests run (`docker-compose.test.yml`) gets tmpfs mounts
+/// for its data paths, each with a note saying why, and no named data
+/// volume: the database's entrypoint prepares its tmpfs as root (its
+/// capabilities, no `user:`), and the Dockerfile gives the app's
+/// mountpoint the tmpfs's mode. The same services in a file of no test
+/// get named volumes.
+#[test]
+fn a_test_compose_file_keeps_its_data_on_tmpfs() {
+    let (snap, files) = project(&fixtures().join("projects/test-stack"));
+    let compose = &files["docker-compose.test.yml"].1;
+    for mount in [
+        "      - /srv/app/uploads:size=512m,mode=1777\n",
+        "      - /var/lib/postgresql/data:size=512m,mode=1777\n",
+        "      - /data:size=512m,mode=1777\n",
+    ] {
+        assert!(compose.contains(mount), "{compose}");
+    }
+    assert!(
+        !compose.contains("-data:") && !compose.contains("-uploads:"),
+        "{compose}"
+    );
+    assert!(!compose.contains("user:"), "{compose}");
+    assert_eq!(
+        snap.matches("a tmpfs, not a named volume, since tests or CI run this file")
+            .count(),
+        3,
+        "{snap}"
+    );
+    assert!(
+        files["Dockerfile"]
+            .1
+            .contains("chmod 1777 /srv/app/uploads"),
+        "{snap}"
+    );
+    snapshot("project_test_stack", &snap);
+
+    // Renamed to a file of no test, the same services keep their data.
+    let dir = scratch();
+    let proj = dir.path().join("stack");
+    std::fs::create_dir_all(&proj).unwrap();
+    copy_tree(&fixtures().join("projects/test-stack"), &proj);
+    std::fs::rename(
+        proj.join("docker-compose.test.yml"),
+        proj.join("docker-compose.yml"),
+    )
+    .unwrap();
+    let run = harden(dir.path(), &["fix", "--dry-run", "stack"]);
+    assert!(
+        run.stdout.contains("- db-data:/var/lib/postgresql/data")
+            && run.stdout.contains("- app-uploads:/srv/app/uploads"),
+        "{}",
+        run.stdout
     );
 }

@@ -7,6 +7,7 @@
 //! pass and the result re-parsed and verified before anything is written.
 
 pub mod dockerfiles;
+pub mod ephemeral;
 pub mod migrations;
 pub mod services;
 
@@ -170,23 +171,33 @@ pub type Member = (
     Result<(Arc<Source>, Parsed), FileError>,
 );
 
+/// How the compose files of a group combine, by member position.
+#[derive(Debug, Default)]
+pub struct Layout {
+    /// Projects of several files read together (an override pair, the
+    /// `-f` files), each in order.
+    pub chains: Vec<Vec<usize>>,
+    /// Variants: the files under each, in order, and the variant.
+    pub variants: Vec<(Vec<usize>, usize)>,
+}
+
 /// Plan, analyze and fix the files of one group: compose files with their
-/// override files and the Dockerfiles their services build. A variant
-/// (`variants`: the files under it, and the variant, member positions) is
+/// override files and the Dockerfiles their services build. A variant is
 /// analysed with its bases as hardened laid over it, so that it gets only
-/// what base + variant merged still lacks, and never a key the base sets. Without a fix
+/// what base + variant merged still lacks, and never a key the base sets.
+/// `layout` says how the group's compose files combine. Without a fix
 /// (`check`), `part` gets a compose file's findings a few hundred at a
 /// time, each as a result with `more` set, before the file's own result.
 pub fn harden_group(
     members: Vec<Member>,
-    chains: &[Vec<usize>],
-    variants: &[(Vec<usize>, usize)],
+    layout: &Layout,
     refs: &[(PathBuf, &compose::tree::Document)],
     links: &crate::link::Links,
     config: &Config,
     limits: &compose::tree::Limits,
     part: Option<&dyn Fn(usize, FileResult)>,
 ) -> Vec<(usize, FileResult)> {
+    let (chains, variants) = (&layout.chains, &layout.variants);
     let fixes = part.is_none();
     let doc_at = |m: usize| match members.get(m).map(|m| &m.4) {
         Some(Ok((_, Parsed::Compose(Some(doc))))) => Some(doc),
