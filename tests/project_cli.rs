@@ -4,8 +4,10 @@
 //! given.
 
 mod common;
+mod compose_merge;
 
 use common::*;
+use compose_merge::{merge, merge_problems};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -225,85 +227,6 @@ fn a_bake_target_builds_the_image_a_service_runs() {
     );
 }
 
-/// Where a service's mount puts it in the container: the part after the
-/// source of a short volume (`name:/data:ro` → `/data`), a long volume's
-/// `target`, a tmpfs's path without its options.
-fn mount_target(key: &str, entry: &serde_json::Value) -> Option<String> {
-    if let Some(t) = entry.get("target").and_then(|t| t.as_str()) {
-        return Some(t.to_string());
-    }
-    let s = entry.as_str()?;
-    let parts: Vec<&str> = s.split(':').collect();
-    Some(match (key, parts.as_slice()) {
-        ("tmpfs", [path, ..]) => path.to_string(),
-        (_, [target]) => target.to_string(),
-        (_, [_, target, ..]) => target.to_string(),
-        _ => return None,
-    })
-}
-
-/// What goes wrong when Compose merges `variant` on `base`
-/// (`docker compose -f base -f variant config`), for the keys harden adds:
-/// volumes and tmpfs merge by mount target, so a target both files mount
-/// is a mount one of them loses (or, across the two keys, one Docker
-/// refuses); cap_add, cap_drop and security_opt are unioned, so an entry
-/// in both was added twice; a scalar the variant sets overrides the base's
-/// (only the author's own, in `variant_before`, may).
-fn merge_problems(
-    base: &serde_json::Value,
-    variant: &serde_json::Value,
-    variant_before: &serde_json::Value,
-) -> Vec<String> {
-    let mut out = Vec::new();
-    let Some(services) = variant["services"].as_object() else {
-        return out;
-    };
-    for (name, v) in services {
-        let b = &base["services"][name];
-        let list = |s: &serde_json::Value, key: &str| -> Vec<serde_json::Value> {
-            s[key].as_array().cloned().unwrap_or_default()
-        };
-        let mut merged_targets: Vec<String> = Vec::new();
-        for key in ["volumes", "tmpfs"] {
-            let base_targets: Vec<String> = list(b, key)
-                .iter()
-                .filter_map(|e| mount_target(key, e))
-                .collect();
-            for t in list(v, key).iter().filter_map(|e| mount_target(key, e)) {
-                if base_targets.contains(&t) {
-                    out.push(format!("{name}: {key} {t} in both files"));
-                }
-                merged_targets.push(t);
-            }
-            merged_targets.extend(base_targets);
-        }
-        let mut seen = std::collections::HashSet::new();
-        for t in &merged_targets {
-            if !seen.insert(t) {
-                out.push(format!("{name}: {t} mounted twice once merged"));
-            }
-        }
-        for key in ["cap_add", "cap_drop", "security_opt"] {
-            let base_items = list(b, key);
-            for item in list(v, key) {
-                if base_items.contains(&item) {
-                    out.push(format!("{name}: {key} {item} in both files"));
-                }
-            }
-        }
-        for key in ["read_only", "user", "privileged", "image"] {
-            let authored = !variant_before["services"][name][key].is_null();
-            if !v[key].is_null() && !b[key].is_null() && !authored {
-                out.push(format!(
-                    "{name}: the variant's {key} overrides the base's {}",
-                    b[key]
-                ));
-            }
-        }
-    }
-    out
-}
-
 /// A variant beside its base (`docker-compose.prod.yml`) and one the
 /// project's Makefile runs with `-f` (`ops/docker-compose.backup.yml`) are
 /// hardened as base + variant merged: only what the merge still lacks (the
@@ -458,5 +381,30 @@ fn a_test_compose_file_keeps_its_data_on_tmpfs() {
             && run.stdout.contains("- app-uploads:/srv/app/uploads"),
         "{}",
         run.stdout
+    );
+}
+
+/// The merge the variant tests check with, on the keys harden adds.
+#[test]
+fn compose_merge_rules() {
+    let base = compose_data(
+        "services:\n  db:\n    image: postgres:16\n    read_only: ${RO}\n    cap_drop: [ALL]\n    command: [postgres, -c, fsync=off]\n    volumes:\n      - db-data:/var/lib/postgresql/data\n      - ./init:/docker-entrypoint-initdb.d:ro\n",
+    );
+    let over = compose_data(
+        "services:\n  db:\n    read_only: true\n    cap_drop: [ALL]\n    cap_add: [CHOWN]\n    command: [postgres]\n    volumes:\n      - type: volume\n        source: other\n        target: /var/lib/postgresql/data\n",
+    );
+    let merged = merge(&base, &over);
+    let db = &merged["services"]["db"];
+    assert_eq!(db["image"], "postgres:16");
+    assert_eq!(db["read_only"], true);
+    assert_eq!(db["cap_drop"], serde_json::json!(["ALL"]));
+    assert_eq!(db["cap_add"], serde_json::json!(["CHOWN"]));
+    assert_eq!(db["command"], serde_json::json!(["postgres"]));
+    assert_eq!(
+        db["volumes"],
+        serde_json::json!([
+            "./init:/docker-entrypoint-initdb.d:ro",
+            {"type": "volume", "source": "other", "target": "/var/lib/postgresql/data"}
+        ])
     );
 }

@@ -11,7 +11,7 @@ use std::path::Path;
 
 /// The words in a compose file's name, or the names of its folder and
 /// the folder above, that say tests or CI run it.
-const TEST_WORDS: &[&str] = &["test", "tests", "ci", "e2e"];
+const TEST_WORDS: &[&str] = &["test", "tests", "ci"];
 
 /// Whether tests or CI run the compose file at `path`: a word of its name
 /// (split at `.`, `-` and `_`, the extension left out) or the name of its
@@ -109,7 +109,7 @@ mod tests {
         for p in [
             "docker-compose.test.yml",
             "compose.ci.yaml",
-            "app/docker-compose-e2e.yml",
+            "app/docker-compose-test.yml",
             "tests/compose.yaml",
             "test/integration/docker-compose.yml",
             "ci/docker-compose.yml",
@@ -122,6 +122,7 @@ mod tests {
             "docker-compose.testing-tools.yml",
             "tests/fixtures/projects/shop/compose.yaml",
             "contest/compose.yaml",
+            "examples/e2e/web/compose.yaml",
         ] {
             assert!(!is_test_file(Path::new(p)), "{p}");
         }
