@@ -176,7 +176,9 @@ impl Links {
             let image = svc
                 .effective("image")
                 .and_then(|(n, _)| n.as_str())
-                .filter(|i| !i.contains("${") && !i.trim().is_empty())
+                // A tag chosen at run time (`app:${TAG:-latest}`) still
+                // names the repository.
+                .filter(|i| !repository(i).contains('$') && !i.trim().is_empty())
                 .map(str::to_string);
             out.push(Builds {
                 image,
@@ -310,8 +312,8 @@ impl Links {
         service::services(doc)
             .filter(|svc| svc.effective("build").is_none())
             .filter_map(|svc| svc.effective("image").and_then(|(n, _)| n.as_str()))
-            .filter(|i| !i.contains("${"))
             .map(repository)
+            .filter(|r| !r.contains('$'))
             .filter(|r| !self.by_image.contains_key(r))
             .collect()
     }
@@ -480,9 +482,12 @@ impl Links {
 /// the repository: `docker.io/library/app:1` and `app` are one image.
 pub fn repository(image: &str) -> String {
     let name = image.trim().split('@').next().unwrap_or_default();
-    let name = match name.rsplit_once(':') {
-        Some((n, tag)) if !tag.contains('/') => n,
-        _ => name,
+    // The tag starts at the first `:` of the last path part (a registry's
+    // port comes before a `/`).
+    let last = name.rfind('/').map_or(0, |i| i + 1);
+    let name = match name[last..].find(':') {
+        Some(c) => &name[..last + c],
+        None => name,
     };
     let name = name.strip_prefix("docker.io/").unwrap_or(name);
     let name = name.strip_prefix("library/").unwrap_or(name);
@@ -526,5 +531,25 @@ fn build_args(doc: &Document, build: &crate::compose::tree::Node) -> Vec<(String
             })
             .collect(),
         _ => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{image_base_name, repository};
+
+    #[test]
+    fn image_names() {
+        assert_eq!(repository("docker.io/library/App:1.2"), "app");
+        assert_eq!(
+            repository("registry:5000/org/app:${TAG:-latest}"),
+            "registry:5000/org/app"
+        );
+        assert_eq!(repository("org/app@sha256:abcd"), "org/app");
+        assert_eq!(
+            image_base_name("ghcr.io/acme/storefront:1.4").as_deref(),
+            Some("storefront")
+        );
+        assert_eq!(image_base_name("registry:5000/app").as_deref(), Some("app"));
     }
 }
