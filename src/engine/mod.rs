@@ -369,7 +369,16 @@ pub fn harden_group(
         } else {
             services::Mode::Check { spill: &mut spill }
         };
-        let (out, kept) = services::analyze(src, doc, &project(m), &built, config, mode);
+        let (mut out, kept) = services::analyze(src, doc, &project(m), &built, config, mode);
+        if fixes {
+            explain_project(
+                &mut out,
+                doc,
+                path,
+                links,
+                under.iter().find(|(v, _)| *v == m),
+            );
+        }
         outputs.push(out);
         plans.push(Some(kept));
     }
@@ -492,6 +501,47 @@ pub fn harden_group(
             (i, result)
         })
         .collect()
+}
+
+/// Notes on what the project around a compose file changed in how it was
+/// hardened: a variant hardened on its bases, and services that run an
+/// image a Dockerfile of the project builds without building it.
+fn explain_project(
+    out: &mut Output,
+    doc: &compose::tree::Document,
+    path: &Path,
+    links: &crate::link::Links,
+    variant: Option<&(usize, Vec<(&compose::tree::Document, &str)>)>,
+) {
+    if let Some((_, bases)) = variant {
+        let names: Vec<String> = bases.iter().map(|(_, n)| format!("`{n}`")).collect();
+        out.info(
+            "whole file",
+            "",
+            format!(
+                "a variant of {}, which defines every service it has: hardened as Compose merges them (the base first, then this file), it gets only what the merge still lacks and no key the base sets",
+                names.join(" and ")
+            ),
+        );
+    }
+    for svc in compose::service::services(doc) {
+        if svc.effective("build").is_some() {
+            continue;
+        }
+        let Some((dockerfile, _, _)) = links.built_by(path, svc.name) else {
+            continue;
+        };
+        let from = crate::paths::display_path(dockerfile);
+        let what = match svc.effective("image").and_then(|(n, _)| n.as_str()) {
+            Some(image) => format!("runs `{image}`, which `{from}` builds here"),
+            None => format!("runs what `{from}` builds for it in the base file"),
+        };
+        out.info(
+            &format!("service {}", svc.name),
+            "",
+            format!("{what}: planned from that Dockerfile (its user, volumes and entrypoint)"),
+        );
+    }
 }
 
 /// The migrations of compose member `m` (`before` as parsed, `after` as
