@@ -1,5 +1,6 @@
 //! harden: rewrite Dockerfiles and Compose files to a hardening baseline.
 
+pub mod bake;
 pub mod baseimage;
 pub mod canary;
 pub mod caps;

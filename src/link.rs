@@ -11,10 +11,10 @@ use std::path::{Path, PathBuf};
 /// The default UID for a created user.
 pub const DEFAULT_UID: u32 = crate::config::DEFAULT_UID;
 
+/// One service that builds a Dockerfile.
 #[derive(Debug, Clone)]
 struct Link {
-    /// The service whose plan the Dockerfile follows (the first that builds
-    /// it), and its compose file, canonical.
+    /// The service, and its compose file, canonical.
     service: String,
     compose: PathBuf,
     /// The service's build context, canonical.
@@ -23,15 +23,36 @@ struct Link {
     target: Option<String>,
     /// `build.args`.
     args: Vec<(String, String)>,
+    /// `image:`, the name the built image is tagged with.
+    image: Option<String>,
+    /// A bake target (`service` is its name), not a compose service.
+    bake: bool,
+}
+
+/// A stage some service of the project runs, and the service whose plan
+/// it follows: of the services that build it, the first by compose file
+/// and name, so the choice does not depend on the order files are read.
+#[derive(Debug, Clone)]
+pub struct StageUse {
+    /// `build.target`, lowercase; `None`: the last stage.
+    pub target: Option<String>,
+    /// The owning service's compose file (canonical) and name.
+    pub compose: PathBuf,
+    pub service: String,
 }
 
 #[derive(Debug, Default)]
 pub struct Links {
-    /// Keyed by the Dockerfile's canonical path.
-    by_dockerfile: BTreeMap<PathBuf, Link>,
+    /// Keyed by the Dockerfile's canonical path: every service that builds
+    /// it, sorted by compose file and service name.
+    by_dockerfile: BTreeMap<PathBuf, Vec<Link>>,
     /// (compose file, service) → (Dockerfile, build context, target stage),
     /// paths canonical.
     by_service: BTreeMap<(PathBuf, String), BuiltBy>,
+    /// Images built here (`build` + `image`, bake targets' `tags`), by
+    /// repository ([`repository`]): the Dockerfile that builds each, and
+    /// the builder's compose file and name (the first of them by order).
+    by_image: BTreeMap<String, (PathBuf, String, BuiltBy)>,
     /// Dockerfiles as the compose file names them (not canonical), in order.
     found: Vec<PathBuf>,
     /// The file names of the linked Dockerfiles, for a check without a
@@ -58,6 +79,28 @@ pub struct Builds {
     context: PathBuf,
     target: Option<String>,
     args: Vec<(String, String)>,
+    image: Option<String>,
+    /// A bake target, not a compose service.
+    bake: bool,
+    /// A bake target's other tags.
+    tags: Vec<String>,
+}
+
+impl Builds {
+    /// The Dockerfile built, canonical.
+    pub fn dockerfile(&self) -> &Path {
+        &self.dockerfile
+    }
+
+    /// The Dockerfile as the compose file names it.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The image it is tagged with, by [`repository`].
+    pub fn repository(&self) -> Option<String> {
+        self.image.as_deref().map(repository)
+    }
 }
 
 impl Links {
@@ -130,7 +173,17 @@ impl Links {
             if !path.is_file() {
                 continue;
             }
+            let image = svc
+                .effective("image")
+                .and_then(|(n, _)| n.as_str())
+                // A tag chosen at run time (`app:${TAG:-latest}`) still
+                // names the repository.
+                .filter(|i| !repository(i).contains('$') && !i.trim().is_empty())
+                .map(str::to_string);
             out.push(Builds {
+                image,
+                bake: false,
+                tags: Vec::new(),
                 service: svc.name.to_string(),
                 dockerfile: self.canonical(&path),
                 path,
@@ -142,8 +195,8 @@ impl Links {
         out
     }
 
-    /// Record what [`Self::scan`] found in a compose file; the first service
-    /// that builds a Dockerfile is the one it follows.
+    /// Record what [`Self::scan`] found in a compose file. Which service a
+    /// Dockerfile follows does not depend on the order of the calls.
     pub fn add(&mut self, compose_path: &Path, builds: Vec<Builds>) {
         if builds.is_empty() {
             return;
@@ -159,18 +212,143 @@ impl Links {
                     self.names.insert(n.to_os_string());
                 }
                 self.found.push(normalize(&b.path));
-                self.by_dockerfile.insert(
-                    b.dockerfile,
-                    Link {
-                        service: b.service,
-                        compose: compose.clone(),
-                        context: b.context,
-                        target: b.target,
-                        args: b.args,
-                    },
-                );
+            }
+            for key in b.image.iter().chain(&b.tags).map(|i| repository(i)) {
+                let builder = (compose.clone(), b.service.clone());
+                let built = (b.dockerfile.clone(), b.context.clone(), b.target.clone());
+                match self.by_image.get(&key) {
+                    Some((c, s, _)) if (c, s) <= (&builder.0, &builder.1) => {}
+                    _ => {
+                        self.by_image.insert(key, (builder.0, builder.1, built));
+                    }
+                }
+            }
+            let links = self.by_dockerfile.entry(b.dockerfile).or_default();
+            let link = Link {
+                service: b.service,
+                compose: compose.clone(),
+                context: b.context,
+                target: b.target,
+                args: b.args,
+                image: b.image,
+                bake: b.bake,
+            };
+            // The same service read twice (a file walked and named): once.
+            if links
+                .iter()
+                .any(|l| l.compose == link.compose && l.service == link.service)
+            {
+                continue;
+            }
+            let at = links
+                .iter()
+                .position(|l| (&l.compose, &l.service) > (&link.compose, &link.service))
+                .unwrap_or(links.len());
+            links.insert(at, link);
+        }
+    }
+
+    /// Services of a compose file that run by name (`image:`, no `build:`)
+    /// an image another service or a bake target of the project builds:
+    /// each is linked to that Dockerfile as if it built it, so its plan
+    /// knows the image's user, entrypoint and directories. Called once every
+    /// builder is [`Self::add`]ed.
+    pub fn add_runs(&mut self, compose_path: &Path, doc: &Document) {
+        if self.by_image.is_empty() {
+            return;
+        }
+        let compose = self.canonical(compose_path);
+        for svc in service::services(doc) {
+            if svc.effective("build").is_some() {
+                continue;
+            }
+            let Some(image) = svc.effective("image").and_then(|(n, _)| n.as_str()) else {
+                continue;
+            };
+            let Some((_, _, built)) = self.by_image.get(&repository(image)) else {
+                continue;
+            };
+            self.by_service
+                .entry((compose.clone(), svc.name.to_string()))
+                .or_insert_with(|| built.clone());
+        }
+    }
+
+    /// A variant's services build what the same services of its base build,
+    /// unless the variant says otherwise (a `build:` of its own is already
+    /// recorded; `image:` alone, run by name, is [`Self::add_runs`]'s).
+    pub fn inherit(&mut self, variant: &Path, base: &Path, doc: &Document) {
+        let (variant, base) = (self.canonical(variant), self.canonical(base));
+        for svc in service::services(doc) {
+            if svc.effective("image").is_some() {
+                continue;
+            }
+            let key = (variant.clone(), svc.name.to_string());
+            if self.by_service.contains_key(&key) {
+                continue;
+            }
+            if let Some(built) = self.by_service.get(&(base.clone(), key.1.clone())) {
+                let built = built.clone();
+                self.by_service.insert(key, built);
             }
         }
+    }
+
+    /// Every service that runs a stage of the Dockerfile at `path` (builds
+    /// it, or runs the image it builds by name): compose file (canonical),
+    /// service, and the stage (`None`: the last), in order.
+    pub fn services_of(&self, path: &Path) -> Vec<(&Path, &str, Option<&str>)> {
+        let df = self.canonical(path);
+        self.by_service
+            .iter()
+            .filter(|(_, (d, _, _))| *d == df)
+            .map(|((c, s), (_, _, t))| (c.as_path(), s.as_str(), t.as_deref()))
+            .collect()
+    }
+
+    /// The images (by [`repository`]) that services of a compose file run
+    /// by name, with no `build:`, and that no builder read so far builds.
+    pub fn unbuilt_runs(&self, doc: &Document) -> Vec<String> {
+        service::services(doc)
+            .filter(|svc| svc.effective("build").is_none())
+            .filter_map(|svc| svc.effective("image").and_then(|(n, _)| n.as_str()))
+            .map(repository)
+            .filter(|r| !r.contains('$'))
+            .filter(|r| !self.by_image.contains_key(r))
+            .collect()
+    }
+
+    /// The image built here that a service runs by name: the builder's
+    /// compose file (canonical) and name, for the notes.
+    pub fn builder_of(&self, image: &str) -> Option<(&Path, &str)> {
+        self.by_image
+            .get(&repository(image))
+            .map(|(c, s, _)| (c.as_path(), s.as_str()))
+    }
+
+    /// The targets of a bake file that build a local Dockerfile, as
+    /// [`Self::scan`] gives a compose file's services; each is tagged with
+    /// its first tag.
+    pub fn scan_bake(&self, bake_path: &Path, targets: &[crate::bake::Target]) -> Vec<Builds> {
+        let dir = bake_path.parent().unwrap_or(Path::new(""));
+        targets
+            .iter()
+            .filter(|t| !t.context.contains("://") && !t.context.starts_with("git@"))
+            .filter_map(|t| {
+                let path = dir.join(&t.context).join(&t.dockerfile);
+                path.is_file().then(|| Builds {
+                    service: t.name.clone(),
+                    dockerfile: self.canonical(&path),
+                    path,
+                    context: self.canonical(&dir.join(&t.context)),
+                    target: t.stage.clone(),
+                    args: Vec::new(),
+                    image: t.tags.first().cloned(),
+                    bake: true,
+                    tags: t.tags.iter().skip(1).cloned().collect(),
+                })
+            })
+            .collect()
     }
 
     /// Record every service of a compose file that builds a local Dockerfile.
@@ -195,11 +373,40 @@ impl Links {
             .collect()
     }
 
-    /// The compose file (canonical) and service whose plan the Dockerfile
-    /// at `path` follows.
-    pub fn owner(&self, path: &Path) -> Option<(&Path, &str)> {
-        let link = self.by_dockerfile.get(&self.canonical(path))?;
-        Some((link.compose.as_path(), link.service.as_str()))
+    /// Every stage the project's services run from the Dockerfile at
+    /// `path`, each once, with the service it follows; empty when no
+    /// service builds it (then its last stage is the one it runs).
+    pub fn stages(&self, path: &Path) -> Vec<StageUse> {
+        let mut out: Vec<StageUse> = Vec::new();
+        for l in self
+            .by_dockerfile
+            .get(&self.canonical(path))
+            .into_iter()
+            .flatten()
+        {
+            if !out.iter().any(|u| u.target == l.target) {
+                out.push(StageUse {
+                    target: l.target.clone(),
+                    compose: l.compose.clone(),
+                    service: l.service.clone(),
+                });
+            }
+        }
+        out
+    }
+
+    /// What a user created for the Dockerfile at `path` is named after,
+    /// the same whichever compose file was read first: the one service
+    /// that builds it; of several services, the image they build (`image:`,
+    /// its last path part without tag), else none (the folder).
+    fn user_name_hint(links: &[Link]) -> Option<String> {
+        let first = links.first()?;
+        if !first.bake && links.iter().all(|l| l.service == first.service) {
+            return Some(first.service.clone());
+        }
+        links
+            .iter()
+            .find_map(|l| l.image.as_deref().and_then(image_base_name))
     }
 
     /// Whether some compose service builds the Dockerfile at `path`. The
@@ -232,7 +439,23 @@ impl Links {
     /// the build context, target and arguments. The plan of that service
     /// adds the rest ([`crate::engine`]).
     pub fn hints_for(&self, path: &Path) -> Hints {
-        let link = self.by_dockerfile.get(&self.canonical(path));
+        self.hints_for_stage(path, None)
+    }
+
+    /// [`Self::hints_for`] the stage a [`StageUse`] names: its target, and
+    /// the context and arguments of the service that builds it.
+    pub fn hints_for_stage(&self, path: &Path, stage: Option<&StageUse>) -> Hints {
+        let links = self
+            .by_dockerfile
+            .get(&self.canonical(path))
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        let link = match stage {
+            Some(u) => links
+                .iter()
+                .find(|l| l.compose == u.compose && l.service == u.service),
+            None => links.first(),
+        };
         let folder = self
             .canonical(path)
             .parent()
@@ -240,6 +463,8 @@ impl Links {
             .map(|n| n.to_string_lossy().into_owned());
         Hints {
             service: link.map(|l| l.service.clone()),
+            name: Self::user_name_hint(links)
+                .or_else(|| folder.clone().filter(|_| !links.is_empty())),
             folder,
             uid: DEFAULT_UID,
             home: None,
@@ -251,6 +476,31 @@ impl Links {
             ..Hints::default()
         }
     }
+}
+
+/// An image reference without its tag or digest, as the registry names
+/// the repository: `docker.io/library/app:1` and `app` are one image.
+pub fn repository(image: &str) -> String {
+    let name = image.trim().split('@').next().unwrap_or_default();
+    // The tag starts at the first `:` of the last path part (a registry's
+    // port comes before a `/`).
+    let last = name.rfind('/').map_or(0, |i| i + 1);
+    let name = match name[last..].find(':') {
+        Some(c) => &name[..last + c],
+        None => name,
+    };
+    let name = name.strip_prefix("docker.io/").unwrap_or(name);
+    let name = name.strip_prefix("library/").unwrap_or(name);
+    name.to_ascii_lowercase()
+}
+
+/// The last path part of an image name without its tag or digest:
+/// `ghcr.io/org/app:1.2` → `app`.
+pub fn image_base_name(image: &str) -> Option<String> {
+    let name = image.split('@').next()?;
+    let last = name.rsplit('/').next()?;
+    let last = last.split(':').next()?;
+    Some(last.to_string()).filter(|n| !n.is_empty())
 }
 
 /// `build.args` as (name, value) pairs, mapping or `NAME=value` list; an
@@ -281,5 +531,25 @@ fn build_args(doc: &Document, build: &crate::compose::tree::Node) -> Vec<(String
             })
             .collect(),
         _ => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{image_base_name, repository};
+
+    #[test]
+    fn image_names() {
+        assert_eq!(repository("docker.io/library/App:1.2"), "app");
+        assert_eq!(
+            repository("registry:5000/org/app:${TAG:-latest}"),
+            "registry:5000/org/app"
+        );
+        assert_eq!(repository("org/app@sha256:abcd"), "org/app");
+        assert_eq!(
+            image_base_name("ghcr.io/acme/storefront:1.4").as_deref(),
+            Some("storefront")
+        );
+        assert_eq!(image_base_name("registry:5000/app").as_deref(), Some("app"));
     }
 }

@@ -117,3 +117,274 @@ pub fn override_pairs_of(files: &[(&Path, Option<Kind>)]) -> Vec<(usize, usize)>
     }
     out
 }
+
+/// The folder whose compose files may build the Dockerfile at `path`
+/// (canonical), so that a Dockerfile given alone is hardened for the
+/// stages its project runs: the repository's root (the nearest folder
+/// with `.git`), else the folder of the nearest harden.toml, else the
+/// working directory when the file is under it, else the file's folder.
+pub fn root_of(path: &Path, cwd: &Path) -> PathBuf {
+    let folder = path.parent().unwrap_or(Path::new("/"));
+    if let Some(repo) = folder
+        .ancestors()
+        .find(|d| std::fs::symlink_metadata(d.join(".git")).is_ok())
+    {
+        return repo.to_path_buf();
+    }
+    if let Some(config) = crate::config::find(folder) {
+        if let Some(dir) = config.parent() {
+            return dir.to_path_buf();
+        }
+    }
+    if folder.starts_with(cwd) {
+        return cwd.to_path_buf();
+    }
+    folder.to_path_buf()
+}
+
+/// The file names Compose reads by default: a project's base file.
+pub const BASE_NAMES: &[&str] = &[
+    "compose.yaml",
+    "compose.yml",
+    "docker-compose.yml",
+    "docker-compose.yaml",
+];
+
+/// A compose file of the run, for [`variants`]: its path, and the names
+/// of its services (`None` when it did not parse).
+pub type ComposeFile<'a> = (&'a Path, Option<Vec<String>>);
+
+/// Variants: compose files used on top of a base (`-f base -f variant`)
+/// whose every service the base defines, so that the base is also run
+/// alone. Each is (the files under it, in order; the variant). A variant
+/// is the file beside a base file (`docker-compose.prod.yml` beside
+/// `docker-compose.yml`), or a later file of a `-f` chain the project's
+/// scripts run (`chains`, indices into `files`). Files already in a
+/// project of several files (`taken`: override pairs, the run's `-f`
+/// files) are left as they are.
+pub fn variants(
+    files: &[ComposeFile],
+    chains: &[Vec<usize>],
+    taken: &[usize],
+) -> Vec<(Vec<usize>, usize)> {
+    let services_in = |bases: &[usize], v: usize| -> bool {
+        let Some(own) = files.get(v).and_then(|f| f.1.as_ref()) else {
+            return false;
+        };
+        !own.is_empty()
+            && own.iter().all(|s| {
+                bases.iter().any(|&b| {
+                    files
+                        .get(b)
+                        .and_then(|f| f.1.as_ref())
+                        .is_some_and(|names| names.contains(s))
+                })
+            })
+    };
+    let mut out: Vec<(Vec<usize>, usize)> = Vec::new();
+    for chain in chains {
+        for (k, &v) in chain.iter().enumerate().skip(1) {
+            let bases = &chain[..k];
+            if !taken.contains(&v) && !out.iter().any(|(_, o)| *o == v) && services_in(bases, v) {
+                out.push((bases.to_vec(), v));
+            }
+        }
+    }
+    let name = |p: &Path| {
+        p.file_name()
+            .map(|n| n.to_string_lossy().to_ascii_lowercase())
+            .unwrap_or_default()
+    };
+    for (v, (vp, _)) in files.iter().enumerate() {
+        if taken.contains(&v)
+            || out.iter().any(|(bases, o)| *o == v || bases.contains(&v))
+            || BASE_NAMES.contains(&name(vp).as_str())
+        {
+            continue;
+        }
+        // The base beside it, by Compose's order of default names.
+        let base = BASE_NAMES.iter().find_map(|n| {
+            files
+                .iter()
+                .position(|(bp, _)| bp.parent() == vp.parent() && name(bp) == *n)
+        });
+        if let Some(b) = base.filter(|&b| services_in(&[b], v)) {
+            out.push((vec![b], v));
+        }
+    }
+    out
+}
+
+/// The `-f` chains a project's own scripts run, as written there:
+/// `docker compose -f a.yml -f b.yml up` (or `docker-compose`,
+/// `podman-compose`, `--file`), with the names as written, from the
+/// Makefiles and shell scripts in `dir` and its `scripts/` and `bin/`
+/// folders. Names with a variable in them are left out.
+pub fn script_chains(dir: &Path, max_size: u64) -> Vec<(PathBuf, Vec<String>)> {
+    let mut out = Vec::new();
+    let mut files: Vec<PathBuf> = Vec::new();
+    for folder in [dir.to_path_buf(), dir.join("scripts"), dir.join("bin")] {
+        let Ok(entries) = std::fs::read_dir(&folder) else {
+            continue;
+        };
+        for e in entries.filter_map(Result::ok) {
+            let n = e.file_name().to_string_lossy().to_ascii_lowercase();
+            let script = n == "makefile"
+                || n == "gnumakefile"
+                || n.ends_with(".mk")
+                || n.ends_with(".sh")
+                || n.ends_with(".bash");
+            if script && e.file_type().is_ok_and(|t| t.is_file()) {
+                files.push(e.path());
+            }
+        }
+    }
+    files.sort();
+    for f in files {
+        let Ok(text) = crate::paths::read_text(&f, max_size) else {
+            continue;
+        };
+        for chain in compose_file_chains(&text) {
+            out.push((f.clone(), chain));
+        }
+    }
+    out
+}
+
+/// The `-f` chains of the scripts in the folders from each compose file's
+/// (canonical) up to its project root ([`root_of`]), as paths (joined to
+/// the script's folder, not resolved), each chain once.
+pub fn script_chains_around(composes: &[PathBuf], cwd: &Path, max_size: u64) -> Vec<Vec<PathBuf>> {
+    let mut folders: std::collections::BTreeSet<PathBuf> = std::collections::BTreeSet::new();
+    for c in composes {
+        let root = root_of(c, cwd);
+        for dir in c.ancestors().skip(1) {
+            folders.insert(dir.to_path_buf());
+            if dir == root || !dir.starts_with(&root) {
+                break;
+            }
+        }
+    }
+    let mut out: Vec<Vec<PathBuf>> = Vec::new();
+    for folder in folders {
+        for (file, names) in script_chains(&folder, max_size) {
+            let dir = file.parent().unwrap_or(Path::new(""));
+            let chain: Vec<PathBuf> = names
+                .iter()
+                .map(|n| crate::paths::normalize(&dir.join(n)))
+                .collect();
+            if !out.contains(&chain) {
+                out.push(chain);
+            }
+        }
+    }
+    out
+}
+
+/// Every compose command in a script's text with two or more `-f` files.
+fn compose_file_chains(text: &str) -> Vec<Vec<String>> {
+    let mut out = Vec::new();
+    // Lines joined where they continue with a backslash.
+    let joined = text.replace("\\\r\n", " ").replace("\\\n", " ");
+    for line in joined.lines() {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let mut i = 0;
+        while i < words.len() {
+            let w = words[i].trim_start_matches(['(', '`', '@', '-']);
+            let compose = match w {
+                "docker-compose" | "podman-compose" => Some(i + 1),
+                "docker" | "podman" if words.get(i + 1) == Some(&"compose") => Some(i + 2),
+                _ => None,
+            };
+            let Some(mut j) = compose else {
+                i += 1;
+                continue;
+            };
+            let mut chain = Vec::new();
+            let mut plain = true;
+            while j < words.len() {
+                let word = words[j];
+                if matches!(word, "&&" | "||" | ";" | "|") || word.ends_with(';') {
+                    break;
+                }
+                let file = match word {
+                    "-f" | "--file" => {
+                        j += 1;
+                        words.get(j).copied()
+                    }
+                    // Compose's own options that take a value.
+                    "-p"
+                    | "--project-name"
+                    | "--profile"
+                    | "--env-file"
+                    | "--project-directory"
+                    | "--ansi"
+                    | "--parallel"
+                    | "--progress" => {
+                        j += 2;
+                        continue;
+                    }
+                    // The subcommand: what follows is its own.
+                    w if !w.starts_with('-') => break,
+                    _ => word.strip_prefix("--file="),
+                };
+                if let Some(f) = file {
+                    let f = f.trim_matches(['"', '\'']);
+                    if f.contains('$') || f.is_empty() {
+                        plain = false;
+                    }
+                    chain.push(f.to_string());
+                }
+                j += 1;
+            }
+            if plain && chain.len() > 1 {
+                out.push(chain);
+            }
+            i = j.max(i + 1);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compose_chains_in_scripts() {
+        let make = "up-prod:\n\tdocker compose -f docker-compose.yml \\\n\t  -f docker-compose.prod.yml up -d\n\
+                    dev:\n\tdocker-compose --file=compose.yaml up\n\
+                    ci:\n\t@docker compose -f \"compose.yaml\" --file compose.ci.yml run --rm -f x tests && docker compose down\n\
+                    env:\n\tdocker compose -f compose.yaml -f compose.$(ENV).yml up\n";
+        assert_eq!(
+            compose_file_chains(make),
+            vec![
+                vec!["docker-compose.yml", "docker-compose.prod.yml"],
+                vec!["compose.yaml", "compose.ci.yml"],
+            ]
+        );
+    }
+
+    #[test]
+    fn a_variant_has_only_services_of_its_base() {
+        let p = |s: &'static str| Path::new(s);
+        let names = |v: &[&str]| Some(v.iter().map(|s| s.to_string()).collect());
+        let files: Vec<ComposeFile> = vec![
+            (p("app/docker-compose.yml"), names(&["web", "db"])),
+            (p("app/docker-compose.prod.yml"), names(&["web"])),
+            (
+                p("app/docker-compose.tools.yml"),
+                names(&["web", "genkeys"]),
+            ),
+            (p("other/docker-compose.prod.yml"), names(&["web"])),
+            (p("app/compose.ci.yml"), names(&["db"])),
+        ];
+        assert_eq!(variants(&files, &[], &[]), vec![(vec![0], 1), (vec![0], 4)]);
+        assert_eq!(
+            variants(&files, &[vec![0, 4]], &[]),
+            vec![(vec![0], 4), (vec![0], 1)]
+        );
+        // A base in a project of its own still has variants.
+        assert_eq!(variants(&files, &[], &[0, 1]), vec![(vec![0], 4)]);
+    }
+}

@@ -158,10 +158,21 @@ fn run_stream<T: Send>(
             }
         }
     }
+    read_bake_files(common, &slots, &mut links);
     let listed: Vec<PathBuf> = slots.iter().map(|l| l.0.clone()).collect();
     for extra in links.unlisted(&listed) {
         let display = display_path(&extra);
         slots.push((extra, display, Some(Kind::Dockerfile), Pre::Later));
+    }
+
+    let context = project_context(common, &mut slots, &mut links, &load);
+    // Services that run an image built here, once every builder is known.
+    for (path, _, _, pre) in &slots {
+        if let Pre::Parsed(done) = pre {
+            if let (_, Parsed::Compose(Some(doc))) = &**done {
+                links.add_runs(path, doc);
+            }
+        }
     }
 
     let mut chains: Vec<Vec<usize>> = Vec::new();
@@ -177,6 +188,17 @@ fn run_stream<T: Send>(
     for c in &chains {
         edges.extend(c.windows(2).map(|w| (w[0], w[1])));
     }
+    let variants = find_variants(common, &slots, &chains, &links);
+    for (bases, v) in &variants {
+        edges.extend(bases.iter().map(|b| (*b, *v)));
+        if let Pre::Parsed(done) = &slots[*v].3 {
+            if let (_, Parsed::Compose(Some(doc))) = &**done {
+                for b in bases.iter().rev() {
+                    links.inherit(&slots[*v].0, &slots[*b].0, doc);
+                }
+            }
+        }
+    }
     let files: Vec<(&Path, Option<Kind>, bool)> = slots
         .iter()
         .map(|s| {
@@ -190,7 +212,7 @@ fn run_stream<T: Send>(
     let total = slots.len();
     let refs: Vec<(PathBuf, &compose::tree::Document)> =
         refs.iter().map(|(p, d)| (p.clone(), d)).collect();
-    let (refs, chains) = (&refs, &chains);
+    let (refs, chains, context, variants) = (&refs, &chains, &context, &variants);
     let cells: Vec<std::sync::Mutex<Option<Slot>>> = slots
         .into_iter()
         .map(|s| std::sync::Mutex::new(Some(s)))
@@ -222,20 +244,282 @@ fn run_stream<T: Send>(
                         .collect()
                 })
                 .collect();
-            let part = |i: usize, r: FileResult| part(i, vec![prepare(r)]);
+            let at = |i: &usize| members.iter().position(|m| m.0 == *i);
+            let variants: Vec<(Vec<usize>, usize)> = variants
+                .iter()
+                .filter(|(_, v)| group.contains(v))
+                .filter_map(|(bases, v)| Some((bases.iter().filter_map(at).collect(), at(v)?)))
+                .collect();
+            // Files read for the project's sake only are not reported.
+            let shown = |i: usize| !context.contains(&i);
+            let part = |i: usize, r: FileResult| {
+                if shown(i) {
+                    part(i, vec![prepare(r)])
+                }
+            };
             let fixes = if fixes {
                 None
             } else {
                 Some(&part as &dyn Fn(_, _))
             };
-            harden_group(members, &chains, refs, links, config, &limits, fixes)
+            let layout = crate::engine::Layout { chains, variants };
+            harden_group(members, &layout, refs, links, config, &limits, fixes)
                 .into_iter()
-                .map(|(i, rs)| (i, rs.into_iter().map(&prepare).collect()))
+                .map(|(i, rs)| {
+                    let rs = if shown(i) {
+                        rs.into_iter().map(&prepare).collect()
+                    } else {
+                        Vec::new()
+                    };
+                    (i, rs)
+                })
                 .collect()
         },
         // A slot's file, then the program sources its rules edit.
         |rs: Vec<T>| rs.into_iter().for_each(&mut sink),
     );
+}
+
+/// Variants among the run's compose files ([`crate::project::variants`]):
+/// beside a base file, or later files of a `-f` chain the project's own
+/// Makefiles and scripts run. Slot indices.
+fn find_variants(
+    common: &Common,
+    slots: &[Slot],
+    chains: &[Vec<usize>],
+    links: &crate::link::Links,
+) -> Vec<(Vec<usize>, usize)> {
+    let files: Vec<crate::project::ComposeFile> = slots
+        .iter()
+        .map(|s| {
+            let names = match &s.3 {
+                Pre::Parsed(d) => match &**d {
+                    (_, Parsed::Compose(Some(doc))) => Some(
+                        compose::service::services(doc)
+                            .map(|x| x.name.to_string())
+                            .collect(),
+                    ),
+                    _ => None,
+                },
+                _ => None,
+            };
+            (s.0.as_path(), names)
+        })
+        .collect();
+    if files.iter().filter(|f| f.1.is_some()).count() < 2 {
+        return Vec::new();
+    }
+    let at: std::collections::HashMap<PathBuf, usize> = slots
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.2 == Some(Kind::Compose))
+        .map(|(i, s)| (links.canonical(&s.0), i))
+        .collect();
+    let cwd = crate::paths::canonical(Path::new("."));
+    let composes: Vec<PathBuf> = at.keys().cloned().collect();
+    let mut script: Vec<Vec<usize>> = Vec::new();
+    for names in crate::project::script_chains_around(&composes, &cwd, common.max_file_size) {
+        let chain: Option<Vec<usize>> = names
+            .iter()
+            .map(|n| at.get(&links.canonical(n)).copied())
+            .collect();
+        if let Some(chain) = chain.filter(|c| !script.contains(c)) {
+            script.push(chain);
+        }
+    }
+    let taken: Vec<usize> = chains.iter().flatten().copied().collect();
+    crate::project::variants(&files, &script, &taken)
+}
+
+/// Bake files (`docker-bake.hcl`, `docker-bake.json`) in the folders
+/// the run names and beside its compose files: the images their targets
+/// tag are built here, from the Dockerfiles they name. A bake file harden
+/// cannot read or parse tells nothing (it is not a file harden edits).
+fn read_bake_files(common: &Common, slots: &[Slot], links: &mut crate::link::Links) {
+    let mut folders: std::collections::BTreeSet<PathBuf> = common
+        .paths
+        .iter()
+        .filter(|p| p.is_dir())
+        .cloned()
+        .collect();
+    for s in slots.iter().filter(|s| s.2 == Some(Kind::Compose)) {
+        folders.insert(s.0.parent().unwrap_or(Path::new("")).to_path_buf());
+    }
+    let mut seen = std::collections::HashSet::new();
+    for folder in folders {
+        for name in crate::bake::FILE_NAMES {
+            let path = folder.join(name);
+            if !path.is_file() || !seen.insert(links.canonical(&path)) {
+                continue;
+            }
+            let Ok(text) = read_text(&path, common.max_file_size) else {
+                continue;
+            };
+            let builds = links.scan_bake(&path, &crate::bake::targets(&path, &text));
+            links.add(&path, builds);
+        }
+    }
+}
+
+/// The compose files of the project around the run's files that the run
+/// did not name but that decide how its files are hardened, read (with
+/// the Dockerfiles they build that the run needs) as slots whose results
+/// are not reported; returns those slots. They are: the compose files of
+/// the project root (see [`crate::project::root_of`]) that build one of
+/// the run's Dockerfiles (`harden check path/Dockerfile`: every stage the
+/// project runs is hardened and the user named the same whatever path was
+/// given), the compose files beside a compose file of the run that
+/// build an image one of its services runs by name, and the base file
+/// beside a compose file of the run (a variant is hardened on its base).
+fn project_context(
+    common: &Common,
+    slots: &mut Vec<Slot>,
+    links: &mut crate::link::Links,
+    load: &Loader<'_>,
+) -> std::collections::HashSet<usize> {
+    use std::collections::{BTreeSet, HashSet};
+    let mut added = HashSet::new();
+    let dockerfiles: HashSet<PathBuf> = slots
+        .iter()
+        .filter(|s| s.2 == Some(Kind::Dockerfile))
+        .map(|s| links.canonical(&s.0))
+        .collect();
+    let mut wanted: HashSet<String> = HashSet::new();
+    let mut beside: BTreeSet<PathBuf> = BTreeSet::new();
+    for (path, _, _, pre) in slots.iter() {
+        if let Pre::Parsed(done) = pre {
+            if let (_, Parsed::Compose(Some(doc))) = &**done {
+                let runs = links.unbuilt_runs(doc);
+                if !runs.is_empty() {
+                    wanted.extend(runs);
+                    if let Some(dir) = links.canonical(path).parent() {
+                        beside.insert(dir.to_path_buf());
+                    }
+                }
+            }
+        }
+    }
+    let cwd = crate::paths::canonical(Path::new("."));
+    let walked: Vec<PathBuf> = common
+        .paths
+        .iter()
+        .filter(|p| p.is_dir())
+        .map(|p| links.canonical(p))
+        .collect();
+    let roots: BTreeSet<PathBuf> = dockerfiles
+        .iter()
+        .map(|d| crate::project::root_of(d, &cwd))
+        .filter(|r| !walked.iter().any(|w| r.starts_with(w)))
+        .collect();
+    // (file, whether every service of it that builds counts)
+    let mut candidates: Vec<(PathBuf, bool)> = Vec::new();
+    // The base file beside a compose file of the run: it may be the base
+    // of a variant, hardened under it.
+    for (path, _, kind, _) in slots.iter() {
+        if *kind != Some(Kind::Compose) {
+            continue;
+        }
+        let dir = path.parent().unwrap_or(Path::new(""));
+        let base = crate::project::BASE_NAMES
+            .iter()
+            .map(|n| dir.join(n))
+            .find(|b| b.is_file());
+        if let Some(b) = base.filter(|b| links.canonical(b) != links.canonical(path)) {
+            candidates.push((b, true));
+        }
+    }
+    // The other files of a `-f` chain the project's scripts run with a
+    // compose file of the run.
+    let composes: Vec<PathBuf> = slots
+        .iter()
+        .filter(|s| s.2 == Some(Kind::Compose))
+        .map(|s| links.canonical(&s.0))
+        .collect();
+    for chain in crate::project::script_chains_around(&composes, &cwd, common.max_file_size) {
+        let canon: Vec<PathBuf> = chain.iter().map(|p| links.canonical(p)).collect();
+        if canon.iter().any(|c| composes.contains(c)) {
+            candidates.extend(chain.into_iter().filter(|p| p.is_file()).map(|p| (p, true)));
+        }
+    }
+    let roots: Vec<PathBuf> = roots.into_iter().collect();
+    for found in discover::discover(&roots) {
+        if let Found::File {
+            path,
+            kind: Kind::Compose,
+        } = found
+        {
+            candidates.push((path, false));
+        }
+    }
+    for dir in beside.iter().filter(|d| !walked.contains(d)) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            continue;
+        };
+        let mut names: Vec<PathBuf> = entries
+            .filter_map(Result::ok)
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+            .filter(|e| {
+                discover::classify_name(&e.file_name().to_string_lossy()) == Some(Kind::Compose)
+            })
+            .map(|e| e.path())
+            .collect();
+        names.sort();
+        candidates.extend(names.into_iter().map(|n| (n, false)));
+    }
+    if candidates.is_empty() {
+        return added;
+    }
+    let mut listed: HashSet<PathBuf> = slots
+        .iter()
+        .filter(|s| s.2 == Some(Kind::Compose))
+        .map(|s| links.canonical(&s.0))
+        .collect();
+    let mut needed: Vec<PathBuf> = Vec::new();
+    for (path, whole) in candidates {
+        if !listed.insert(links.canonical(&path)) {
+            continue;
+        }
+        let Ok(done) = load(&path, Kind::Compose) else {
+            continue;
+        };
+        let (_, Parsed::Compose(Some(doc))) = &done else {
+            continue;
+        };
+        let builds: Vec<_> = links
+            .scan(&path, doc)
+            .into_iter()
+            .filter(|b| {
+                whole
+                    || dockerfiles.contains(b.dockerfile())
+                    || b.repository().is_some_and(|r| wanted.contains(&r))
+            })
+            .collect();
+        if builds.is_empty() && !whole {
+            continue;
+        }
+        for b in &builds {
+            if !dockerfiles.contains(b.dockerfile())
+                && !needed.iter().any(|n| links.canonical(n) == b.dockerfile())
+            {
+                needed.push(b.path().to_path_buf());
+            }
+        }
+        links.add(&path, builds);
+        added.insert(slots.len());
+        let display = display_path(&path);
+        slots.push((
+            path,
+            display,
+            Some(Kind::Compose),
+            Pre::Parsed(Box::new(done)),
+        ));
+    }
+    for path in needed {
+        added.insert(slots.len());
+        let display = display_path(&path);
+        slots.push((path, display, Some(Kind::Dockerfile), Pre::Later));
+    }
+    added
 }
 
 /// Reads and parses one file.

@@ -13,6 +13,7 @@
 //! failure (CI sets it).
 
 mod common;
+mod compose_merge;
 
 use harden::verify::{engine, run_with, VerifyArgs};
 use std::path::{Path, PathBuf};
@@ -398,4 +399,92 @@ fn static_binary_from_scratch_is_verified_without_a_shell() {
     broken.expect_row("no-new-privileges", "FAIL", "NoNewPrivs: 0");
     assert!(broken.stdout.contains("failing services: httpd"));
     assert_removed(&backend, &broken);
+}
+
+/// An image tag of the test's own, removed when the test ends.
+struct OwnImage {
+    cli: &'static str,
+    tag: String,
+}
+
+impl Drop for OwnImage {
+    fn drop(&mut self) {
+        let _ = Command::new(self.cli)
+            .args(["image", "rm", self.tag.as_str()])
+            .output();
+    }
+}
+
+/// A project of several files: a base whose image the web service builds
+/// and the export service runs by name, and a production variant. Hardened
+/// as harden reads it (the variant gets only what the merge lacks), then
+/// base and variant merged as `docker compose -f docker-compose.yml -f
+/// docker-compose.prod.yml config` merges them (podman-compose 1.0 has no
+/// `config`: the tests' own implementation of Compose's merge rules) and
+/// verified: both services run as the Dockerfile's user, read-only, with
+/// no capabilities, and write their data and the variant's exports.
+#[test]
+fn a_base_and_its_variant_work_hardened_together() {
+    let copy = copy_example("notes-variant");
+    let dir = copy.path();
+    fix("notes-variant", dir);
+    let read = |f: &str| std::fs::read_to_string(dir.join(f)).expect("read");
+    let (base, prod) = (read("docker-compose.yml"), read("docker-compose.prod.yml"));
+    let unhardened = |f: &str| std::fs::read_to_string(example("notes-variant").join(f)).unwrap();
+    let problems = compose_merge::merge_problems(
+        &common::compose_data(&base),
+        &common::compose_data(&prod),
+        &common::compose_data(&unhardened("docker-compose.prod.yml")),
+    );
+    assert!(problems.is_empty(), "{problems:#?}");
+    let Some(backend) =
+        common::engine_with_base_or_skip("a_base_and_its_variant_work_hardened_together")
+    else {
+        return;
+    };
+
+    // The image the export service runs by name: the hardened Dockerfile,
+    // under a tag of this test's own.
+    let tag = format!("localhost/harden-e2e-notes-{}:dev", std::process::id());
+    let base = base.replace("localhost/harden-e2e-notes:dev", &tag);
+    let built = Command::new(backend.cli)
+        .args(["build", "-q", "-t", tag.as_str(), "-f"])
+        .arg(dir.join("Dockerfile"))
+        .arg(dir)
+        .output()
+        .expect("build");
+    assert!(
+        built.status.success(),
+        "{}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+    let _image = OwnImage {
+        cli: backend.cli,
+        tag: tag.clone(),
+    };
+    let merged = compose_merge::merge(&common::compose_data(&base), &common::compose_data(&prod));
+    let file = dir.join("docker-compose.merged.yml");
+    std::fs::write(&file, serde_json::to_string_pretty(&merged).unwrap()).expect("write");
+
+    let hardened = verify(&file);
+    assert_eq!(hardened.code, 0, "{}\n{}", hardened.stdout, hardened.stderr);
+    hardened.expect_row("healthy", "PASS", "healthcheck passed");
+    for row in ["writable /app/data", "writable /app/exports"] {
+        assert_eq!(
+            hardened
+                .stdout
+                .lines()
+                .filter(|l| l.trim_start().starts_with(row) && l.contains("PASS"))
+                .count(),
+            4,
+            "{row} for web and export, started and restarted:\n{}",
+            hardened.stdout
+        );
+    }
+    assert!(
+        hardened.stdout.contains("all checks passed"),
+        "{}",
+        hardened.stdout
+    );
+    assert_removed(&backend, &hardened);
 }

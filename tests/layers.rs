@@ -41,6 +41,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "baseimage",
             "profiles",
             "image",
+            "bake",
         ],
     ),
     ("project model", &["discover", "link", "project"]),

@@ -8,7 +8,7 @@ mod common;
 const SYSCTL: &str = "net.ipv4.ip_unprivileged_port_start";
 
 /// `harden fix` on a compose file with one nginx service whose extra keys
-/// are `extra` (indented for the service); returns (diff, notes).
+/// are `extra` (indented for the service); returns (diff, notes in full).
 fn fix(extra: &str) -> (String, String) {
     let dir = common::scratch();
     std::fs::write(
@@ -16,7 +16,10 @@ fn fix(extra: &str) -> (String, String) {
         format!("services:\n  web:\n    image: nginx:1.27\n{extra}"),
     )
     .expect("write");
-    let out = common::harden(dir.path(), &["fix", "--dry-run", "--color", "never", "."]);
+    let out = common::harden(
+        dir.path(),
+        &["fix", "--dry-run", "--verbose", "--color", "never", "."],
+    );
     assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
     (out.stdout, out.stderr)
 }

@@ -11,6 +11,10 @@ use std::path::PathBuf;
 pub struct Hints {
     /// The compose service that builds this Dockerfile, if any.
     pub service: Option<String>,
+    /// What a created user is named after (`{service}` in `user-name`),
+    /// when it is not `service`: the image several services build, or the
+    /// folder.
+    pub name: Option<String>,
     /// The name of the folder that holds the Dockerfile.
     pub folder: Option<String>,
     /// The UID to create a user with (1000 unless configured).
@@ -55,7 +59,8 @@ impl Hints {
             "" => crate::config::DEFAULT_USER_NAME,
             p => p,
         };
-        super::users::user_name(pattern, self.service.as_deref(), self.folder.as_deref())
+        let named = self.name.as_deref().or(self.service.as_deref());
+        super::users::user_name(pattern, named, self.folder.as_deref())
     }
 
     /// Fill in what harden.toml says about the Dockerfile at `path`.

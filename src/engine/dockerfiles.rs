@@ -14,6 +14,111 @@ pub fn analyze(src: &Source, df: &Dockerfile, hints: &Hints) -> Output {
     analyze_with(src, df, hints, RULES)
 }
 
+/// Run the Dockerfile rules for every stage the project runs (one
+/// [`Hints`] per stage, each with its `target`), so that a stage one
+/// compose file builds is hardened whichever file harden was given. A
+/// stage built on another stage hardened here is analysed on the text with
+/// that stage's fix, so that it reuses the user instead of creating it
+/// twice; what it adds is mapped back onto the original text.
+pub fn analyze_stages(src: &Source, df: &Dockerfile, stages: &[Hints]) -> Output {
+    let mut runs: Vec<(usize, &Hints)> = Vec::new();
+    for h in stages {
+        if let Some(i) = crate::dockerfile::analyze::run_stage(df, h.target.as_deref()) {
+            if !runs.iter().any(|(j, _)| *j == i) {
+                runs.push((i, h));
+            }
+        }
+    }
+    runs.sort_by_key(|(i, _)| *i);
+    let (Some(&(_, first)), true) = (runs.first(), runs.len() > 1) else {
+        return match stages.first() {
+            Some(h) => analyze(src, df, h),
+            None => analyze(src, df, &Hints::default()),
+        };
+    };
+    let mut total = analyze(src, df, first);
+    let mut done = vec![runs[0].0];
+    for &(stage, hints) in &runs[1..] {
+        let builds_on_done = df.chain(stage).iter().any(|s| done.contains(s));
+        let out = builds_on_done
+            .then(|| analyze_after(src, &total.edits, hints))
+            .flatten()
+            .unwrap_or_else(|| analyze(src, df, hints));
+        merge(&mut total, out);
+        done.push(stage);
+    }
+    total
+}
+
+/// The rules' output for a stage, run on `src` with `edits` (insertions
+/// only) applied, with its edits and findings mapped back onto `src`;
+/// `None` where that cannot be done (an edit inside an inserted line).
+fn analyze_after(src: &Source, edits: &[crate::edit::Edit], hints: &Hints) -> Option<Output> {
+    if edits.iter().any(|e| !e.is_insertion()) {
+        return None;
+    }
+    let text = crate::edit::apply(&src.text, edits).ok()?;
+    let new_src = Source::new(src.path.clone(), src.display.clone(), text);
+    let new_df = crate::dockerfile::parse(&new_src.text).ok()?;
+    let mut out = analyze(&new_src, &new_df, hints);
+    let inserted: Vec<(usize, usize)> = crate::edit::sorted(edits)
+        .iter()
+        .map(|e| (e.range.start, e.text.len()))
+        .collect();
+    // An offset of the new text on the old; `None` inside harden's lines
+    // or where the place before or after them would be ambiguous.
+    let back = |x: usize| -> Option<usize> {
+        let mut shift = 0;
+        for &(at, len) in inserted.iter().filter(|(_, len)| *len > 0) {
+            let start = at + shift;
+            if x < start {
+                break;
+            }
+            if x < start + len {
+                return None;
+            }
+            shift += len;
+        }
+        Some(x - shift)
+    };
+    for e in &mut out.edits {
+        e.range = back(e.range.start)?..back(e.range.end)?;
+    }
+    let mut findings = Vec::with_capacity(out.findings.len());
+    for mut f in out.findings {
+        if let Some(at) = back(new_src.line_start(f.line)) {
+            f.line = src.line_of(at);
+            findings.push(f);
+        }
+    }
+    out.findings = findings;
+    Some(out)
+}
+
+/// Add a stage's output to the file's, each finding, edit and note once.
+fn merge(total: &mut Output, out: Output) {
+    for f in out.findings {
+        if !total.findings.contains(&f) {
+            total.findings.push(f);
+        }
+    }
+    for e in out.edits {
+        if !total.edits.contains(&e) {
+            total.edits.push(e);
+        }
+    }
+    for n in out.notes {
+        if !total.notes.contains(&n) {
+            total.notes.push(n);
+        }
+    }
+    for r in out.replaced {
+        if !total.replaced.contains(&r) {
+            total.replaced.push(r);
+        }
+    }
+}
+
 /// Run `rules` (a part of [`RULES`], for a rule's own tests) as
 /// [`analyze`] runs them all.
 pub fn analyze_with(src: &Source, df: &Dockerfile, hints: &Hints, rules: &[Rule]) -> Output {

@@ -7,6 +7,7 @@
 //! pass and the result re-parsed and verified before anything is written.
 
 pub mod dockerfiles;
+pub mod ephemeral;
 pub mod migrations;
 pub mod services;
 pub mod sources;
@@ -176,21 +177,35 @@ pub type Member = (
     Result<(Arc<Source>, Parsed), FileError>,
 );
 
+/// How the compose files of a group combine, by member position.
+#[derive(Debug, Default)]
+pub struct Layout {
+    /// Projects of several files read together (an override pair, the
+    /// `-f` files), each in order.
+    pub chains: Vec<Vec<usize>>,
+    /// Variants: the files under each, in order, and the variant.
+    pub variants: Vec<(Vec<usize>, usize)>,
+}
+
 /// Plan, analyze and fix the files of one group: compose files with their
-/// override files and the Dockerfiles their services build. Without a fix
+/// override files and the Dockerfiles their services build. A variant is
+/// analysed with its bases as hardened laid over it, so that it gets only
+/// what base + variant merged still lacks, and never a key the base sets.
+/// `layout` says how the group's compose files combine. Without a fix
 /// (`check`), `part` gets a compose file's findings a few hundred at a
 /// time, each as a result with `more` set, before the file's own result.
 /// Each slot's result comes first in its list, followed by the program
 /// sources its rules edit (the entry module a Dockerfile runs).
 pub fn harden_group(
     members: Vec<Member>,
-    chains: &[Vec<usize>],
+    layout: &Layout,
     refs: &[(PathBuf, &compose::tree::Document)],
     links: &crate::link::Links,
     config: &Config,
     limits: &compose::tree::Limits,
     part: Option<&dyn Fn(usize, FileResult)>,
 ) -> Vec<(usize, Vec<FileResult>)> {
+    let (chains, variants) = (&layout.chains, &layout.variants);
     let fixes = part.is_none();
     let doc_at = |m: usize| match members.get(m).map(|m| &m.4) {
         Some(Ok((_, Parsed::Compose(Some(doc))))) => Some(doc),
@@ -272,6 +287,59 @@ pub fn harden_group(
             _ => None,
         })
         .collect();
+    let built_in = |path: &Path, service: &str| -> Option<crate::plan::Built<'_>> {
+        let (df_path, context, target) = links.built_by(path, service)?;
+        Some(crate::plan::Built {
+            dockerfile: dockerfiles.get(df_path)?,
+            target: target.as_deref(),
+            context: context.as_path(),
+        })
+    };
+
+    // The bases of variants as hardened (each as it is when the fix does
+    // not change it or is refused).
+    let mut hardened: Vec<(usize, Option<Fixed>)> = Vec::new();
+    for b in variants.iter().flat_map(|(bases, _)| bases) {
+        if hardened.iter().any(|(h, _)| h == b) {
+            continue;
+        }
+        let Some(Ok((src, parsed @ Parsed::Compose(Some(doc))))) = members.get(*b).map(|m| &m.4)
+        else {
+            continue;
+        };
+        let path = &members[*b].1;
+        let built = |service: &str| built_in(path, service);
+        let (out, _) =
+            services::analyze(src, doc, &project(*b), &built, config, services::Mode::Fix);
+        hardened.push((*b, fix_text(src, parsed, &out, limits).ok().flatten()));
+    }
+    let under: Vec<(usize, Vec<(&compose::tree::Document, &str)>)> = variants
+        .iter()
+        .map(|(bases, v)| {
+            let docs = bases
+                .iter()
+                .filter_map(|b| {
+                    let fixed = hardened.iter().find(|(h, _)| h == b).and_then(|(_, f)| {
+                        match f.as_ref().map(|f| &f.parsed) {
+                            Some(Parsed::Compose(Some(d))) => Some(d),
+                            _ => None,
+                        }
+                    });
+                    let doc = fixed.or_else(|| doc_at(*b))?;
+                    Some((doc, members[*b].2.rsplit('/').next().unwrap_or("")))
+                })
+                .collect();
+            (*v, docs)
+        })
+        .collect();
+    let project = |m: usize| {
+        let mut p = project(m);
+        if let Some((_, docs)) = under.iter().find(|(v, _)| *v == m) {
+            p.overlays = docs;
+            p.bases = &[];
+        }
+        p
+    };
     // Compose files first: each service is planned and checked in one
     // pass, and only the plans of services that build one of the group's
     // Dockerfiles are kept, for that Dockerfile's rules.
@@ -283,14 +351,7 @@ pub fn harden_group(
             plans.push(None);
             continue;
         };
-        let built = |service: &str| -> Option<crate::plan::Built<'_>> {
-            let (df_path, context, target) = links.built_by(path, service)?;
-            Some(crate::plan::Built {
-                dockerfile: dockerfiles.get(df_path)?,
-                target: target.as_deref(),
-                context: context.as_path(),
-            })
-        };
+        let built = |service: &str| built_in(path, service);
         let mut spill = |findings: Vec<crate::finding::Finding>| {
             if let Some(part) = part {
                 part(
@@ -316,7 +377,16 @@ pub fn harden_group(
         } else {
             services::Mode::Check { spill: &mut spill }
         };
-        let (out, kept) = services::analyze(src, doc, &project(m), &built, config, mode);
+        let (mut out, kept) = services::analyze(src, doc, &project(m), &built, config, mode);
+        if fixes {
+            explain_project(
+                &mut out,
+                doc,
+                path,
+                links,
+                under.iter().find(|(v, _)| *v == m),
+            );
+        }
         outputs.push(out);
         plans.push(Some(kept));
     }
@@ -330,8 +400,7 @@ pub fn harden_group(
                 .map(|_| links.canonical(&m.1))
         })
         .collect();
-    let plan_of = |df: &Path| -> Option<&crate::plan::ServicePlan> {
-        let (compose, service) = links.owner(df)?;
+    let plan_of = |compose: &Path, service: &str| -> Option<&crate::plan::ServicePlan> {
         let m = compose_paths
             .iter()
             .position(|c| c.as_deref() == Some(compose))?;
@@ -339,12 +408,38 @@ pub fn harden_group(
     };
     for ((_, path, _, _, r), out) in members.iter().zip(outputs.iter_mut()) {
         if let Ok((src, Parsed::Dockerfile(df))) = r {
-            let mut hints = links.hints_for(path);
-            if let Some(plan) = plan_of(path).filter(|_| hints.service.is_some()) {
-                follow_plan(&mut hints, plan);
-            }
-            hints.configure(config, path);
-            *out = dockerfiles::analyze(src, df, &hints);
+            // One analysis per stage the project's services run, each
+            // following the plan of the service that runs it.
+            let uses = links.stages(path);
+            let hints: Vec<crate::dockerfile::analyze::Hints> = if uses.is_empty() {
+                vec![links.hints_for(path)]
+            } else {
+                uses.iter()
+                    .map(|u| {
+                        let mut hints = links.hints_for_stage(path, Some(u));
+                        // The directories of every service that runs the
+                        // stage (builds it, or runs its image by name).
+                        for (compose, service, _) in links
+                            .services_of(path)
+                            .into_iter()
+                            .filter(|(_, _, t)| *t == u.target.as_deref())
+                        {
+                            if let Some(plan) = plan_of(compose, service) {
+                                follow_plan(&mut hints, plan);
+                            }
+                        }
+                        hints
+                    })
+                    .collect()
+            };
+            let hints: Vec<_> = hints
+                .into_iter()
+                .map(|mut h| {
+                    h.configure(config, path);
+                    h
+                })
+                .collect();
+            *out = dockerfiles::analyze_stages(src, df, &hints);
         }
     }
     drop(plans);
@@ -434,6 +529,47 @@ pub fn harden_group(
         .collect()
 }
 
+/// Notes on what the project around a compose file changed in how it was
+/// hardened: a variant hardened on its bases, and services that run an
+/// image a Dockerfile of the project builds without building it.
+fn explain_project(
+    out: &mut Output,
+    doc: &compose::tree::Document,
+    path: &Path,
+    links: &crate::link::Links,
+    variant: Option<&(usize, Vec<(&compose::tree::Document, &str)>)>,
+) {
+    if let Some((_, bases)) = variant {
+        let names: Vec<String> = bases.iter().map(|(_, n)| format!("`{n}`")).collect();
+        out.info(
+            "whole file",
+            "",
+            format!(
+                "a variant of {}, which defines every service it has: hardened as Compose merges them (the base first, then this file), it gets only what the merge still lacks and no key the base sets",
+                names.join(" and ")
+            ),
+        );
+    }
+    for svc in compose::service::services(doc) {
+        if svc.effective("build").is_some() {
+            continue;
+        }
+        let Some((dockerfile, _, _)) = links.built_by(path, svc.name) else {
+            continue;
+        };
+        let from = crate::paths::display_path(dockerfile);
+        let what = match svc.effective("image").and_then(|(n, _)| n.as_str()) {
+            Some(image) => format!("runs `{image}`, which `{from}` builds here"),
+            None => format!("runs what `{from}` builds for it in the base file"),
+        };
+        out.info(
+            &format!("service {}", svc.name),
+            "",
+            format!("{what}: planned from that Dockerfile (its user, volumes and entrypoint)"),
+        );
+    }
+}
+
 /// The migrations of compose member `m` (`before` as parsed, `after` as
 /// fixed), reading the group's Dockerfiles as parsed or as fixed. A
 /// Dockerfile that could not be read or fixed tells nothing.
@@ -468,8 +604,16 @@ fn group_migrations(
 /// What the plan of the service that builds a Dockerfile asks of it: the
 /// named-volume directories to create for the user (and which of them were
 /// mounted before harden ran), and the tmpfs mountpoints whose mode it sets.
+/// Several services' plans add up: each directory once.
 fn follow_plan(hints: &mut crate::dockerfile::analyze::Hints, plan: &crate::plan::ServicePlan) {
-    hints.dirs = plan.volume_dirs.clone();
-    hints.existing_volumes = plan.existing_volume_dirs.clone();
-    hints.tmpfs_dirs = plan.tmpfs_dirs.clone();
+    fn add<T: Clone + PartialEq>(to: &mut Vec<T>, from: &[T]) {
+        for x in from {
+            if !to.contains(x) {
+                to.push(x.clone());
+            }
+        }
+    }
+    add(&mut hints.dirs, &plan.volume_dirs);
+    add(&mut hints.existing_volumes, &plan.existing_volume_dirs);
+    add(&mut hints.tmpfs_dirs, &plan.tmpfs_dirs);
 }

@@ -114,11 +114,15 @@ pub fn analyze<'d>(
     }
     let mut kept = Vec::new();
     let mut out = Output::default();
+    let one_run = super::ephemeral::is_test_file(&src.path);
     for svc in project.services(doc) {
         let b = built(svc.name);
         let mark = service::Mark::of(&out);
         let (exempt, excepted) = exemptions(&ctx, &svc);
-        let plan = crate::plan::plan_service(&ctx, &svc, b.as_ref(), &taken, &exempt);
+        let mut plan = crate::plan::plan_service(&ctx, &svc, b.as_ref(), &taken, &exempt);
+        if one_run {
+            super::ephemeral::for_one_run(&mut plan, &svc, &config.tmpfs_size);
+        }
         for c in &plan.carve_outs {
             if let crate::plan::Carve::Volume { name, .. } = &c.carve {
                 taken.push(name.clone());

@@ -99,6 +99,10 @@ pub struct ServicePlan {
     /// Why the image could not be read, for an image without a profile
     /// that the service does not build here.
     pub unreadable: Option<crate::image::Unknown>,
+    /// A Dockerfile of the project builds the image the service runs
+    /// (its own `build:`, or the image another service or a bake target
+    /// builds, run by name): harden knows it from that Dockerfile.
+    pub built_here: bool,
 }
 
 /// What the plan needs of a Dockerfile that the service builds.
@@ -575,6 +579,7 @@ pub fn plan_service(
         }
     }
 
+    p.plan.built_here = built.is_some();
     if let Some(b) = built {
         if read_only_applies {
             plan_from_dockerfile(&mut p, b);

@@ -155,6 +155,7 @@ pub fn unknown_application_image<'a>(svc: &Service<'a>, plan: &ServicePlan) -> O
     if plan.profile.is_some()
         || plan.facts.is_some()
         || svc.effective("build").is_some()
+        || plan.built_here
         || svc.effective("cap_add").is_some()
     {
         return None;
