@@ -89,6 +89,7 @@ pub fn discover(paths: &[PathBuf]) -> Vec<Found> {
         let mut found = Vec::new();
         let walker = ignore::WalkBuilder::new(root)
             .hidden(false)
+            .git_global(global_gitignore_may_apply())
             .filter_entry(|e| e.file_name() != ".git")
             .follow_links(false)
             .build();
@@ -149,6 +150,45 @@ fn found_path(f: &Found) -> &Path {
 }
 
 pub use crate::paths::io_message;
+
+/// Whether the user may have a global gitignore: git's default one exists,
+/// or a git config file sets `core.excludesFile`. When neither, the walk
+/// skips looking for one, which compiles a regular expression to read the
+/// config files (a third of the start-up of a run on one file) for the same
+/// result.
+fn global_gitignore_may_apply() -> bool {
+    use std::path::PathBuf;
+    let env_path = |name: &str| {
+        std::env::var_os(name)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
+    let home = env_path("HOME");
+    let config_home =
+        env_path("XDG_CONFIG_HOME").or_else(|| home.as_ref().map(|h| h.join(".config")));
+    if config_home
+        .as_ref()
+        .is_some_and(|c| c.join("git/ignore").exists())
+    {
+        return true;
+    }
+    let configs = [
+        env_path("GIT_CONFIG_GLOBAL"),
+        home.map(|h| h.join(".gitconfig")),
+        config_home.map(|c| c.join("git/config")),
+        env_path("GIT_CONFIG_SYSTEM").or_else(|| Some(PathBuf::from("/etc/gitconfig"))),
+    ];
+    configs
+        .into_iter()
+        .flatten()
+        .any(|p| match std::fs::read(&p) {
+            Ok(bytes) => bytes
+                .windows(b"excludesfile".len())
+                .any(|w| w.eq_ignore_ascii_case(b"excludesfile")),
+            // Unreadable: let the walk decide, as it always did.
+            Err(e) => e.kind() != std::io::ErrorKind::NotFound,
+        })
+}
 
 #[cfg(test)]
 mod tests {
