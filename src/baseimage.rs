@@ -418,7 +418,7 @@ fn load(text: &str) -> Result<Knowledge, String> {
                         rule.id
                     ));
                 }
-                let found = profiles::profiles().iter().find(|p| &p.id == id);
+                let found = profiles::profile_by_id(id);
                 Some(found.map(|p| &**p).ok_or_else(|| {
                     format!("rule `{}` names unknown image profile `{id}`", rule.id)
                 })?)

@@ -527,10 +527,7 @@ pub fn load_error() -> Option<&'static KnowledgeError> {
 /// registry and `library/`, the tag and the digest.
 pub fn profile_for(image: &str) -> Option<&'static ImageProfile> {
     let repository = parse_local_ref(image)?.repository;
-    profiles()
-        .iter()
-        .find(|p| p.images.contains(&repository))
-        .map(|p| &**p)
+    built_in(&repository).map(|p| &**p)
 }
 
 /// Like [`profile_for`], with `extra` profiles (from harden.toml) looked at
@@ -542,8 +539,65 @@ pub fn profile_with<'a>(
     let repository = parse_local_ref(image)?.repository;
     extra
         .iter()
-        .chain(profiles())
         .find(|p| p.images.contains(&repository))
+        .or_else(|| built_in(&repository))
+}
+
+/// The built-in profile with this id (its file stem).
+pub fn profile_by_id(id: &str) -> Option<&'static Arc<ImageProfile>> {
+    let i = IMAGE_FILES.iter().position(|(stem, _)| *stem == id)?;
+    parsed(i)
+}
+
+/// The built-in profile listing `repository`. Only that profile is parsed:
+/// a run that meets one known image would otherwise parse all twenty (half
+/// of the start-up of a run on one file).
+fn built_in(repository: &str) -> Option<&'static Arc<ImageProfile>> {
+    static INDEX: OnceLock<std::collections::HashMap<String, usize>> = OnceLock::new();
+    let index = INDEX.get_or_init(|| {
+        let mut m = std::collections::HashMap::new();
+        for (i, (_, text)) in IMAGE_FILES.iter().enumerate() {
+            for image in listed_images(text) {
+                m.entry(image).or_insert(i);
+            }
+        }
+        m
+    });
+    parsed(*index.get(repository)?)
+}
+
+/// The profile of file `i`, parsed at its first use.
+fn parsed(i: usize) -> Option<&'static Arc<ImageProfile>> {
+    static PARSED: OnceLock<Vec<OnceLock<Option<Arc<ImageProfile>>>>> = OnceLock::new();
+    let cells = PARSED.get_or_init(|| IMAGE_FILES.iter().map(|_| OnceLock::new()).collect());
+    let (id, text) = IMAGE_FILES.get(i)?;
+    cells[i]
+        .get_or_init(|| parse_profile(id, text).ok().map(Arc::new))
+        .as_ref()
+}
+
+/// The repositories of a profile's top-level `images = [...]` line, read
+/// without a TOML parser. The schema writes `images` on one line; a test
+/// checks this against the parsed profiles, so an index and the profiles
+/// never disagree.
+fn listed_images(text: &str) -> Vec<String> {
+    let Some(line) = text
+        .lines()
+        .take_while(|l| !l.trim_start().starts_with('['))
+        .find(|l| l.starts_with("images") && l["images".len()..].trim_start().starts_with('='))
+    else {
+        return Vec::new();
+    };
+    let Some((_, rest)) = line.split_once('[') else {
+        return Vec::new();
+    };
+    let Some((list, _)) = rest.split_once(']') else {
+        return Vec::new();
+    };
+    list.split(',')
+        .map(|w| w.trim().trim_matches('"').to_string())
+        .filter(|w| !w.is_empty())
+        .collect()
 }
 
 /// Every cache library (empty if the embedded data failed to load).

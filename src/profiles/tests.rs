@@ -696,3 +696,41 @@ fn nginx_opens_port_80_with_the_sysctl_and_caddy_keeps_its_file_capability() {
     let caddy = profile_for("caddy:2").expect("caddy");
     assert_eq!(caddy.caps.needed_as_root, ["NET_BIND_SERVICE"]);
 }
+
+#[test]
+fn the_quick_index_agrees_with_the_parsed_profiles() {
+    // The index read without a TOML parser must list exactly what each
+    // profile's `images` holds, and find the same profile as the full list.
+    for (i, (id, text)) in IMAGE_FILES.iter().enumerate() {
+        let parsed = parse_profile(id, text).expect("a built-in profile parses");
+        assert_eq!(
+            listed_images(text),
+            parsed.images,
+            "{id}: write `images` on one line"
+        );
+        for image in &parsed.images {
+            let full = profiles().iter().find(|p| p.images.contains(image));
+            assert_eq!(
+                full.map(|p| &p.id),
+                built_in(image).map(|p| &p.id),
+                "{image}"
+            );
+            assert_eq!(
+                built_in(image).map(|p| &p.id),
+                parsed_id(i).as_ref(),
+                "{image}"
+            );
+        }
+        assert_eq!(profile_by_id(id).map(|p| p.id.as_str()), Some(*id));
+    }
+    assert!(built_in("no/such-image").is_none());
+    assert_eq!(
+        listed_images("images = [\"a\", \"b/c\"]\n[user]\n"),
+        ["a", "b/c"]
+    );
+    assert!(listed_images("[user]\nimages = [\"a\"]\n").is_empty());
+}
+
+fn parsed_id(i: usize) -> Option<String> {
+    parsed(i).map(|p| p.id.clone())
+}
