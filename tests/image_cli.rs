@@ -200,6 +200,40 @@ fn unknown_images_can_be_left_alone() {
         .collect();
     assert!(!api.is_empty(), "{}", json.stdout);
     assert!(api.iter().all(|f| f["fixable"] == false), "{}", json.stdout);
+    // The JSON report lists the service apart, and says where harden's
+    // knowledge of each service comes from.
+    assert_eq!(
+        v["files"][0]["unknown_images"],
+        serde_json::json!([{
+            "service": "api",
+            "image": "registry.example.com/team/api:1.0",
+            "reasons": ["--offline: no registry was asked"],
+            "skipped": true,
+        }]),
+        "{}",
+        json.stdout
+    );
+    let knowledge = v["files"][0]["knowledge"].as_array().unwrap();
+    assert!(
+        knowledge.contains(
+            &serde_json::json!({"subject": "service db", "source": "postgres image profile"})
+        ) && knowledge
+            .contains(&serde_json::json!({"subject": "service api", "source": "unknown image"})),
+        "{}",
+        json.stdout
+    );
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/json-schema/check-v1.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let validator = jsonschema::options()
+        .with_draft(jsonschema::Draft::Draft202012)
+        .build(&schema)
+        .unwrap();
+    assert!(validator.is_valid(&v), "{}", json.stdout);
     let md = harden(dir.path(), &["check", "--format", "markdown"]);
     assert!(
         md.stdout.contains("## Images harden could not learn about"),

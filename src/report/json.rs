@@ -81,14 +81,41 @@ fn file_json(r: &FileResult) -> Value {
         }),
         _ => Value::Null,
     };
-    json!({
+    let mut file = json!({
         "path": r.display,
         "kind": kind_name(r.kind),
         "error": error,
         "findings": findings,
         "notes": notes,
         "fix": fix,
-    })
+    });
+    // Where harden's knowledge of each service comes from, and the images
+    // it could not learn about: a bot can open pull requests only for the
+    // services harden knows.
+    if !r.out.knowledge.is_empty() {
+        file["knowledge"] = r
+            .out
+            .knowledge
+            .iter()
+            .map(|(subject, k)| json!({"subject": subject, "source": k.label()}))
+            .collect();
+    }
+    if !r.out.unknown_images.is_empty() {
+        file["unknown_images"] = r
+            .out
+            .unknown_images
+            .iter()
+            .map(|u| {
+                json!({
+                    "service": u.service,
+                    "image": u.image,
+                    "reasons": u.reasons,
+                    "skipped": u.skipped,
+                })
+            })
+            .collect();
+    }
+    file
 }
 
 /// Counts over all files, as the text summary gives them.
