@@ -349,18 +349,7 @@ pub fn check_dockerfile(ctx: &DfCtx, out: &mut Output) {
         _ => choice.user.as_str(),
     };
     text.push_str(&format!("USER {user}{eol}"));
-    match ctx.before_volume(&all_to_prepare(ctx), at).filter(|_| !run.is_empty()) {
-        Some(before) => {
-            out.edits.push(Edit::insert(before, run));
-            out.note(&subject, NAME, VOLUME_WHY);
-        }
-        None => text.insert_str(0, &run),
-    }
-    let (offset, needs_eol) = ctx.after_instruction(at);
-    if needs_eol {
-        text = format!("{eol}{}", text.strip_suffix(eol).unwrap_or(&text));
-    }
-    out.edits.push(Edit::insert(offset, text));
+    insert_after(ctx, at, run, text, out);
     keep_later_stages_as_root(ctx, &choice.user, out);
     if let Some(service) = &ctx.hints.service {
         let owner = choice.owner.clone().unwrap_or_else(|| choice.user.clone());
@@ -470,11 +459,26 @@ fn prepare_dirs_as_root(ctx: &DfCtx, user: &str, out: &mut Output) {
         ),
     ));
     let run = format!("USER root{eol}RUN {}{eol}", ctx.run_lines(&cmd));
-    let mut text = format!("USER {user}{eol}");
-    match ctx.before_volume(&all_to_prepare(ctx), at) {
+    insert_after(ctx, at, run, format!("USER {user}{eol}"), out);
+    out.note(
+        &subject,
+        NAME,
+        format!("`USER root` for one RUN, then `USER {user}` again: {}", dirs_why(ctx)),
+    );
+}
+
+/// Insert `run` (the steps that need root) and then `text` (the user's
+/// environment and USER) after instruction `at`; `run` goes before the
+/// VOLUME that declares a directory it makes, where there is one.
+fn insert_after(ctx: &DfCtx, at: usize, run: String, mut text: String, out: &mut Output) {
+    let eol = ctx.df.eol;
+    match ctx
+        .before_volume(&all_to_prepare(ctx), at)
+        .filter(|_| !run.is_empty())
+    {
         Some(before) => {
             out.edits.push(Edit::insert(before, run));
-            out.note(&subject, NAME, VOLUME_WHY);
+            out.note(&ctx.subject(), NAME, VOLUME_WHY);
         }
         None => text.insert_str(0, &run),
     }
@@ -483,11 +487,6 @@ fn prepare_dirs_as_root(ctx: &DfCtx, user: &str, out: &mut Output) {
         text = format!("{eol}{}", text.strip_suffix(eol).unwrap_or(&text));
     }
     out.edits.push(Edit::insert(offset, text));
-    out.note(
-        &subject,
-        NAME,
-        format!("`USER root` for one RUN, then `USER {user}` again: {}", dirs_why(ctx)),
-    );
 }
 
 /// Why a RUN went before a VOLUME line rather than with the USER.
