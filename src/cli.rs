@@ -187,6 +187,13 @@ pub struct FixArgs {
     /// in harden.toml.
     #[arg(long)]
     pub canary: bool,
+
+    /// Also print, on standard error before the notes, the project as
+    /// harden understood it: which compose files combine and how, the
+    /// stages each Dockerfile runs and for which services, the images
+    /// built here and who runs them, the files treated as tests or CI.
+    #[arg(long)]
+    pub explain_project: bool,
 }
 
 #[derive(Debug, Args)]
@@ -208,6 +215,15 @@ pub struct CheckArgs {
     /// parsing files still exit 2. Same as `--fail-on never`.
     #[arg(long, conflicts_with = "fail_on")]
     pub exit_zero: bool,
+
+    /// Print the project as harden understood it instead of the findings:
+    /// which compose files combine and how (override, include, extends,
+    /// `-f` chains in the project's scripts, variants), the stages each
+    /// Dockerfile runs and for which services, the images built here and
+    /// who runs them, the files treated as tests or CI. Text, or JSON with
+    /// `--format json` (docs/json-schema/project-v1.json).
+    #[arg(long)]
+    pub explain_project: bool,
 }
 
 impl CheckArgs {

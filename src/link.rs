@@ -326,6 +326,15 @@ impl Links {
             .map(|(c, s, _)| (c.as_path(), s.as_str()))
     }
 
+    /// Every image built here, by [`repository`] in name order: the
+    /// Dockerfile that builds it (canonical), and its builder's file
+    /// (canonical; a compose or bake file) and name, for the project report.
+    pub fn images(&self) -> impl Iterator<Item = (&str, &Path, &Path, &str)> {
+        self.by_image
+            .iter()
+            .map(|(r, (c, s, b))| (r.as_str(), b.0.as_path(), c.as_path(), s.as_str()))
+    }
+
     /// The targets of a bake file that build a local Dockerfile, as
     /// [`Self::scan`] gives a compose file's services; each is tagged with
     /// its first tag.

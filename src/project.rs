@@ -219,8 +219,9 @@ pub fn variants(
 /// `docker compose -f a.yml -f b.yml up` (or `docker-compose`,
 /// `podman-compose`, `--file`), with the names as written, from the
 /// Makefiles and shell scripts in `dir` and its `scripts/` and `bin/`
-/// folders. Names with a variable in them are left out.
-pub fn script_chains(dir: &Path, max_size: u64) -> Vec<(PathBuf, Vec<String>)> {
+/// folders, each with the script and the line it starts on. Names with a
+/// variable in them are left out.
+pub fn script_chains(dir: &Path, max_size: u64) -> Vec<(PathBuf, usize, Vec<String>)> {
     let mut out = Vec::new();
     let mut files: Vec<PathBuf> = Vec::new();
     for folder in [dir.to_path_buf(), dir.join("scripts"), dir.join("bin")] {
@@ -244,8 +245,8 @@ pub fn script_chains(dir: &Path, max_size: u64) -> Vec<(PathBuf, Vec<String>)> {
         let Ok(text) = crate::paths::read_text(&f, max_size) else {
             continue;
         };
-        for chain in compose_file_chains(&text) {
-            out.push((f.clone(), chain));
+        for (line, chain) in compose_file_chains(&text) {
+            out.push((f.clone(), line, chain));
         }
     }
     out
@@ -255,6 +256,19 @@ pub fn script_chains(dir: &Path, max_size: u64) -> Vec<(PathBuf, Vec<String>)> {
 /// (canonical) up to its project root ([`root_of`]), as paths (joined to
 /// the script's folder, not resolved), each chain once.
 pub fn script_chains_around(composes: &[PathBuf], cwd: &Path, max_size: u64) -> Vec<Vec<PathBuf>> {
+    script_chains_found(composes, cwd, max_size)
+        .into_iter()
+        .map(|(_, _, chain)| chain)
+        .collect()
+}
+
+/// [`script_chains_around`], each chain with the script and line where it
+/// was first found, so a report can say where a variant comes from.
+pub fn script_chains_found(
+    composes: &[PathBuf],
+    cwd: &Path,
+    max_size: u64,
+) -> Vec<(PathBuf, usize, Vec<PathBuf>)> {
     let mut folders: std::collections::BTreeSet<PathBuf> = std::collections::BTreeSet::new();
     for c in composes {
         let root = root_of(c, cwd);
@@ -265,28 +279,46 @@ pub fn script_chains_around(composes: &[PathBuf], cwd: &Path, max_size: u64) -> 
             }
         }
     }
-    let mut out: Vec<Vec<PathBuf>> = Vec::new();
+    let mut out: Vec<(PathBuf, usize, Vec<PathBuf>)> = Vec::new();
     for folder in folders {
-        for (file, names) in script_chains(&folder, max_size) {
+        for (file, line, names) in script_chains(&folder, max_size) {
             let dir = file.parent().unwrap_or(Path::new(""));
             let chain: Vec<PathBuf> = names
                 .iter()
                 .map(|n| crate::paths::normalize(&dir.join(n)))
                 .collect();
-            if !out.contains(&chain) {
-                out.push(chain);
+            if !out.iter().any(|(_, _, c)| *c == chain) {
+                out.push((file, line, chain));
             }
         }
     }
     out
 }
 
-/// Every compose command in a script's text with two or more `-f` files.
-fn compose_file_chains(text: &str) -> Vec<Vec<String>> {
+/// Every compose command in a script's text with two or more `-f` files,
+/// with the line (from 1) the command's line starts on.
+fn compose_file_chains(text: &str) -> Vec<(usize, Vec<String>)> {
     let mut out = Vec::new();
-    // Lines joined where they continue with a backslash.
-    let joined = text.replace("\\\r\n", " ").replace("\\\n", " ");
-    for line in joined.lines() {
+    // Lines joined where they continue with a backslash, each with the
+    // number of its first line.
+    let mut joined: Vec<(usize, String)> = Vec::new();
+    let mut open: Option<(usize, String)> = None;
+    for (n, l) in text.lines().enumerate() {
+        let (start, mut acc) = open.take().unwrap_or((n + 1, String::new()));
+        match l.strip_suffix('\\') {
+            Some(head) => {
+                acc.push_str(head);
+                acc.push(' ');
+                open = Some((start, acc));
+            }
+            None => {
+                acc.push_str(l);
+                joined.push((start, acc));
+            }
+        }
+    }
+    joined.extend(open);
+    for (number, line) in &joined {
         let words: Vec<&str> = line.split_whitespace().collect();
         let mut i = 0;
         while i < words.len() {
@@ -338,7 +370,7 @@ fn compose_file_chains(text: &str) -> Vec<Vec<String>> {
                 j += 1;
             }
             if plain && chain.len() > 1 {
-                out.push(chain);
+                out.push((*number, chain));
             }
             i = j.max(i + 1);
         }
@@ -357,10 +389,13 @@ mod tests {
                     ci:\n\t@docker compose -f \"compose.yaml\" --file compose.ci.yml run --rm -f x tests && docker compose down\n\
                     env:\n\tdocker compose -f compose.yaml -f compose.$(ENV).yml up\n";
         assert_eq!(
-            compose_file_chains(make),
+            compose_file_chains(make)
+                .iter()
+                .map(|(n, c)| (*n, c.iter().map(String::as_str).collect::<Vec<_>>()))
+                .collect::<Vec<_>>(),
             vec![
-                vec!["docker-compose.yml", "docker-compose.prod.yml"],
-                vec!["compose.yaml", "compose.ci.yml"],
+                (2, vec!["docker-compose.yml", "docker-compose.prod.yml"]),
+                (7, vec!["compose.yaml", "compose.ci.yml"]),
             ]
         );
     }

@@ -49,30 +49,33 @@ enum Pre {
 /// A file found, and what the first pass made of it.
 type Slot = (PathBuf, String, Option<Kind>, Pre);
 
-/// Read and parse every compose file, link compose services to the
-/// Dockerfiles they build, group the files that must be hardened together
-/// (a compose file, its override file, the Dockerfiles they build), then
-/// plan, run the rules and compute the fix of each group on every core.
-/// Each file's result goes to `sink` in input order as soon as it is ready,
-/// and its parse is dropped then, so memory follows the work in flight,
-/// not the size of the tree.
-/// `fixes`: compute (and verify) each file's fixed text; `check` in a
-/// format that shows no fix skips that work, and gets a large compose
-/// file's findings in several results as they are found (`more`).
-/// `prepare` turns a result into what the sink needs (a rendered report,
-/// say) on the worker threads.
-fn run_stream<T: Send>(
+/// The project model of a run: every file found, or read for the
+/// project's sake, how the compose files combine, and what the Dockerfiles
+/// build. What the rules need, and what `--explain-project` shows.
+struct Model {
+    slots: Vec<Slot>,
+    links: crate::link::Links,
+    /// Files read only for the services others `extends`.
+    refs: Vec<(PathBuf, compose::tree::Document)>,
+    /// The run's `-f` files, in order (slot indices).
+    file_chain: Vec<usize>,
+    /// (base, override) pairs outside the run's `-f` files.
+    overrides: Vec<(usize, usize)>,
+    /// The run's `-f` files and the override pairs.
+    chains: Vec<Vec<usize>>,
+    /// (bases, variant).
+    variants: Vec<(Vec<usize>, usize)>,
+    /// Slots read for the project's sake only: not reported.
+    context: std::collections::HashSet<usize>,
+    groups: Vec<Vec<usize>>,
+}
+
+/// Reads and parses one file, within the run's limits.
+fn loader(
     common: &Common,
-    config: &Config,
-    fixes: bool,
-    prepare: impl Fn(FileResult) -> T + Sync,
-    mut sink: impl FnMut(T),
-) {
+) -> impl Fn(&Path, Kind) -> Result<(Arc<Source>, Parsed), FileError> + Sync + '_ {
     let limits = common.yaml_limits();
-    crate::fsio::set_max_file_size(common.max_file_size);
-    let roots = crate::confine::Roots::of(common);
-    let prepare = |r: FileResult| prepare(roots.hold(r));
-    let load = |path: &Path, kind: Kind| -> Result<(Arc<Source>, Parsed), FileError> {
+    move |path: &Path, kind: Kind| {
         if let Some(why) = crate::escape::refuse_path(path) {
             return Err(FileError::at_start(why));
         }
@@ -80,7 +83,15 @@ fn run_stream<T: Send>(
         let src = Arc::new(Source::new(path.to_path_buf(), display_path(path), text));
         let parsed = parse(&src, kind, &limits)?;
         Ok((src, parsed))
-    };
+    }
+}
+
+/// Read and parse every compose file, link compose services to the
+/// Dockerfiles they build, find how the compose files combine, and group
+/// the files that must be hardened together (a compose file, its override
+/// file, the Dockerfiles they build).
+fn model(common: &Common, load: &Loader<'_>) -> Model {
+    crate::fsio::set_max_file_size(common.max_file_size);
     // Compose files are read, parsed and scanned for the Dockerfiles their
     // services build, on every core.
     let mut links = crate::link::Links::default();
@@ -147,7 +158,7 @@ fn run_stream<T: Send>(
     let mut edges: Vec<(usize, usize)> = Vec::new();
     let mut refs: Vec<(PathBuf, compose::tree::Document)> = Vec::new();
     let found = slots.len();
-    follow_references(&mut slots, &mut refs, &mut edges, &load, &links);
+    follow_references(&mut slots, &mut refs, &mut edges, load, &links);
 
     // Dockerfiles built by a compose service: hardened with it, named after
     // it (those of included files too).
@@ -165,7 +176,7 @@ fn run_stream<T: Send>(
         slots.push((extra, display, Some(Kind::Dockerfile), Pre::Later));
     }
 
-    let context = project_context(common, &mut slots, &mut links, &load);
+    let context = project_context(common, &mut slots, &mut links, load);
     // Services that run an image built here, once every builder is known.
     for (path, _, _, pre) in &slots {
         if let Pre::Parsed(done) = pre {
@@ -177,12 +188,14 @@ fn run_stream<T: Send>(
 
     let mut chains: Vec<Vec<usize>> = Vec::new();
     if chain.len() > 1 {
-        chains.push(chain);
+        chains.push(chain.clone());
     }
+    let mut overrides = Vec::new();
     let names: Vec<(&Path, Option<Kind>)> = slots.iter().map(|s| (s.0.as_path(), s.2)).collect();
     for (b, o) in crate::project::override_pairs_of(&names) {
         if !chains.iter().flatten().any(|&i| i == b || i == o) {
             chains.push(vec![b, o]);
+            overrides.push((b, o));
         }
     }
     for c in &chains {
@@ -209,6 +222,57 @@ fn run_stream<T: Send>(
         .collect();
     let groups = crate::project::groups(&files, &links, &edges);
     drop(files);
+    Model {
+        slots,
+        links,
+        refs,
+        file_chain: chain,
+        overrides,
+        chains,
+        variants,
+        context,
+        groups,
+    }
+}
+
+/// Plan, run the rules and compute the fix of each group of the project
+/// model ([`model`]) on every core.
+/// Each file's result goes to `sink` in input order as soon as it is ready,
+/// and its parse is dropped then, so memory follows the work in flight,
+/// not the size of the tree.
+/// `fixes`: compute (and verify) each file's fixed text; `check` in a
+/// format that shows no fix skips that work, and gets a large compose
+/// file's findings in several results as they are found (`more`).
+/// `explain`: filled with the project model as `--explain-project` shows it.
+/// `prepare` turns a result into what the sink needs (a rendered report,
+/// say) on the worker threads.
+fn run_stream<T: Send>(
+    common: &Common,
+    config: &Config,
+    fixes: bool,
+    explain: Option<&mut report::project::Project>,
+    prepare: impl Fn(FileResult) -> T + Sync,
+    mut sink: impl FnMut(T),
+) {
+    let limits = common.yaml_limits();
+    crate::fsio::set_max_file_size(common.max_file_size);
+    let roots = crate::confine::Roots::of(common);
+    let prepare = |r: FileResult| prepare(roots.hold(r));
+    let load = loader(common);
+    let m = model(common, &load);
+    if let Some(view) = explain {
+        *view = project_view(&m, common);
+    }
+    let Model {
+        slots,
+        links,
+        refs,
+        chains,
+        variants,
+        context,
+        groups,
+        ..
+    } = m;
     let total = slots.len();
     let refs: Vec<(PathBuf, &compose::tree::Document)> =
         refs.iter().map(|(p, d)| (p.clone(), d)).collect();
@@ -329,6 +393,183 @@ fn find_variants(
     }
     let taken: Vec<usize> = chains.iter().flatten().copied().collect();
     crate::project::variants(&files, &script, &taken)
+}
+
+/// The project model as `--explain-project` shows it: each file under its
+/// project root ([`crate::project::root_of`]), how the compose files
+/// combine, the stages each Dockerfile runs and for which services, the
+/// images built here and the services that run them by name.
+fn project_view(m: &Model, common: &Common) -> report::project::Project {
+    use report::project::{Builder, Compose, Dockerfile, Image, Relation, Root, RunsBuilt, Stage};
+    use std::collections::BTreeMap;
+    let links = &m.links;
+    let cwd = crate::paths::canonical(Path::new("."));
+    // How the run names each file it read; other files as found.
+    let shown: std::collections::HashMap<PathBuf, &str> = m
+        .slots
+        .iter()
+        .map(|s| (links.canonical(&s.0), s.1.as_str()))
+        .collect();
+    let name = |p: &Path| -> String {
+        shown
+            .get(&links.canonical(p))
+            .map(|s| s.to_string())
+            .unwrap_or_else(|| display_path(p))
+    };
+    let builder = |file: &Path, who: &str| Builder {
+        bake: file
+            .file_name()
+            .is_some_and(|n| crate::bake::FILE_NAMES.contains(&n.to_string_lossy().as_ref())),
+        name: who.to_string(),
+        file: name(file),
+    };
+    let mut roots: BTreeMap<PathBuf, Root> = BTreeMap::new();
+    let root_of = |p: &Path| crate::project::root_of(&links.canonical(p), &cwd);
+    fn root(roots: &mut BTreeMap<PathBuf, Root>, r: PathBuf) -> &mut Root {
+        let shown = display_path(&r);
+        roots.entry(r).or_insert_with(|| Root {
+            path: if shown.is_empty() { ".".into() } else { shown },
+            ..Root::default()
+        })
+    }
+    fn doc_of(s: &Slot) -> Option<&compose::tree::Document> {
+        match &s.3 {
+            Pre::Parsed(d) => match &**d {
+                (_, Parsed::Compose(Some(doc))) => Some(doc),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+    // Files the compose files name: (naming slot, how, the file).
+    let mut named: Vec<(usize, compose::Reference, PathBuf)> = Vec::new();
+    for (i, s) in m.slots.iter().enumerate() {
+        if let Some(doc) = doc_of(s) {
+            let dir = s.0.parent().unwrap_or(Path::new(""));
+            for (how, file) in compose::references(doc) {
+                named.push((i, how, links.canonical(&dir.join(file))));
+            }
+        }
+    }
+    let composes: Vec<PathBuf> = m
+        .slots
+        .iter()
+        .filter(|s| s.2 == Some(Kind::Compose))
+        .map(|s| links.canonical(&s.0))
+        .collect();
+    let scripts: Vec<(PathBuf, usize, Vec<PathBuf>)> =
+        crate::project::script_chains_found(&composes, &cwd, common.max_file_size)
+            .into_iter()
+            .map(|(f, line, chain)| (f, line, chain.iter().map(|p| links.canonical(p)).collect()))
+            .collect();
+    let names = |v: &[usize]| -> Vec<String> { v.iter().map(|&i| m.slots[i].1.clone()).collect() };
+    for (i, s) in m.slots.iter().enumerate() {
+        match s.2 {
+            Some(Kind::Compose) => {
+                let mut relations = Vec::new();
+                if m.file_chain.len() > 1 && m.file_chain.contains(&i) {
+                    relations.push(Relation::FileChain(names(&m.file_chain)));
+                }
+                for (b, _) in m.overrides.iter().filter(|(_, o)| *o == i) {
+                    relations.push(Relation::OverrideOf(m.slots[*b].1.clone()));
+                }
+                for (bases, _) in m.variants.iter().filter(|(_, v)| *v == i) {
+                    let mut wanted: Vec<PathBuf> = bases
+                        .iter()
+                        .map(|&b| links.canonical(&m.slots[b].0))
+                        .collect();
+                    wanted.push(links.canonical(&s.0));
+                    let script = scripts
+                        .iter()
+                        .find(|(_, _, c)| c.starts_with(&wanted))
+                        .map(|(f, line, _)| (display_path(f), *line));
+                    relations.push(Relation::VariantOf {
+                        bases: names(bases),
+                        script,
+                    });
+                }
+                let me = links.canonical(&s.0);
+                for (j, how, file) in &named {
+                    if *file == me && matches!(how, compose::Reference::Include) {
+                        let r = Relation::IncludedBy(m.slots[*j].1.clone());
+                        if !relations.contains(&r) {
+                            relations.push(r);
+                        }
+                    }
+                }
+                for (j, how, file) in &named {
+                    if *j == i && matches!(how, compose::Reference::Extends) && *file != me {
+                        let r = Relation::Extends(name(file));
+                        if !relations.contains(&r) {
+                            relations.push(r);
+                        }
+                    }
+                }
+                let c = Compose {
+                    path: s.1.clone(),
+                    named: !m.context.contains(&i),
+                    test: crate::engine::ephemeral::is_test_file(&s.0),
+                    relations,
+                };
+                root(&mut roots, root_of(&s.0)).composes.push(c);
+                let Some(doc) = doc_of(s) else { continue };
+                for svc in compose::service::services(doc) {
+                    if svc.effective("build").is_some() {
+                        continue;
+                    }
+                    let Some(image) = svc.effective("image").and_then(|(n, _)| n.as_str()) else {
+                        continue;
+                    };
+                    if let Some((file, who)) = links.builder_of(image) {
+                        let run = RunsBuilt {
+                            service: svc.name.to_string(),
+                            file: s.1.clone(),
+                            image: image.to_string(),
+                            builder: builder(file, who),
+                        };
+                        root(&mut roots, root_of(&s.0)).runs.push(run);
+                    }
+                }
+            }
+            Some(Kind::Dockerfile) => {
+                let mut stages: Vec<Stage> = Vec::new();
+                for (file, service, stage) in links.services_of(&s.0) {
+                    let who = builder(file, service);
+                    match stages.iter_mut().find(|u| u.stage.as_deref() == stage) {
+                        Some(u) => u.services.push(who),
+                        None => stages.push(Stage {
+                            stage: stage.map(str::to_string),
+                            services: vec![who],
+                        }),
+                    }
+                }
+                if stages.is_empty() {
+                    stages.push(Stage {
+                        stage: None,
+                        services: Vec::new(),
+                    });
+                }
+                root(&mut roots, root_of(&s.0))
+                    .dockerfiles
+                    .push(Dockerfile {
+                        path: s.1.clone(),
+                        stages,
+                    });
+            }
+            _ => {}
+        }
+    }
+    for (image, dockerfile, file, who) in links.images() {
+        let i = Image {
+            name: image.to_string(),
+            dockerfile: name(dockerfile),
+            builder: builder(file, who),
+        };
+        root(&mut roots, root_of(dockerfile)).images.push(i);
+    }
+    report::project::Project {
+        roots: roots.into_values().collect(),
+    }
 }
 
 /// Bake files (`docker-bake.hcl`, `docker-bake.json`) in the folders
@@ -732,9 +973,14 @@ fn load_config(common: &Common) -> Result<Config, ExitCode> {
 }
 
 /// Every file's result, in input order, for reports that need the whole run.
-fn run_all(common: &Common, config: &Config, fixes: bool) -> Vec<FileResult> {
+fn run_all(
+    common: &Common,
+    config: &Config,
+    fixes: bool,
+    explain: Option<&mut report::project::Project>,
+) -> Vec<FileResult> {
     let mut all = Vec::new();
-    run_stream(common, config, fixes, |r| r, |r| all.push(r));
+    run_stream(common, config, fixes, explain, |r| r, |r| all.push(r));
     all
 }
 
@@ -766,7 +1012,12 @@ pub fn fix(args: &FixArgs) -> ExitCode {
     config.canary |= args.canary;
     if args.dry_run && args.format == FixFormat::Markdown {
         // One document on standard output, errors included, nothing else.
-        let results = run_all(&args.common, &config, true);
+        let mut view = report::project::Project::default();
+        let explain = args.explain_project.then_some(&mut view);
+        let results = run_all(&args.common, &config, true, explain);
+        if args.explain_project {
+            Out::stderr().put(&report::project::text(&view));
+        }
         let mut stdout = Out::stdout();
         stdout.put(&report::markdown::render(
             &results,
@@ -802,7 +1053,9 @@ pub fn fix(args: &FixArgs) -> ExitCode {
         };
         (r, d)
     };
-    run_stream(&args.common, &config, true, diff, |(r, d)| {
+    let mut view = report::project::Project::default();
+    let explain = args.explain_project.then_some(&mut view);
+    run_stream(&args.common, &config, true, explain, diff, |(r, d)| {
         errors |= report_error(&r, &mut stderr);
         if let (Some(src), Some(fixed)) = (&r.source, &r.fixed) {
             if args.dry_run {
@@ -836,6 +1089,10 @@ pub fn fix(args: &FixArgs) -> ExitCode {
         }
     });
     stdout.flush();
+    // The project as harden understood it, before the notes it explains.
+    if args.explain_project {
+        stderr.put(&report::project::text(&view));
+    }
     if !args.common.quiet {
         let err_color = use_color(args.common.color, console::Term::stderr());
         stderr.put(&report::notes::render(
@@ -875,6 +1132,9 @@ pub fn check(args: &CheckArgs) -> ExitCode {
         Ok(c) => c,
         Err(code) => return code,
     };
+    if args.explain_project {
+        return explain_project(args);
+    }
     let mut stdout = Out::stdout();
     let mut stderr = Out::stderr();
     let color = use_color(args.common.color, console::Term::stdout());
@@ -904,6 +1164,7 @@ pub fn check(args: &CheckArgs) -> ExitCode {
                 &args.common,
                 &config,
                 false,
+                None,
                 render,
                 |(error, counts, shown)| {
                     if let Some(e) = error {
@@ -922,7 +1183,7 @@ pub fn check(args: &CheckArgs) -> ExitCode {
             }
         }
         Format::Json | Format::Sarif | Format::Markdown => {
-            let mut results = run_all(&args.common, &config, true);
+            let mut results = run_all(&args.common, &config, true, None);
             for r in &mut results {
                 refused_fix_as_note(r);
             }
@@ -941,6 +1202,43 @@ pub fn check(args: &CheckArgs) -> ExitCode {
         ExitCode::from(2)
     } else if tally.fails(args.fail_on()) {
         ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// `check --explain-project`: the project model instead of the findings,
+/// as text or JSON; no rule runs. A file that cannot be read or parsed is
+/// an error (exit 2), as for every report.
+fn explain_project(args: &CheckArgs) -> ExitCode {
+    let mut stdout = Out::stdout();
+    let mut stderr = Out::stderr();
+    let render: fn(&report::project::Project) -> String = match args.format {
+        Format::Text => report::project::text,
+        Format::Json => report::project::json,
+        _ => {
+            stderr.put("error: --explain-project prints text or json (--format text|json)\n");
+            return ExitCode::from(2);
+        }
+    };
+    let load = loader(&args.common);
+    let m = model(&args.common, &load);
+    let mut errors = false;
+    for s in &m.slots {
+        if let Pre::Failed(e) = &s.3 {
+            errors = true;
+            stderr.put(&format!(
+                "{}:{}:{}: error: {}\n",
+                crate::escape::terminal(&s.1),
+                e.line,
+                e.col,
+                crate::escape::terminal(&e.message)
+            ));
+        }
+    }
+    stdout.put(&render(&project_view(&m, &args.common)));
+    stdout.status(if errors {
+        ExitCode::from(2)
     } else {
         ExitCode::SUCCESS
     })

@@ -7,6 +7,7 @@ pub mod github;
 pub mod json;
 pub mod markdown;
 pub mod notes;
+pub mod project;
 pub mod sarif;
 pub mod text;
 
