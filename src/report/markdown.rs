@@ -153,15 +153,15 @@ fn summary_section(results: &[FileResult]) -> String {
     )
 }
 
-/// One file: what to review and the migration stay in sight; the findings
-/// and what changes and why are folded.
-fn short_file_section(r: &FileResult, diff: bool, shared: &SharedNotes) -> String {
+/// A file's heading, and its error where it has one; `None` when harden
+/// has nothing to say about it.
+fn section_head(r: &FileResult) -> Option<String> {
     let nothing = r.error.is_none()
         && r.out.findings.is_empty()
         && r.out.notes.is_empty()
         && r.fixed.is_none();
     if nothing {
-        return String::new();
+        return None;
     }
     let mut out = format!("\n## {}\n", code(&r.display));
     if let Some(e) = &r.error {
@@ -171,6 +171,17 @@ fn short_file_section(r: &FileResult, diff: bool, shared: &SharedNotes) -> Strin
             e.col,
             md_message(&e.message)
         ));
+    }
+    Some(out)
+}
+
+/// One file: what to review and the migration stay in sight; the findings
+/// and what changes and why are folded.
+fn short_file_section(r: &FileResult, diff: bool, shared: &SharedNotes) -> String {
+    let Some(mut out) = section_head(r) else {
+        return String::new();
+    };
+    if r.error.is_some() {
         return out;
     }
     let subjects = by_subject(&r.out.notes);
@@ -383,21 +394,10 @@ capabilities their entrypoints need. Run them once with `harden verify` before y
 
 fn file_section(r: &FileResult, diff: bool) -> String {
     let migrations = &r.out.migrations;
-    let nothing = r.error.is_none()
-        && r.out.findings.is_empty()
-        && r.out.notes.is_empty()
-        && r.fixed.is_none();
-    if nothing {
+    let Some(mut out) = section_head(r) else {
         return String::new();
-    }
-    let mut out = format!("\n## {}\n", code(&r.display));
-    if let Some(e) = &r.error {
-        out.push_str(&format!(
-            "\n**Error** at line {}, column {}: {}\n\nharden left this file as it was.\n",
-            e.line,
-            e.col,
-            md_message(&e.message)
-        ));
+    };
+    if r.error.is_some() {
         return out;
     }
     if !r.out.findings.is_empty() {
