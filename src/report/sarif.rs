@@ -203,7 +203,9 @@ pub fn document(results: &[FileResult]) -> Value {
 
 /// The SARIF log, pretty-printed, with a final newline.
 pub fn render(results: &[FileResult]) -> String {
-    super::pretty_json(&document(results))
+    let mut s = serde_json::to_string_pretty(&document(results)).unwrap_or_default();
+    s.push('\n');
+    s
 }
 
 #[cfg(test)]
