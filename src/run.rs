@@ -966,7 +966,44 @@ pub fn check(args: &CheckArgs) -> ExitCode {
                 stdout.write_with(|w| d.finish(w));
             }
         }
-        Format::Sarif | Format::Markdown => {
+        Format::Sarif => {
+            let mut log = match report::sarif::Stream::start() {
+                Ok(log) => Some(log),
+                Err(e) => {
+                    stderr.put(&format!(
+                        "error: cannot write the output: {}\n",
+                        discover::io_message(&e)
+                    ));
+                    errors = true;
+                    None
+                }
+            };
+            run_stream(
+                &args.common,
+                &config,
+                true,
+                |r| r,
+                |mut r| {
+                    refused_fix_as_note(&mut r);
+                    errors |= report_error(&r, &mut stderr);
+                    tally.add(&r);
+                    if let Some(l) = &mut log {
+                        if let Err(e) = l.file(&r) {
+                            stderr.put(&format!(
+                                "error: cannot write the output: {}\n",
+                                discover::io_message(&e)
+                            ));
+                            errors = true;
+                            log = None;
+                        }
+                    }
+                },
+            );
+            if let Some(l) = log {
+                stdout.write_with(|w| l.finish(w));
+            }
+        }
+        Format::Markdown => {
             let mut results = run_all(&args.common, &config, true);
             for r in &mut results {
                 refused_fix_as_note(r);
@@ -975,10 +1012,11 @@ pub fn check(args: &CheckArgs) -> ExitCode {
                 errors |= report_error(r, &mut stderr);
                 tally.add(r);
             }
-            stdout.put(&match args.format {
-                Format::Sarif => report::sarif::render(&results),
-                _ => report::markdown::render(&results, false, args.common.verbose),
-            });
+            stdout.put(&report::markdown::render(
+                &results,
+                false,
+                args.common.verbose,
+            ));
         }
     }
     stdout.status(if errors {
