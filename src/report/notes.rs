@@ -167,7 +167,7 @@ impl<'a> Line<'a> {
         if let Some(brief) = self.notes[0]
             .shared
             .as_ref()
-            .map(|s| s.brief.as_str())
+            .map(|s| &*s.brief)
             .filter(|b| unexplained && !said && !b.is_empty())
         {
             text.push_str(&format!(" — {}", safe(brief)));
@@ -187,7 +187,7 @@ impl<'a> Line<'a> {
     }
 
     pub fn shared_key(&self) -> Option<&'a str> {
-        self.notes[0].shared.as_ref().map(|s| s.key.as_str())
+        self.notes[0].shared.as_ref().map(|s| &*s.key)
     }
 }
 
