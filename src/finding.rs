@@ -4,6 +4,7 @@
 use crate::edit::Edit;
 use crate::migration::Migration;
 use serde::Serialize;
+use std::borrow::Cow;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -127,9 +128,9 @@ impl Note {
     /// Refers to an explanation said once per report.
     pub fn shares(&mut self, key: impl Into<String>, text: impl Into<String>) -> &mut Self {
         self.shared = Some(Shared {
-            key: key.into(),
-            brief: String::new(),
-            text: text.into(),
+            key: Cow::Owned(key.into()),
+            brief: Cow::Borrowed(""),
+            text: Cow::Owned(text.into()),
         });
         self
     }
@@ -147,12 +148,15 @@ impl Note {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Shared {
     /// Tells explanations apart; the text itself where nothing shorter does.
-    pub key: String,
+    /// Those of `templates/notes.toml` are borrowed from it, not copied: a
+    /// file of tens of thousands of services has a note sharing one for
+    /// each change.
+    pub key: Cow<'static, str>,
     /// The explanation in a few words, for a line whose notes give no
     /// reason of their own (empty where they do).
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub brief: String,
-    pub text: String,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    pub brief: Cow<'static, str>,
+    pub text: Cow<'static, str>,
 }
 
 /// The explanations many notes share, from `templates/notes.toml`.
@@ -177,11 +181,17 @@ fn shared_texts() -> &'static std::collections::BTreeMap<String, SharedText> {
 impl Shared {
     /// The explanation `templates/notes.toml` gives under `key`.
     pub fn known(key: &str) -> Shared {
-        let t = shared_texts().get(key);
-        Shared {
-            key: key.to_string(),
-            brief: t.map(|t| t.brief.clone()).unwrap_or_default(),
-            text: t.map(|t| t.text.clone()).unwrap_or_default(),
+        match shared_texts().get_key_value(key) {
+            Some((k, t)) => Shared {
+                key: Cow::Borrowed(k.as_str()),
+                brief: Cow::Borrowed(t.brief.as_str()),
+                text: Cow::Borrowed(t.text.as_str()),
+            },
+            None => Shared {
+                key: Cow::Owned(key.to_string()),
+                brief: Cow::Borrowed(""),
+                text: Cow::Borrowed(""),
+            },
         }
     }
 }

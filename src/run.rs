@@ -908,6 +908,28 @@ impl<W: Write> Out<W> {
         }
     }
 
+    /// Writes through `f` in large blocks (standard output is line
+    /// buffered, and a report has millions of lines); `None` once the
+    /// stream is closed or a write failed.
+    fn write_with<T>(
+        &mut self,
+        f: impl FnOnce(&mut std::io::BufWriter<&mut W>) -> std::io::Result<T>,
+    ) -> Option<T> {
+        if self.closed {
+            return None;
+        }
+        let mut w = std::io::BufWriter::with_capacity(1 << 16, &mut self.w);
+        let r = f(&mut w).and_then(|t| w.flush().map(|()| t));
+        drop(w);
+        match r {
+            Ok(t) => Some(t),
+            Err(e) => {
+                self.record(Err(e));
+                None
+            }
+        }
+    }
+
     /// The diff must be out before the notes start on the other stream.
     fn flush(&mut self) {
         if !self.closed {
@@ -1182,7 +1204,69 @@ pub fn check(args: &CheckArgs) -> ExitCode {
                 stdout.put(&tally.summary());
             }
         }
-        Format::Json | Format::Sarif | Format::Markdown => {
+        // Written file by file as the results come, in input order.
+        Format::Json => {
+            let mut doc = stdout.write_with(|w| report::json::Stream::start(w));
+            run_stream(
+                &args.common,
+                &config,
+                true,
+                None,
+                |r| r,
+                |mut r| {
+                    refused_fix_as_note(&mut r);
+                    errors |= report_error(&r, &mut stderr);
+                    tally.add(&r);
+                    if let Some(d) = &mut doc {
+                        if stdout.write_with(|w| d.file(w, &r)).is_none() {
+                            doc = None;
+                        }
+                    }
+                },
+            );
+            if let Some(d) = doc {
+                stdout.write_with(|w| d.finish(w));
+            }
+        }
+        Format::Sarif => {
+            let mut log = match report::sarif::Stream::start() {
+                Ok(log) => Some(log),
+                Err(e) => {
+                    stderr.put(&format!(
+                        "error: cannot write the output: {}\n",
+                        discover::io_message(&e)
+                    ));
+                    errors = true;
+                    None
+                }
+            };
+            run_stream(
+                &args.common,
+                &config,
+                true,
+                None,
+                |r| r,
+                |mut r| {
+                    refused_fix_as_note(&mut r);
+                    errors |= report_error(&r, &mut stderr);
+                    tally.add(&r);
+                    if let Some(l) = &mut log {
+                        if let Err(e) = l.file(&r) {
+                            stderr.put(&format!(
+                                "error: cannot write the output: {}\n",
+                                discover::io_message(&e)
+                            ));
+                            errors = true;
+                            log = None;
+                        }
+                    }
+                },
+            );
+            if let Some(l) = log {
+                stdout.write_with(|w| l.finish(w));
+            }
+        }
+        Format::Markdown => {
             let mut results = run_all(&args.common, &config, true, None);
             for r in &mut results {
                 refused_fix_as_note(r);
@@ -1191,11 +1275,11 @@ pub fn check(args: &CheckArgs) -> ExitCode {
                 errors |= report_error(r, &mut stderr);
                 tally.add(r);
             }
-            stdout.put(&match args.format {
-                Format::Json => report::json::render(&results),
-                Format::Sarif => report::sarif::render(&results),
-                _ => report::markdown::render(&results, false, args.common.verbose),
-            });
+            stdout.put(&report::markdown::render(
+                &results,
+                false,
+                args.common.verbose,
+            ));
         }
     }
     stdout.status(if errors {

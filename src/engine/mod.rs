@@ -6,6 +6,7 @@
 //! service or Dockerfile, for every rule; then the edits are applied in one
 //! pass and the result re-parsed and verified before anything is written.
 
+mod contains;
 pub mod dockerfiles;
 pub mod ephemeral;
 pub mod migrations;

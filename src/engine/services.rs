@@ -274,8 +274,6 @@ pub fn verify(
             ))
         }
     };
-    let a = old.to_json(false, limits).map_err(|e| e.message)?;
-    let b = new.to_json(false, limits).map_err(|e| e.message)?;
     // A fix adds only inside the file's services and to the top-level
     // `volumes`: anything new elsewhere is an insertion that the text put
     // somewhere else than harden meant (found by fuzzing: an empty key at
@@ -293,72 +291,15 @@ pub fn verify(
                 .and_then(|rest| rest.split_once('/'))
                 .is_some_and(|(name, _)| services.contains(name))
     };
-    contains(&a, &b, "", replaced, &may_grow)?;
+    super::contains::Compare {
+        old,
+        new: &new,
+        replaced: replaced.iter().map(String::as_str).collect(),
+        may_grow: &may_grow,
+        limits,
+    }
+    .documents()?;
     Ok(new)
-}
-
-/// `old` is contained in `new`: mappings keep their keys, sequences keep
-/// their items in order (new ones may be interleaved), scalars are equal.
-/// What is new (a key, an item, a value for a null) must be at a path
-/// `may_grow` allows.
-fn contains(
-    old: &serde_json::Value,
-    new: &serde_json::Value,
-    at: &str,
-    replaced: &[String],
-    may_grow: &dyn Fn(&str) -> bool,
-) -> Result<(), String> {
-    use serde_json::Value;
-    if replaced.iter().any(|r| r == at) {
-        return Ok(());
-    }
-    let added = |p: &str| {
-        if may_grow(p) {
-            Ok(())
-        } else {
-            Err(format!(
-                "`{p}` would be added, outside the services harden hardens"
-            ))
-        }
-    };
-    match (old, new) {
-        (Value::Object(a), Value::Object(b)) => {
-            for (k, v) in a {
-                let p = format!("{at}{}", pointer(&[k]));
-                match b.get(k) {
-                    Some(w) => contains(v, w, &p, replaced, may_grow)?,
-                    None => return Err(format!("`{p}` would be lost")),
-                }
-            }
-            for k in b.keys().filter(|k| !a.contains_key(*k)) {
-                added(&format!("{at}{}", pointer(&[k])))?;
-            }
-            Ok(())
-        }
-        (Value::Array(a), Value::Array(b)) => {
-            let mut j = 0;
-            for (i, v) in a.iter().enumerate() {
-                let p = format!("{at}/{i}");
-                loop {
-                    let Some(w) = b.get(j) else {
-                        return Err(format!("`{p}` would be lost"));
-                    };
-                    j += 1;
-                    if contains(v, w, &p, replaced, may_grow).is_ok() {
-                        break;
-                    }
-                }
-            }
-            if b.len() > a.len() {
-                added(&format!("{at}/-"))?;
-            }
-            Ok(())
-        }
-        (a, b) if a == b => Ok(()),
-        // A key written without a value (`cap_drop:`) that the fix fills in.
-        (Value::Null, _) => added(at),
-        _ => Err(format!("`{at}` would change")),
-    }
 }
 
 #[cfg(test)]

@@ -114,14 +114,13 @@ pub fn store_tag(key: &str, id: &str) {
     }
 }
 
-/// Why the look-up `key` failed, if it did within [`FAILURE_TTL`], and how
-/// many seconds ago.
-pub fn failure(key: &str) -> Option<(String, u64)> {
+/// Why the look-up `key` failed, if it did within [`FAILURE_TTL`].
+pub fn failure(key: &str) -> Option<String> {
     let key = format!("failed {key}");
     let text = read(&tag_path(&key)?)?;
     let e: TagEntry = serde_json::from_str(&text).ok()?;
     let age = now().saturating_sub(e.at);
-    (e.key == key && age < FAILURE_TTL.as_secs()).then_some((e.id, age))
+    (e.key == key && age < FAILURE_TTL.as_secs()).then_some(e.id)
 }
 
 pub fn store_failure(key: &str, why: &str) {

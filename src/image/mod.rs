@@ -207,10 +207,11 @@ fn from_registry(
     if let Some(f) = cache::tag(&key).and_then(|id| cache::facts(&id)) {
         return Ok(f);
     }
-    if let Some((why, age)) = cache::failure(&key) {
+    // Said the same way whenever it was remembered: a report must not
+    // change from one run to the next only because time passed.
+    if let Some(why) = cache::failure(&key) {
         return Err(registry::Error(format!(
-            "{why} (remembered from {} min ago; `harden cache clear` asks again)",
-            age / 60
+            "{why} (remembered from an earlier run; `harden cache clear` asks again)"
         )));
     }
     let found = from_registry_uncached(r, settings, limits, &key);

@@ -440,9 +440,9 @@ pub fn plan_service(
                 // why it is carved out this way, is said once per report.
                 let (short, rest) = first_sentence(&w.why);
                 let shared = (!rest.is_empty()).then(|| crate::finding::Shared {
-                    key: rest.to_string(),
-                    brief: String::new(),
-                    text: format!("{} ({} image profile): {rest}", w.path, prof.id),
+                    key: Cow::Owned(rest.to_string()),
+                    brief: Cow::Borrowed(""),
+                    text: Cow::Owned(format!("{} ({} image profile): {rest}", w.path, prof.id)),
                 });
                 let brief = |p: &mut Planner, path: &str| {
                     if let Some(c) = p.planned(path) {

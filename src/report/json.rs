@@ -3,157 +3,323 @@
 //! fields; anything that would break a reader gets a new version number.
 
 use crate::discover::Kind;
-use crate::edit;
+use crate::edit::Edit;
 use crate::engine::FileResult;
+use crate::finding::{Finding, Note, NoteKind};
+use crate::report::{write_pretty, PrettySeq};
 use crate::source::Source;
-use serde_json::{json, Value};
+use serde::ser::{Serialize, Serializer};
+use std::io::{self, Write};
 
 /// The schema version this module writes.
 pub const VERSION: u32 = 1;
 
-pub fn kind_name(kind: Option<Kind>) -> Value {
+pub fn kind_name(kind: Option<Kind>) -> Option<&'static str> {
     match kind {
-        Some(Kind::Compose) => json!("compose"),
-        Some(Kind::Dockerfile) => json!("dockerfile"),
-        Some(Kind::Source) => json!("source"),
-        None => Value::Null,
+        Some(Kind::Compose) => Some("compose"),
+        Some(Kind::Dockerfile) => Some("dockerfile"),
+        Some(Kind::Source) => Some("source"),
+        None => None,
     }
 }
+
+/// A sequence written from a slice, each member as `f` makes it.
+struct Each<'a, T, F>(&'a [T], F);
+
+fn each<'a, T, S: Serialize, F: Fn(&'a T) -> S>(items: &'a [T], f: F) -> Each<'a, T, F> {
+    Each(items, f)
+}
+
+impl<'a, T, S: Serialize, F: Fn(&'a T) -> S> Serialize for Each<'a, T, F> {
+    fn serialize<Z: Serializer>(&self, s: Z) -> Result<Z::Ok, Z::Error> {
+        s.collect_seq(self.0.iter().map(&self.1))
+    }
+}
+
+// Fields in key order: the report has always listed keys sorted.
 
 /// One edit with byte offsets (for programs) and 1-based line/column in
 /// characters, the end exclusive (for people and SARIF).
-pub fn edit_json(src: &Source, e: &edit::Edit) -> Value {
-    let (start_line, start_col) = src.line_col(e.range.start);
-    let (end_line, end_col) = src.line_col(e.range.end);
-    json!({
-        "start": e.range.start,
-        "end": e.range.end,
-        "start_line": start_line,
-        "start_col": start_col,
-        "end_line": end_line,
-        "end_col": end_col,
-        "text": e.text,
-    })
+#[derive(serde::Serialize)]
+pub struct EditJson<'a> {
+    end: usize,
+    end_col: usize,
+    end_line: usize,
+    start: usize,
+    start_col: usize,
+    start_line: usize,
+    text: &'a str,
 }
 
-fn file_json(r: &FileResult) -> Value {
-    let error = r.error.as_ref().map_or(
-        Value::Null,
-        |e| json!({"line": e.line, "col": e.col, "message": e.message}),
-    );
-    let findings: Vec<Value> = r
-        .out
-        .findings
-        .iter()
-        .map(|f| {
-            json!({
-                "rule": f.rule,
-                "severity": f.severity.as_str(),
-                "line": f.line,
-                "col": f.col,
-                "message": f.message,
-                "fixable": f.fixable,
-            })
-        })
-        .collect();
-    let notes: Vec<Value> = r
-        .out
-        .notes
-        .iter()
-        .map(|n| {
-            let mut note =
-                json!({"subject": n.subject, "rule": n.rule, "kind": n.kind, "text": n.text});
-            if n.short.is_some() {
-                note["short"] = json!(n.line());
-            }
-            if let Some(s) = &n.shared {
-                note["shared"] = json!({"key": s.key, "text": s.text});
-            }
-            note
-        })
-        .collect();
-    let fix = match (&r.source, &r.fixed) {
-        (Some(src), Some(_)) => json!({
-            "edits": edit::sorted(&r.out.edits)
-                .iter()
-                .map(|e| edit_json(src, e))
-                .collect::<Vec<_>>()
+pub fn edit_json<'a>(src: &Source, e: &'a Edit) -> EditJson<'a> {
+    let (start_line, start_col) = src.line_col(e.range.start);
+    let (end_line, end_col) = src.line_col(e.range.end);
+    EditJson {
+        end: e.range.end,
+        end_col,
+        end_line,
+        start: e.range.start,
+        start_col,
+        start_line,
+        text: &e.text,
+    }
+}
+
+#[derive(serde::Serialize)]
+struct ErrorJson<'a> {
+    col: usize,
+    line: usize,
+    message: &'a str,
+}
+
+#[derive(serde::Serialize)]
+struct FindingJson<'a> {
+    col: usize,
+    fixable: bool,
+    line: usize,
+    message: &'a str,
+    rule: &'a str,
+    severity: &'static str,
+}
+
+fn finding_json(f: &Finding) -> FindingJson<'_> {
+    FindingJson {
+        col: f.col,
+        fixable: f.fixable,
+        line: f.line,
+        message: &f.message,
+        rule: f.rule,
+        severity: f.severity.as_str(),
+    }
+}
+
+#[derive(serde::Serialize)]
+struct SharedJson<'a> {
+    key: &'a str,
+    text: &'a str,
+}
+
+#[derive(serde::Serialize)]
+struct NoteJson<'a> {
+    kind: NoteKind,
+    rule: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    shared: Option<SharedJson<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    short: Option<std::borrow::Cow<'a, str>>,
+    subject: &'a str,
+    text: &'a str,
+}
+
+fn note_json(n: &Note) -> NoteJson<'_> {
+    NoteJson {
+        kind: n.kind,
+        rule: n.rule,
+        shared: n.shared.as_ref().map(|s| SharedJson {
+            key: &s.key,
+            text: &s.text,
         }),
-        _ => Value::Null,
-    };
-    let mut file = json!({
-        "path": r.display,
-        "kind": kind_name(r.kind),
-        "error": error,
-        "findings": findings,
-        "notes": notes,
-        "fix": fix,
-    });
-    // Where harden's knowledge of each service comes from, and the images
-    // it could not learn about: a bot can open pull requests only for the
-    // services harden knows.
-    if !r.out.knowledge.is_empty() {
-        file["knowledge"] = r
-            .out
-            .knowledge
-            .iter()
-            .map(|(subject, k)| json!({"subject": subject, "source": k.label()}))
-            .collect();
+        short: n.short.as_ref().map(|_| n.line()),
+        subject: &n.subject,
+        text: &n.text,
     }
-    if !r.out.unknown_images.is_empty() {
-        file["unknown_images"] = r
-            .out
-            .unknown_images
-            .iter()
-            .map(|u| {
-                json!({
-                    "service": u.service,
-                    "image": u.image,
-                    "reasons": u.reasons,
-                    "skipped": u.skipped,
-                })
-            })
-            .collect();
+}
+
+/// A file's fix: its edits in file order.
+struct FixJson<'a> {
+    src: &'a Source,
+    edits: Vec<&'a Edit>,
+}
+
+impl Serialize for FixJson<'_> {
+    fn serialize<Z: Serializer>(&self, s: Z) -> Result<Z::Ok, Z::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(Some(1))?;
+        m.serialize_entry("edits", &each(&self.edits, |e| edit_json(self.src, e)))?;
+        m.end()
     }
-    file
+}
+
+/// The edits in file order (stable: insertions at one place keep theirs).
+pub fn sorted(edits: &[Edit]) -> Vec<&Edit> {
+    let mut v: Vec<&Edit> = edits.iter().collect();
+    v.sort_by_key(|e| (e.range.start, e.range.end));
+    v
+}
+
+/// One file as the report gives it.
+struct FileJson<'a>(&'a FileResult);
+
+impl Serialize for FileJson<'_> {
+    fn serialize<Z: Serializer>(&self, s: Z) -> Result<Z::Ok, Z::Error> {
+        use serde::ser::SerializeMap;
+        let r = self.0;
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry(
+            "error",
+            &r.error.as_ref().map(|e| ErrorJson {
+                col: e.col,
+                line: e.line,
+                message: &e.message,
+            }),
+        )?;
+        m.serialize_entry("findings", &each(&r.out.findings, finding_json))?;
+        let fix = match (&r.source, &r.fixed) {
+            (Some(src), Some(_)) => Some(FixJson {
+                src,
+                edits: sorted(&r.out.edits),
+            }),
+            _ => None,
+        };
+        m.serialize_entry("fix", &fix)?;
+        drop(fix);
+        m.serialize_entry("kind", &kind_name(r.kind))?;
+        // Where harden's knowledge of each service comes from, and the
+        // images it could not learn about: a bot can open pull requests
+        // only for the services harden knows.
+        if !r.out.knowledge.is_empty() {
+            m.serialize_entry(
+                "knowledge",
+                &each(&r.out.knowledge, |(subject, k)| KnowledgeJson {
+                    source: k.label(),
+                    subject,
+                }),
+            )?;
+        }
+        m.serialize_entry("notes", &each(&r.out.notes, note_json))?;
+        m.serialize_entry("path", &r.display)?;
+        if !r.out.unknown_images.is_empty() {
+            m.serialize_entry(
+                "unknown_images",
+                &each(&r.out.unknown_images, |u| UnknownJson {
+                    image: &u.image,
+                    reasons: &u.reasons,
+                    service: &u.service,
+                    skipped: u.skipped,
+                }),
+            )?;
+        }
+        m.end()
+    }
+}
+
+#[derive(serde::Serialize)]
+struct KnowledgeJson<'a> {
+    source: String,
+    subject: &'a str,
+}
+
+#[derive(serde::Serialize)]
+struct UnknownJson<'a> {
+    image: &'a str,
+    reasons: &'a [String],
+    service: &'a str,
+    skipped: bool,
 }
 
 /// Counts over all files, as the text summary gives them.
-pub fn summary_json(results: &[FileResult]) -> Value {
-    let findings = results.iter().map(|r| r.out.findings.len()).sum::<usize>();
-    let count = |p: &dyn Fn(&FileResult) -> bool| results.iter().filter(|r| p(r)).count();
-    json!({
-        "files": results.len(),
-        "checked": count(&|r| r.error.is_none()),
-        "errors": count(&|r| r.error.is_some()),
-        "with_findings": count(&|r| !r.out.findings.is_empty()),
-        "findings": findings,
-        "fixable": results.iter().flat_map(|r| &r.out.findings).filter(|f| f.fixable).count(),
-        "changed": count(&|r| r.fixed.is_some()),
-    })
+#[derive(Debug, Default, serde::Serialize)]
+pub struct Summary {
+    changed: usize,
+    checked: usize,
+    errors: usize,
+    files: usize,
+    findings: usize,
+    fixable: usize,
+    with_findings: usize,
 }
 
-pub fn document(results: &[FileResult]) -> Value {
-    let mut doc = json!({
-        "version": VERSION,
-        "tool": {"name": "harden", "version": env!("CARGO_PKG_VERSION")},
-        "files": results.iter().map(file_json).collect::<Vec<_>>(),
-        "summary": summary_json(results),
-    });
-    if let Some(c) = crate::config::in_use() {
-        doc["config"] = json!(c);
+impl Summary {
+    pub fn add(&mut self, r: &FileResult) {
+        self.files += 1;
+        if r.error.is_none() {
+            self.checked += 1;
+        } else {
+            self.errors += 1;
+        }
+        if !r.out.findings.is_empty() {
+            self.with_findings += 1;
+        }
+        self.findings += r.out.findings.len();
+        self.fixable += r.out.findings.iter().filter(|f| f.fixable).count();
+        if r.fixed.is_some() {
+            self.changed += 1;
+        }
     }
-    doc
+}
+
+#[derive(serde::Serialize)]
+struct Tool {
+    name: &'static str,
+    version: &'static str,
+}
+
+/// The report written as the files come: the head, then each file where it
+/// goes in the document, then the summary. Nothing of a file is kept once
+/// it is written but its counts.
+pub struct Stream {
+    files: PrettySeq,
+    summary: Summary,
+}
+
+impl Stream {
+    /// The document's opening, up to its list of files.
+    pub fn start(w: &mut impl Write) -> io::Result<Stream> {
+        w.write_all(b"{\n")?;
+        if let Some(c) = crate::config::in_use() {
+            w.write_all(b"  \"config\": ")?;
+            write_pretty(w, c, 1)?;
+            w.write_all(b",\n")?;
+        }
+        w.write_all(b"  \"files\": ")?;
+        Ok(Stream {
+            files: PrettySeq::start(w, 1)?,
+            summary: Summary::default(),
+        })
+    }
+
+    pub fn file(&mut self, w: &mut impl Write, r: &FileResult) -> io::Result<()> {
+        self.summary.add(r);
+        self.files.item(w, &FileJson(r))
+    }
+
+    /// The summary and the rest, with a final newline.
+    pub fn finish(self, w: &mut impl Write) -> io::Result<()> {
+        self.files.end(w)?;
+        w.write_all(b",\n  \"summary\": ")?;
+        write_pretty(w, &self.summary, 1)?;
+        w.write_all(b",\n  \"tool\": ")?;
+        let tool = Tool {
+            name: "harden",
+            version: env!("CARGO_PKG_VERSION"),
+        };
+        write_pretty(w, &tool, 1)?;
+        write!(w, ",\n  \"version\": {VERSION}\n}}\n")
+    }
 }
 
 /// The document, pretty-printed, with a final newline.
 pub fn render(results: &[FileResult]) -> String {
-    super::pretty_json(&document(results))
+    let mut out = Vec::new();
+    let written = Stream::start(&mut out).and_then(|mut s| {
+        for r in results {
+            s.file(&mut out, r)?;
+        }
+        s.finish(&mut out)
+    });
+    // Writing to memory does not fail.
+    debug_assert!(written.is_ok());
+    String::from_utf8(out).unwrap_or_default()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::{json, Value};
+
+    fn document(results: &[FileResult]) -> Value {
+        serde_json::from_str(&render(results)).unwrap_or_default()
+    }
     use crate::edit::Edit;
     use crate::finding::Finding;
     use crate::finding::Output;

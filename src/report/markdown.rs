@@ -8,6 +8,7 @@ use crate::finding::NoteKind;
 use crate::migration::Migration;
 use crate::report::notes::{by_subject, Line, SharedNotes};
 use crate::report::plural;
+use std::collections::HashMap;
 
 use crate::escape::{md_code as code, md_fence, md_message, md_text};
 
@@ -100,6 +101,7 @@ filesystem with explicit write carve-outs, no capabilities and no privilege esca
 fn summary_section(results: &[FileResult]) -> String {
     let mut rows = String::new();
     for r in results {
+        let knowledge = first_by_subject(&r.out.knowledge);
         for (subject, notes) in by_subject(&r.out.notes) {
             let changes: Vec<String> = Line::group(&notes)
                 .iter()
@@ -116,12 +118,9 @@ fn summary_section(results: &[FileResult]) -> String {
             if changes.is_empty() && reviews == 0 {
                 continue;
             }
-            let source = r
-                .out
-                .knowledge
-                .iter()
-                .find(|(s, _)| s == subject)
-                .map(|(_, k)| k.label())
+            let source = knowledge
+                .get(subject)
+                .map(|k| k.label())
                 .unwrap_or_default();
             let changes = if changes.is_empty() {
                 "nothing".to_string()
@@ -185,14 +184,15 @@ fn short_file_section(r: &FileResult, diff: bool, shared: &SharedNotes) -> Strin
         return out;
     }
     let subjects = by_subject(&r.out.notes);
+    let knowledge = first_by_subject(&r.out.knowledge);
     // Migration notes have a section of their own, with the volumes' names.
-    let review = short_notes(&subjects, shared, &r.out.knowledge, |n| {
+    let review = short_notes(&subjects, shared, &knowledge, |n| {
         n.kind == NoteKind::Review && !n.migration
     });
     if !review.is_empty() {
         out.push_str(&format!("\n### What to review\n{review}"));
     }
-    let changes = short_notes(&subjects, shared, &r.out.knowledge, |n| {
+    let changes = short_notes(&subjects, shared, &knowledge, |n| {
         n.kind != NoteKind::Review
     });
     let findings = r.out.findings.len();
@@ -236,12 +236,24 @@ fn short_file_section(r: &FileResult, diff: bool, shared: &SharedNotes) -> Strin
     out
 }
 
+/// Where the knowledge of each subject comes from, looked up by subject
+/// (a file may have tens of thousands); the first entry of a subject.
+fn first_by_subject(
+    knowledge: &[(String, crate::finding::Knowledge)],
+) -> HashMap<&str, &crate::finding::Knowledge> {
+    let mut by = HashMap::with_capacity(knowledge.len());
+    for (s, k) in knowledge {
+        by.entry(s.as_str()).or_insert(k);
+    }
+    by
+}
+
 /// The notes `wanted` picks, one short line each (changes that share an
 /// explanation on one line), under their subject.
 fn short_notes(
     subjects: &[(&str, Vec<&crate::finding::Note>)],
     shared: &SharedNotes,
-    knowledge: &[(String, crate::finding::Knowledge)],
+    knowledge: &HashMap<&str, &crate::finding::Knowledge>,
     wanted: impl Fn(&crate::finding::Note) -> bool,
 ) -> String {
     let mut out = String::new();
@@ -254,9 +266,8 @@ fn short_notes(
             out.push('\n');
         } else {
             let source = knowledge
-                .iter()
-                .find(|(s, _)| s == subject)
-                .map(|(_, k)| format!(" ({})", md_text(&k.label())))
+                .get(subject)
+                .map(|k| format!(" ({})", md_text(&k.label())))
                 .unwrap_or_default();
             out.push_str(&format!("\n**{}**{source}\n\n", md_text(subject)));
         }

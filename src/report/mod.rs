@@ -11,7 +11,134 @@ pub mod project;
 pub mod sarif;
 pub mod text;
 
-/// A JSON document pretty-printed, with a final newline.
+use std::io::{self, Write};
+
+/// serde_json's pretty layout (two spaces a level) for a value that sits
+/// `level` levels deep in a document: the JSON and SARIF reports write each
+/// file's part straight to the output, where it goes in the document,
+/// rather than building the whole document first.
+pub struct Pretty {
+    level: usize,
+    has_value: bool,
+}
+
+impl Pretty {
+    pub fn at(level: usize) -> Self {
+        Pretty {
+            level,
+            has_value: false,
+        }
+    }
+
+    fn indent<W: ?Sized + Write>(&self, w: &mut W) -> io::Result<()> {
+        for _ in 0..self.level {
+            w.write_all(b"  ")?;
+        }
+        Ok(())
+    }
+}
+
+impl serde_json::ser::Formatter for Pretty {
+    fn begin_array<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.level += 1;
+        self.has_value = false;
+        w.write_all(b"[")
+    }
+
+    fn end_array<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.level -= 1;
+        if self.has_value {
+            w.write_all(b"\n")?;
+            self.indent(w)?;
+        }
+        w.write_all(b"]")
+    }
+
+    fn begin_array_value<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
+        w.write_all(if first { b"\n" } else { b",\n" })?;
+        self.indent(w)
+    }
+
+    fn end_array_value<W: ?Sized + Write>(&mut self, _w: &mut W) -> io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
+
+    fn begin_object<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.level += 1;
+        self.has_value = false;
+        w.write_all(b"{")
+    }
+
+    fn end_object<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.level -= 1;
+        if self.has_value {
+            w.write_all(b"\n")?;
+            self.indent(w)?;
+        }
+        w.write_all(b"}")
+    }
+
+    fn begin_object_key<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
+        w.write_all(if first { b"\n" } else { b",\n" })?;
+        self.indent(w)
+    }
+
+    fn begin_object_value<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        w.write_all(b": ")
+    }
+
+    fn end_object_value<W: ?Sized + Write>(&mut self, _w: &mut W) -> io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
+}
+
+/// Writes `value` pretty-printed as it is laid out `level` levels deep.
+pub fn write_pretty<W: Write, T: serde::Serialize + ?Sized>(
+    w: &mut W,
+    value: &T,
+    level: usize,
+) -> io::Result<()> {
+    let mut ser = serde_json::Serializer::with_formatter(w, Pretty::at(level));
+    value.serialize(&mut ser).map_err(io::Error::from)
+}
+
+/// Writes the members of a pretty-printed array `level` levels deep one by
+/// one: `[`, then each member, then `]` as serde_json lays them out.
+pub struct PrettySeq {
+    level: usize,
+    empty: bool,
+}
+
+impl PrettySeq {
+    pub fn start(w: &mut impl Write, level: usize) -> io::Result<Self> {
+        w.write_all(b"[")?;
+        Ok(PrettySeq { level, empty: true })
+    }
+
+    pub fn item<T: serde::Serialize + ?Sized>(
+        &mut self,
+        w: &mut impl Write,
+        value: &T,
+    ) -> io::Result<()> {
+        w.write_all(if self.empty { b"\n" } else { b",\n" })?;
+        self.empty = false;
+        Pretty::at(self.level + 1).indent(w)?;
+        write_pretty(w, value, self.level + 1)
+    }
+
+    pub fn end(self, w: &mut impl Write) -> io::Result<()> {
+        if !self.empty {
+            w.write_all(b"\n")?;
+            Pretty::at(self.level).indent(w)?;
+        }
+        w.write_all(b"]")
+    }
+}
+
+/// A JSON document pretty-printed, with a final newline (the small
+/// documents built whole: the project model).
 pub fn pretty_json(doc: &serde_json::Value) -> String {
     let mut s = serde_json::to_string_pretty(doc).unwrap_or_default();
     s.push('\n');

@@ -89,10 +89,16 @@ impl<'a> SharedNotes<'a> {
 /// Notes grouped by subject, subjects in order of first appearance.
 pub fn by_subject(notes: &[Note]) -> Vec<(&str, Vec<&Note>)> {
     let mut out: Vec<(&str, Vec<&Note>)> = Vec::new();
+    // By subject, not searched: a file of tens of thousands of services
+    // has as many subjects.
+    let mut at: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
     for n in notes {
-        match out.iter_mut().find(|(s, _)| *s == n.subject) {
-            Some((_, v)) => v.push(n),
-            None => out.push((&n.subject, vec![n])),
+        match at.get(n.subject.as_str()) {
+            Some(&i) => out[i].1.push(n),
+            None => {
+                at.insert(&n.subject, out.len());
+                out.push((&n.subject, vec![n]));
+            }
         }
     }
     out
@@ -161,7 +167,7 @@ impl<'a> Line<'a> {
         if let Some(brief) = self.notes[0]
             .shared
             .as_ref()
-            .map(|s| s.brief.as_str())
+            .map(|s| &*s.brief)
             .filter(|b| unexplained && !said && !b.is_empty())
         {
             text.push_str(&format!(" — {}", safe(brief)));
@@ -181,7 +187,7 @@ impl<'a> Line<'a> {
     }
 
     pub fn shared_key(&self) -> Option<&'a str> {
-        self.notes[0].shared.as_ref().map(|s| s.key.as_str())
+        self.notes[0].shared.as_ref().map(|s| &*s.key)
     }
 }
 

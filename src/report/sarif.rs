@@ -13,8 +13,10 @@ use crate::engine::FileResult;
 use crate::finding::Severity;
 use crate::registry::{rules as registered, RuleMeta};
 use crate::report::text::fix_help;
+use crate::report::{write_pretty, PrettySeq};
 use crate::source::Source;
-use serde_json::{json, Map, Value};
+use serde::{Serialize, Serializer};
+use std::io::{self, Seek, Write};
 
 const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 
@@ -47,168 +49,399 @@ pub fn uri_path(path: &str) -> String {
     out
 }
 
+// Fields in key order: the log has always listed keys sorted.
+
 /// Where a file is: relative to the source root, or an absolute file URI
 /// when harden was pointed outside the working directory.
-fn artifact(display: &str) -> Value {
+#[derive(Serialize)]
+struct Artifact {
+    uri: String,
+    #[serde(rename = "uriBaseId", skip_serializing_if = "Option::is_none")]
+    uri_base_id: Option<&'static str>,
+}
+
+fn artifact(display: &str) -> Artifact {
     if display.starts_with('/') {
-        json!({"uri": format!("file://{}", uri_path(display))})
+        Artifact {
+            uri: format!("file://{}", uri_path(display)),
+            uri_base_id: None,
+        }
     } else {
-        json!({"uri": uri_path(display), "uriBaseId": "%SRCROOT%"})
+        Artifact {
+            uri: uri_path(display),
+            uri_base_id: Some("%SRCROOT%"),
+        }
     }
 }
 
-fn location(display: &str, line: usize, col: usize) -> Value {
-    json!({
-        "physicalLocation": {
-            "artifactLocation": artifact(display),
-            "region": {"startLine": line.max(1), "startColumn": col.max(1)},
-        }
-    })
+#[derive(Serialize)]
+struct Text<'a> {
+    text: &'a str,
 }
 
-fn rule_json(r: &RuleMeta) -> Value {
-    let help = format!(
-        "{}\n\nFix: {}. See `harden explain {}`.",
-        r.explanation,
-        fix_help(r.name),
-        r.name
-    );
-    json!({
-        "id": r.name,
-        "name": r.name,
-        "shortDescription": {"text": r.summary},
-        "fullDescription": {"text": r.explanation},
-        "help": {"text": help},
-        "defaultConfiguration": {"level": default_level(r.name)},
-    })
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Region {
+    start_column: usize,
+    start_line: usize,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Physical {
+    artifact_location: Artifact,
+    region: Region,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Location {
+    physical_location: Physical,
+}
+
+fn location(display: &str, line: usize, col: usize) -> Location {
+    Location {
+        physical_location: Physical {
+            artifact_location: artifact(display),
+            region: Region {
+                start_column: col.max(1),
+                start_line: line.max(1),
+            },
+        },
+    }
+}
+
+#[derive(Serialize)]
+struct Level {
+    level: &'static str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RuleJson<'a> {
+    default_configuration: Level,
+    full_description: Text<'a>,
+    help: Text<'a>,
+    id: &'a str,
+    name: &'a str,
+    short_description: Text<'a>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct DeletedRegion {
+    end_column: usize,
+    end_line: usize,
+    start_column: usize,
+    start_line: usize,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Replacement<'a> {
+    deleted_region: DeletedRegion,
+    inserted_content: Text<'a>,
+}
+
+/// A file's edits as SARIF replacements, in file order.
+struct Replacements<'a> {
+    src: &'a Source,
+    edits: Vec<&'a edit::Edit>,
+}
+
+impl Serialize for Replacements<'_> {
+    fn serialize<Z: Serializer>(&self, s: Z) -> Result<Z::Ok, Z::Error> {
+        s.collect_seq(self.edits.iter().map(|e| {
+            let (sl, sc) = self.src.line_col(e.range.start);
+            let (el, ec) = self.src.line_col(e.range.end);
+            Replacement {
+                deleted_region: DeletedRegion {
+                    end_column: ec,
+                    end_line: el,
+                    start_column: sc,
+                    start_line: sl,
+                },
+                inserted_content: Text { text: &e.text },
+            }
+        }))
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ArtifactChange<'a> {
+    artifact_location: Artifact,
+    replacements: Replacements<'a>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct FixJson<'a> {
+    artifact_changes: [ArtifactChange<'a>; 1],
+    description: Text<'a>,
 }
 
 /// A file's whole fix as one SARIF fix object.
-fn fix_json(r: &FileResult, src: &Source) -> Value {
-    let replacements: Vec<Value> = edit::sorted(&r.out.edits)
-        .iter()
-        .map(|e| {
-            let (sl, sc) = src.line_col(e.range.start);
-            let (el, ec) = src.line_col(e.range.end);
-            json!({
-                "deletedRegion": {"startLine": sl, "startColumn": sc, "endLine": el, "endColumn": ec},
-                "insertedContent": {"text": e.text},
-            })
-        })
-        .collect();
-    json!({
-        "description": {"text": format!("Apply `harden fix` to {}", r.display)},
-        "artifactChanges": [{
-            "artifactLocation": artifact(&r.display),
-            "replacements": replacements,
-        }],
-    })
+struct Fix<'a> {
+    description: String,
+    r: &'a FileResult,
+    src: &'a Source,
 }
 
-fn results_json(results: &[FileResult]) -> Vec<Value> {
-    let mut out = Vec::new();
-    for r in results {
-        let mut fix = match (&r.source, &r.fixed) {
-            (Some(src), Some(_)) if !r.out.edits.is_empty() => Some(fix_json(r, src)),
-            _ => None,
-        };
-        // The fix goes on the first fixable finding, else on the first one.
-        let carrier = r.out.findings.iter().position(|f| f.fixable).unwrap_or(0);
-        for (i, f) in r.out.findings.iter().enumerate() {
-            let mut res = Map::new();
-            res.insert("ruleId".into(), json!(f.rule));
-            if let Some(idx) = registered().iter().position(|x| x.name == f.rule) {
-                res.insert("ruleIndex".into(), json!(idx));
-            }
-            res.insert("level".into(), json!(level(f.severity)));
-            res.insert("message".into(), json!({"text": f.message}));
-            res.insert(
-                "locations".into(),
-                json!([location(&r.display, f.line, f.col)]),
-            );
-            if i == carrier {
-                if let Some(fx) = fix.take() {
-                    res.insert("fixes".into(), json!([fx]));
-                }
-            }
-            out.push(Value::Object(res));
-        }
-        // A program source harden edits for a finding of the Dockerfile
-        // that runs it (`fix --canary`) has no finding of its own: its fix
-        // is a note-level result there, so a viewer sees the changed file.
-        if let (Some(fx), Some(src), Some(Kind::Source)) = (fix, &r.source, r.kind) {
-            let note = r.out.notes.first();
-            let rule = note.and_then(|n| n.rule).unwrap_or_default();
-            let at = r.out.edits.first().map_or(0, |e| e.range.start);
-            let (line, col) = src.line_col(at);
-            let mut res = Map::new();
-            res.insert("ruleId".into(), json!(rule));
-            if let Some(idx) = registered().iter().position(|x| x.name == rule) {
-                res.insert("ruleIndex".into(), json!(idx));
-            }
-            res.insert("level".into(), json!("note"));
-            let text = note.map_or_else(String::new, |n| n.text.clone());
-            res.insert("message".into(), json!({ "text": text }));
-            res.insert("locations".into(), json!([location(&r.display, line, col)]));
-            res.insert("fixes".into(), json!([fx]));
-            out.push(Value::Object(res));
-        }
-    }
-    out
-}
-
-pub fn document(results: &[FileResult]) -> Value {
-    let mut driver = Map::new();
-    driver.insert("name".into(), json!("harden"));
-    driver.insert("version".into(), json!(env!("CARGO_PKG_VERSION")));
-    driver.insert("semanticVersion".into(), json!(env!("CARGO_PKG_VERSION")));
-    let repo = env!("CARGO_PKG_REPOSITORY");
-    if !repo.is_empty() {
-        driver.insert("informationUri".into(), json!(repo));
-    }
-    driver.insert(
-        "rules".into(),
-        Value::Array(registered().iter().map(rule_json).collect()),
-    );
-    let notifications: Vec<Value> = results
-        .iter()
-        .filter_map(|r| {
-            let e = r.error.as_ref()?;
-            Some(json!({
-                "level": "error",
-                "message": {"text": format!("{}: {}", r.display, e.message)},
-                "locations": [location(&r.display, e.line, e.col)],
-            }))
-        })
-        .collect();
-    let mut doc = json!({
-        "$schema": SCHEMA,
-        "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": Value::Object(driver)},
-            "columnKind": "unicodeCodePoints",
-            "invocations": [{
-                "executionSuccessful": notifications.is_empty(),
-                "toolExecutionNotifications": notifications,
+impl Serialize for Fix<'_> {
+    fn serialize<Z: Serializer>(&self, s: Z) -> Result<Z::Ok, Z::Error> {
+        FixJson {
+            artifact_changes: [ArtifactChange {
+                artifact_location: artifact(&self.r.display),
+                replacements: Replacements {
+                    src: self.src,
+                    edits: crate::report::json::sorted(&self.r.out.edits),
+                },
             }],
-            "results": results_json(results),
-        }],
-    });
-    // The harden.toml in use, for whoever reads the report to see it.
-    if let Some(c) = crate::config::in_use() {
-        doc["runs"][0]["properties"] = json!({"config": c});
+            description: Text {
+                text: &self.description,
+            },
+        }
+        .serialize(s)
     }
-    doc
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ResultJson<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fixes: Option<[&'a Fix<'a>; 1]>,
+    level: &'static str,
+    locations: [Location; 1],
+    message: Text<'a>,
+    rule_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rule_index: Option<usize>,
+}
+
+fn rule_index(rule: &str) -> Option<usize> {
+    registered().iter().position(|x| x.name == rule)
+}
+
+/// Writes one file's results, each as `item` lays it out.
+fn results_of(
+    r: &FileResult,
+    item: &mut dyn FnMut(&ResultJson) -> io::Result<()>,
+) -> io::Result<()> {
+    let fix = match (&r.source, &r.fixed) {
+        (Some(src), Some(_)) if !r.out.edits.is_empty() => Some(Fix {
+            description: format!("Apply `harden fix` to {}", r.display),
+            r,
+            src,
+        }),
+        _ => None,
+    };
+    let mut fix = fix.as_ref();
+    // The fix goes on the first fixable finding, else on the first one.
+    let carrier = r.out.findings.iter().position(|f| f.fixable).unwrap_or(0);
+    for (i, f) in r.out.findings.iter().enumerate() {
+        item(&ResultJson {
+            fixes: if i == carrier {
+                fix.take().map(|x| [x])
+            } else {
+                None
+            },
+            level: level(f.severity),
+            locations: [location(&r.display, f.line, f.col)],
+            message: Text { text: &f.message },
+            rule_id: f.rule,
+            rule_index: rule_index(f.rule),
+        })?;
+    }
+    // A program source harden edits for a finding of the Dockerfile
+    // that runs it (`fix --canary`) has no finding of its own: its fix
+    // is a note-level result there, so a viewer sees the changed file.
+    if let (Some(fx), Some(src), Some(Kind::Source)) = (fix, &r.source, r.kind) {
+        let note = r.out.notes.first();
+        let rule = note.and_then(|n| n.rule).unwrap_or_default();
+        let at = r.out.edits.first().map_or(0, |e| e.range.start);
+        let (line, col) = src.line_col(at);
+        item(&ResultJson {
+            fixes: Some([fx]),
+            level: "note",
+            locations: [location(&r.display, line, col)],
+            message: Text {
+                text: note.map_or("", |n| n.text.as_str()),
+            },
+            rule_id: rule,
+            rule_index: rule_index(rule),
+        })?;
+    }
+    Ok(())
+}
+
+#[derive(Serialize)]
+struct Notification {
+    level: &'static str,
+    locations: [Location; 1],
+    message: Owned,
+}
+
+#[derive(Serialize)]
+struct Owned {
+    text: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Invocation<'a> {
+    execution_successful: bool,
+    tool_execution_notifications: &'a [Notification],
+}
+
+#[derive(Serialize)]
+struct Properties<'a> {
+    config: &'a str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Driver<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    information_uri: Option<&'static str>,
+    name: &'static str,
+    rules: Vec<RuleJson<'a>>,
+    semantic_version: &'static str,
+    version: &'static str,
+}
+
+#[derive(Serialize)]
+struct Tool<'a> {
+    driver: Driver<'a>,
+}
+
+/// Results are known file by file, but the log says whether the run
+/// succeeded (every file's error) before them: they are written to a
+/// spool (in memory, on disk past a few MiB) as they come, and copied out
+/// when the run ends, so no more than one file's results is held.
+const SPOOL_IN_MEMORY: usize = 4 << 20;
+
+/// The log written as the files come.
+pub struct Stream {
+    spool: tempfile::SpooledTempFile,
+    results: PrettySeq,
+    notifications: Vec<Notification>,
+}
+
+impl Stream {
+    pub fn start() -> io::Result<Stream> {
+        let mut spool = tempfile::spooled_tempfile(SPOOL_IN_MEMORY);
+        let results = PrettySeq::start(&mut spool, 3)?;
+        Ok(Stream {
+            spool,
+            results,
+            notifications: Vec::new(),
+        })
+    }
+
+    pub fn file(&mut self, r: &FileResult) -> io::Result<()> {
+        if let Some(e) = &r.error {
+            self.notifications.push(Notification {
+                level: "error",
+                locations: [location(&r.display, e.line, e.col)],
+                message: Owned {
+                    text: format!("{}: {}", r.display, e.message),
+                },
+            });
+        }
+        let mut w = io::BufWriter::with_capacity(1 << 16, &mut self.spool);
+        let results = &mut self.results;
+        results_of(r, &mut |x| results.item(&mut w, x))?;
+        w.flush()
+    }
+
+    /// The whole log, with a final newline.
+    pub fn finish(mut self, w: &mut impl Write) -> io::Result<()> {
+        self.results.end(&mut self.spool)?;
+        w.write_all(b"{\n  \"$schema\": ")?;
+        write_pretty(w, SCHEMA, 1)?;
+        w.write_all(b",\n  \"runs\": [\n    {\n      \"columnKind\": \"unicodeCodePoints\",\n      \"invocations\": ")?;
+        let invocation = Invocation {
+            execution_successful: self.notifications.is_empty(),
+            tool_execution_notifications: &self.notifications,
+        };
+        write_pretty(w, &[invocation], 3)?;
+        // The harden.toml in use, for whoever reads the report to see it.
+        if let Some(config) = crate::config::in_use() {
+            w.write_all(b",\n      \"properties\": ")?;
+            write_pretty(w, &Properties { config }, 3)?;
+        }
+        w.write_all(b",\n      \"results\": ")?;
+        self.spool.seek(io::SeekFrom::Start(0))?;
+        io::copy(&mut self.spool, w)?;
+        w.write_all(b",\n      \"tool\": ")?;
+        let repo = env!("CARGO_PKG_REPOSITORY");
+        let helps: Vec<String> = registered()
+            .iter()
+            .map(|r| {
+                format!(
+                    "{}\n\nFix: {}. See `harden explain {}`.",
+                    r.explanation,
+                    fix_help(r.name),
+                    r.name
+                )
+            })
+            .collect();
+        let tool = Tool {
+            driver: Driver {
+                information_uri: Some(repo).filter(|r| !r.is_empty()),
+                name: "harden",
+                rules: registered()
+                    .iter()
+                    .zip(&helps)
+                    .map(|(r, help)| rule_json(r, help))
+                    .collect(),
+                semantic_version: env!("CARGO_PKG_VERSION"),
+                version: env!("CARGO_PKG_VERSION"),
+            },
+        };
+        write_pretty(w, &tool, 3)?;
+        w.write_all(b"\n    }\n  ],\n  \"version\": \"2.1.0\"\n}\n")
+    }
+}
+
+fn rule_json<'a>(r: &'a RuleMeta, help: &'a str) -> RuleJson<'a> {
+    RuleJson {
+        default_configuration: Level {
+            level: default_level(r.name),
+        },
+        full_description: Text {
+            text: &r.explanation,
+        },
+        help: Text { text: help },
+        id: r.name,
+        name: r.name,
+        short_description: Text { text: &r.summary },
+    }
 }
 
 /// The SARIF log, pretty-printed, with a final newline.
 pub fn render(results: &[FileResult]) -> String {
-    super::pretty_json(&document(results))
+    let mut out = Vec::new();
+    let written = Stream::start().and_then(|mut s| {
+        for r in results {
+            s.file(r)?;
+        }
+        s.finish(&mut out)
+    });
+    // Writing to memory does not fail.
+    debug_assert!(written.is_ok());
+    String::from_utf8(out).unwrap_or_default()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::{json, Value};
+
+    fn document(results: &[FileResult]) -> Value {
+        serde_json::from_str(&render(results)).unwrap_or_default()
+    }
     use crate::edit::Edit;
     use crate::finding::Finding;
     use crate::finding::Output;

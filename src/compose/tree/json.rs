@@ -17,6 +17,13 @@ impl Document {
         self.json_of(&self.root, merge_keys, 0, limits.max_depth)
     }
 
+    /// One node's data as [`Document::to_json`] gives it without merge
+    /// keys: what `verify` compares when a part of two documents cannot be
+    /// compared node by node. Call [`Document::check_limits`] first.
+    pub fn node_json(&self, node: &Node, limits: &Limits) -> Result<Value, YamlError> {
+        self.json_of(node, false, 0, limits.max_depth)
+    }
+
     /// The document stays within `limits` once aliases are expanded. Cheap:
     /// the sizes were computed while parsing, so a bomb costs no memory
     /// here, and a file can be refused as soon as it is read.
