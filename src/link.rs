@@ -49,10 +49,18 @@ pub struct Links {
     /// (compose file, service) → (Dockerfile, build context, target stage),
     /// paths canonical.
     by_service: BTreeMap<(PathBuf, String), BuiltBy>,
+    /// The keys of `by_service` by the Dockerfile they run, so that the
+    /// services of one Dockerfile are found without a scan of all.
+    runners: BTreeMap<PathBuf, std::collections::BTreeSet<(PathBuf, String)>>,
     /// Images built here (`build` + `image`, bake targets' `tags`), by
     /// repository ([`repository`]): the Dockerfile that builds each, and
     /// the builder's compose file and name (the first of them by order).
     by_image: BTreeMap<String, (PathBuf, String, BuiltBy)>,
+    /// The builder of each image by the folder of its compose or bake
+    /// file: a service running the image by name is linked to the builder
+    /// in its own folder or the nearest folder above, never to a sibling
+    /// project's that tags an image with the same name.
+    builders: BTreeMap<(String, PathBuf), BuiltBy>,
     /// Dockerfiles as the compose file names them (not canonical), in order.
     found: Vec<PathBuf>,
     /// The file names of the linked Dockerfiles, for a check without a
@@ -203,7 +211,7 @@ impl Links {
         }
         let compose = self.canonical(compose_path);
         for b in builds {
-            self.by_service.insert(
+            self.link_service(
                 (compose.clone(), b.service.clone()),
                 (b.dockerfile.clone(), b.context.clone(), b.target.clone()),
             );
@@ -216,6 +224,10 @@ impl Links {
             for key in b.image.iter().chain(&b.tags).map(|i| repository(i)) {
                 let builder = (compose.clone(), b.service.clone());
                 let built = (b.dockerfile.clone(), b.context.clone(), b.target.clone());
+                let folder = compose.parent().unwrap_or(Path::new("")).to_path_buf();
+                self.builders
+                    .entry((key.clone(), folder))
+                    .or_insert_with(|| built.clone());
                 match self.by_image.get(&key) {
                     Some((c, s, _)) if (c, s) <= (&builder.0, &builder.1) => {}
                     _ => {
@@ -265,12 +277,22 @@ impl Links {
             let Some(image) = svc.effective("image").and_then(|(n, _)| n.as_str()) else {
                 continue;
             };
-            let Some((_, _, built)) = self.by_image.get(&repository(image)) else {
+            // The builder in the runner's folder or the nearest folder
+            // above it: folders side by side are separate projects.
+            let repo = repository(image);
+            let Some(built) = compose
+                .parent()
+                .unwrap_or(Path::new(""))
+                .ancestors()
+                .find_map(|dir| self.builders.get(&(repo.clone(), dir.to_path_buf())))
+                .cloned()
+            else {
                 continue;
             };
-            self.by_service
-                .entry((compose.clone(), svc.name.to_string()))
-                .or_insert_with(|| built.clone());
+            let key = (compose.clone(), svc.name.to_string());
+            if !self.by_service.contains_key(&key) {
+                self.link_service(key, built);
+            }
         }
     }
 
@@ -289,7 +311,7 @@ impl Links {
             }
             if let Some(built) = self.by_service.get(&(base.clone(), key.1.clone())) {
                 let built = built.clone();
-                self.by_service.insert(key, built);
+                self.link_service(key, built);
             }
         }
     }
@@ -299,11 +321,28 @@ impl Links {
     /// service, and the stage (`None`: the last), in order.
     pub fn services_of(&self, path: &Path) -> Vec<(&Path, &str, Option<&str>)> {
         let df = self.canonical(path);
-        self.by_service
-            .iter()
+        let Some(keys) = self.runners.get(&df) else {
+            return Vec::new();
+        };
+        keys.iter()
+            .filter_map(|k| self.by_service.get_key_value(k))
             .filter(|(_, (d, _, _))| *d == df)
             .map(|((c, s), (_, _, t))| (c.as_path(), s.as_str(), t.as_deref()))
             .collect()
+    }
+
+    /// Record that a service runs what `built` builds, in both directions.
+    fn link_service(&mut self, key: (PathBuf, String), built: BuiltBy) {
+        if let Some((old, _, _)) = self.by_service.get(&key) {
+            if let Some(keys) = self.runners.get_mut(old) {
+                keys.remove(&key);
+            }
+        }
+        self.runners
+            .entry(built.0.clone())
+            .or_default()
+            .insert(key.clone());
+        self.by_service.insert(key, built);
     }
 
     /// The images (by [`repository`]) that services of a compose file run

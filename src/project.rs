@@ -195,20 +195,35 @@ pub fn variants(
             .map(|n| n.to_string_lossy().to_ascii_lowercase())
             .unwrap_or_default()
     };
+    // The base files by folder and name: a tree of thousands of compose
+    // files would otherwise compare every pair of paths.
+    let mut bases_at: std::collections::HashMap<(&Path, String), usize> =
+        std::collections::HashMap::new();
+    for (i, (bp, _)) in files.iter().enumerate() {
+        let n = name(bp);
+        if BASE_NAMES.contains(&n.as_str()) {
+            bases_at
+                .entry((bp.parent().unwrap_or(Path::new("")), n))
+                .or_insert(i);
+        }
+    }
+    let taken: std::collections::HashSet<usize> = taken.iter().copied().collect();
+    let mut in_chains: std::collections::HashSet<usize> = std::collections::HashSet::new();
+    for (bases, o) in &out {
+        in_chains.insert(*o);
+        in_chains.extend(bases.iter().copied());
+    }
     for (v, (vp, _)) in files.iter().enumerate() {
-        if taken.contains(&v)
-            || out.iter().any(|(bases, o)| *o == v || bases.contains(&v))
-            || BASE_NAMES.contains(&name(vp).as_str())
-        {
+        if taken.contains(&v) || in_chains.contains(&v) || BASE_NAMES.contains(&name(vp).as_str()) {
             continue;
         }
         // The base beside it, by Compose's order of default names.
-        let base = BASE_NAMES.iter().find_map(|n| {
-            files
-                .iter()
-                .position(|(bp, _)| bp.parent() == vp.parent() && name(bp) == *n)
-        });
+        let dir = vp.parent().unwrap_or(Path::new(""));
+        let base = BASE_NAMES
+            .iter()
+            .find_map(|n| bases_at.get(&(dir, n.to_string())).copied());
         if let Some(b) = base.filter(|&b| services_in(&[b], v)) {
+            in_chains.extend([b, v]);
             out.push((vec![b], v));
         }
     }
