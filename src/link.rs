@@ -5,7 +5,7 @@
 use crate::compose::service;
 use crate::compose::tree::Document;
 use crate::dockerfile::analyze::Hints;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 /// The default UID for a created user.
@@ -45,13 +45,16 @@ pub struct StageUse {
 pub struct Links {
     /// Keyed by the Dockerfile's canonical path: every service that builds
     /// it, sorted by compose file and service name.
-    by_dockerfile: BTreeMap<PathBuf, Vec<Link>>,
-    /// (compose file, service) → (Dockerfile, build context, target stage),
-    /// paths canonical.
-    by_service: BTreeMap<(PathBuf, String), BuiltBy>,
-    /// The keys of `by_service` by the Dockerfile they run, so that the
-    /// services of one Dockerfile are found without a scan of all.
-    runners: BTreeMap<PathBuf, std::collections::BTreeSet<(PathBuf, String)>>,
+    by_dockerfile: HashMap<PathBuf, Vec<Link>>,
+    /// Compose file → service → (Dockerfile, build context, target stage),
+    /// paths canonical; services in name order. Paths are hashed, not
+    /// ordered: comparing paths component by component was a good part of
+    /// a large tree's run.
+    by_service: HashMap<PathBuf, BTreeMap<String, BuiltBy>>,
+    /// The (compose file, service) pairs of `by_service` by the Dockerfile
+    /// they run, so that the services of one Dockerfile are found without
+    /// a scan of all.
+    runners: HashMap<PathBuf, std::collections::BTreeSet<(PathBuf, String)>>,
     /// Images built here (`build` + `image`, bake targets' `tags`), by
     /// repository ([`repository`]): the Dockerfile that builds each, and
     /// the builder's compose file and name (the first of them by order).
@@ -60,7 +63,7 @@ pub struct Links {
     /// file: a service running the image by name is linked to the builder
     /// in its own folder or the nearest folder above, never to a sibling
     /// project's that tags an image with the same name.
-    builders: BTreeMap<(String, PathBuf), BuiltBy>,
+    builders: HashMap<(String, PathBuf), BuiltBy>,
     /// Dockerfiles as the compose file names them (not canonical), in order.
     found: Vec<PathBuf>,
     /// The file names of the linked Dockerfiles, for a check without a
@@ -290,7 +293,7 @@ impl Links {
                 continue;
             };
             let key = (compose.clone(), svc.name.to_string());
-            if !self.by_service.contains_key(&key) {
+            if self.service(&key.0, &key.1).is_none() {
                 self.link_service(key, built);
             }
         }
@@ -306,10 +309,10 @@ impl Links {
                 continue;
             }
             let key = (variant.clone(), svc.name.to_string());
-            if self.by_service.contains_key(&key) {
+            if self.service(&key.0, &key.1).is_some() {
                 continue;
             }
-            if let Some(built) = self.by_service.get(&(base.clone(), key.1.clone())) {
+            if let Some(built) = self.service(&base, &key.1) {
                 let built = built.clone();
                 self.link_service(key, built);
             }
@@ -325,15 +328,22 @@ impl Links {
             return Vec::new();
         };
         keys.iter()
-            .filter_map(|k| self.by_service.get_key_value(k))
-            .filter(|(_, (d, _, _))| *d == df)
-            .map(|((c, s), (_, _, t))| (c.as_path(), s.as_str(), t.as_deref()))
+            .filter_map(|(c, s)| Some((c, s, self.service(c, s)?)))
+            .filter(|(_, _, (d, _, _))| *d == df)
+            .map(|(c, s, (_, _, t))| (c.as_path(), s.as_str(), t.as_deref()))
             .collect()
+    }
+
+    /// What the service `name` of the compose file `compose` (canonical)
+    /// runs, when it is linked.
+    fn service(&self, compose: &Path, name: &str) -> Option<&BuiltBy> {
+        self.by_service.get(compose)?.get(name)
     }
 
     /// Record that a service runs what `built` builds, in both directions.
     fn link_service(&mut self, key: (PathBuf, String), built: BuiltBy) {
-        if let Some((old, _, _)) = self.by_service.get(&key) {
+        let old = self.by_service.get(&key.0).and_then(|m| m.get(&key.1));
+        if let Some((old, _, _)) = old {
             if let Some(keys) = self.runners.get_mut(old) {
                 keys.remove(&key);
             }
@@ -342,7 +352,10 @@ impl Links {
             .entry(built.0.clone())
             .or_default()
             .insert(key.clone());
-        self.by_service.insert(key, built);
+        self.by_service
+            .entry(key.0)
+            .or_default()
+            .insert(key.1, built);
     }
 
     /// The images (by [`repository`]) that services of a compose file run
@@ -407,17 +420,16 @@ impl Links {
 
     /// The Dockerfile and build context of a service, canonical paths.
     pub fn built_by(&self, compose_path: &Path, service: &str) -> Option<&BuiltBy> {
-        self.by_service
-            .get(&(self.canonical(compose_path), service.to_string()))
+        self.service(&self.canonical(compose_path), service)
     }
 
     /// The Dockerfiles (canonical) that the services of a compose file build.
     pub fn built_from(&self, compose_path: &Path) -> Vec<&Path> {
-        let compose = self.canonical(compose_path);
         self.by_service
-            .range((compose.clone(), String::new())..)
-            .take_while(|((c, _), _)| *c == compose)
-            .map(|(_, (df, _, _))| df.as_path())
+            .get(&self.canonical(compose_path))
+            .into_iter()
+            .flat_map(|services| services.values())
+            .map(|(df, _, _)| df.as_path())
             .collect()
     }
 

@@ -20,7 +20,7 @@ pub use manifests::{
     parse_pyproject_dependencies, parse_python_requirements,
 };
 use serde::Deserialize;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use std::sync::{Arc, OnceLock};
 
@@ -615,11 +615,20 @@ pub fn cache_library(package: &str) -> Option<&'static CacheLibrary> {
     if wanted.is_empty() {
         return None;
     }
-    cache_libraries().iter().find(|lib| {
-        lib.packages
-            .iter()
-            .any(|p| normalize_package_name(p) == wanted)
-    })
+    // Every library's packages, normalised once per run: a tree's
+    // manifests ask for thousands of packages.
+    static BY_PACKAGE: std::sync::OnceLock<HashMap<String, usize>> = std::sync::OnceLock::new();
+    let libs = cache_libraries();
+    let index = BY_PACKAGE.get_or_init(|| {
+        let mut index = HashMap::new();
+        for (i, lib) in libs.iter().enumerate() {
+            for p in &lib.packages {
+                index.entry(normalize_package_name(p)).or_insert(i);
+            }
+        }
+        index
+    });
+    index.get(&wanted).and_then(|&i| libs.get(i))
 }
 
 fn load_profiles(files: &[(&str, &str)]) -> Result<Vec<Arc<ImageProfile>>, KnowledgeError> {

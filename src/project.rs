@@ -5,8 +5,10 @@
 
 use crate::discover::Kind;
 use crate::link::Links;
-use std::collections::HashMap;
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
 /// The files that must be hardened together, each group sorted and the
 /// groups in order of their first file: the compose files of one project
@@ -118,28 +120,130 @@ pub fn override_pairs_of(files: &[(&Path, Option<Kind>)]) -> Vec<(usize, usize)>
     out
 }
 
-/// The folder whose compose files may build the Dockerfile at `path`
-/// (canonical), so that a Dockerfile given alone is hardened for the
-/// stages its project runs: the repository's root (the nearest folder
-/// with `.git`), else the folder of the nearest harden.toml, else the
-/// working directory when the file is under it, else the file's folder.
-pub fn root_of(path: &Path, cwd: &Path) -> PathBuf {
-    let folder = path.parent().unwrap_or(Path::new("/"));
-    if let Some(repo) = folder
-        .ancestors()
-        .find(|d| std::fs::symlink_metadata(d.join(".git")).is_ok())
-    {
-        return repo.to_path_buf();
-    }
-    if let Some(config) = crate::config::find(folder) {
-        if let Some(dir) = config.parent() {
-            return dir.to_path_buf();
+/// What harden learns about the folders around the files of a run, each
+/// folder looked up once however many files share it: a tree of thousands
+/// of files would otherwise repeat the same ancestor walks and script
+/// reads for every file. Used on the thread that builds the project model.
+pub struct Around {
+    cwd: PathBuf,
+    max_size: u64,
+    /// Folder → the repository it is in (the nearest ancestor with `.git`).
+    repo: RefCell<HashMap<PathBuf, Option<PathBuf>>>,
+    /// Folder → the `-f` chains of its scripts ([`script_chains`]).
+    scripts: RefCell<HashMap<PathBuf, Rc<Vec<ScriptChain>>>>,
+}
+
+/// A `-f` chain as a script writes it: the script, the line, the names.
+pub type ScriptChain = (PathBuf, usize, Vec<String>);
+
+impl Around {
+    /// `cwd`: the working directory, canonical; `max_size`: the largest
+    /// script read.
+    pub fn new(cwd: PathBuf, max_size: u64) -> Self {
+        Around {
+            cwd,
+            max_size,
+            repo: RefCell::default(),
+            scripts: RefCell::default(),
         }
     }
-    if folder.starts_with(cwd) {
-        return cwd.to_path_buf();
+
+    /// The folder whose compose files may build the Dockerfile at `path`
+    /// (canonical), so that a Dockerfile given alone is hardened for the
+    /// stages its project runs: the repository's root (the nearest folder
+    /// with `.git`), else the folder of the nearest harden.toml, else the
+    /// working directory when the file is under it, else the file's folder.
+    pub fn root_of(&self, path: &Path) -> PathBuf {
+        let folder = path.parent().unwrap_or(Path::new("/"));
+        if let Some(repo) = self.repo_of(folder) {
+            return repo;
+        }
+        if let Some(config) = crate::config::find(folder) {
+            if let Some(dir) = config.parent() {
+                return dir.to_path_buf();
+            }
+        }
+        if folder.starts_with(&self.cwd) {
+            return self.cwd.clone();
+        }
+        folder.to_path_buf()
     }
-    folder.to_path_buf()
+
+    /// The nearest folder from `dir` up with `.git` in it; each folder
+    /// on the way is asked once per run.
+    fn repo_of(&self, dir: &Path) -> Option<PathBuf> {
+        let mut cache = self.repo.borrow_mut();
+        let mut walked: Vec<&Path> = Vec::new();
+        let mut found = None;
+        for d in dir.ancestors() {
+            if let Some(known) = cache.get(d) {
+                found = known.clone();
+                break;
+            }
+            walked.push(d);
+            if std::fs::symlink_metadata(d.join(".git")).is_ok() {
+                found = Some(d.to_path_buf());
+                break;
+            }
+        }
+        for d in walked {
+            cache.insert(d.to_path_buf(), found.clone());
+        }
+        found
+    }
+
+    /// The `-f` chains of the scripts in the folders from each compose
+    /// file's (canonical) up to its project root ([`Self::root_of`]), as
+    /// paths (joined to the script's folder, not resolved), each chain
+    /// once.
+    pub fn script_chains(&self, composes: &[PathBuf]) -> Vec<Vec<PathBuf>> {
+        self.script_chains_found(composes)
+            .into_iter()
+            .map(|(_, _, chain)| chain)
+            .collect()
+    }
+
+    /// [`Self::script_chains`], each chain with the script and line where
+    /// it was first found, so a report can say where a variant comes from.
+    pub fn script_chains_found(&self, composes: &[PathBuf]) -> Vec<(PathBuf, usize, Vec<PathBuf>)> {
+        let mut seen: HashSet<&Path> = HashSet::new();
+        for c in composes {
+            let root = self.root_of(c);
+            for dir in c.ancestors().skip(1) {
+                if !seen.insert(dir) || dir == root || !dir.starts_with(&root) {
+                    break;
+                }
+            }
+        }
+        let mut folders: Vec<&Path> = seen.into_iter().collect();
+        folders.sort();
+        let mut out: Vec<(PathBuf, usize, Vec<PathBuf>)> = Vec::new();
+        let mut seen: HashSet<Vec<PathBuf>> = HashSet::new();
+        for folder in folders {
+            for (file, line, names) in self.scripts_in(folder).iter() {
+                let dir = file.parent().unwrap_or(Path::new(""));
+                let chain: Vec<PathBuf> = names
+                    .iter()
+                    .map(|n| crate::paths::normalize(&dir.join(n)))
+                    .collect();
+                if seen.insert(chain.clone()) {
+                    out.push((file.clone(), *line, chain));
+                }
+            }
+        }
+        out
+    }
+
+    fn scripts_in(&self, folder: &Path) -> Rc<Vec<ScriptChain>> {
+        if let Some(known) = self.scripts.borrow().get(folder) {
+            return known.clone();
+        }
+        let found = Rc::new(script_chains(folder, self.max_size));
+        self.scripts
+            .borrow_mut()
+            .insert(folder.to_path_buf(), found.clone());
+        found
+    }
 }
 
 /// The file names Compose reads by default: a project's base file.
@@ -236,7 +340,7 @@ pub fn variants(
 /// Makefiles and shell scripts in `dir` and its `scripts/` and `bin/`
 /// folders, each with the script and the line it starts on. Names with a
 /// variable in them are left out.
-pub fn script_chains(dir: &Path, max_size: u64) -> Vec<(PathBuf, usize, Vec<String>)> {
+pub fn script_chains(dir: &Path, max_size: u64) -> Vec<ScriptChain> {
     let mut out = Vec::new();
     let mut files: Vec<PathBuf> = Vec::new();
     for folder in [dir.to_path_buf(), dir.join("scripts"), dir.join("bin")] {
@@ -262,49 +366,6 @@ pub fn script_chains(dir: &Path, max_size: u64) -> Vec<(PathBuf, usize, Vec<Stri
         };
         for (line, chain) in compose_file_chains(&text) {
             out.push((f.clone(), line, chain));
-        }
-    }
-    out
-}
-
-/// The `-f` chains of the scripts in the folders from each compose file's
-/// (canonical) up to its project root ([`root_of`]), as paths (joined to
-/// the script's folder, not resolved), each chain once.
-pub fn script_chains_around(composes: &[PathBuf], cwd: &Path, max_size: u64) -> Vec<Vec<PathBuf>> {
-    script_chains_found(composes, cwd, max_size)
-        .into_iter()
-        .map(|(_, _, chain)| chain)
-        .collect()
-}
-
-/// [`script_chains_around`], each chain with the script and line where it
-/// was first found, so a report can say where a variant comes from.
-pub fn script_chains_found(
-    composes: &[PathBuf],
-    cwd: &Path,
-    max_size: u64,
-) -> Vec<(PathBuf, usize, Vec<PathBuf>)> {
-    let mut folders: std::collections::BTreeSet<PathBuf> = std::collections::BTreeSet::new();
-    for c in composes {
-        let root = root_of(c, cwd);
-        for dir in c.ancestors().skip(1) {
-            folders.insert(dir.to_path_buf());
-            if dir == root || !dir.starts_with(&root) {
-                break;
-            }
-        }
-    }
-    let mut out: Vec<(PathBuf, usize, Vec<PathBuf>)> = Vec::new();
-    for folder in folders {
-        for (file, line, names) in script_chains(&folder, max_size) {
-            let dir = file.parent().unwrap_or(Path::new(""));
-            let chain: Vec<PathBuf> = names
-                .iter()
-                .map(|n| crate::paths::normalize(&dir.join(n)))
-                .collect();
-            if !out.iter().any(|(_, _, c)| *c == chain) {
-                out.push((file, line, chain));
-            }
         }
     }
     out

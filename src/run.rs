@@ -68,6 +68,9 @@ struct Model {
     /// Slots read for the project's sake only: not reported.
     context: std::collections::HashSet<usize>,
     groups: Vec<Vec<usize>>,
+    /// Repository roots and scripts around the run's files, each folder
+    /// read once.
+    around: crate::project::Around,
 }
 
 /// Reads and parses one file, within the run's limits.
@@ -92,6 +95,10 @@ fn loader(
 /// file, the Dockerfiles they build).
 fn model(common: &Common, load: &Loader<'_>) -> Model {
     crate::fsio::set_max_file_size(common.max_file_size);
+    let around = crate::project::Around::new(
+        crate::paths::canonical(Path::new(".")),
+        common.max_file_size,
+    );
     // Compose files are read, parsed and scanned for the Dockerfiles their
     // services build, on every core.
     let mut links = crate::link::Links::default();
@@ -176,7 +183,7 @@ fn model(common: &Common, load: &Loader<'_>) -> Model {
         slots.push((extra, display, Some(Kind::Dockerfile), Pre::Later));
     }
 
-    let context = project_context(common, &mut slots, &mut links, load);
+    let context = project_context(common, &around, &mut slots, &mut links, load);
     // Services that run an image built here, once every builder is known.
     for (path, _, _, pre) in &slots {
         if let Pre::Parsed(done) = pre {
@@ -201,7 +208,7 @@ fn model(common: &Common, load: &Loader<'_>) -> Model {
     for c in &chains {
         edges.extend(c.windows(2).map(|w| (w[0], w[1])));
     }
-    let variants = find_variants(common, &slots, &chains, &links);
+    let variants = find_variants(&around, &slots, &chains, &links);
     for (bases, v) in &variants {
         edges.extend(bases.iter().map(|b| (*b, *v)));
         if let Pre::Parsed(done) = &slots[*v].3 {
@@ -232,6 +239,7 @@ fn model(common: &Common, load: &Loader<'_>) -> Model {
         variants,
         context,
         groups,
+        around,
     }
 }
 
@@ -261,7 +269,7 @@ fn run_stream<T: Send>(
     let load = loader(common);
     let m = model(common, &load);
     if let Some(view) = explain {
-        *view = project_view(&m, common);
+        *view = project_view(&m);
     }
     let Model {
         slots,
@@ -274,8 +282,7 @@ fn run_stream<T: Send>(
         ..
     } = m;
     let total = slots.len();
-    let refs: Vec<(PathBuf, &compose::tree::Document)> =
-        refs.iter().map(|(p, d)| (p.clone(), d)).collect();
+    let refs: crate::engine::Refs<'_> = refs.iter().map(|(p, d)| (p.clone(), d)).collect();
     let (refs, chains, context, variants) = (&refs, &chains, &context, &variants);
     let cells: Vec<std::sync::Mutex<Option<Slot>>> = slots
         .into_iter()
@@ -348,7 +355,7 @@ fn run_stream<T: Send>(
 /// beside a base file, or later files of a `-f` chain the project's own
 /// Makefiles and scripts run. Slot indices.
 fn find_variants(
-    common: &Common,
+    around: &crate::project::Around,
     slots: &[Slot],
     chains: &[Vec<usize>],
     links: &crate::link::Links,
@@ -379,10 +386,9 @@ fn find_variants(
         .filter(|(_, s)| s.2 == Some(Kind::Compose))
         .map(|(i, s)| (links.canonical(&s.0), i))
         .collect();
-    let cwd = crate::paths::canonical(Path::new("."));
     let composes: Vec<PathBuf> = at.keys().cloned().collect();
     let mut script: Vec<Vec<usize>> = Vec::new();
-    for names in crate::project::script_chains_around(&composes, &cwd, common.max_file_size) {
+    for names in around.script_chains(&composes) {
         let chain: Option<Vec<usize>> = names
             .iter()
             .map(|n| at.get(&links.canonical(n)).copied())
@@ -399,11 +405,10 @@ fn find_variants(
 /// project root ([`crate::project::root_of`]), how the compose files
 /// combine, the stages each Dockerfile runs and for which services, the
 /// images built here and the services that run them by name.
-fn project_view(m: &Model, common: &Common) -> report::project::Project {
+fn project_view(m: &Model) -> report::project::Project {
     use report::project::{Builder, Compose, Dockerfile, Image, Relation, Root, RunsBuilt, Stage};
     use std::collections::BTreeMap;
     let links = &m.links;
-    let cwd = crate::paths::canonical(Path::new("."));
     // How the run names each file it read; other files as found.
     let shown: std::collections::HashMap<PathBuf, &str> = m
         .slots
@@ -424,7 +429,7 @@ fn project_view(m: &Model, common: &Common) -> report::project::Project {
         file: name(file),
     };
     let mut roots: BTreeMap<PathBuf, Root> = BTreeMap::new();
-    let root_of = |p: &Path| crate::project::root_of(&links.canonical(p), &cwd);
+    let root_of = |p: &Path| m.around.root_of(&links.canonical(p));
     fn root(roots: &mut BTreeMap<PathBuf, Root>, r: PathBuf) -> &mut Root {
         let shown = display_path(&r);
         roots.entry(r).or_insert_with(|| Root {
@@ -457,11 +462,12 @@ fn project_view(m: &Model, common: &Common) -> report::project::Project {
         .filter(|s| s.2 == Some(Kind::Compose))
         .map(|s| links.canonical(&s.0))
         .collect();
-    let scripts: Vec<(PathBuf, usize, Vec<PathBuf>)> =
-        crate::project::script_chains_found(&composes, &cwd, common.max_file_size)
-            .into_iter()
-            .map(|(f, line, chain)| (f, line, chain.iter().map(|p| links.canonical(p)).collect()))
-            .collect();
+    let scripts: Vec<(PathBuf, usize, Vec<PathBuf>)> = m
+        .around
+        .script_chains_found(&composes)
+        .into_iter()
+        .map(|(f, line, chain)| (f, line, chain.iter().map(|p| links.canonical(p)).collect()))
+        .collect();
     let names = |v: &[usize]| -> Vec<String> { v.iter().map(|&i| m.slots[i].1.clone()).collect() };
     for (i, s) in m.slots.iter().enumerate() {
         match s.2 {
@@ -614,6 +620,7 @@ fn read_bake_files(common: &Common, slots: &[Slot], links: &mut crate::link::Lin
 /// beside a compose file of the run (a variant is hardened on its base).
 fn project_context(
     common: &Common,
+    around: &crate::project::Around,
     slots: &mut Vec<Slot>,
     links: &mut crate::link::Links,
     load: &Loader<'_>,
@@ -626,7 +633,7 @@ fn project_context(
         .map(|s| links.canonical(&s.0))
         .collect();
     let mut wanted: HashSet<String> = HashSet::new();
-    let mut beside: BTreeSet<PathBuf> = BTreeSet::new();
+    let mut beside: HashSet<PathBuf> = HashSet::new();
     for (path, _, _, pre) in slots.iter() {
         if let Pre::Parsed(done) = pre {
             if let (_, Parsed::Compose(Some(doc))) = &**done {
@@ -640,7 +647,6 @@ fn project_context(
             }
         }
     }
-    let cwd = crate::paths::canonical(Path::new("."));
     let walked: Vec<PathBuf> = common
         .paths
         .iter()
@@ -649,7 +655,7 @@ fn project_context(
         .collect();
     let roots: BTreeSet<PathBuf> = dockerfiles
         .iter()
-        .map(|d| crate::project::root_of(d, &cwd))
+        .map(|d| around.root_of(d))
         .filter(|r| !walked.iter().any(|w| r.starts_with(w)))
         .collect();
     // (file, whether every service of it that builds counts)
@@ -676,9 +682,10 @@ fn project_context(
         .filter(|s| s.2 == Some(Kind::Compose))
         .map(|s| links.canonical(&s.0))
         .collect();
-    for chain in crate::project::script_chains_around(&composes, &cwd, common.max_file_size) {
-        let canon: Vec<PathBuf> = chain.iter().map(|p| links.canonical(p)).collect();
-        if canon.iter().any(|c| composes.contains(c)) {
+    let chains = around.script_chains(&composes);
+    let composes: HashSet<PathBuf> = composes.into_iter().collect();
+    for chain in chains {
+        if chain.iter().any(|p| composes.contains(&links.canonical(p))) {
             candidates.extend(chain.into_iter().filter(|p| p.is_file()).map(|p| (p, true)));
         }
     }
@@ -692,7 +699,9 @@ fn project_context(
             candidates.push((path, false));
         }
     }
-    for dir in beside.iter().filter(|d| !walked.contains(d)) {
+    let mut beside: Vec<PathBuf> = beside.into_iter().filter(|d| !walked.contains(d)).collect();
+    beside.sort();
+    for dir in &beside {
         let Ok(entries) = std::fs::read_dir(dir) else {
             continue;
         };
@@ -1320,7 +1329,7 @@ fn explain_project(args: &CheckArgs) -> ExitCode {
             ));
         }
     }
-    stdout.put(&render(&project_view(&m, &args.common)));
+    stdout.put(&render(&project_view(&m)));
     stdout.status(if errors {
         ExitCode::from(2)
     } else {

@@ -545,7 +545,18 @@ impl Resolver<'_> {
     fn by_name(&self, path: &str, min_tail: usize) -> Option<PathBuf> {
         let want: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
         let name = *want.last()?;
+        // The `.gitignore` files inside the context count (a stale `build/`
+        // copy is not the entry), whether or not the context is a
+        // repository's root; the ancestors' and the user's global ignore
+        // files are not read: they say nothing of what a build copies, and
+        // reading them for every Dockerfile of a large tree cost more than
+        // the search itself.
         let walker = ignore::WalkBuilder::new(self.context)
+            .parents(false)
+            .git_ignore(false)
+            .git_global(false)
+            .git_exclude(false)
+            .add_custom_ignore_filename(".gitignore")
             .max_depth(Some(SEARCH_DEPTH))
             .filter_entry(|e| {
                 !e.file_name()

@@ -188,6 +188,42 @@ pub struct Layout {
     pub variants: Vec<(Vec<usize>, usize)>,
 }
 
+/// Compose files read for their values only (named by `extends.file` or
+/// `include` and not hardened themselves), by canonical path.
+pub type Refs<'d> = std::collections::HashMap<PathBuf, &'d compose::tree::Document>;
+
+/// The files of `refs` that the documents of `own` name, directly or
+/// through each other: a group sees the files its own services extend
+/// or include, never those of an unrelated project elsewhere in the
+/// tree (whose volume names would otherwise change the names chosen
+/// here, and whose number would make every group's work grow with the
+/// tree).
+fn referenced<'d>(
+    own: &[(PathBuf, &'d compose::tree::Document)],
+    refs: &Refs<'d>,
+    links: &crate::link::Links,
+) -> Vec<(PathBuf, &'d compose::tree::Document)> {
+    let mut out: Vec<(PathBuf, &'d compose::tree::Document)> = Vec::new();
+    if refs.is_empty() {
+        return out;
+    }
+    let mut todo: Vec<(PathBuf, &'d compose::tree::Document)> = own.to_vec();
+    while let Some((path, doc)) = todo.pop() {
+        let dir = path.parent().unwrap_or(Path::new(""));
+        for (_, file) in compose::references(doc) {
+            let key = links.canonical(&dir.join(&file));
+            if out.iter().any(|(p, _)| *p == key) {
+                continue;
+            }
+            if let Some((p, d)) = refs.get_key_value(&key) {
+                out.push((p.clone(), *d));
+                todo.push((p.clone(), *d));
+            }
+        }
+    }
+    out
+}
+
 /// Plan, analyze and fix the files of one group: compose files with their
 /// override files and the Dockerfiles their services build. A variant is
 /// analysed with its bases as hardened laid over it, so that it gets only
@@ -200,7 +236,7 @@ pub struct Layout {
 pub fn harden_group(
     members: Vec<Member>,
     layout: &Layout,
-    refs: &[(PathBuf, &compose::tree::Document)],
+    refs: &Refs<'_>,
     links: &crate::link::Links,
     config: &Config,
     limits: &compose::tree::Limits,
@@ -245,12 +281,13 @@ pub fn harden_group(
             })
         });
     let others: Vec<(PathBuf, &compose::tree::Document)> = if names_others {
-        members
+        let own: Vec<(PathBuf, &compose::tree::Document)> = members
             .iter()
             .enumerate()
             .filter_map(|(m, member)| Some((links.canonical(&member.1), doc_at(m)?)))
-            .chain(refs.iter().map(|(p, d)| (p.clone(), *d)))
-            .collect()
+            .collect();
+        let named = referenced(&own, refs, links);
+        own.into_iter().chain(named).collect()
     } else {
         Vec::new()
     };
