@@ -69,8 +69,11 @@ pub struct Links {
     /// The file names of the linked Dockerfiles, for a check without a
     /// system call.
     names: std::collections::HashSet<std::ffi::OsString>,
-    /// Paths already resolved ([`Links::canonical`]).
-    canon: std::sync::Mutex<std::collections::HashMap<PathBuf, PathBuf>>,
+    /// Paths already resolved ([`Links::canonical`]), keyed by their bytes:
+    /// hashing a `Path` goes component by component, several times the
+    /// cost of hashing its bytes, for a look-up made tens of thousands of
+    /// times in a large tree.
+    canon: std::sync::Mutex<HashMap<std::ffi::OsString, PathBuf>>,
 }
 
 /// The Dockerfile a service builds, its build context, and the stage it
@@ -121,7 +124,12 @@ impl Links {
     /// A file that is not a link resolves through its folder, which is
     /// resolved once for all the files in it.
     pub fn canonical(&self, p: &Path) -> PathBuf {
-        if let Some(c) = self.canon.lock().ok().and_then(|m| m.get(p).cloned()) {
+        if let Some(c) = self
+            .canon
+            .lock()
+            .ok()
+            .and_then(|m| m.get(p.as_os_str()).cloned())
+        {
             return c;
         }
         let through_folder = match (p.parent(), p.components().next_back()) {
@@ -137,7 +145,7 @@ impl Links {
         };
         let c = through_folder.unwrap_or_else(|| canonical(p));
         if let Ok(mut m) = self.canon.lock() {
-            m.insert(p.to_path_buf(), c.clone());
+            m.insert(p.as_os_str().to_os_string(), c.clone());
         }
         c
     }
