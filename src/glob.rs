@@ -1,7 +1,12 @@
 //! Globs over paths (`harden.toml` exceptions) and image names
-//! (`templates/base-images.toml`), matched by `globset`, which compiles to
-//! an automaton: a backtracking matcher took seconds on a pattern of ten
-//! stars, and a config file must not be able to hang harden.
+//! (`templates/base-images.toml`). Paths are matched by `globset`, which
+//! compiles to an automaton: a recursive backtracking matcher took seconds
+//! on a pattern of ten stars, and a config file must not be able to hang
+//! harden. Image-name patterns have no separators to respect, so a
+//! matcher that remembers only its last star does (time linear in the
+//! pattern times the text): compiling the base-image table's 280
+//! patterns into one automaton cost more than the rest of a run on one
+//! Dockerfile.
 //!
 //! harden documents `*`, `**` and `?` only, so every other character,
 //! `[`, `{` and `\` included, matches itself.
@@ -70,45 +75,81 @@ impl Glob {
     }
 }
 
-/// Many text patterns (as [`Glob::text`]) compiled into one automaton, so
-/// one pass over a string says which of them match: base-image rules hold
-/// about two hundred patterns, and an image is classified several times.
+/// Many text patterns, each `*` (any run of characters, `/` included) and
+/// `?` (one character) with every other character matching itself: the
+/// literal ones found by one hash look-up, the others tried in turn.
 #[derive(Clone, Debug)]
 pub struct TextGlobs {
-    set: GlobSet,
+    literal: std::collections::HashMap<String, Vec<usize>>,
+    wild: Vec<(usize, Vec<char>)>,
     len: usize,
 }
 
 impl TextGlobs {
     pub fn new<'a>(patterns: impl IntoIterator<Item = &'a str>) -> Result<TextGlobs, String> {
-        let mut set = GlobSetBuilder::new();
-        let mut len = 0;
-        for pattern in patterns {
-            set.add(text_glob(pattern)?);
-            len += 1;
+        let mut set = TextGlobs {
+            literal: std::collections::HashMap::new(),
+            wild: Vec::new(),
+            len: 0,
+        };
+        for (i, pattern) in patterns.into_iter().enumerate() {
+            if pattern.contains(['*', '?']) {
+                set.wild.push((i, pattern.chars().collect()));
+            } else {
+                set.literal.entry(pattern.to_string()).or_default().push(i);
+            }
+            set.len = i + 1;
         }
-        let set = set.build().map_err(|e| format!("globs: {}", e.kind()))?;
-        Ok(TextGlobs { set, len })
+        Ok(set)
     }
 
     /// For each pattern, in the order given, whether it matches `s`.
     pub fn matches(&self, s: &str) -> Vec<bool> {
         let mut hits = vec![false; self.len];
-        for i in self.set.matches(s) {
-            if let Some(hit) = hits.get_mut(i) {
-                *hit = true;
+        for &i in self.literal.get(s).into_iter().flatten() {
+            hits[i] = true;
+        }
+        if !self.wild.is_empty() {
+            let text: Vec<char> = s.chars().collect();
+            for (i, pattern) in &self.wild {
+                if wildcard(pattern, &text) {
+                    hits[*i] = true;
+                }
             }
         }
         hits
     }
 }
 
-fn text_glob(pattern: &str) -> Result<globset::Glob, String> {
-    GlobBuilder::new(&literal_brackets(pattern))
-        .literal_separator(false)
-        .backslash_escape(false)
-        .build()
-        .map_err(|e| format!("glob `{pattern}`: {}", e.kind()))
+/// Whether `pattern` (`*` and `?` special) matches all of `text`. On a
+/// mismatch after a star, the star takes one more character and matching
+/// resumes after it; earlier stars never need to be revisited, so the
+/// time is at most the pattern's length times the text's.
+fn wildcard(pattern: &[char], text: &[char]) -> bool {
+    let (mut p, mut t) = (0, 0);
+    // (pattern position after the last star, text position it resumes at)
+    let mut star: Option<(usize, usize)> = None;
+    while t < text.len() {
+        match pattern.get(p) {
+            Some('*') => {
+                p += 1;
+                star = Some((p, t));
+            }
+            Some(&c) if c == '?' || c == text[t] => {
+                p += 1;
+                t += 1;
+            }
+            _ => match star {
+                Some((after, from)) => {
+                    p = after;
+                    t = from + 1;
+                    star = Some((after, from + 1));
+                }
+                None => return false,
+            },
+        }
+    }
+    pattern[p..].iter().all(|&c| c == '*')
 }
 
 /// `[`, `]`, `{`, `}` written as one-character classes so they match
@@ -180,6 +221,14 @@ mod tests {
         ));
         assert!(!text("python", "python2"));
         assert!(text("*a*a*a*a*a*b", &format!("{}b", "a".repeat(200))));
+        assert!(!text("*a*a*a*a*a*b", &"a".repeat(20_000)));
+        assert!(text("a*b?c*", "aXXbYcZZ"));
+        assert!(text("*debug-nonroot*", "latest-debug-nonroot"));
+        assert!(!text("jammy*", "focal-jammy"));
+        assert!(text("*-dev", "3.12-dev"));
+        assert!(!text("*-dev", "3.12-dev1"));
+        assert!(text("**", "a/b"));
+        assert!(text("é?*", "éñx"));
         assert!(text(
             "registry.access.redhat.com/ubi?",
             "registry.access.redhat.com/ubi9"
@@ -197,6 +246,8 @@ mod tests {
         assert_eq!(set.matches("3.12-alpine3.20"), [false, true, false, false]);
         assert_eq!(set.matches("bitnami/a/b"), [false, false, true, false]);
         assert_eq!(set.matches("ubi10"), [false, false, false, false]);
+        let twice = TextGlobs::new(["python", "*", "python"]).unwrap();
+        assert_eq!(twice.matches("python"), [true, true, true]);
     }
 
     /// Ten stars against a 40-character segment took 7.9 s with the
