@@ -627,7 +627,23 @@ impl BaseImage {
 
 /// Classifies an image reference as written after `FROM`. Never fails: an
 /// image no rule knows falls back to the `unknown` family, with a reason.
+/// Each image is classified once per run: a tree's Dockerfiles name a few
+/// bases thousands of times.
 pub fn classify(image: &str) -> BaseImage {
+    type Seen = std::sync::Mutex<std::collections::HashMap<String, BaseImage>>;
+    static SEEN: std::sync::OnceLock<Seen> = std::sync::OnceLock::new();
+    let seen = SEEN.get_or_init(Seen::default);
+    if let Some(known) = seen.lock().ok().and_then(|m| m.get(image).cloned()) {
+        return known;
+    }
+    let found = classify_uncached(image);
+    if let Ok(mut m) = seen.lock() {
+        m.insert(image.to_string(), found.clone());
+    }
+    found
+}
+
+fn classify_uncached(image: &str) -> BaseImage {
     let data = match knowledge() {
         Ok(data) => data,
         Err(e) => return fallback(image, e),

@@ -315,34 +315,43 @@ fn strip_continuation(s: &str, escape: char) -> (&str, bool) {
 /// Splits into whitespace-separated words, keeping quotes and escapes (the
 /// way BuildKit splits instruction arguments before expanding them).
 fn split_words(s: &str, escape: char) -> Vec<Range<usize>> {
-    let mut words = Vec::new();
-    let mut start: Option<usize> = None;
-    let mut quote: Option<char> = None;
+    words(s, escape).collect()
+}
+
+/// [`split_words`] one word at a time, so a caller that needs only the
+/// first few words of a long command does not split the rest.
+fn words(s: &str, escape: char) -> impl Iterator<Item = Range<usize>> + '_ {
     let mut it = s.char_indices();
-    while let Some((i, c)) = it.next() {
-        if quote.is_none() && c.is_whitespace() {
-            if let Some(st) = start.take() {
-                words.push(st..i);
+    let mut done = false;
+    std::iter::from_fn(move || {
+        if done {
+            return None;
+        }
+        let mut start: Option<usize> = None;
+        let mut quote: Option<char> = None;
+        while let Some((i, c)) = it.next() {
+            if quote.is_none() && c.is_whitespace() {
+                if let Some(st) = start {
+                    return Some(st..i);
+                }
+                continue;
             }
-            continue;
+            if start.is_none() {
+                start = Some(i);
+            }
+            if c == escape && quote != Some('\'') {
+                it.next();
+                continue;
+            }
+            match quote {
+                None if c == '\'' || c == '"' => quote = Some(c),
+                Some(q) if q == c => quote = None,
+                _ => {}
+            }
         }
-        if start.is_none() {
-            start = Some(i);
-        }
-        if c == escape && quote != Some('\'') {
-            it.next();
-            continue;
-        }
-        match quote {
-            None if c == '\'' || c == '"' => quote = Some(c),
-            Some(q) if q == c => quote = None,
-            _ => {}
-        }
-    }
-    if let Some(st) = start {
-        words.push(st..s.len());
-    }
-    words
+        done = true;
+        start.map(|st| st..s.len())
+    })
 }
 
 /// Expands variables and removes quotes and escapes, like BuildKit's
@@ -586,7 +595,7 @@ fn heredoc_word(word: &str) -> Option<(usize, bool, String, bool)> {
 /// Leading flags (`--x=y`) of an argument string and the offset of what follows.
 fn split_flags(args: &str, escape: char) -> (Vec<String>, usize) {
     let mut flags = Vec::new();
-    for w in split_words(args, escape) {
+    for w in words(args, escape) {
         let word = slice(args, w.clone());
         if word == "--" {
             return (flags, w.end);
