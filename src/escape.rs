@@ -35,6 +35,10 @@ pub fn terminal(s: &str) -> Cow<'_, str> {
 /// breaks that a format encodes its own way (GitHub commands), tabs that
 /// align a diff's lines.
 pub fn terminal_keeping<'s>(s: &'s str, keep: &[char]) -> Cow<'s, str> {
+    // Printable ASCII, the usual case, is safe: one pass over the bytes.
+    if s.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+        return Cow::Borrowed(s);
+    }
     let unsafe_char = |c: char| is_unsafe(c) && !keep.contains(&c);
     if !s.chars().any(unsafe_char) {
         return Cow::Borrowed(s);

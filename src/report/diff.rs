@@ -208,17 +208,24 @@ fn push_line(out: &mut String, sign: char, line: &str, style: &Style, color: boo
         Some(c) => (c, true),
         None => (line, false),
     };
+    if !color {
+        // Uncoloured, the line is the file's bytes: written directly, not
+        // through the styling machinery (a large fix prints many lines).
+        out.push(sign);
+        out.push_str(content);
+        out.push('\n');
+        if !nl {
+            out.push_str("\\ No newline at end of file\n");
+        }
+        return;
+    }
     let text = format!("{sign}{content}");
     // Colour codes go before a CR so that CRLF content stays byte-exact.
     let (visible, cr) = match text.strip_suffix('\r') {
         Some(v) => (v, "\r"),
         None => (text.as_str(), ""),
     };
-    let visible = if color {
-        crate::escape::terminal_keeping(visible, &['\t'])
-    } else {
-        visible.into()
-    };
+    let visible = crate::escape::terminal_keeping(visible, &['\t']);
     out.push_str(&style.apply_to(visible).to_string());
     out.push_str(cr);
     out.push('\n');
