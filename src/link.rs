@@ -189,7 +189,7 @@ impl Links {
                 continue;
             }
             let path = dir.join(&context).join(&dockerfile);
-            if !path.is_file() {
+            if !crate::fsio::is_file(&path) {
                 continue;
             }
             let image = svc

@@ -670,7 +670,7 @@ fn project_context(
         let base = crate::project::BASE_NAMES
             .iter()
             .map(|n| dir.join(n))
-            .find(|b| b.is_file());
+            .find(|b| crate::fsio::is_file(b));
         if let Some(b) = base.filter(|b| links.canonical(b) != links.canonical(path)) {
             candidates.push((b, true));
         }

@@ -341,8 +341,8 @@ enum Kind {
 
 fn exists(p: &Path, kind: Kind) -> bool {
     match kind {
-        Kind::File => p.is_file(),
-        Kind::Dir => p.is_dir(),
+        Kind::File => crate::fsio::is_file(p),
+        Kind::Dir => crate::fsio::is_dir(p),
     }
 }
 
@@ -469,7 +469,7 @@ impl Resolver<'_> {
                 let src_rel = src_clean.trim_start_matches('/');
                 let src_base = basename(&src_clean);
                 let src_is_dir = match copy.from {
-                    None => inside(self.context, src_rel).is_some_and(|p| p.is_dir()),
+                    None => inside(self.context, src_rel).is_some_and(|p| crate::fsio::is_dir(&p)),
                     Some(_) => src.ends_with('/') || src.ends_with("/."),
                 };
                 let mut candidates: Vec<String> = Vec::new();
@@ -1065,7 +1065,7 @@ impl Resolver<'_> {
             // cannot be followed, try the path under the context directly.
             let wd = self.workdir(stage, run);
             let rel = pkg.strip_prefix(&wd)?.trim_start_matches('/');
-            return inside(self.context, rel).filter(|p| p.is_dir());
+            return inside(self.context, rel).filter(|p| crate::fsio::is_dir(p));
         }
         // A module path: strip the module named in go.mod.
         let gomod = read_source(&self.context.join("go.mod"))?;
@@ -1075,7 +1075,7 @@ impl Resolver<'_> {
             .trim()
             .trim_matches('"');
         let rel = pkg.strip_prefix(module)?.trim_start_matches('/');
-        inside(self.context, rel).filter(|p| p.is_dir())
+        inside(self.context, rel).filter(|p| crate::fsio::is_dir(p))
     }
 }
 
