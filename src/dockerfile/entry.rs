@@ -303,13 +303,9 @@ fn unwrap(mut argv: Vec<Word>) -> Vec<Word> {
 /// `a/./b/../c` joined onto `base` when relative; always absolute, no
 /// trailing slash; `..` never climbs above `/`.
 fn join_abs(base: &str, p: &str) -> String {
-    let full = if p.starts_with('/') {
-        p.to_string()
-    } else {
-        format!("{base}/{p}")
-    };
+    let whole = if p.starts_with('/') { "" } else { base };
     let mut parts: Vec<&str> = Vec::new();
-    for part in full.split('/') {
+    for part in whole.split('/').chain(p.split('/')) {
         match part {
             "" | "." => {}
             ".." => {
@@ -318,7 +314,15 @@ fn join_abs(base: &str, p: &str) -> String {
             x => parts.push(x),
         }
     }
-    format!("/{}", parts.join("/"))
+    let mut out = String::with_capacity(base.len() + p.len() + 1);
+    for part in &parts {
+        out.push('/');
+        out.push_str(part);
+    }
+    if out.is_empty() {
+        out.push('/');
+    }
+    out
 }
 
 /// A relative path inside the build context, or `None` when it would leave it.

@@ -227,6 +227,9 @@ fn knowledge(plan: &crate::plan::ServicePlan) -> Knowledge {
 fn exemptions(ctx: &Ctx, svc: &Service) -> (Vec<&'static str>, Vec<(&'static str, Exemption)>) {
     let mut exempt = Vec::new();
     let mut excepted = Vec::new();
+    // The service's own `x-harden`, read once for all the rules.
+    let allowed = svc.exception().map(|e| e.allow).unwrap_or_default();
+    let allows = |rule: &str| allowed.iter().any(|a| a == rule || a == "all");
     for rule in RULES {
         if let Some(why) = ctx
             .config
@@ -236,7 +239,7 @@ fn exemptions(ctx: &Ctx, svc: &Service) -> (Vec<&'static str>, Vec<(&'static str
             if why != Exemption::Skipped {
                 excepted.push((rule.name, why));
             }
-        } else if !rule.judges_exceptions && svc.allows(rule.name) {
+        } else if !rule.judges_exceptions && allows(rule.name) {
             exempt.push(rule.name);
         }
     }
