@@ -335,8 +335,11 @@ pub fn harden_group(
     };
 
     // The bases of variants as hardened (each as it is when the fix does
-    // not change it or is refused).
-    let mut hardened: Vec<(usize, Option<Fixed>)> = Vec::new();
+    // not change it or is refused). A fix keeps the analysis and the fixed
+    // text of a base that is not a variant itself for the base's own
+    // result: the same work, done once.
+    let mut hardened: Vec<(usize, Result<Option<Fixed>, FileError>)> = Vec::new();
+    let mut analysed: Vec<(usize, (Output, services::Plans))> = Vec::new();
     for b in variants.iter().flat_map(|(bases, _)| bases) {
         if hardened.iter().any(|(h, _)| h == b) {
             continue;
@@ -347,9 +350,12 @@ pub fn harden_group(
         };
         let path = &members[*b].1;
         let built = |service: &str| built_in(path, service);
-        let (out, _) =
+        let (out, kept) =
             services::analyze(src, doc, &project(*b), &built, config, services::Mode::Fix);
-        hardened.push((*b, fix_text(src, parsed, &out, limits).ok().flatten()));
+        hardened.push((*b, fix_text(src, parsed, &out, limits)));
+        if fixes && !variants.iter().any(|(_, v)| v == b) {
+            analysed.push((*b, (out, kept)));
+        }
     }
     let under: Vec<(usize, Vec<(&compose::tree::Document, &str)>)> = variants
         .iter()
@@ -358,7 +364,7 @@ pub fn harden_group(
                 .iter()
                 .filter_map(|b| {
                     let fixed = hardened.iter().find(|(h, _)| h == b).and_then(|(_, f)| {
-                        match f.as_ref().map(|f| &f.parsed) {
+                        match f.as_ref().ok().and_then(Option::as_ref).map(|f| &f.parsed) {
                             Some(Parsed::Compose(Some(d))) => Some(d),
                             _ => None,
                         }
@@ -415,7 +421,14 @@ pub fn harden_group(
         } else {
             services::Mode::Check { spill: &mut spill }
         };
-        let (mut out, kept) = services::analyze(src, doc, &project(m), &built, config, mode);
+        let early = analysed
+            .iter()
+            .position(|(b, _)| *b == m)
+            .map(|at| analysed.swap_remove(at).1);
+        let (mut out, kept) = match early {
+            Some(done) => done,
+            None => services::analyze(src, doc, &project(m), &built, config, mode),
+        };
         if fixes {
             explain_project(
                 &mut out,
@@ -495,7 +508,13 @@ pub fn harden_group(
                 if matches!(parsed, Parsed::Dockerfile(_)) != dockerfiles_first {
                     continue;
                 }
-                let result = fix_text(src, parsed, &outputs[m], limits);
+                let early = hardened
+                    .iter()
+                    .position(|(b, _)| *b == m && !variants.iter().any(|(_, v)| *v == m));
+                let result = match early {
+                    Some(at) => hardened.swap_remove(at).1,
+                    None => fix_text(src, parsed, &outputs[m], limits),
+                };
                 if let Parsed::Compose(Some(before)) = parsed {
                     let after = match &result {
                         Ok(Some(Fixed {
