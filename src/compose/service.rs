@@ -98,6 +98,10 @@ pub struct Project<'a> {
     /// This file's folder, canonical, against which `extends.file` is
     /// resolved.
     pub dir: Option<&'a Path>,
+    /// This file is a variant and `overlays` are the base files it is
+    /// merged onto: Compose reads them first, and harden leaves the keys
+    /// they set to them rather than override them here.
+    pub variant: bool,
 }
 
 impl<'a> Project<'a> {

@@ -381,6 +381,7 @@ pub fn harden_group(
         if let Some((_, docs)) = under.iter().find(|(v, _)| *v == m) {
             p.overlays = docs;
             p.bases = &[];
+            p.variant = true;
         }
         p
     };

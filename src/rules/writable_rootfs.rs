@@ -56,7 +56,12 @@ fn make_read_only(ctx: &Ctx, svc: &Service, out: &mut Output) {
                 )
                 .report_only(),
             );
-            out.review(&subject, NAME, format!("{file} sets `read_only: {text}`, which overrides this file: set it to true there"));
+            let why = if svc.project.variant {
+                format!("{file}, the base this file is merged onto, sets `read_only: {text}`")
+            } else {
+                format!("{file} sets `read_only: {text}`, which overrides this file")
+            };
+            out.review(&subject, NAME, format!("{why}: set it to true there"));
         }
         return;
     }
