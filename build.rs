@@ -33,6 +33,22 @@ fn main() {
     std::fs::write(target, out).expect("OUT_DIR is writable");
 
     knowledge_date();
+    base_images_json();
+}
+
+/// `templates/base-images.toml` as JSON in OUT_DIR: the binary parses it at
+/// the first Dockerfile of every run, and JSON parses several times faster
+/// than TOML. A table that is not valid TOML fails the build here.
+fn base_images_json() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("templates/base-images.toml");
+    println!("cargo:rerun-if-changed={}", path.display());
+    let text = std::fs::read_to_string(&path).expect("templates/base-images.toml is readable");
+    let value: toml::Value =
+        toml::from_str(&text).unwrap_or_else(|e| panic!("templates/base-images.toml: {e}"));
+    let json = serde_json::to_string(&value).expect("TOML values convert to JSON");
+    let target =
+        Path::new(&std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("base-images.json");
+    std::fs::write(target, json).expect("OUT_DIR is writable");
 }
 
 /// Passes the newest profile `checked` date to the compiler; "unknown" (and
