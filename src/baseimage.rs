@@ -643,7 +643,7 @@ impl BaseImage {
 /// Each image is classified once per run: a tree's Dockerfiles name a few
 /// bases thousands of times.
 pub fn classify(image: &str) -> BaseImage {
-    type Seen = std::sync::Mutex<std::collections::HashMap<String, BaseImage>>;
+    type Seen = std::sync::Mutex<crate::hash::Map<String, BaseImage>>;
     static SEEN: std::sync::OnceLock<Seen> = std::sync::OnceLock::new();
     let seen = SEEN.get_or_init(Seen::default);
     if let Some(known) = seen.lock().ok().and_then(|m| m.get(image).cloned()) {

@@ -56,7 +56,7 @@ enum Entry {
 }
 
 fn entry_kind(path: &Path) -> Option<Entry> {
-    type Seen = std::sync::Mutex<std::collections::HashMap<std::ffi::OsString, Option<Entry>>>;
+    type Seen = std::sync::Mutex<crate::hash::Map<std::ffi::OsString, Option<Entry>>>;
     static SEEN: std::sync::OnceLock<Seen> = std::sync::OnceLock::new();
     let seen = SEEN.get_or_init(Seen::default);
     if let Some(known) = seen

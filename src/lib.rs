@@ -17,6 +17,7 @@ pub mod escape;
 pub mod finding;
 pub mod fsio;
 pub mod glob;
+pub mod hash;
 pub mod image;
 pub mod limits;
 pub mod link;

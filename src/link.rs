@@ -5,7 +5,8 @@
 use crate::compose::service;
 use crate::compose::tree::Document;
 use crate::dockerfile::analyze::Hints;
-use std::collections::{BTreeMap, HashMap};
+use crate::hash::Map;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// The default UID for a created user.
@@ -45,16 +46,16 @@ pub struct StageUse {
 pub struct Links {
     /// Keyed by the Dockerfile's canonical path: every service that builds
     /// it, sorted by compose file and service name.
-    by_dockerfile: HashMap<PathBuf, Vec<Link>>,
+    by_dockerfile: Map<PathBuf, Vec<Link>>,
     /// Compose file → service → (Dockerfile, build context, target stage),
     /// paths canonical; services in name order. Paths are hashed, not
     /// ordered: comparing paths component by component was a good part of
     /// a large tree's run.
-    by_service: HashMap<PathBuf, BTreeMap<String, BuiltBy>>,
+    by_service: Map<PathBuf, BTreeMap<String, BuiltBy>>,
     /// The (compose file, service) pairs of `by_service` by the Dockerfile
     /// they run, so that the services of one Dockerfile are found without
     /// a scan of all.
-    runners: HashMap<PathBuf, std::collections::BTreeSet<(PathBuf, String)>>,
+    runners: Map<PathBuf, std::collections::BTreeSet<(PathBuf, String)>>,
     /// Images built here (`build` + `image`, bake targets' `tags`), by
     /// repository ([`repository`]): the Dockerfile that builds each, and
     /// the builder's compose file and name (the first of them by order).
@@ -63,7 +64,7 @@ pub struct Links {
     /// file: a service running the image by name is linked to the builder
     /// in its own folder or the nearest folder above, never to a sibling
     /// project's that tags an image with the same name.
-    builders: HashMap<(String, PathBuf), BuiltBy>,
+    builders: Map<(String, PathBuf), BuiltBy>,
     /// Dockerfiles as the compose file names them (not canonical), in order.
     found: Vec<PathBuf>,
     /// The file names of the linked Dockerfiles, for a check without a
@@ -73,7 +74,7 @@ pub struct Links {
     /// hashing a `Path` goes component by component, several times the
     /// cost of hashing its bytes, for a look-up made tens of thousands of
     /// times in a large tree.
-    canon: std::sync::Mutex<HashMap<std::ffi::OsString, PathBuf>>,
+    canon: std::sync::Mutex<Map<std::ffi::OsString, PathBuf>>,
 }
 
 /// The Dockerfile a service builds, its build context, and the stage it
@@ -490,14 +491,14 @@ impl Links {
             return Vec::new();
         }
         // Only a listed file with a linked Dockerfile's name can be one.
-        let listed: std::collections::HashSet<PathBuf> = listed
+        let listed: crate::hash::Set<std::ffi::OsString> = listed
             .iter()
             .filter(|p| p.file_name().is_some_and(|n| self.names.contains(n)))
-            .map(|p| self.canonical(p))
+            .map(|p| self.canonical(p).into_os_string())
             .collect();
         self.found
             .iter()
-            .filter(|p| !listed.contains(&self.canonical(p)))
+            .filter(|p| !listed.contains(self.canonical(p).as_os_str()))
             .cloned()
             .collect()
     }

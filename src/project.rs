@@ -4,9 +4,10 @@
 //! group alone.
 
 use crate::discover::Kind;
+use crate::hash::{Map, Set};
 use crate::link::Links;
 use std::cell::RefCell;
-use std::collections::{HashMap, HashSet};
+use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
@@ -44,7 +45,7 @@ pub fn groups(
     }
     // Linked Dockerfiles by canonical path; the name check in `is_linked`
     // keeps the system calls to the few files that can be linked.
-    let linked: HashMap<PathBuf, usize> = files
+    let linked: Map<PathBuf, usize> = files
         .iter()
         .enumerate()
         .filter(|(_, s)| s.1 == Some(Kind::Dockerfile) && links.is_linked(s.0))
@@ -63,7 +64,7 @@ pub fn groups(
         }
     }
     let mut out: Vec<Vec<usize>> = Vec::new();
-    let mut group_of: HashMap<usize, usize> = HashMap::new();
+    let mut group_of: Map<usize, usize> = Map::default();
     for i in 0..files.len() {
         let r = root(&mut parent, i);
         match group_of.get(&r) {
@@ -97,7 +98,7 @@ pub fn override_pairs_of(files: &[(&Path, Option<Kind>)]) -> Vec<(usize, usize)>
         }
     };
     // Override files by (folder, base stem): one pass, not a search per file.
-    let mut overrides: HashMap<(Option<&Path>, String), usize> = HashMap::new();
+    let mut overrides: Map<(Option<&Path>, String), usize> = Map::default();
     for (o, (op, ok)) in files.iter().enumerate() {
         if let (Some(Kind::Compose), Some((s, true))) = (ok, stem(&name(op))) {
             overrides.entry((op.parent(), s)).or_insert(o);
@@ -128,9 +129,10 @@ pub struct Around {
     cwd: PathBuf,
     max_size: u64,
     /// Folder → the repository it is in (the nearest ancestor with `.git`).
-    repo: RefCell<HashMap<PathBuf, Option<PathBuf>>>,
+    /// Keyed by the path's bytes, which hash faster than a `Path`.
+    repo: RefCell<Map<OsString, Option<PathBuf>>>,
     /// Folder → the `-f` chains of its scripts ([`script_chains`]).
-    scripts: RefCell<HashMap<PathBuf, Rc<Vec<ScriptChain>>>>,
+    scripts: RefCell<Map<OsString, Rc<Vec<ScriptChain>>>>,
 }
 
 /// A `-f` chain as a script writes it: the script, the line, the names.
@@ -176,7 +178,7 @@ impl Around {
         let mut walked: Vec<&Path> = Vec::new();
         let mut found = None;
         for d in dir.ancestors() {
-            if let Some(known) = cache.get(d) {
+            if let Some(known) = cache.get(d.as_os_str()) {
                 found = known.clone();
                 break;
             }
@@ -187,7 +189,7 @@ impl Around {
             }
         }
         for d in walked {
-            cache.insert(d.to_path_buf(), found.clone());
+            cache.insert(d.as_os_str().to_os_string(), found.clone());
         }
         found
     }
@@ -206,19 +208,19 @@ impl Around {
     /// [`Self::script_chains`], each chain with the script and line where
     /// it was first found, so a report can say where a variant comes from.
     pub fn script_chains_found(&self, composes: &[PathBuf]) -> Vec<(PathBuf, usize, Vec<PathBuf>)> {
-        let mut seen: HashSet<&Path> = HashSet::new();
+        let mut seen: Set<&OsStr> = Set::default();
         for c in composes {
             let root = self.root_of(c);
             for dir in c.ancestors().skip(1) {
-                if !seen.insert(dir) || dir == root || !dir.starts_with(&root) {
+                if !seen.insert(dir.as_os_str()) || dir == root || !dir.starts_with(&root) {
                     break;
                 }
             }
         }
-        let mut folders: Vec<&Path> = seen.into_iter().collect();
+        let mut folders: Vec<&Path> = seen.into_iter().map(Path::new).collect();
         folders.sort();
         let mut out: Vec<(PathBuf, usize, Vec<PathBuf>)> = Vec::new();
-        let mut seen: HashSet<Vec<PathBuf>> = HashSet::new();
+        let mut seen: Set<Vec<PathBuf>> = Set::default();
         for folder in folders {
             for (file, line, names) in self.scripts_in(folder).iter() {
                 let dir = file.parent().unwrap_or(Path::new(""));
@@ -235,13 +237,13 @@ impl Around {
     }
 
     fn scripts_in(&self, folder: &Path) -> Rc<Vec<ScriptChain>> {
-        if let Some(known) = self.scripts.borrow().get(folder) {
+        if let Some(known) = self.scripts.borrow().get(folder.as_os_str()) {
             return known.clone();
         }
         let found = Rc::new(script_chains(folder, self.max_size));
         self.scripts
             .borrow_mut()
-            .insert(folder.to_path_buf(), found.clone());
+            .insert(folder.as_os_str().to_os_string(), found.clone());
         found
     }
 }
@@ -301,8 +303,7 @@ pub fn variants(
     };
     // The base files by folder and name: a tree of thousands of compose
     // files would otherwise compare every pair of paths.
-    let mut bases_at: std::collections::HashMap<(&Path, String), usize> =
-        std::collections::HashMap::new();
+    let mut bases_at: Map<(&Path, String), usize> = Map::default();
     for (i, (bp, _)) in files.iter().enumerate() {
         let n = name(bp);
         if BASE_NAMES.contains(&n.as_str()) {

@@ -25,6 +25,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "registry",
             "par",
             "glob",
+            "hash",
             "escape",
             "fsio",
             "caps",
