@@ -241,8 +241,9 @@ fn model(common: &Common, load: &Loader<'_>) -> Model {
 /// and its parse is dropped then, so memory follows the work in flight,
 /// not the size of the tree.
 /// `fixes`: compute (and verify) each file's fixed text; `check` in a
-/// format that shows no fix skips that work, and gets a large compose
-/// file's findings in several results as they are found (`more`).
+/// format that shows no fix skips that work. `parts`: the sink takes a
+/// large compose file's results in several parts as they are found
+/// (`more`; see [`FileResult::more`]).
 /// `explain`: filled with the project model as `--explain-project` shows it.
 /// `prepare` turns a result into what the sink needs (a rendered report,
 /// say) on the worker threads.
@@ -250,6 +251,7 @@ fn run_stream<T: Send>(
     common: &Common,
     config: &Config,
     fixes: bool,
+    parts: bool,
     explain: Option<&mut report::project::Project>,
     prepare: impl Fn(FileResult) -> T + Sync,
     mut sink: impl FnMut(T),
@@ -321,13 +323,9 @@ fn run_stream<T: Send>(
                     part(i, vec![prepare(r)])
                 }
             };
-            let fixes = if fixes {
-                None
-            } else {
-                Some(&part as &dyn Fn(_, _))
-            };
+            let part = parts.then_some(&part as &dyn Fn(_, _));
             let layout = crate::engine::Layout { chains, variants };
-            harden_group(members, &layout, refs, links, config, &limits, fixes)
+            harden_group(members, &layout, refs, links, config, &limits, fixes, part)
                 .into_iter()
                 .map(|(i, rs)| {
                     let rs = if shown(i) {
@@ -1002,7 +1000,15 @@ fn run_all(
     explain: Option<&mut report::project::Project>,
 ) -> Vec<FileResult> {
     let mut all = Vec::new();
-    run_stream(common, config, fixes, explain, |r| r, |r| all.push(r));
+    run_stream(
+        common,
+        config,
+        fixes,
+        false,
+        explain,
+        |r| r,
+        |r| all.push(r),
+    );
     all
 }
 
@@ -1077,23 +1083,17 @@ pub fn fix(args: &FixArgs) -> ExitCode {
     };
     let mut view = report::project::Project::default();
     let explain = args.explain_project.then_some(&mut view);
-    run_stream(&args.common, &config, true, explain, diff, |(r, d)| {
-        errors |= report_error(&r, &mut stderr);
-        if let (Some(src), Some(fixed)) = (&r.source, &r.fixed) {
-            if args.dry_run {
-                changed += 1;
-                stdout.put(&d);
-            } else {
-                match crate::write::write_atomic(&r.path, &src.text, fixed, &roots) {
-                    Ok(()) => changed += 1,
-                    Err(e) => {
-                        errors = true;
-                        stderr.put(&format!("{}:1:1: error: {e}\n", r.display));
-                    }
-                }
-            }
+    // A large compose file comes in parts (`more`): its notes gather in
+    // the last of `kept` until the file's own result.
+    let mut open = false;
+    let gather = |kept: &mut Vec<FileResult>, open: &mut bool, r: FileResult| match kept.last_mut()
+    {
+        Some(last) if *open => {
+            last.out.notes.extend(r.out.notes);
+            last.out.knowledge.extend(r.out.knowledge);
         }
-        if !args.common.quiet && !r.out.notes.is_empty() {
+        _ => {
+            *open = true;
             kept.push(FileResult {
                 path: r.path,
                 display: r.display,
@@ -1109,7 +1109,52 @@ pub fn fix(args: &FixArgs) -> ExitCode {
                 more: false,
             });
         }
-    });
+    };
+    run_stream(
+        &args.common,
+        &config,
+        true,
+        true,
+        explain,
+        diff,
+        |(r, d)| {
+            let quiet = args.common.quiet;
+            if r.more {
+                // Findings are not shown by `fix`; only the notes are kept.
+                if !quiet {
+                    gather(&mut kept, &mut open, r);
+                }
+                return;
+            }
+            // A refused fix changes nothing: the notes of its parts go.
+            if open && r.error.is_some() {
+                kept.pop();
+                open = false;
+            }
+            errors |= report_error(&r, &mut stderr);
+            if let (Some(src), Some(fixed)) = (&r.source, &r.fixed) {
+                if args.dry_run {
+                    changed += 1;
+                    stdout.put(&d);
+                } else {
+                    match crate::write::write_atomic(&r.path, &src.text, fixed, &roots) {
+                        Ok(()) => changed += 1,
+                        Err(e) => {
+                            errors = true;
+                            stderr.put(&format!("{}:1:1: error: {e}\n", r.display));
+                        }
+                    }
+                }
+            }
+            if !quiet {
+                gather(&mut kept, &mut open, r);
+                if kept.last().is_some_and(|k| k.out.notes.is_empty()) {
+                    kept.pop();
+                }
+                open = false;
+            }
+        },
+    );
     stdout.flush();
     // The project as harden understood it, before the notes it explains.
     if args.explain_project {
@@ -1186,6 +1231,7 @@ pub fn check(args: &CheckArgs) -> ExitCode {
                 &args.common,
                 &config,
                 false,
+                true,
                 None,
                 render,
                 |(error, counts, shown)| {
@@ -1206,30 +1252,11 @@ pub fn check(args: &CheckArgs) -> ExitCode {
         }
         // Written file by file as the results come, in input order.
         Format::Json => {
-            let mut doc = stdout.write_with(|w| report::json::Stream::start(w));
-            run_stream(
-                &args.common,
-                &config,
-                true,
-                None,
-                |r| r,
-                |mut r| {
-                    refused_fix_as_note(&mut r);
-                    errors |= report_error(&r, &mut stderr);
-                    tally.add(&r);
-                    if let Some(d) = &mut doc {
-                        if stdout.write_with(|w| d.file(w, &r)).is_none() {
-                            doc = None;
-                        }
-                    }
-                },
-            );
-            if let Some(d) = doc {
-                stdout.write_with(|w| d.finish(w));
-            }
+            let doc = stdout.write_with(|w| report::json::Stream::start(w));
+            errors |= stream_report(args, &config, doc, &mut stdout, &mut stderr, &mut tally);
         }
         Format::Sarif => {
-            let mut log = match report::sarif::Stream::start() {
+            let log = match report::sarif::Stream::start() {
                 Ok(log) => Some(log),
                 Err(e) => {
                     stderr.put(&format!(
@@ -1240,31 +1267,7 @@ pub fn check(args: &CheckArgs) -> ExitCode {
                     None
                 }
             };
-            run_stream(
-                &args.common,
-                &config,
-                true,
-                None,
-                |r| r,
-                |mut r| {
-                    refused_fix_as_note(&mut r);
-                    errors |= report_error(&r, &mut stderr);
-                    tally.add(&r);
-                    if let Some(l) = &mut log {
-                        if let Err(e) = l.file(&r) {
-                            stderr.put(&format!(
-                                "error: cannot write the output: {}\n",
-                                discover::io_message(&e)
-                            ));
-                            errors = true;
-                            log = None;
-                        }
-                    }
-                },
-            );
-            if let Some(l) = log {
-                stdout.write_with(|w| l.finish(w));
-            }
+            errors |= stream_report(args, &config, log, &mut stdout, &mut stderr, &mut tally);
         }
         Format::Markdown => {
             let mut results = run_all(&args.common, &config, true, None);
@@ -1289,6 +1292,81 @@ pub fn check(args: &CheckArgs) -> ExitCode {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// A report `check` writes file by file as the results come (JSON, SARIF).
+trait FileReport {
+    /// Writes one file's result; `Err` ends the report, with the message
+    /// to give where the failure was not already recorded on `stdout`.
+    fn file(&mut self, stdout: &mut Out<StdoutLock>, r: &FileResult) -> Result<(), Option<String>>;
+    /// The rest of the report, once every file is written.
+    fn finish(self, w: &mut impl Write) -> std::io::Result<()>;
+}
+
+type StdoutLock = std::io::StdoutLock<'static>;
+
+impl FileReport for report::json::Stream {
+    fn file(&mut self, stdout: &mut Out<StdoutLock>, r: &FileResult) -> Result<(), Option<String>> {
+        stdout
+            .write_with(|w| report::json::Stream::file(self, w, r))
+            .ok_or(None)
+    }
+
+    fn finish(self, w: &mut impl Write) -> std::io::Result<()> {
+        report::json::Stream::finish(self, w)
+    }
+}
+
+impl FileReport for report::sarif::Stream {
+    fn file(&mut self, _: &mut Out<StdoutLock>, r: &FileResult) -> Result<(), Option<String>> {
+        report::sarif::Stream::file(self, r).map_err(|e| Some(discover::io_message(&e)))
+    }
+
+    fn finish(self, w: &mut impl Write) -> std::io::Result<()> {
+        report::sarif::Stream::finish(self, w)
+    }
+}
+
+/// `check` into a report written file by file (`report` is `None` when
+/// it could not be started): each file's refused fix becomes a note, its
+/// error goes to standard error, it is counted and written; a report that
+/// cannot be written is dropped, and the files are still counted. Whether
+/// any file (or the report) failed.
+fn stream_report(
+    args: &CheckArgs,
+    config: &Config,
+    mut report: Option<impl FileReport>,
+    stdout: &mut Out<StdoutLock>,
+    stderr: &mut Out<std::io::StderrLock<'static>>,
+    tally: &mut report::text::Tally,
+) -> bool {
+    let mut errors = false;
+    run_stream(
+        &args.common,
+        config,
+        true,
+        false,
+        None,
+        |r| r,
+        |mut r| {
+            refused_fix_as_note(&mut r);
+            errors |= report_error(&r, stderr);
+            tally.add(&r);
+            if let Some(rep) = &mut report {
+                if let Err(message) = rep.file(stdout, &r) {
+                    if let Some(m) = message {
+                        stderr.put(&format!("error: cannot write the output: {m}\n"));
+                        errors = true;
+                    }
+                    report = None;
+                }
+            }
+        },
+    );
+    if let Some(rep) = report {
+        stdout.write_with(|w| rep.finish(w));
+    }
+    errors
 }
 
 /// `check --explain-project`: the project model instead of the findings,

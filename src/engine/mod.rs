@@ -35,8 +35,11 @@ pub struct FileResult {
     /// The fixed text, when the fix changes anything and passed verification.
     pub fixed: Option<String>,
     pub error: Option<FileError>,
-    /// Only part of the file's findings: more follow in a later result for
-    /// the same file (`check` hands a large file on as it goes).
+    /// Only part of the file's results: more follow in a later result for
+    /// the same file (a large compose file is handed on as it goes). When
+    /// the file's own result then has an error, the fix was refused: the
+    /// parts' findings stand, their notes, knowledge and unknown images do
+    /// not (nothing changes).
     pub more: bool,
 }
 
@@ -192,11 +195,15 @@ pub struct Layout {
 /// override files and the Dockerfiles their services build. A variant is
 /// analysed with its bases as hardened laid over it, so that it gets only
 /// what base + variant merged still lacks, and never a key the base sets.
-/// `layout` says how the group's compose files combine. Without a fix
-/// (`check`), `part` gets a compose file's findings a few hundred at a
-/// time, each as a result with `more` set, before the file's own result.
+/// `layout` says how the group's compose files combine. `fixes`: compute
+/// and verify each file's fix (else findings only). With `part`, a compose
+/// file's results are handed on a few hundred at a time, each as a result
+/// with `more` set, before the file's own result: without a fix its
+/// findings; with one, its findings, notes, knowledge and unknown images,
+/// while its edits stay for the fix, which the file's own result carries.
 /// Each slot's result comes first in its list, followed by the program
 /// sources its rules edit (the entry module a Dockerfile runs).
+#[allow(clippy::too_many_arguments)]
 pub fn harden_group(
     members: Vec<Member>,
     layout: &Layout,
@@ -204,10 +211,10 @@ pub fn harden_group(
     links: &crate::link::Links,
     config: &Config,
     limits: &compose::tree::Limits,
+    fixes: bool,
     part: Option<&dyn Fn(usize, FileResult)>,
 ) -> Vec<(usize, Vec<FileResult>)> {
     let (chains, variants) = (&layout.chains, &layout.variants);
-    let fixes = part.is_none();
     let doc_at = |m: usize| match members.get(m).map(|m| &m.4) {
         Some(Ok((_, Parsed::Compose(Some(doc))))) => Some(doc),
         _ => None,
@@ -353,7 +360,7 @@ pub fn harden_group(
             continue;
         };
         let built = |service: &str| built_in(path, service);
-        let mut spill = |findings: Vec<crate::finding::Finding>| {
+        let mut spill = |out: Output| {
             if let Some(part) = part {
                 part(
                     *i,
@@ -362,10 +369,7 @@ pub fn harden_group(
                         display: display.clone(),
                         kind: *kind,
                         source: Some(src.clone()),
-                        out: Output {
-                            findings,
-                            ..Output::default()
-                        },
+                        out,
                         fixed: None,
                         error: None,
                         more: true,
@@ -373,10 +377,10 @@ pub fn harden_group(
                 );
             }
         };
-        let mode = if fixes {
-            services::Mode::Fix
-        } else {
-            services::Mode::Check { spill: &mut spill }
+        let mode = match (fixes, part.is_some()) {
+            (_, false) => services::Mode::Fix,
+            (true, true) => services::Mode::FixInParts { spill: &mut spill },
+            (false, true) => services::Mode::Check { spill: &mut spill },
         };
         let (mut out, kept) = services::analyze(src, doc, &project(m), &built, config, mode);
         if fixes {
