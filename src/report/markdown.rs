@@ -218,17 +218,9 @@ fn short_file_section(r: &FileResult, diff: bool, shared: &SharedNotes) -> Strin
             "\n<details><summary>{}</summary>\n",
             parts.join(", ")
         ));
-        if findings > 0 {
-            out.push_str("\n### Findings\n\n");
-            out.push_str(&findings_list(r));
-        }
+        out.push_str(&findings_section(r));
         if !changes.is_empty() {
-            let title = if diff {
-                "What changes and why"
-            } else {
-                "What `harden fix` changes and why"
-            };
-            out.push_str(&format!("\n### {title}\n{changes}"));
+            out.push_str(&format!("\n### {}\n{changes}", changes_title(diff)));
         }
         out.push_str("\n</details>\n");
     }
@@ -295,21 +287,38 @@ fn short_notes(
     out
 }
 
-fn findings_list(r: &FileResult) -> String {
-    let mut out = String::new();
+/// The title of what a fix changes: done (`fix --dry-run`) or to do.
+fn changes_title(diff: bool) -> &'static str {
+    if diff {
+        "What changes and why"
+    } else {
+        "What `harden fix` changes and why"
+    }
+}
+
+/// A file's findings, one line each, under their heading (nothing when it
+/// has none), in both the short and the whole file section.
+fn findings_section(r: &FileResult) -> String {
+    use std::fmt::Write;
+    if r.out.findings.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from("\n### Findings\n\n");
     for f in &r.out.findings {
         let how = if f.fixable {
             "`harden fix` repairs it"
         } else {
             "needs a person"
         };
-        out.push_str(&format!(
-            "- line {}, {} {}: {} ({how})\n",
+        // Writing to a string does not fail.
+        let _ = writeln!(
+            out,
+            "- line {}, {} {}: {} ({how})",
             f.line,
             f.severity.as_str(),
             code(f.rule),
             md_message(&f.message),
-        ));
+        );
     }
     out
 }
@@ -411,28 +420,8 @@ fn file_section(r: &FileResult, diff: bool) -> String {
     if r.error.is_some() {
         return out;
     }
-    if !r.out.findings.is_empty() {
-        out.push_str("\n### Findings\n\n");
-        for f in &r.out.findings {
-            let how = if f.fixable {
-                "`harden fix` repairs it"
-            } else {
-                "needs a person"
-            };
-            out.push_str(&format!(
-                "- line {}, {} {}: {} ({how})\n",
-                f.line,
-                f.severity.as_str(),
-                code(f.rule),
-                md_message(&f.message),
-            ));
-        }
-    }
-    let title = if diff {
-        "What changes and why"
-    } else {
-        "What `harden fix` changes and why"
-    };
+    out.push_str(&findings_section(r));
+    let title = changes_title(diff);
     out.push_str(&notes_section(r, NoteKind::Change, title));
     if diff {
         if let (Some(src), Some(_)) = (&r.source, &r.fixed) {
