@@ -1296,9 +1296,18 @@ pub fn check(args: &CheckArgs) -> ExitCode {
 
 /// A report `check` writes file by file as the results come (JSON, SARIF).
 trait FileReport {
+    /// Takes a large file's results in parts ([`FileResult::more`]).
+    const PARTS: bool;
     /// Writes one file's result; `Err` ends the report, with the message
     /// to give where the failure was not already recorded on `stdout`.
-    fn file(&mut self, stdout: &mut Out<StdoutLock>, r: &FileResult) -> Result<(), Option<String>>;
+    /// `refused`: the file's fix was refused, which voids the notes of
+    /// the parts before it.
+    fn file(
+        &mut self,
+        stdout: &mut Out<StdoutLock>,
+        r: &FileResult,
+        refused: bool,
+    ) -> Result<(), Option<String>>;
     /// The rest of the report, once every file is written.
     fn finish(self, w: &mut impl Write) -> std::io::Result<()>;
 }
@@ -1306,9 +1315,16 @@ trait FileReport {
 type StdoutLock = std::io::StdoutLock<'static>;
 
 impl FileReport for report::json::Stream {
-    fn file(&mut self, stdout: &mut Out<StdoutLock>, r: &FileResult) -> Result<(), Option<String>> {
+    const PARTS: bool = true;
+
+    fn file(
+        &mut self,
+        stdout: &mut Out<StdoutLock>,
+        r: &FileResult,
+        refused: bool,
+    ) -> Result<(), Option<String>> {
         stdout
-            .write_with(|w| report::json::Stream::file(self, w, r))
+            .write_with(|w| report::json::Stream::file(self, w, r, refused))
             .ok_or(None)
     }
 
@@ -1318,7 +1334,15 @@ impl FileReport for report::json::Stream {
 }
 
 impl FileReport for report::sarif::Stream {
-    fn file(&mut self, _: &mut Out<StdoutLock>, r: &FileResult) -> Result<(), Option<String>> {
+    /// A file's fix goes on its first fixable finding: whole results.
+    const PARTS: bool = false;
+
+    fn file(
+        &mut self,
+        _: &mut Out<StdoutLock>,
+        r: &FileResult,
+        _: bool,
+    ) -> Result<(), Option<String>> {
         report::sarif::Stream::file(self, r).map_err(|e| Some(discover::io_message(&e)))
     }
 
@@ -1332,10 +1356,10 @@ impl FileReport for report::sarif::Stream {
 /// error goes to standard error, it is counted and written; a report that
 /// cannot be written is dropped, and the files are still counted. Whether
 /// any file (or the report) failed.
-fn stream_report(
+fn stream_report<R: FileReport>(
     args: &CheckArgs,
     config: &Config,
-    mut report: Option<impl FileReport>,
+    mut report: Option<R>,
     stdout: &mut Out<StdoutLock>,
     stderr: &mut Out<std::io::StderrLock<'static>>,
     tally: &mut report::text::Tally,
@@ -1345,15 +1369,16 @@ fn stream_report(
         &args.common,
         config,
         true,
-        false,
+        R::PARTS,
         None,
         |r| r,
         |mut r| {
+            let refused = r.source.is_some() && r.error.is_some();
             refused_fix_as_note(&mut r);
             errors |= report_error(&r, stderr);
             tally.add(&r);
             if let Some(rep) = &mut report {
-                if let Err(message) = rep.file(stdout, &r) {
+                if let Err(message) = rep.file(stdout, &r, refused) {
                     if let Some(m) = message {
                         stderr.put(&format!("error: cannot write the output: {m}\n"));
                         errors = true;
