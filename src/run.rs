@@ -1334,8 +1334,7 @@ impl FileReport for report::json::Stream {
 }
 
 impl FileReport for report::sarif::Stream {
-    /// A file's fix goes on its first fixable finding: whole results.
-    const PARTS: bool = false;
+    const PARTS: bool = true;
 
     fn file(
         &mut self,

@@ -117,6 +117,15 @@ impl PrettySeq {
         Ok(PrettySeq { level, empty: true })
     }
 
+    /// Members that follow others already written elsewhere: each after
+    /// a comma, with no `[` (and no `]`: the array is ended where it began).
+    pub fn continued(level: usize) -> Self {
+        PrettySeq {
+            level,
+            empty: false,
+        }
+    }
+
     pub fn item<T: serde::Serialize + ?Sized>(
         &mut self,
         w: &mut impl Write,
