@@ -342,6 +342,17 @@ fn run_stream<T: Send>(
     );
 }
 
+/// The parsed compose document of a slot, if it is one.
+fn slot_doc(s: &Slot) -> Option<&compose::tree::Document> {
+    match &s.3 {
+        Pre::Parsed(d) => match &**d {
+            (_, Parsed::Compose(Some(doc))) => Some(doc),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
 /// Variants among the run's compose files ([`crate::project::variants`]):
 /// beside a base file, or later files of a `-f` chain the project's own
 /// Makefiles and scripts run. Slot indices.
@@ -351,26 +362,23 @@ fn find_variants(
     chains: &[Vec<usize>],
     links: &crate::link::Links,
 ) -> Vec<(Vec<usize>, usize)> {
+    let doc_of = slot_doc;
+    // A variant needs a base: one compose file alone lists no service
+    // names (a file of tens of thousands would hold them all).
+    if slots.iter().filter_map(doc_of).nth(1).is_none() {
+        return Vec::new();
+    }
     let files: Vec<crate::project::ComposeFile> = slots
         .iter()
         .map(|s| {
-            let names = match &s.3 {
-                Pre::Parsed(d) => match &**d {
-                    (_, Parsed::Compose(Some(doc))) => Some(
-                        compose::service::services(doc)
-                            .map(|x| x.name.to_string())
-                            .collect(),
-                    ),
-                    _ => None,
-                },
-                _ => None,
-            };
+            let names = doc_of(s).map(|doc| {
+                compose::service::services(doc)
+                    .map(|x| x.name.to_string())
+                    .collect()
+            });
             (s.0.as_path(), names)
         })
         .collect();
-    if files.iter().filter(|f| f.1.is_some()).count() < 2 {
-        return Vec::new();
-    }
     let at: std::collections::HashMap<PathBuf, usize> = slots
         .iter()
         .enumerate()
@@ -430,15 +438,7 @@ fn project_view(m: &Model, common: &Common) -> report::project::Project {
             ..Root::default()
         })
     }
-    fn doc_of(s: &Slot) -> Option<&compose::tree::Document> {
-        match &s.3 {
-            Pre::Parsed(d) => match &**d {
-                (_, Parsed::Compose(Some(doc))) => Some(doc),
-                _ => None,
-            },
-            _ => None,
-        }
-    }
+    let doc_of = slot_doc;
     // Files the compose files name: (naming slot, how, the file).
     let mut named: Vec<(usize, compose::Reference, PathBuf)> = Vec::new();
     for (i, s) in m.slots.iter().enumerate() {
@@ -623,18 +623,24 @@ fn project_context(
         .filter(|s| s.2 == Some(Kind::Dockerfile))
         .map(|s| links.canonical(&s.0))
         .collect();
-    let mut wanted: HashSet<String> = HashSet::new();
+    let docs = || slots.iter().filter_map(|s| Some((&s.0, slot_doc(s)?)));
+    // Whether a service of `doc` runs by name an image no builder read so
+    // far builds (one of `Links::unbuilt_runs`), asked without listing
+    // them all: a file of tens of thousands of services would list as
+    // many images here, at the run's peak of memory.
+    let runs_unbuilt = |doc: &compose::tree::Document| {
+        compose::service::services(doc)
+            .filter(|svc| svc.effective("build").is_none())
+            .filter_map(|svc| svc.effective("image").and_then(|(n, _)| n.as_str()))
+            .any(|image| {
+                !crate::link::repository(image).contains('$') && links.builder_of(image).is_none()
+            })
+    };
     let mut beside: BTreeSet<PathBuf> = BTreeSet::new();
-    for (path, _, _, pre) in slots.iter() {
-        if let Pre::Parsed(done) = pre {
-            if let (_, Parsed::Compose(Some(doc))) = &**done {
-                let runs = links.unbuilt_runs(doc);
-                if !runs.is_empty() {
-                    wanted.extend(runs);
-                    if let Some(dir) = links.canonical(path).parent() {
-                        beside.insert(dir.to_path_buf());
-                    }
-                }
+    for (path, doc) in docs() {
+        if runs_unbuilt(doc) {
+            if let Some(dir) = links.canonical(path).parent() {
+                beside.insert(dir.to_path_buf());
             }
         }
     }
@@ -713,6 +719,16 @@ fn project_context(
         .filter(|s| s.2 == Some(Kind::Compose))
         .map(|s| links.canonical(&s.0))
         .collect();
+    // The images the run's files run by name and no builder builds, where
+    // a file not listed yet may build one.
+    let wanted: HashSet<String> = if candidates
+        .iter()
+        .any(|(p, _)| !listed.contains(&links.canonical(p)))
+    {
+        docs().flat_map(|(_, d)| links.unbuilt_runs(d)).collect()
+    } else {
+        HashSet::new()
+    };
     let mut needed: Vec<PathBuf> = Vec::new();
     for (path, whole) in candidates {
         if !listed.insert(links.canonical(&path)) {
