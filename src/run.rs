@@ -1008,26 +1008,6 @@ fn load_config(common: &Common) -> Result<Config, ExitCode> {
     Ok(config)
 }
 
-/// Every file's result, in input order, for reports that need the whole run.
-fn run_all(
-    common: &Common,
-    config: &Config,
-    fixes: bool,
-    explain: Option<&mut report::project::Project>,
-) -> Vec<FileResult> {
-    let mut all = Vec::new();
-    run_stream(
-        common,
-        config,
-        fixes,
-        false,
-        explain,
-        |r| r,
-        |r| all.push(r),
-    );
-    all
-}
-
 /// The error line of a file that could not be read, parsed or fixed.
 fn error_line(r: &FileResult) -> Option<String> {
     let e = r.error.as_ref()?;
@@ -1058,18 +1038,36 @@ pub fn fix(args: &FixArgs) -> ExitCode {
         // One document on standard output, errors included, nothing else.
         let mut view = report::project::Project::default();
         let explain = args.explain_project.then_some(&mut view);
-        let results = run_all(&args.common, &config, true, explain);
+        let mut md = report::markdown::Stream::new(true, args.common.verbose);
+        let (mut errors, mut changed) = (false, false);
+        let mut failed = None;
+        run_stream(
+            &args.common,
+            &config,
+            true,
+            true,
+            explain,
+            |r| r,
+            |r| {
+                // A refused fix is an error here, which voids its parts' notes.
+                let refused = r.source.is_some() && r.error.is_some();
+                errors |= r.error.is_some();
+                changed |= r.fixed.is_some();
+                if failed.is_none() {
+                    failed = md.file(&r, refused).err();
+                }
+            },
+        );
         if args.explain_project {
             Out::stderr().put(&report::project::text(&view));
         }
         let mut stdout = Out::stdout();
-        stdout.put(&report::markdown::render(
-            &results,
-            true,
-            args.common.verbose,
-        ));
-        let errors = results.iter().any(|r| r.error.is_some());
-        let changed = results.iter().any(|r| r.fixed.is_some());
+        match failed {
+            None => {
+                stdout.write_with(|w| md.finish(w));
+            }
+            Some(e) => stdout.record(Err(e)),
+        }
         return stdout.status(if errors {
             ExitCode::from(2)
         } else if changed {
@@ -1286,19 +1284,15 @@ pub fn check(args: &CheckArgs) -> ExitCode {
             errors |= stream_report(args, &config, log, &mut stdout, &mut stderr, &mut tally);
         }
         Format::Markdown => {
-            let mut results = run_all(&args.common, &config, true, None);
-            for r in &mut results {
-                refused_fix_as_note(r);
-            }
-            for r in &results {
-                errors |= report_error(r, &mut stderr);
-                tally.add(r);
-            }
-            stdout.put(&report::markdown::render(
-                &results,
-                false,
-                args.common.verbose,
-            ));
+            let md = report::markdown::Stream::new(false, args.common.verbose);
+            errors |= stream_report(
+                args,
+                &config,
+                Some(md),
+                &mut stdout,
+                &mut stderr,
+                &mut tally,
+            );
         }
     }
     stdout.status(if errors {
@@ -1346,6 +1340,24 @@ impl FileReport for report::json::Stream {
 
     fn finish(self, w: &mut impl Write) -> std::io::Result<()> {
         report::json::Stream::finish(self, w)
+    }
+}
+
+/// The document is written whole at the end, its pieces spooled.
+impl FileReport for report::markdown::Stream {
+    const PARTS: bool = true;
+
+    fn file(
+        &mut self,
+        _: &mut Out<StdoutLock>,
+        r: &FileResult,
+        refused: bool,
+    ) -> Result<(), Option<String>> {
+        report::markdown::Stream::file(self, r, refused).map_err(|e| Some(discover::io_message(&e)))
+    }
+
+    fn finish(self, w: &mut impl Write) -> std::io::Result<()> {
+        report::markdown::Stream::finish(self, w)
     }
 }
 

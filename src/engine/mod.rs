@@ -377,7 +377,11 @@ pub fn harden_group(
                 );
             }
         };
-        let mode = match (fixes, part.is_some()) {
+        // Notes `explain_project` adds below go to services whose notes
+        // would be handed on already: such a file is kept whole, so that
+        // reports grouping notes by service see each service's together.
+        let in_parts = part.is_some() && !(fixes && runs_built_here(doc, path, links));
+        let mode = match (fixes, in_parts) {
             (_, false) => services::Mode::Fix,
             (true, true) => services::Mode::FixInParts { spill: &mut spill },
             (false, true) => services::Mode::Check { spill: &mut spill },
@@ -532,6 +536,13 @@ pub fn harden_group(
             (i, all)
         })
         .collect()
+}
+
+/// Whether a service of `doc` runs, without building it, an image a
+/// Dockerfile of the project builds (what [`explain_project`] explains).
+fn runs_built_here(doc: &compose::tree::Document, path: &Path, links: &crate::link::Links) -> bool {
+    compose::service::services(doc)
+        .any(|svc| svc.effective("build").is_none() && links.built_by(path, svc.name).is_some())
 }
 
 /// Notes on what the project around a compose file changed in how it was
