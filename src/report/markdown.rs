@@ -6,7 +6,7 @@
 use crate::engine::FileResult;
 use crate::finding::{Note, NoteKind};
 use crate::migration::Migration;
-use crate::report::notes::{by_subject, Line, SharedNotes};
+use crate::report::notes::{by_subject, first_by_subject, Line, SharedNotes};
 use crate::report::plural;
 use std::collections::HashMap;
 use std::io::{self, Seek, Write};
@@ -452,18 +452,6 @@ fn summary_rows(r: &FileResult) -> String {
         ));
     }
     rows
-}
-
-/// Where the knowledge of each subject comes from, looked up by subject
-/// (a file may have tens of thousands); the first entry of a subject.
-fn first_by_subject(
-    knowledge: &[(String, crate::finding::Knowledge)],
-) -> HashMap<&str, &crate::finding::Knowledge> {
-    let mut by = HashMap::with_capacity(knowledge.len());
-    for (s, k) in knowledge {
-        by.entry(s.as_str()).or_insert(k);
-    }
-    by
 }
 
 /// The notes `wanted` picks, one short line each (changes that share an

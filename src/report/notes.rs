@@ -94,6 +94,18 @@ impl SharedNotes {
     }
 }
 
+/// Where the knowledge of each subject comes from, looked up by subject
+/// (a file may have tens of thousands); the first entry of a subject.
+pub fn first_by_subject(
+    knowledge: &[(String, crate::finding::Knowledge)],
+) -> std::collections::HashMap<&str, &crate::finding::Knowledge> {
+    let mut by = std::collections::HashMap::with_capacity(knowledge.len());
+    for (s, k) in knowledge {
+        by.entry(s.as_str()).or_insert(k);
+    }
+    by
+}
+
 /// Notes grouped by subject, subjects in order of first appearance.
 pub fn by_subject(notes: &[Note]) -> Vec<(&str, Vec<&Note>)> {
     let mut out: Vec<(&str, Vec<&Note>)> = Vec::new();
@@ -215,12 +227,11 @@ fn render_short(results: &[FileResult], color: bool) -> String {
             [(s, _)] if !s.is_empty() => Some(*s),
             _ => None,
         };
+        let knowledge = first_by_subject(&r.out.knowledge);
         let source = |subject: &str| {
-            r.out
-                .knowledge
-                .iter()
-                .find(|(s, _)| s == subject)
-                .map(|(_, k)| format!(" {}", dim.apply_to(format!("({})", k.label()))))
+            knowledge
+                .get(subject)
+                .map(|k| format!(" {}", dim.apply_to(format!("({})", k.label()))))
                 .unwrap_or_default()
         };
         match one {
