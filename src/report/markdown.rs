@@ -14,8 +14,9 @@ use std::io::{self, Seek, Write};
 use crate::escape::{md_code as code, md_fence, md_message, md_text};
 
 /// Pieces of the document are kept in memory up to this size, on disk
-/// past it (a file's pieces and the document's, several at once).
-const SPOOL_IN_MEMORY: usize = 1 << 20;
+/// past it (a file's pieces and the document's, several at once, while
+/// the engine holds the file's two parse trees).
+const SPOOL_IN_MEMORY: usize = 256 << 10;
 
 /// Text written in pieces and read back once: a string, moved to a
 /// temporary file once it grows past [`SPOOL_IN_MEMORY`] (the details of a
@@ -255,7 +256,9 @@ impl Stream {
             }
             if let Some(d) = diff {
                 let fence = md_fence(&d, 3);
-                out.put(&format!("\n### Diff\n\n{fence}diff\n{d}{fence}\n"))?;
+                out.put(&format!("\n### Diff\n\n{fence}diff\n"))?;
+                out.put(&d)?;
+                out.put(&format!("{fence}\n"))?;
             }
             if !open.review.is_empty() {
                 out.put("\n### What to review\n")?;
@@ -311,10 +314,12 @@ impl Stream {
                 .count();
             let fence = md_fence(&d, 3);
             self.diffs.put(&format!(
-                "\n<details><summary><code>{}</code> (+{added} line{})</summary>\n\n{fence}diff\n{d}{fence}\n\n</details>\n",
+                "\n<details><summary><code>{}</code> (+{added} line{})</summary>\n\n{fence}diff\n",
                 crate::escape::html_text(&r.display),
                 plural(added)
             ))?;
+            self.diffs.put(&d)?;
+            self.diffs.put(&format!("{fence}\n\n</details>\n"))?;
         }
         Ok(())
     }
