@@ -163,8 +163,9 @@ fn unknown_json(u: &UnknownImage) -> UnknownJson<'_> {
     }
 }
 
-/// Results are written to a spool in memory up to this size, on disk past it.
-const SPOOL_IN_MEMORY: usize = 4 << 20;
+/// A large file's lists are spooled in memory up to this size each, on
+/// disk past it (four at once, while the engine holds the file's trees).
+const SPOOL_IN_MEMORY: usize = 256 << 10;
 
 /// One list of a file's object, written as the file's parts come
 /// ([`FileResult::more`]): its members so far are spooled, since the

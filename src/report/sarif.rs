@@ -298,7 +298,7 @@ impl Spooled {
         Spooled {
             spool: io::BufWriter::with_capacity(
                 1 << 16,
-                tempfile::spooled_tempfile(SPOOL_IN_MEMORY),
+                tempfile::spooled_tempfile(HELD_IN_MEMORY),
             ),
             // Never the first of the log's results: the file's first
             // finding is written before them.
@@ -426,6 +426,10 @@ struct Tool<'a> {
 /// spool (in memory, on disk past a few MiB) as they come, and copied out
 /// when the run ends, so no more than one file's results is held.
 const SPOOL_IN_MEMORY: usize = 4 << 20;
+
+/// A large file's results held back for its fix are spooled in memory up
+/// to this size each, on disk past it (while the engine holds its trees).
+const HELD_IN_MEMORY: usize = 256 << 10;
 
 /// The log written as the files come.
 pub struct Stream {
