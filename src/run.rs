@@ -249,8 +249,9 @@ fn model(common: &Common, load: &Loader<'_>) -> Model {
 /// and its parse is dropped then, so memory follows the work in flight,
 /// not the size of the tree.
 /// `fixes`: compute (and verify) each file's fixed text; `check` in a
-/// format that shows no fix skips that work, and gets a large compose
-/// file's findings in several results as they are found (`more`).
+/// format that shows no fix skips that work. `parts`: the sink takes a
+/// large compose file's results in several parts as they are found
+/// (`more`; see [`FileResult::more`]).
 /// `explain`: filled with the project model as `--explain-project` shows it.
 /// `prepare` turns a result into what the sink needs (a rendered report,
 /// say) on the worker threads.
@@ -258,6 +259,7 @@ fn run_stream<T: Send>(
     common: &Common,
     config: &Config,
     fixes: bool,
+    parts: bool,
     explain: Option<&mut report::project::Project>,
     prepare: impl Fn(FileResult) -> T + Sync,
     mut sink: impl FnMut(T),
@@ -328,13 +330,9 @@ fn run_stream<T: Send>(
                     part(i, vec![prepare(r)])
                 }
             };
-            let fixes = if fixes {
-                None
-            } else {
-                Some(&part as &dyn Fn(_, _))
-            };
+            let part = parts.then_some(&part as &dyn Fn(_, _));
             let layout = crate::engine::Layout { chains, variants };
-            harden_group(members, &layout, refs, links, config, &limits, fixes)
+            harden_group(members, &layout, refs, links, config, &limits, fixes, part)
                 .into_iter()
                 .map(|(i, rs)| {
                     let rs = if shown(i) {
@@ -351,6 +349,17 @@ fn run_stream<T: Send>(
     );
 }
 
+/// The parsed compose document of a slot, if it is one.
+fn slot_doc(s: &Slot) -> Option<&compose::tree::Document> {
+    match &s.3 {
+        Pre::Parsed(d) => match &**d {
+            (_, Parsed::Compose(Some(doc))) => Some(doc),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
 /// Variants among the run's compose files ([`crate::project::variants`]):
 /// beside a base file, or later files of a `-f` chain the project's own
 /// Makefiles and scripts run. Slot indices.
@@ -360,26 +369,23 @@ fn find_variants(
     chains: &[Vec<usize>],
     links: &crate::link::Links,
 ) -> Vec<(Vec<usize>, usize)> {
+    let doc_of = slot_doc;
+    // A variant needs a base: one compose file alone lists no service
+    // names (a file of tens of thousands would hold them all).
+    if slots.iter().filter_map(doc_of).nth(1).is_none() {
+        return Vec::new();
+    }
     let files: Vec<crate::project::ComposeFile> = slots
         .iter()
         .map(|s| {
-            let names = match &s.3 {
-                Pre::Parsed(d) => match &**d {
-                    (_, Parsed::Compose(Some(doc))) => Some(
-                        compose::service::services(doc)
-                            .map(|x| x.name.to_string())
-                            .collect(),
-                    ),
-                    _ => None,
-                },
-                _ => None,
-            };
+            let names = doc_of(s).map(|doc| {
+                compose::service::services(doc)
+                    .map(|x| x.name.to_string())
+                    .collect()
+            });
             (s.0.as_path(), names)
         })
         .collect();
-    if files.iter().filter(|f| f.1.is_some()).count() < 2 {
-        return Vec::new();
-    }
     let at: std::collections::HashMap<PathBuf, usize> = slots
         .iter()
         .enumerate()
@@ -402,7 +408,7 @@ fn find_variants(
 }
 
 /// The project model as `--explain-project` shows it: each file under its
-/// project root ([`crate::project::root_of`]), how the compose files
+/// project root ([`crate::project::Around::root_of`]), how the compose files
 /// combine, the stages each Dockerfile runs and for which services, the
 /// images built here and the services that run them by name.
 fn project_view(m: &Model) -> report::project::Project {
@@ -437,15 +443,7 @@ fn project_view(m: &Model) -> report::project::Project {
             ..Root::default()
         })
     }
-    fn doc_of(s: &Slot) -> Option<&compose::tree::Document> {
-        match &s.3 {
-            Pre::Parsed(d) => match &**d {
-                (_, Parsed::Compose(Some(doc))) => Some(doc),
-                _ => None,
-            },
-            _ => None,
-        }
-    }
+    let doc_of = slot_doc;
     // Files the compose files name: (naming slot, how, the file).
     let mut named: Vec<(usize, compose::Reference, PathBuf)> = Vec::new();
     for (i, s) in m.slots.iter().enumerate() {
@@ -612,7 +610,7 @@ fn read_bake_files(common: &Common, slots: &[Slot], links: &mut crate::link::Lin
 /// did not name but that decide how its files are hardened, read (with
 /// the Dockerfiles they build that the run needs) as slots whose results
 /// are not reported; returns those slots. They are: the compose files of
-/// the project root (see [`crate::project::root_of`]) that build one of
+/// the project root (see [`crate::project::Around::root_of`]) that build one of
 /// the run's Dockerfiles (`harden check path/Dockerfile`: every stage the
 /// project runs is hardened and the user named the same whatever path was
 /// given), the compose files beside a compose file of the run that
@@ -632,18 +630,24 @@ fn project_context(
         .filter(|s| s.2 == Some(Kind::Dockerfile))
         .map(|s| links.canonical(&s.0))
         .collect();
-    let mut wanted: HashSet<String> = HashSet::new();
+    let docs = || slots.iter().filter_map(|s| Some((&s.0, slot_doc(s)?)));
+    // Whether a service of `doc` runs by name an image no builder read so
+    // far builds (one of `Links::unbuilt_runs`), asked without listing
+    // them all: a file of tens of thousands of services would list as
+    // many images here, at the run's peak of memory.
+    let runs_unbuilt = |doc: &compose::tree::Document| {
+        compose::service::services(doc)
+            .filter(|svc| svc.effective("build").is_none())
+            .filter_map(|svc| svc.effective("image").and_then(|(n, _)| n.as_str()))
+            .any(|image| {
+                !crate::link::repository(image).contains('$') && links.builder_of(image).is_none()
+            })
+    };
     let mut beside: HashSet<PathBuf> = HashSet::new();
-    for (path, _, _, pre) in slots.iter() {
-        if let Pre::Parsed(done) = pre {
-            if let (_, Parsed::Compose(Some(doc))) = &**done {
-                let runs = links.unbuilt_runs(doc);
-                if !runs.is_empty() {
-                    wanted.extend(runs);
-                    if let Some(dir) = links.canonical(path).parent() {
-                        beside.insert(dir.to_path_buf());
-                    }
-                }
+    for (path, doc) in docs() {
+        if runs_unbuilt(doc) {
+            if let Some(dir) = links.canonical(path).parent() {
+                beside.insert(dir.to_path_buf());
             }
         }
     }
@@ -724,6 +728,16 @@ fn project_context(
         .filter(|s| s.2 == Some(Kind::Compose))
         .map(|s| links.canonical(&s.0))
         .collect();
+    // The images the run's files run by name and no builder builds, where
+    // a file not listed yet may build one.
+    let wanted: HashSet<String> = if candidates
+        .iter()
+        .any(|(p, _)| !listed.contains(&links.canonical(p)))
+    {
+        docs().flat_map(|(_, d)| links.unbuilt_runs(d)).collect()
+    } else {
+        HashSet::new()
+    };
     let mut needed: Vec<PathBuf> = Vec::new();
     for (path, whole) in candidates {
         if !listed.insert(links.canonical(&path)) {
@@ -1003,18 +1017,6 @@ fn load_config(common: &Common) -> Result<Config, ExitCode> {
     Ok(config)
 }
 
-/// Every file's result, in input order, for reports that need the whole run.
-fn run_all(
-    common: &Common,
-    config: &Config,
-    fixes: bool,
-    explain: Option<&mut report::project::Project>,
-) -> Vec<FileResult> {
-    let mut all = Vec::new();
-    run_stream(common, config, fixes, explain, |r| r, |r| all.push(r));
-    all
-}
-
 /// The error line of a file that could not be read, parsed or fixed.
 fn error_line(r: &FileResult) -> Option<String> {
     let e = r.error.as_ref()?;
@@ -1045,18 +1047,36 @@ pub fn fix(args: &FixArgs) -> ExitCode {
         // One document on standard output, errors included, nothing else.
         let mut view = report::project::Project::default();
         let explain = args.explain_project.then_some(&mut view);
-        let results = run_all(&args.common, &config, true, explain);
+        let mut md = report::markdown::Stream::new(true, args.common.verbose);
+        let (mut errors, mut changed) = (false, false);
+        let mut failed = None;
+        run_stream(
+            &args.common,
+            &config,
+            true,
+            true,
+            explain,
+            |r| r,
+            |r| {
+                // A refused fix is an error here, which voids its parts' notes.
+                let refused = r.source.is_some() && r.error.is_some();
+                errors |= r.error.is_some();
+                changed |= r.fixed.is_some();
+                if failed.is_none() {
+                    failed = md.file(&r, refused).err();
+                }
+            },
+        );
         if args.explain_project {
             Out::stderr().put(&report::project::text(&view));
         }
         let mut stdout = Out::stdout();
-        stdout.put(&report::markdown::render(
-            &results,
-            true,
-            args.common.verbose,
-        ));
-        let errors = results.iter().any(|r| r.error.is_some());
-        let changed = results.iter().any(|r| r.fixed.is_some());
+        match failed {
+            None => {
+                stdout.write_with(|w| md.finish(w));
+            }
+            Some(e) => stdout.record(Err(e)),
+        }
         return stdout.status(if errors {
             ExitCode::from(2)
         } else if changed {
@@ -1086,23 +1106,17 @@ pub fn fix(args: &FixArgs) -> ExitCode {
     };
     let mut view = report::project::Project::default();
     let explain = args.explain_project.then_some(&mut view);
-    run_stream(&args.common, &config, true, explain, diff, |(r, d)| {
-        errors |= report_error(&r, &mut stderr);
-        if let (Some(src), Some(fixed)) = (&r.source, &r.fixed) {
-            if args.dry_run {
-                changed += 1;
-                stdout.put(&d);
-            } else {
-                match crate::write::write_atomic(&r.path, &src.text, fixed, &roots) {
-                    Ok(()) => changed += 1,
-                    Err(e) => {
-                        errors = true;
-                        stderr.put(&format!("{}:1:1: error: {e}\n", r.display));
-                    }
-                }
-            }
+    // A large compose file comes in parts (`more`): its notes gather in
+    // the last of `kept` until the file's own result.
+    let mut open = false;
+    let gather = |kept: &mut Vec<FileResult>, open: &mut bool, r: FileResult| match kept.last_mut()
+    {
+        Some(last) if *open => {
+            last.out.notes.extend(r.out.notes);
+            last.out.knowledge.extend(r.out.knowledge);
         }
-        if !args.common.quiet && !r.out.notes.is_empty() {
+        _ => {
+            *open = true;
             kept.push(FileResult {
                 path: r.path,
                 display: r.display,
@@ -1118,7 +1132,52 @@ pub fn fix(args: &FixArgs) -> ExitCode {
                 more: false,
             });
         }
-    });
+    };
+    run_stream(
+        &args.common,
+        &config,
+        true,
+        true,
+        explain,
+        diff,
+        |(r, d)| {
+            let quiet = args.common.quiet;
+            if r.more {
+                // Findings are not shown by `fix`; only the notes are kept.
+                if !quiet {
+                    gather(&mut kept, &mut open, r);
+                }
+                return;
+            }
+            // A refused fix changes nothing: the notes of its parts go.
+            if open && r.error.is_some() {
+                kept.pop();
+                open = false;
+            }
+            errors |= report_error(&r, &mut stderr);
+            if let (Some(src), Some(fixed)) = (&r.source, &r.fixed) {
+                if args.dry_run {
+                    changed += 1;
+                    stdout.put(&d);
+                } else {
+                    match crate::write::write_atomic(&r.path, &src.text, fixed, &roots) {
+                        Ok(()) => changed += 1,
+                        Err(e) => {
+                            errors = true;
+                            stderr.put(&format!("{}:1:1: error: {e}\n", r.display));
+                        }
+                    }
+                }
+            }
+            if !quiet {
+                gather(&mut kept, &mut open, r);
+                if kept.last().is_some_and(|k| k.out.notes.is_empty()) {
+                    kept.pop();
+                }
+                open = false;
+            }
+        },
+    );
     stdout.flush();
     // The project as harden understood it, before the notes it explains.
     if args.explain_project {
@@ -1195,6 +1254,7 @@ pub fn check(args: &CheckArgs) -> ExitCode {
                 &args.common,
                 &config,
                 false,
+                true,
                 None,
                 render,
                 |(error, counts, shown)| {
@@ -1215,30 +1275,11 @@ pub fn check(args: &CheckArgs) -> ExitCode {
         }
         // Written file by file as the results come, in input order.
         Format::Json => {
-            let mut doc = stdout.write_with(|w| report::json::Stream::start(w));
-            run_stream(
-                &args.common,
-                &config,
-                true,
-                None,
-                |r| r,
-                |mut r| {
-                    refused_fix_as_note(&mut r);
-                    errors |= report_error(&r, &mut stderr);
-                    tally.add(&r);
-                    if let Some(d) = &mut doc {
-                        if stdout.write_with(|w| d.file(w, &r)).is_none() {
-                            doc = None;
-                        }
-                    }
-                },
-            );
-            if let Some(d) = doc {
-                stdout.write_with(|w| d.finish(w));
-            }
+            let doc = stdout.write_with(|w| report::json::Stream::start(w));
+            errors |= stream_report(args, &config, doc, &mut stdout, &mut stderr, &mut tally);
         }
         Format::Sarif => {
-            let mut log = match report::sarif::Stream::start() {
+            let log = match report::sarif::Stream::start() {
                 Ok(log) => Some(log),
                 Err(e) => {
                     stderr.put(&format!(
@@ -1249,46 +1290,18 @@ pub fn check(args: &CheckArgs) -> ExitCode {
                     None
                 }
             };
-            run_stream(
-                &args.common,
-                &config,
-                true,
-                None,
-                |r| r,
-                |mut r| {
-                    refused_fix_as_note(&mut r);
-                    errors |= report_error(&r, &mut stderr);
-                    tally.add(&r);
-                    if let Some(l) = &mut log {
-                        if let Err(e) = l.file(&r) {
-                            stderr.put(&format!(
-                                "error: cannot write the output: {}\n",
-                                discover::io_message(&e)
-                            ));
-                            errors = true;
-                            log = None;
-                        }
-                    }
-                },
-            );
-            if let Some(l) = log {
-                stdout.write_with(|w| l.finish(w));
-            }
+            errors |= stream_report(args, &config, log, &mut stdout, &mut stderr, &mut tally);
         }
         Format::Markdown => {
-            let mut results = run_all(&args.common, &config, true, None);
-            for r in &mut results {
-                refused_fix_as_note(r);
-            }
-            for r in &results {
-                errors |= report_error(r, &mut stderr);
-                tally.add(r);
-            }
-            stdout.put(&report::markdown::render(
-                &results,
-                false,
-                args.common.verbose,
-            ));
+            let md = report::markdown::Stream::new(false, args.common.verbose);
+            errors |= stream_report(
+                args,
+                &config,
+                Some(md),
+                &mut stdout,
+                &mut stderr,
+                &mut tally,
+            );
         }
     }
     stdout.status(if errors {
@@ -1298,6 +1311,123 @@ pub fn check(args: &CheckArgs) -> ExitCode {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// A report `check` writes file by file as the results come (JSON, SARIF).
+trait FileReport {
+    /// Takes a large file's results in parts ([`FileResult::more`]).
+    const PARTS: bool;
+    /// Writes one file's result; `Err` ends the report, with the message
+    /// to give where the failure was not already recorded on `stdout`.
+    /// `refused`: the file's fix was refused, which voids the notes of
+    /// the parts before it.
+    fn file(
+        &mut self,
+        stdout: &mut Out<StdoutLock>,
+        r: &FileResult,
+        refused: bool,
+    ) -> Result<(), Option<String>>;
+    /// The rest of the report, once every file is written.
+    fn finish(self, w: &mut impl Write) -> std::io::Result<()>;
+}
+
+type StdoutLock = std::io::StdoutLock<'static>;
+
+impl FileReport for report::json::Stream {
+    const PARTS: bool = true;
+
+    fn file(
+        &mut self,
+        stdout: &mut Out<StdoutLock>,
+        r: &FileResult,
+        refused: bool,
+    ) -> Result<(), Option<String>> {
+        stdout
+            .write_with(|w| report::json::Stream::file(self, w, r, refused))
+            .ok_or(None)
+    }
+
+    fn finish(self, w: &mut impl Write) -> std::io::Result<()> {
+        report::json::Stream::finish(self, w)
+    }
+}
+
+/// The document is written whole at the end, its pieces spooled.
+impl FileReport for report::markdown::Stream {
+    const PARTS: bool = true;
+
+    fn file(
+        &mut self,
+        _: &mut Out<StdoutLock>,
+        r: &FileResult,
+        refused: bool,
+    ) -> Result<(), Option<String>> {
+        report::markdown::Stream::file(self, r, refused).map_err(|e| Some(discover::io_message(&e)))
+    }
+
+    fn finish(self, w: &mut impl Write) -> std::io::Result<()> {
+        report::markdown::Stream::finish(self, w)
+    }
+}
+
+impl FileReport for report::sarif::Stream {
+    const PARTS: bool = true;
+
+    fn file(
+        &mut self,
+        _: &mut Out<StdoutLock>,
+        r: &FileResult,
+        _: bool,
+    ) -> Result<(), Option<String>> {
+        report::sarif::Stream::file(self, r).map_err(|e| Some(discover::io_message(&e)))
+    }
+
+    fn finish(self, w: &mut impl Write) -> std::io::Result<()> {
+        report::sarif::Stream::finish(self, w)
+    }
+}
+
+/// `check` into a report written file by file (`report` is `None` when
+/// it could not be started): each file's refused fix becomes a note, its
+/// error goes to standard error, it is counted and written; a report that
+/// cannot be written is dropped, and the files are still counted. Whether
+/// any file (or the report) failed.
+fn stream_report<R: FileReport>(
+    args: &CheckArgs,
+    config: &Config,
+    mut report: Option<R>,
+    stdout: &mut Out<StdoutLock>,
+    stderr: &mut Out<std::io::StderrLock<'static>>,
+    tally: &mut report::text::Tally,
+) -> bool {
+    let mut errors = false;
+    run_stream(
+        &args.common,
+        config,
+        true,
+        R::PARTS,
+        None,
+        |r| r,
+        |mut r| {
+            let refused = r.source.is_some() && r.error.is_some();
+            refused_fix_as_note(&mut r);
+            errors |= report_error(&r, stderr);
+            tally.add(&r);
+            if let Some(rep) = &mut report {
+                if let Err(message) = rep.file(stdout, &r, refused) {
+                    if let Some(m) = message {
+                        stderr.put(&format!("error: cannot write the output: {m}\n"));
+                        errors = true;
+                    }
+                    report = None;
+                }
+            }
+        },
+    );
+    if let Some(rep) = report {
+        stdout.write_with(|w| rep.finish(w));
+    }
+    errors
 }
 
 /// `check --explain-project`: the project model instead of the findings,

@@ -35,8 +35,11 @@ pub struct FileResult {
     /// The fixed text, when the fix changes anything and passed verification.
     pub fixed: Option<String>,
     pub error: Option<FileError>,
-    /// Only part of the file's findings: more follow in a later result for
-    /// the same file (`check` hands a large file on as it goes).
+    /// Only part of the file's results: more follow in a later result for
+    /// the same file (a large compose file is handed on as it goes). When
+    /// the file's own result then has an error, the fix was refused: the
+    /// parts' findings stand, their notes, knowledge and unknown images do
+    /// not (nothing changes).
     pub more: bool,
 }
 
@@ -228,11 +231,15 @@ fn referenced<'d>(
 /// override files and the Dockerfiles their services build. A variant is
 /// analysed with its bases as hardened laid over it, so that it gets only
 /// what base + variant merged still lacks, and never a key the base sets.
-/// `layout` says how the group's compose files combine. Without a fix
-/// (`check`), `part` gets a compose file's findings a few hundred at a
-/// time, each as a result with `more` set, before the file's own result.
+/// `layout` says how the group's compose files combine. `fixes`: compute
+/// and verify each file's fix (else findings only). With `part`, a compose
+/// file's results are handed on a few hundred at a time, each as a result
+/// with `more` set, before the file's own result: without a fix its
+/// findings; with one, its findings, notes, knowledge and unknown images,
+/// while its edits stay for the fix, which the file's own result carries.
 /// Each slot's result comes first in its list, followed by the program
 /// sources its rules edit (the entry module a Dockerfile runs).
+#[allow(clippy::too_many_arguments)]
 pub fn harden_group(
     members: Vec<Member>,
     layout: &Layout,
@@ -240,10 +247,10 @@ pub fn harden_group(
     links: &crate::link::Links,
     config: &Config,
     limits: &compose::tree::Limits,
+    fixes: bool,
     part: Option<&dyn Fn(usize, FileResult)>,
 ) -> Vec<(usize, Vec<FileResult>)> {
     let (chains, variants) = (&layout.chains, &layout.variants);
-    let fixes = part.is_none();
     let doc_at = |m: usize| match members.get(m).map(|m| &m.4) {
         Some(Ok((_, Parsed::Compose(Some(doc))))) => Some(doc),
         _ => None,
@@ -397,7 +404,7 @@ pub fn harden_group(
             continue;
         };
         let built = |service: &str| built_in(path, service);
-        let mut spill = |findings: Vec<crate::finding::Finding>| {
+        let mut spill = |out: Output| {
             if let Some(part) = part {
                 part(
                     *i,
@@ -406,10 +413,7 @@ pub fn harden_group(
                         display: display.clone(),
                         kind: *kind,
                         source: Some(src.clone()),
-                        out: Output {
-                            findings,
-                            ..Output::default()
-                        },
+                        out,
                         fixed: None,
                         error: None,
                         more: true,
@@ -417,10 +421,14 @@ pub fn harden_group(
                 );
             }
         };
-        let mode = if fixes {
-            services::Mode::Fix
-        } else {
-            services::Mode::Check { spill: &mut spill }
+        // Notes `explain_project` adds below go to services whose notes
+        // would be handed on already: such a file is kept whole, so that
+        // reports grouping notes by service see each service's together.
+        let in_parts = part.is_some() && !(fixes && runs_built_here(doc, path, links));
+        let mode = match (fixes, in_parts) {
+            (_, false) => services::Mode::Fix,
+            (true, true) => services::Mode::FixInParts { spill: &mut spill },
+            (false, true) => services::Mode::Check { spill: &mut spill },
         };
         let early = analysed
             .iter()
@@ -585,6 +593,13 @@ pub fn harden_group(
             (i, all)
         })
         .collect()
+}
+
+/// Whether a service of `doc` runs, without building it, an image a
+/// Dockerfile of the project builds (what [`explain_project`] explains).
+fn runs_built_here(doc: &compose::tree::Document, path: &Path, links: &crate::link::Links) -> bool {
+    compose::service::services(doc)
+        .any(|svc| svc.effective("build").is_none() && links.built_by(path, svc.name).is_some())
 }
 
 /// Notes on what the project around a compose file changed in how it was

@@ -6,7 +6,7 @@ use crate::compose::service::{self, Project, Service};
 use crate::compose::tree::{self, Document, Limits};
 use crate::compose::{patch, top_level_volumes, Ctx};
 use crate::config::{Config, Exemption, UnknownImages};
-use crate::finding::{pointer, Finding, Knowledge, NoteKind, Output, UnknownImage};
+use crate::finding::{pointer, Knowledge, NoteKind, Output, UnknownImage};
 use crate::rules::{ServiceCx, RULES};
 use crate::source::Source;
 use std::sync::Arc;
@@ -73,18 +73,22 @@ impl<'a> IntoIterator for &'a Plans {
 
 /// What `analyze` keeps of a file's results.
 pub enum Mode<'s> {
-    /// Findings, edits and notes, for a fix.
+    /// Findings, edits and notes, all kept until the end.
     Fix,
-    /// Findings only: each service's edits and notes are dropped as soon as
-    /// its rules ran (a findings report shows neither), and the findings are
-    /// handed to `spill` a few hundred at a time, so a file with tens of
-    /// thousands of services never holds them all.
-    Check {
-        spill: &'s mut dyn FnMut(Vec<Finding>),
-    },
+    /// A fix handed on in parts: the edits and what verifies them are kept
+    /// until the end (they are applied in one pass), while the findings,
+    /// notes, knowledge and unknown images go to `spill` a few hundred at a
+    /// time, so a file with tens of thousands of services never holds them
+    /// all. What is left goes out with the returned output.
+    FixInParts { spill: &'s mut dyn FnMut(Output) },
+    /// Findings only: each service's edits, notes, knowledge and unknown
+    /// images are dropped as soon as its rules ran (a findings report shows
+    /// none of them), and the findings are handed to `spill` a few hundred
+    /// at a time.
+    Check { spill: &'s mut dyn FnMut(Output) },
 }
 
-/// Findings a [`Mode::Check`] run gathers before it hands them on.
+/// Findings and notes a run in parts gathers before it hands them on.
 const SPILL_AT: usize = 512;
 
 /// Plan every service and run every compose rule over it, in file order.
@@ -100,7 +104,10 @@ pub fn analyze<'d>(
     config: &Config,
     mut mode: Mode,
 ) -> (Output, Plans) {
-    let ctx = Ctx::new(src, doc, config, matches!(mode, Mode::Fix));
+    let ctx = Ctx::new(src, doc, config, !matches!(mode, Mode::Check { .. }));
+    // A file with an explicit `? key` is not edited (see the end): its
+    // change notes are dropped there, so none may be handed on before.
+    let explicit_key = explicit_key_line(src);
     // Volume names already in use, so a new volume gets a name of its own.
     let mut taken = top_level_volumes(doc);
     for (o, _) in project.overlays {
@@ -172,13 +179,32 @@ pub fn analyze<'d>(
             }
         }
         svc.report_only_since(mark, &mut out);
-        if let Mode::Check { spill } = &mut mode {
-            out.edits.clear();
-            out.notes.clear();
-            out.replaced.clear();
-            out.new_volumes.clear();
-            if out.findings.len() >= SPILL_AT {
-                spill(std::mem::take(&mut out.findings));
+        match &mut mode {
+            Mode::Fix => {}
+            Mode::FixInParts { spill } => {
+                if explicit_key.is_none() && out.findings.len() + out.notes.len() >= SPILL_AT {
+                    spill(Output {
+                        findings: std::mem::take(&mut out.findings),
+                        notes: std::mem::take(&mut out.notes),
+                        knowledge: std::mem::take(&mut out.knowledge),
+                        unknown_images: std::mem::take(&mut out.unknown_images),
+                        ..Output::default()
+                    });
+                }
+            }
+            Mode::Check { spill } => {
+                out.edits.clear();
+                out.notes.clear();
+                out.replaced.clear();
+                out.new_volumes.clear();
+                out.knowledge.clear();
+                out.unknown_images.clear();
+                if out.findings.len() >= SPILL_AT {
+                    spill(Output {
+                        findings: std::mem::take(&mut out.findings),
+                        ..Output::default()
+                    });
+                }
             }
         }
         if b.is_some() {
@@ -191,7 +217,7 @@ pub fn analyze<'d>(
     // Explicit `? key` entries can end a block where its lines do not show
     // it; compose files never need them, so such a file is reported, not
     // edited (found by fuzzing).
-    if let Some(line) = explicit_key_line(src) {
+    if let Some(line) = explicit_key {
         if !out.edits.is_empty() {
             out.edits.clear();
             out.replaced.clear();

@@ -5,11 +5,11 @@
 use crate::discover::Kind;
 use crate::edit::Edit;
 use crate::engine::FileResult;
-use crate::finding::{Finding, Note, NoteKind};
-use crate::report::{write_pretty, PrettySeq};
+use crate::finding::{Finding, Knowledge, Note, NoteKind, UnknownImage};
+use crate::report::{write_pretty, PrettyMap, PrettySeq};
 use crate::source::Source;
 use serde::ser::{Serialize, Serializer};
-use std::io::{self, Write};
+use std::io::{self, Seek, Write};
 
 /// The schema version this module writes.
 pub const VERSION: u32 = 1;
@@ -147,60 +147,156 @@ pub fn sorted(edits: &[Edit]) -> Vec<&Edit> {
     v
 }
 
-/// One file as the report gives it.
-struct FileJson<'a>(&'a FileResult);
-
-impl Serialize for FileJson<'_> {
-    fn serialize<Z: Serializer>(&self, s: Z) -> Result<Z::Ok, Z::Error> {
-        use serde::ser::SerializeMap;
-        let r = self.0;
-        let mut m = s.serialize_map(None)?;
-        m.serialize_entry(
-            "error",
-            &r.error.as_ref().map(|e| ErrorJson {
-                col: e.col,
-                line: e.line,
-                message: &e.message,
-            }),
-        )?;
-        m.serialize_entry("findings", &each(&r.out.findings, finding_json))?;
-        let fix = match (&r.source, &r.fixed) {
-            (Some(src), Some(_)) => Some(FixJson {
-                src,
-                edits: sorted(&r.out.edits),
-            }),
-            _ => None,
-        };
-        m.serialize_entry("fix", &fix)?;
-        drop(fix);
-        m.serialize_entry("kind", &kind_name(r.kind))?;
-        // Where harden's knowledge of each service comes from, and the
-        // images it could not learn about: a bot can open pull requests
-        // only for the services harden knows.
-        if !r.out.knowledge.is_empty() {
-            m.serialize_entry(
-                "knowledge",
-                &each(&r.out.knowledge, |(subject, k)| KnowledgeJson {
-                    source: k.label(),
-                    subject,
-                }),
-            )?;
-        }
-        m.serialize_entry("notes", &each(&r.out.notes, note_json))?;
-        m.serialize_entry("path", &r.display)?;
-        if !r.out.unknown_images.is_empty() {
-            m.serialize_entry(
-                "unknown_images",
-                &each(&r.out.unknown_images, |u| UnknownJson {
-                    image: &u.image,
-                    reasons: &u.reasons,
-                    service: &u.service,
-                    skipped: u.skipped,
-                }),
-            )?;
-        }
-        m.end()
+fn knowledge_json((subject, k): &(String, Knowledge)) -> KnowledgeJson<'_> {
+    KnowledgeJson {
+        source: k.label(),
+        subject,
     }
+}
+
+fn unknown_json(u: &UnknownImage) -> UnknownJson<'_> {
+    UnknownJson {
+        image: &u.image,
+        reasons: &u.reasons,
+        service: &u.service,
+        skipped: u.skipped,
+    }
+}
+
+/// A large file's lists are spooled in memory up to this size each, on
+/// disk past it (four at once, while the engine holds the file's trees).
+const SPOOL_IN_MEMORY: usize = 256 << 10;
+
+/// One list of a file's object, written as the file's parts come
+/// ([`FileResult::more`]): its members so far are spooled, since the
+/// object's keys come in key order (`error`, known last, first).
+struct List {
+    spool: tempfile::SpooledTempFile,
+    seq: PrettySeq,
+}
+
+impl List {
+    fn new() -> io::Result<List> {
+        let mut spool = tempfile::spooled_tempfile(SPOOL_IN_MEMORY);
+        // A file's lists sit three levels deep: files, file, key.
+        let seq = PrettySeq::start(&mut spool, 3)?;
+        Ok(List { spool, seq })
+    }
+
+    fn extend<T: Serialize>(&mut self, items: impl Iterator<Item = T>) -> io::Result<()> {
+        let mut w = io::BufWriter::with_capacity(1 << 16, &mut self.spool);
+        for x in items {
+            self.seq.item(&mut w, &x)?;
+        }
+        w.flush()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.seq.is_empty()
+    }
+
+    /// The members spooled, then `rest`.
+    fn finish<T: Serialize>(
+        mut self,
+        w: &mut impl Write,
+        rest: impl Iterator<Item = T>,
+    ) -> io::Result<()> {
+        self.spool.seek(io::SeekFrom::Start(0))?;
+        io::copy(&mut self.spool, w)?;
+        for x in rest {
+            self.seq.item(w, &x)?;
+        }
+        self.seq.end(w)
+    }
+}
+
+/// A large file's findings, notes, knowledge and unknown images from the
+/// parts that came before its own result.
+struct Parts {
+    findings: List,
+    knowledge: List,
+    notes: List,
+    unknown_images: List,
+}
+
+impl Parts {
+    fn new() -> io::Result<Parts> {
+        Ok(Parts {
+            findings: List::new()?,
+            knowledge: List::new()?,
+            notes: List::new()?,
+            unknown_images: List::new()?,
+        })
+    }
+
+    fn add(&mut self, r: &FileResult) -> io::Result<()> {
+        self.findings
+            .extend(r.out.findings.iter().map(finding_json))?;
+        self.knowledge
+            .extend(r.out.knowledge.iter().map(knowledge_json))?;
+        self.notes.extend(r.out.notes.iter().map(note_json))?;
+        self.unknown_images
+            .extend(r.out.unknown_images.iter().map(unknown_json))
+    }
+}
+
+/// A list of the file's object: what its parts spooled, then `items`.
+fn list<'a, T, S: Serialize>(
+    w: &mut impl Write,
+    spooled: Option<List>,
+    items: &'a [T],
+    f: impl Fn(&'a T) -> S,
+) -> io::Result<()> {
+    match spooled {
+        Some(l) => l.finish(w, items.iter().map(f)),
+        None => write_pretty(w, &each(items, f), 3),
+    }
+}
+
+/// One file as the report gives it, keys in key order, after the lists
+/// its parts spooled, if any.
+fn write_file(w: &mut impl Write, r: &FileResult, parts: Option<Parts>) -> io::Result<()> {
+    let (mut findings, mut knowledge, mut notes, mut unknown) = (None, None, None, None);
+    if let Some(p) = parts {
+        findings = Some(p.findings);
+        knowledge = Some(p.knowledge).filter(|l| !l.is_empty());
+        notes = Some(p.notes);
+        unknown = Some(p.unknown_images).filter(|l| !l.is_empty());
+    }
+    let mut m = PrettyMap::start(w, 2)?;
+    let error = r.error.as_ref().map(|e| ErrorJson {
+        col: e.col,
+        line: e.line,
+        message: &e.message,
+    });
+    m.entry(w, "error", &error)?;
+    m.key(w, "findings")?;
+    list(w, findings, &r.out.findings, finding_json)?;
+    let fix = match (&r.source, &r.fixed) {
+        (Some(src), Some(_)) => Some(FixJson {
+            src,
+            edits: sorted(&r.out.edits),
+        }),
+        _ => None,
+    };
+    m.entry(w, "fix", &fix)?;
+    drop(fix);
+    m.entry(w, "kind", &kind_name(r.kind))?;
+    // Where harden's knowledge of each service comes from, and the images
+    // it could not learn about: a bot can open pull requests only for the
+    // services harden knows.
+    if knowledge.is_some() || !r.out.knowledge.is_empty() {
+        m.key(w, "knowledge")?;
+        list(w, knowledge, &r.out.knowledge, knowledge_json)?;
+    }
+    m.key(w, "notes")?;
+    list(w, notes, &r.out.notes, note_json)?;
+    m.entry(w, "path", &r.display)?;
+    if unknown.is_some() || !r.out.unknown_images.is_empty() {
+        m.key(w, "unknown_images")?;
+        list(w, unknown, &r.out.unknown_images, unknown_json)?;
+    }
+    m.end(w)
 }
 
 #[derive(serde::Serialize)]
@@ -227,21 +323,29 @@ pub struct Summary {
     findings: usize,
     fixable: usize,
     with_findings: usize,
+    /// The file whose results are coming in parts had findings already.
+    #[serde(skip)]
+    open_with_findings: bool,
 }
 
 impl Summary {
+    /// Count a file's result, or a part of it (`more`): a file counts
+    /// once, when its own result comes.
     pub fn add(&mut self, r: &FileResult) {
+        self.findings += r.out.findings.len();
+        self.fixable += r.out.findings.iter().filter(|f| f.fixable).count();
+        let any = std::mem::take(&mut self.open_with_findings) || !r.out.findings.is_empty();
+        if r.more {
+            self.open_with_findings = any;
+            return;
+        }
         self.files += 1;
         if r.error.is_none() {
             self.checked += 1;
         } else {
             self.errors += 1;
         }
-        if !r.out.findings.is_empty() {
-            self.with_findings += 1;
-        }
-        self.findings += r.out.findings.len();
-        self.fixable += r.out.findings.iter().filter(|f| f.fixable).count();
+        self.with_findings += usize::from(any);
         if r.fixed.is_some() {
             self.changed += 1;
         }
@@ -256,10 +360,12 @@ struct Tool {
 
 /// The report written as the files come: the head, then each file where it
 /// goes in the document, then the summary. Nothing of a file is kept once
-/// it is written but its counts.
+/// it is written but its counts; a large file's parts are spooled until
+/// its own result comes.
 pub struct Stream {
     files: PrettySeq,
     summary: Summary,
+    parts: Option<Parts>,
 }
 
 impl Stream {
@@ -275,12 +381,32 @@ impl Stream {
         Ok(Stream {
             files: PrettySeq::start(w, 1)?,
             summary: Summary::default(),
+            parts: None,
         })
     }
 
-    pub fn file(&mut self, w: &mut impl Write, r: &FileResult) -> io::Result<()> {
+    /// A file's result, or a part of it (`more`), which is kept aside
+    /// until the file's own result comes. `refused`: the file's fix was
+    /// refused, and its parts' notes, knowledge and unknown images with it
+    /// (its findings stand).
+    pub fn file(&mut self, w: &mut impl Write, r: &FileResult, refused: bool) -> io::Result<()> {
         self.summary.add(r);
-        self.files.item(w, &FileJson(r))
+        if r.more {
+            let parts = match &mut self.parts {
+                Some(p) => p,
+                None => self.parts.insert(Parts::new()?),
+            };
+            return parts.add(r);
+        }
+        let mut parts = self.parts.take();
+        if refused {
+            if let Some(p) = &mut parts {
+                p.knowledge = List::new()?;
+                p.notes = List::new()?;
+                p.unknown_images = List::new()?;
+            }
+        }
+        self.files.item_with(w, |w| write_file(w, r, parts))
     }
 
     /// The summary and the rest, with a final newline.
@@ -303,7 +429,7 @@ pub fn render(results: &[FileResult]) -> String {
     let mut out = Vec::new();
     let written = Stream::start(&mut out).and_then(|mut s| {
         for r in results {
-            s.file(&mut out, r)?;
+            s.file(&mut out, r, false)?;
         }
         s.finish(&mut out)
     });
@@ -382,5 +508,106 @@ mod tests {
         assert_eq!(doc["files"][0]["kind"], Value::Null);
         assert_eq!(doc["summary"]["errors"], 1);
         assert!(render(&[]).ends_with("}\n"));
+    }
+
+    /// A file with findings, notes, knowledge and an unknown image each.
+    fn full(n: usize) -> FileResult {
+        let text = "services:\n  web:\n    image: app\n";
+        let src = Source::new("c.yml".into(), "c.yml".into(), text.into());
+        let mut out = Output::default();
+        for i in 0..n {
+            let subject = format!("service s{i}");
+            out.findings
+                .push(Finding::new("writable-rootfs", i + 1, 1, format!("m{i}")));
+            out.note(&subject, "writable-rootfs", format!("n{i}"));
+            out.knowledge.push((subject.clone(), Knowledge::Unknown));
+            out.unknown_images.push(UnknownImage {
+                service: format!("s{i}"),
+                image: "app".into(),
+                reasons: vec!["offline".into()],
+                skipped: false,
+            });
+        }
+        out.edits.push(Edit::insert(text.len(), "x\n"));
+        FileResult {
+            path: "c.yml".into(),
+            display: "c.yml".into(),
+            kind: Some(Kind::Compose),
+            source: Some(src.into()),
+            out,
+            fixed: Some(String::new()),
+            error: None,
+            more: false,
+        }
+    }
+
+    /// `whole` cut in two parts and the file's own result, as the engine
+    /// hands on a large file.
+    fn in_parts(whole: &FileResult) -> Vec<FileResult> {
+        let cut = |from: usize, to: usize, more: bool| {
+            let o = &whole.out;
+            FileResult {
+                path: whole.path.clone(),
+                display: whole.display.clone(),
+                kind: whole.kind,
+                source: whole.source.clone(),
+                out: Output {
+                    findings: o.findings[from..to].to_vec(),
+                    notes: o.notes[from..to].to_vec(),
+                    knowledge: o.knowledge[from..to].to_vec(),
+                    unknown_images: o.unknown_images[from..to].to_vec(),
+                    edits: if more { Vec::new() } else { o.edits.clone() },
+                    ..Output::default()
+                },
+                fixed: if more { None } else { whole.fixed.clone() },
+                error: None,
+                more,
+            }
+        };
+        vec![cut(0, 2, true), cut(2, 3, true), cut(3, 5, false)]
+    }
+
+    #[test]
+    fn a_file_in_parts_is_written_as_the_whole_file() {
+        let mut parted = vec![full(1)];
+        parted.extend(in_parts(&full(5)));
+        parted.push(full(1));
+        assert_eq!(render(&[full(1), full(5), full(1)]), render(&parted));
+        let parted = in_parts(&full(5));
+        let doc = document(&parted);
+        assert_eq!(doc["summary"]["files"], 1);
+        assert_eq!(doc["summary"]["with_findings"], 1);
+        assert_eq!(doc["summary"]["findings"], 5);
+        assert_eq!(doc["files"][0]["notes"].as_array().map(Vec::len), Some(5));
+    }
+
+    /// A refused fix keeps the findings of the parts before it, and loses
+    /// their notes, knowledge and unknown images, as the whole file does.
+    #[test]
+    fn a_refused_fix_voids_the_notes_of_its_parts() {
+        let mut parted = in_parts(&full(5));
+        let last = parted.pop().unwrap();
+        let refused = FileResult {
+            out: Output {
+                findings: last.out.findings,
+                ..Output::default()
+            },
+            fixed: None,
+            ..last
+        };
+        let mut out = Vec::new();
+        let mut s = Stream::start(&mut out).unwrap();
+        for r in &parted {
+            s.file(&mut out, r, false).unwrap();
+        }
+        s.file(&mut out, &refused, true).unwrap();
+        s.finish(&mut out).unwrap();
+        let doc: Value = serde_json::from_slice(&out).unwrap();
+        let file = &doc["files"][0];
+        assert_eq!(file["findings"].as_array().map(Vec::len), Some(5));
+        assert_eq!(file["notes"], json!([]));
+        assert_eq!(file["knowledge"], Value::Null);
+        assert_eq!(file["unknown_images"], Value::Null);
+        assert_eq!(file["fix"], Value::Null);
     }
 }

@@ -117,6 +117,15 @@ impl PrettySeq {
         Ok(PrettySeq { level, empty: true })
     }
 
+    /// Members that follow others already written elsewhere: each after
+    /// a comma, with no `[` (and no `]`: the array is ended where it began).
+    pub fn continued(level: usize) -> Self {
+        PrettySeq {
+            level,
+            empty: false,
+        }
+    }
+
     pub fn item<T: serde::Serialize + ?Sized>(
         &mut self,
         w: &mut impl Write,
@@ -128,12 +137,70 @@ impl PrettySeq {
         write_pretty(w, value, self.level + 1)
     }
 
+    /// A member written by `f`, as it is laid out `level + 1` deep.
+    pub fn item_with<W: Write>(
+        &mut self,
+        w: &mut W,
+        f: impl FnOnce(&mut W) -> io::Result<()>,
+    ) -> io::Result<()> {
+        w.write_all(if self.empty { b"\n" } else { b",\n" })?;
+        self.empty = false;
+        Pretty::at(self.level + 1).indent(w)?;
+        f(w)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.empty
+    }
+
     pub fn end(self, w: &mut impl Write) -> io::Result<()> {
         if !self.empty {
             w.write_all(b"\n")?;
             Pretty::at(self.level).indent(w)?;
         }
         w.write_all(b"]")
+    }
+}
+
+/// Writes the entries of a pretty-printed object `level` levels deep one
+/// by one, as serde_json lays them out: for an object some of whose
+/// values are written in pieces.
+pub struct PrettyMap {
+    level: usize,
+    empty: bool,
+}
+
+impl PrettyMap {
+    pub fn start(w: &mut impl Write, level: usize) -> io::Result<Self> {
+        w.write_all(b"{")?;
+        Ok(PrettyMap { level, empty: true })
+    }
+
+    /// The next key; its value follows, laid out `level + 1` deep.
+    pub fn key(&mut self, w: &mut impl Write, key: &str) -> io::Result<()> {
+        w.write_all(if self.empty { b"\n" } else { b",\n" })?;
+        self.empty = false;
+        Pretty::at(self.level + 1).indent(w)?;
+        write_pretty(w, key, self.level + 1)?;
+        w.write_all(b": ")
+    }
+
+    pub fn entry<T: serde::Serialize + ?Sized>(
+        &mut self,
+        w: &mut impl Write,
+        key: &str,
+        value: &T,
+    ) -> io::Result<()> {
+        self.key(w, key)?;
+        write_pretty(w, value, self.level + 1)
+    }
+
+    pub fn end(self, w: &mut impl Write) -> io::Result<()> {
+        if !self.empty {
+            w.write_all(b"\n")?;
+            Pretty::at(self.level).indent(w)?;
+        }
+        w.write_all(b"}")
     }
 }
 

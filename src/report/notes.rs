@@ -21,42 +21,50 @@ pub fn render(results: &[FileResult], color: bool, verbose: bool) -> String {
 }
 
 /// The explanations a report shares, numbered in order of first mention,
-/// with the rules of the notes that refer to each.
-#[derive(Default)]
-pub struct SharedNotes<'a> {
-    pub items: Vec<SharedItem<'a>>,
+/// with the rules of the notes that refer to each. Owned (the texts are
+/// mostly borrowed from `templates/notes.toml`), so that a report written
+/// as the results come can number them as they come.
+#[derive(Default, Clone)]
+pub struct SharedNotes {
+    pub items: Vec<SharedItem>,
 }
 
-pub struct SharedItem<'a> {
-    pub key: &'a str,
-    pub text: &'a str,
+#[derive(Clone)]
+pub struct SharedItem {
+    pub key: std::borrow::Cow<'static, str>,
+    pub text: std::borrow::Cow<'static, str>,
     pub rules: Vec<&'static str>,
     /// How many lines refer to it.
     refs: usize,
 }
 
-impl<'a> SharedNotes<'a> {
+impl SharedNotes {
     /// The shared explanations of `results` that at least `min_refs` lines
     /// refer to, in the order reports show their notes (per subject,
     /// reviews first). The notes after a diff say only what repeats; the
     /// markdown report, a record, says every one.
     /// Only notes that `shown` keeps count (the markdown report shows
     /// migration notes in a section of their own).
-    pub fn of(results: &'a [FileResult], min_refs: usize, shown: impl Fn(&Note) -> bool) -> Self {
+    pub fn of(results: &[FileResult], min_refs: usize, shown: impl Fn(&Note) -> bool) -> Self {
         let mut s = SharedNotes::default();
         for r in results {
-            for (_, notes) in by_subject(&r.out.notes) {
-                let notes: Vec<&Note> = notes.into_iter().filter(|n| shown(n)).collect();
-                for line in Line::group(&notes) {
-                    s.add(&line);
-                }
-            }
+            s.add_notes(&r.out.notes, &shown);
         }
         s.items.retain(|i| i.refs >= min_refs);
         s
     }
 
-    fn add(&mut self, line: &Line<'a>) {
+    /// Counts the lines of `notes` (one file's, or a part of them).
+    pub fn add_notes(&mut self, notes: &[Note], shown: impl Fn(&Note) -> bool) {
+        for (_, notes) in by_subject(notes) {
+            let notes: Vec<&Note> = notes.into_iter().filter(|n| shown(n)).collect();
+            for line in Line::group(&notes) {
+                self.add(&line);
+            }
+        }
+    }
+
+    fn add(&mut self, line: &Line<'_>) {
         let Some(sh) = &line.notes[0].shared else {
             return;
         };
@@ -64,8 +72,8 @@ impl<'a> SharedNotes<'a> {
             Some(i) => i,
             None => {
                 self.items.push(SharedItem {
-                    key: &sh.key,
-                    text: &sh.text,
+                    key: sh.key.clone(),
+                    text: sh.text.clone(),
                     rules: Vec::new(),
                     refs: 0,
                 });
@@ -84,6 +92,18 @@ impl<'a> SharedNotes<'a> {
     pub fn number(&self, key: &str) -> Option<usize> {
         self.items.iter().position(|i| i.key == key).map(|i| i + 1)
     }
+}
+
+/// Where the knowledge of each subject comes from, looked up by subject
+/// (a file may have tens of thousands); the first entry of a subject.
+pub fn first_by_subject(
+    knowledge: &[(String, crate::finding::Knowledge)],
+) -> std::collections::HashMap<&str, &crate::finding::Knowledge> {
+    let mut by = std::collections::HashMap::with_capacity(knowledge.len());
+    for (s, k) in knowledge {
+        by.entry(s.as_str()).or_insert(k);
+    }
+    by
 }
 
 /// Notes grouped by subject, subjects in order of first appearance.
@@ -207,12 +227,11 @@ fn render_short(results: &[FileResult], color: bool) -> String {
             [(s, _)] if !s.is_empty() => Some(*s),
             _ => None,
         };
+        let knowledge = first_by_subject(&r.out.knowledge);
         let source = |subject: &str| {
-            r.out
-                .knowledge
-                .iter()
-                .find(|(s, _)| s == subject)
-                .map(|(_, k)| format!(" {}", dim.apply_to(format!("({})", k.label()))))
+            knowledge
+                .get(subject)
+                .map(|k| format!(" {}", dim.apply_to(format!("({})", k.label()))))
                 .unwrap_or_default()
         };
         match one {
@@ -260,7 +279,7 @@ fn render_short(results: &[FileResult], color: bool) -> String {
             } else {
                 format!(" {}", dim.apply_to(format!("[{}]", item.rules.join(", "))))
             };
-            let (first, more) = item.text.split_once('\n').unwrap_or((item.text, ""));
+            let (first, more) = item.text.split_once('\n').unwrap_or((&item.text, ""));
             out.push_str(&format!("  [{}] {}{rules}\n", i + 1, terminal(first)));
             push_snippet(&mut out, more);
         }

@@ -10,7 +10,7 @@
 use crate::discover::Kind;
 use crate::edit;
 use crate::engine::FileResult;
-use crate::finding::Severity;
+use crate::finding::{Finding, Severity};
 use crate::registry::{rules as registered, RuleMeta};
 use crate::report::text::fix_help;
 use crate::report::{write_pretty, PrettySeq};
@@ -223,35 +223,47 @@ fn rule_index(rule: &str) -> Option<usize> {
     registered().iter().position(|x| x.name == rule)
 }
 
-/// Writes one file's results, each as `item` lays it out.
-fn results_of(
-    r: &FileResult,
-    item: &mut dyn FnMut(&ResultJson) -> io::Result<()>,
-) -> io::Result<()> {
-    let fix = match (&r.source, &r.fixed) {
+/// A file's fix, where it has one.
+fn fix_of(r: &FileResult) -> Option<Fix<'_>> {
+    match (&r.source, &r.fixed) {
         (Some(src), Some(_)) if !r.out.edits.is_empty() => Some(Fix {
             description: format!("Apply `harden fix` to {}", r.display),
             r,
             src,
         }),
         _ => None,
-    };
+    }
+}
+
+/// One finding of the file `display` as a result, with the file's fix
+/// where it rides on this finding.
+fn result_json<'a>(display: &str, f: &'a Finding, fix: Option<&'a Fix<'a>>) -> ResultJson<'a> {
+    ResultJson {
+        fixes: fix.map(|x| [x]),
+        level: level(f.severity),
+        locations: [location(display, f.line, f.col)],
+        message: Text { text: &f.message },
+        rule_id: f.rule,
+        rule_index: rule_index(f.rule),
+    }
+}
+
+/// Writes one file's results, each as `item` lays it out; `carrier` is
+/// the finding the fix rides on (by default the first fixable finding,
+/// else the first one; `Some(None)`: none of these).
+fn results_of(
+    r: &FileResult,
+    carrier: Option<Option<usize>>,
+    item: &mut dyn FnMut(&ResultJson) -> io::Result<()>,
+) -> io::Result<()> {
+    let fix = fix_of(r);
     let mut fix = fix.as_ref();
     // The fix goes on the first fixable finding, else on the first one.
-    let carrier = r.out.findings.iter().position(|f| f.fixable).unwrap_or(0);
+    let carrier =
+        carrier.unwrap_or_else(|| Some(r.out.findings.iter().position(|f| f.fixable).unwrap_or(0)));
     for (i, f) in r.out.findings.iter().enumerate() {
-        item(&ResultJson {
-            fixes: if i == carrier {
-                fix.take().map(|x| [x])
-            } else {
-                None
-            },
-            level: level(f.severity),
-            locations: [location(&r.display, f.line, f.col)],
-            message: Text { text: &f.message },
-            rule_id: f.rule,
-            rule_index: rule_index(f.rule),
-        })?;
+        let rides = if Some(i) == carrier { fix.take() } else { None };
+        item(&result_json(&r.display, f, rides))?;
     }
     // A program source harden edits for a finding of the Dockerfile
     // that runs it (`fix --canary`) has no finding of its own: its fix
@@ -273,6 +285,100 @@ fn results_of(
         })?;
     }
     Ok(())
+}
+
+/// Results spooled in order, to be copied into the log after others.
+struct Spooled {
+    spool: io::BufWriter<tempfile::SpooledTempFile>,
+    seq: PrettySeq,
+}
+
+impl Spooled {
+    fn new() -> Spooled {
+        Spooled {
+            spool: io::BufWriter::with_capacity(
+                1 << 16,
+                tempfile::spooled_tempfile(HELD_IN_MEMORY),
+            ),
+            // Never the first of the log's results: the file's first
+            // finding is written before them.
+            seq: PrettySeq::continued(3),
+        }
+    }
+
+    fn push(&mut self, x: &ResultJson) -> io::Result<()> {
+        self.seq.item(&mut self.spool, x)
+    }
+
+    fn copy_to(self, w: &mut impl Write) -> io::Result<()> {
+        let mut spool = self.spool.into_inner().map_err(|e| e.into_error())?;
+        spool.seek(io::SeekFrom::Start(0))?;
+        io::copy(&mut spool, w).map(|_| ())
+    }
+}
+
+/// The findings of a large file from the parts before its own result
+/// ([`FileResult::more`]). Its fix rides on its first fixable finding,
+/// else its first, and is known only with its own result: those two are
+/// held, the others spooled in order.
+struct Held {
+    first: Finding,
+    /// The results after `first` and before the first fixable finding.
+    between: Spooled,
+    /// The first fixable finding after `first`.
+    carrier: Option<Finding>,
+    /// The results after the carrier (`first`, when it is fixable).
+    after: Spooled,
+}
+
+impl Held {
+    fn carries(&self) -> bool {
+        self.first.fixable || self.carrier.is_some()
+    }
+
+    fn add(held: &mut Option<Held>, r: &FileResult) -> io::Result<()> {
+        for f in &r.out.findings {
+            let Some(h) = held else {
+                *held = Some(Held {
+                    first: f.clone(),
+                    between: Spooled::new(),
+                    carrier: None,
+                    after: Spooled::new(),
+                });
+                continue;
+            };
+            if h.carries() {
+                h.after.push(&result_json(&r.display, f, None))?;
+            } else if f.fixable {
+                h.carrier = Some(f.clone());
+            } else {
+                h.between.push(&result_json(&r.display, f, None))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The file's results in order, its own result's last, the fix on
+    /// the finding it rides on.
+    fn finish(self, r: &FileResult, w: &mut impl Write, results: &mut PrettySeq) -> io::Result<()> {
+        let fix = fix_of(r);
+        let fix = fix.as_ref();
+        let own_carrier = r.out.findings.iter().position(|f| f.fixable);
+        let on_first = self.first.fixable || (self.carrier.is_none() && own_carrier.is_none());
+        // The fix rides on a finding of the file's own result only where
+        // none held is fixable and some of its own is.
+        let own_carrier = own_carrier.filter(|_| !self.carries() && !on_first);
+        results.item(
+            w,
+            &result_json(&r.display, &self.first, fix.filter(|_| on_first)),
+        )?;
+        self.between.copy_to(w)?;
+        if let Some(c) = &self.carrier {
+            results.item(w, &result_json(&r.display, c, fix))?;
+        }
+        self.after.copy_to(w)?;
+        results_of(r, Some(own_carrier), &mut |x| results.item(w, x))
+    }
 }
 
 #[derive(Serialize)]
@@ -321,11 +427,16 @@ struct Tool<'a> {
 /// when the run ends, so no more than one file's results is held.
 const SPOOL_IN_MEMORY: usize = 4 << 20;
 
+/// A large file's results held back for its fix are spooled in memory up
+/// to this size each, on disk past it (while the engine holds its trees).
+const HELD_IN_MEMORY: usize = 256 << 10;
+
 /// The log written as the files come.
 pub struct Stream {
     spool: tempfile::SpooledTempFile,
     results: PrettySeq,
     notifications: Vec<Notification>,
+    held: Option<Held>,
 }
 
 impl Stream {
@@ -336,10 +447,16 @@ impl Stream {
             spool,
             results,
             notifications: Vec::new(),
+            held: None,
         })
     }
 
+    /// A file's result, or a part of it (`more`), whose findings are held
+    /// until the file's own result comes.
     pub fn file(&mut self, r: &FileResult) -> io::Result<()> {
+        if r.more {
+            return Held::add(&mut self.held, r);
+        }
         if let Some(e) = &r.error {
             self.notifications.push(Notification {
                 level: "error",
@@ -351,7 +468,10 @@ impl Stream {
         }
         let mut w = io::BufWriter::with_capacity(1 << 16, &mut self.spool);
         let results = &mut self.results;
-        results_of(r, &mut |x| results.item(&mut w, x))?;
+        match self.held.take() {
+            Some(held) => held.finish(r, &mut w, results)?,
+            None => results_of(r, None, &mut |x| results.item(&mut w, x))?,
+        }
         w.flush()
     }
 
@@ -543,6 +663,66 @@ mod tests {
             assert!(r["help"]["text"]
                 .as_str()
                 .is_some_and(|s| s.contains("harden")));
+        }
+    }
+
+    /// A file's findings, fixable as `fixable` says, handed on whole or
+    /// cut at `cuts` into parts before the file's own result.
+    fn cut(fixable: &[bool], cuts: &[usize]) -> Vec<FileResult> {
+        let finding = |i: usize| {
+            let f = Finding::new("writable-rootfs", i + 1, 1, format!("m{i}"));
+            if fixable[i] {
+                f
+            } else {
+                f.report_only()
+            }
+        };
+        let mut bounds = vec![0];
+        bounds.extend(cuts);
+        bounds.push(fixable.len());
+        let last = bounds.len() - 2;
+        bounds
+            .windows(2)
+            .enumerate()
+            .map(|(k, w)| {
+                let more = k < last;
+                let edits = if more {
+                    Vec::new()
+                } else {
+                    vec![Edit::insert(0, "x\n")]
+                };
+                let mut r = result((w[0]..w[1]).map(finding).collect(), edits);
+                r.more = more;
+                if more {
+                    r.fixed = None;
+                }
+                r
+            })
+            .collect()
+    }
+
+    /// The fix rides on the same finding whichever part it comes in.
+    #[test]
+    fn a_file_in_parts_is_logged_as_the_whole_file() {
+        for fixable in [
+            &[true, false, true, false][..],
+            &[false, false, true, true],
+            &[false, false, false, true],
+            &[false, false, false, false],
+        ] {
+            let whole = render(&cut(fixable, &[]));
+            for cuts in [&[1][..], &[2], &[1, 3], &[3]] {
+                assert_eq!(
+                    render(&cut(fixable, cuts)),
+                    whole,
+                    "{fixable:?} cut at {cuts:?}"
+                );
+            }
+            let doc = document(&cut(fixable, &[1, 3]));
+            let fixes = doc["runs"][0]["results"].as_array().map_or(0, |rs| {
+                rs.iter().filter(|x| x.get("fixes").is_some()).count()
+            });
+            assert_eq!(fixes, 1, "{fixable:?}");
         }
     }
 }
