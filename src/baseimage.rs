@@ -641,8 +641,10 @@ impl BaseImage {
 /// Classifies an image reference as written after `FROM`. Never fails: an
 /// image no rule knows falls back to the `unknown` family, with a reason.
 /// Each image is classified once per run: a tree's Dockerfiles name a few
-/// bases thousands of times.
+/// bases thousands of times. The memo is bounded: a compose file of tens of
+/// thousands of services, each its own image, must not keep them all.
 pub fn classify(image: &str) -> BaseImage {
+    const REMEMBERED: usize = 1024;
     type Seen = std::sync::Mutex<crate::hash::Map<String, BaseImage>>;
     static SEEN: std::sync::OnceLock<Seen> = std::sync::OnceLock::new();
     let seen = SEEN.get_or_init(Seen::default);
@@ -651,7 +653,9 @@ pub fn classify(image: &str) -> BaseImage {
     }
     let found = classify_uncached(image);
     if let Ok(mut m) = seen.lock() {
-        m.insert(image.to_string(), found.clone());
+        if m.len() < REMEMBERED {
+            m.insert(image.to_string(), found.clone());
+        }
     }
     found
 }
