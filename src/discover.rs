@@ -61,8 +61,23 @@ fn classify_explicit(path: &Path) -> Kind {
 
 /// Expand the given paths into files, sorted and de-duplicated per argument.
 /// Symbolic links found while walking are followed only when they stay inside
-/// the walked tree.
+/// the walked tree. Folders are walked on every core.
 pub fn discover(paths: &[PathBuf]) -> Vec<Found> {
+    discover_on(
+        paths,
+        std::thread::available_parallelism().map_or(1, |n| n.get()),
+    )
+}
+
+/// [`discover`] on one thread: for the folders read around the files a run
+/// was given (a project's root), where the walk is usually small and the
+/// parallel walker's idle threads, which poll every millisecond, would add
+/// that millisecond to a run on one file.
+pub fn discover_here(paths: &[PathBuf]) -> Vec<Found> {
+    discover_on(paths, 1)
+}
+
+fn discover_on(paths: &[PathBuf], threads: usize) -> Vec<Found> {
     let mut out = Vec::new();
     let mut seen = std::collections::HashSet::new();
     for root in paths {
@@ -86,20 +101,19 @@ pub fn discover(paths: &[PathBuf]) -> Vec<Found> {
             continue;
         }
         let canon_root = std::fs::canonicalize(root).unwrap_or_else(|_| root.clone());
-        // On every core: listing folders and reading ignore files was a
-        // tenth of a run over a large tree, and the order is restored by
-        // the sort below.
+        // On every core for the run's own paths: listing folders and
+        // reading ignore files was a tenth of a run over a large tree. The
+        // sort below restores the order.
         let found = std::sync::Mutex::new(Vec::new());
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let global = global_gitignore_may_apply();
-        ignore::WalkBuilder::new(root)
+        let walk = ignore::WalkBuilder::new(root)
             .hidden(false)
-            .git_global(global)
+            .git_global(global_gitignore_may_apply())
             .filter_entry(|e| e.file_name() != ".git")
             .follow_links(false)
             .threads(threads)
-            .build_parallel()
-            .run(|| {
+            .clone();
+        if threads > 1 {
+            walk.build_parallel().run(|| {
                 let (found, root, canon_root) = (&found, root, &canon_root);
                 Box::new(move |entry| {
                     if let Some(f) = visit(entry, root, canon_root) {
@@ -110,6 +124,9 @@ pub fn discover(paths: &[PathBuf]) -> Vec<Found> {
                     ignore::WalkState::Continue
                 })
             });
+        } else if let Ok(mut found) = found.lock() {
+            found.extend(walk.build().filter_map(|e| visit(e, root, &canon_root)));
+        }
         let mut found = found.into_inner().unwrap_or_else(|e| e.into_inner());
         found.sort_by(|a, b| found_path(a).cmp(found_path(b)));
         for f in found {

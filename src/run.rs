@@ -694,7 +694,7 @@ fn project_context(
         }
     }
     let roots: Vec<PathBuf> = roots.into_iter().collect();
-    for found in discover::discover(&roots) {
+    for found in discover::discover_here(&roots) {
         if let Found::File {
             path,
             kind: Kind::Compose,
