@@ -2,11 +2,10 @@
 //! (`templates/base-images.toml`). Paths are matched by `globset`, which
 //! compiles to an automaton: a recursive backtracking matcher took seconds
 //! on a pattern of ten stars, and a config file must not be able to hang
-//! harden. Image-name patterns have no separators to respect, so a
-//! matcher that remembers only its last star does (time linear in the
-//! pattern times the text): compiling the base-image table's 280
-//! patterns into one automaton cost more than the rest of a run on one
-//! Dockerfile.
+//! harden. Image-name patterns have no separators to respect: a loop that
+//! remembers only its last star matches them in at most pattern × text
+//! steps, where compiling the base-image table's 280 patterns into one
+//! automaton cost more than the rest of a run on one Dockerfile.
 //!
 //! harden documents `*`, `**` and `?` only, so every other character,
 //! `[`, `{` and `\` included, matches itself.
