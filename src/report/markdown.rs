@@ -115,6 +115,22 @@ struct Open {
     changes_list: Spool,
 }
 
+impl Open {
+    /// The file's findings and changes sections, in the verbose form and
+    /// inside the folded details alike.
+    fn findings_and_changes(&mut self, out: &mut Spool, diff: bool) -> io::Result<()> {
+        if self.findings > 0 {
+            out.put("\n### Findings\n\n")?;
+            self.findings_list.append_to(out)?;
+        }
+        if !self.changes_list.is_empty() {
+            out.put(&format!("\n### {}\n", changes_title(diff)))?;
+            self.changes_list.append_to(out)?;
+        }
+        Ok(())
+    }
+}
+
 /// The document written as the results come, each file's pieces as its
 /// results come: what comes before the files' sections (the counts, the
 /// summary table, the unknown images) and after them (the shared notes,
@@ -246,14 +262,7 @@ impl Stream {
         };
         if self.verbose {
             // Each file's sections one after another, the notes in full.
-            if open.findings > 0 {
-                out.put("\n### Findings\n\n")?;
-                open.findings_list.append_to(out)?;
-            }
-            if !open.changes_list.is_empty() {
-                out.put(&format!("\n### {}\n", changes_title(self.diff)))?;
-                open.changes_list.append_to(out)?;
-            }
+            open.findings_and_changes(out, self.diff)?;
             if let Some(d) = diff {
                 let fence = md_fence(&d, 3);
                 out.put(&format!("\n### Diff\n\n{fence}diff\n"))?;
@@ -296,14 +305,7 @@ impl Stream {
                 "\n<details><summary>{}</summary>\n",
                 parts.join(", ")
             ))?;
-            if open.findings > 0 {
-                out.put("\n### Findings\n\n")?;
-                open.findings_list.append_to(out)?;
-            }
-            if !open.changes_list.is_empty() {
-                out.put(&format!("\n### {}\n", changes_title(self.diff)))?;
-                open.changes_list.append_to(out)?;
-            }
+            open.findings_and_changes(out, self.diff)?;
             out.put("\n</details>\n")?;
         }
         out.put(&migration_section(&r.out.migrations))?;
