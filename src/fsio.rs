@@ -38,7 +38,8 @@ pub fn max_file_size() -> u64 {
 /// search ask the same few paths of every project many times over (a base
 /// file beside each compose file, each `COPY` source), and on a tree of
 /// ten thousand files those questions were a third of all system calls.
-/// Only for paths that are read later, never for a decision to write.
+/// The answer only decides what is read: a file harden goes on to read is
+/// opened and checked then, and one it writes is checked again before.
 pub fn is_file(path: &Path) -> bool {
     entry_kind(path) == Some(Entry::File)
 }

@@ -370,13 +370,23 @@ impl Links {
     /// The images (by [`repository`]) that services of a compose file run
     /// by name, with no `build:`, and that no builder read so far builds.
     pub fn unbuilt_runs(&self, doc: &Document) -> Vec<String> {
+        self.unbuilt(doc).collect()
+    }
+
+    /// Whether some service of `doc` runs an image [`Self::unbuilt_runs`]
+    /// would list, asked without listing them: a file of tens of thousands
+    /// of services would list as many images, at the run's peak of memory.
+    pub fn runs_unbuilt(&self, doc: &Document) -> bool {
+        self.unbuilt(doc).next().is_some()
+    }
+
+    fn unbuilt<'d>(&'d self, doc: &'d Document) -> impl Iterator<Item = String> + 'd {
         service::services(doc)
             .filter(|svc| svc.effective("build").is_none())
             .filter_map(|svc| svc.effective("image").and_then(|(n, _)| n.as_str()))
             .map(repository)
             .filter(|r| !r.contains('$'))
             .filter(|r| !self.by_image.contains_key(r))
-            .collect()
     }
 
     /// The image built here that a service runs by name: the builder's

@@ -631,21 +631,9 @@ fn project_context(
         .map(|s| links.canonical(&s.0))
         .collect();
     let docs = || slots.iter().filter_map(|s| Some((&s.0, slot_doc(s)?)));
-    // Whether a service of `doc` runs by name an image no builder read so
-    // far builds (one of `Links::unbuilt_runs`), asked without listing
-    // them all: a file of tens of thousands of services would list as
-    // many images here, at the run's peak of memory.
-    let runs_unbuilt = |doc: &compose::tree::Document| {
-        compose::service::services(doc)
-            .filter(|svc| svc.effective("build").is_none())
-            .filter_map(|svc| svc.effective("image").and_then(|(n, _)| n.as_str()))
-            .any(|image| {
-                !crate::link::repository(image).contains('$') && links.builder_of(image).is_none()
-            })
-    };
     let mut beside: HashSet<PathBuf> = HashSet::new();
     for (path, doc) in docs() {
-        if runs_unbuilt(doc) {
+        if links.runs_unbuilt(doc) {
             if let Some(dir) = links.canonical(path).parent() {
                 beside.insert(dir.to_path_buf());
             }

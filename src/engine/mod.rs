@@ -193,7 +193,7 @@ pub struct Layout {
 
 /// Compose files read for their values only (named by `extends.file` or
 /// `include` and not hardened themselves), by canonical path.
-pub type Refs<'d> = std::collections::HashMap<PathBuf, &'d compose::tree::Document>;
+pub type Refs<'d> = crate::hash::Map<PathBuf, &'d compose::tree::Document>;
 
 /// The files of `refs` that the documents of `own` name, directly or
 /// through each other: a group sees the files its own services extend
