@@ -2,72 +2,142 @@
 //! a new rule's page is picked up without a list to edit: the page's front
 //! matter is the rule's registration (name, summary, fix, explanation).
 //!
+//! Converts every TOML table the binary reads (templates/*.toml, each
+//! image profile, each page's front matter) to JSON in OUT_DIR: a run
+//! parses some of them at start, and JSON parses several times faster than
+//! TOML (TOML was a third of a run on one small compose file). A table
+//! that is not valid TOML fails the build here; the tests compare each
+//! JSON copy with its TOML parsed by the binary's own types.
+//!
 //! Also sets `HARDEN_KNOWLEDGE_DATE`, the newest `checked` date of the
 //! built-in image profiles (templates/images/*.toml), which `--version`
 //! prints: how current the knowledge compiled into this binary is.
 
 use std::fmt::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 fn main() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("templates/explain");
+    let out = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
+    pages(&out);
+    let newest = images(&out);
+    for name in [
+        "base-images",
+        "caches",
+        "inference",
+        "launchers",
+        "notes",
+        "users",
+    ] {
+        let path = templates().join(format!("{name}.toml"));
+        println!("cargo:rerun-if-changed={}", path.display());
+        let text = read(&path);
+        write(&out.join(format!("{name}.json")), &json_of(&path, &text));
+    }
+    knowledge_date(newest);
+}
+
+fn templates() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("templates")
+}
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn write(path: &Path, text: &str) {
+    std::fs::write(path, text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// `text` (TOML, read from `path`) parsed.
+fn toml_of(path: &Path, text: &str) -> toml::Value {
+    toml::from_str(text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// `text` (TOML, read from `path`) as JSON.
+fn json_of(path: &Path, text: &str) -> String {
+    serde_json::to_string(&toml_of(path, text)).expect("TOML values convert to JSON")
+}
+
+/// The files of `dir` ending in `.{ext}`, as (stem, path), in name order.
+fn listed(dir: &Path, ext: &str) -> Vec<(String, PathBuf)> {
     println!("cargo:rerun-if-changed={}", dir.display());
-    let mut pages: Vec<(String, String)> = std::fs::read_dir(&dir)
-        .expect("templates/explain is readable")
+    let mut files: Vec<(String, PathBuf)> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .filter_map(|e| {
             let path = e.ok()?.path();
-            let name = path.file_name()?.to_str()?.strip_suffix(".md")?.to_string();
-            Some((name, path.display().to_string()))
+            let stem = path
+                .file_name()?
+                .to_str()?
+                .strip_suffix(&format!(".{ext}"))?
+                .to_string();
+            Some((stem, path))
         })
         .collect();
-    pages.sort();
-    let mut out = String::from(
+    files.sort();
+    files
+}
+
+/// `PAGES`, every rule page (rule name, text), and `FRONT_MATTER`, each
+/// page's front matter as JSON ("" for a page without), in name order.
+fn pages(out: &Path) {
+    let pages = listed(&templates().join("explain"), "md");
+    let mut code = String::from(
         "/// Every rule page, (rule name, text), in name order.\npub const PAGES: &[(&str, &str)] = &[\n",
     );
+    let mut fronts = String::from(
+        "/// Each page's front matter as JSON, in the order of [`PAGES`]; empty\n/// for a page without.\npub const FRONT_MATTER: &[&str] = &[\n",
+    );
     for (name, path) in &pages {
-        println!("cargo:rerun-if-changed={path}");
-        writeln!(out, "    ({name:?}, include_str!({path:?})),").expect("a String takes writes");
+        println!("cargo:rerun-if-changed={}", path.display());
+        writeln!(code, "    ({name:?}, include_str!({:?})),", path.display())
+            .expect("a String takes writes");
+        let text = read(path);
+        let front = text
+            .strip_prefix("+++\n")
+            .and_then(|rest| rest.find("\n+++\n").map(|end| &rest[..end + 1]))
+            .map(|front| json_of(path, front))
+            .unwrap_or_default();
+        writeln!(fronts, "    {front:?},").expect("a String takes writes");
     }
-    out.push_str("];\n");
-    let target = Path::new(&std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("pages.rs");
-    std::fs::write(target, out).expect("OUT_DIR is writable");
-
-    knowledge_date();
-    base_images_json();
+    code.push_str("];\n");
+    fronts.push_str("];\n");
+    write(&out.join("pages.rs"), &(code + &fronts));
 }
 
-/// `templates/base-images.toml` as JSON in OUT_DIR: the binary parses it at
-/// the first Dockerfile of every run, and JSON parses several times faster
-/// than TOML. A table that is not valid TOML fails the build here.
-fn base_images_json() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("templates/base-images.toml");
-    println!("cargo:rerun-if-changed={}", path.display());
-    let text = std::fs::read_to_string(&path).expect("templates/base-images.toml is readable");
-    let value: toml::Value =
-        toml::from_str(&text).unwrap_or_else(|e| panic!("templates/base-images.toml: {e}"));
-    let json = serde_json::to_string(&value).expect("TOML values convert to JSON");
-    let target =
-        Path::new(&std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("base-images.json");
-    std::fs::write(target, json).expect("OUT_DIR is writable");
+/// `IMAGE_FILES`: every image profile as (file stem, TOML, JSON), in name
+/// order, so a new profile is picked up without a list to edit. Returns
+/// the newest `checked` date among them.
+fn images(out: &Path) -> Option<String> {
+    std::fs::create_dir_all(out.join("images")).expect("OUT_DIR is writable");
+    let mut code = String::from(
+        "/// Every image profile as (file stem, TOML, the same as JSON), in name\n/// order.\nconst IMAGE_FILES: &[(&str, &str, &str)] = &[\n",
+    );
+    let mut newest = None;
+    for (id, path) in listed(&templates().join("images"), "toml") {
+        println!("cargo:rerun-if-changed={}", path.display());
+        let json = out.join("images").join(format!("{id}.json"));
+        let value = toml_of(&path, &read(&path));
+        newest = newest.max(checked_date(&value));
+        write(
+            &json,
+            &serde_json::to_string(&value).expect("TOML values convert to JSON"),
+        );
+        writeln!(
+            code,
+            "    ({id:?}, include_str!({:?}), include_str!({:?})),",
+            path.display(),
+            json.display()
+        )
+        .expect("a String takes writes");
+    }
+    code.push_str("];\n");
+    write(&out.join("images.rs"), &code);
+    newest
 }
 
-/// Passes the newest profile `checked` date to the compiler; "unknown" (and
-/// a build warning) when no profile has one.
-fn knowledge_date() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("templates/images");
-    println!("cargo:rerun-if-changed={}", dir.display());
-    let newest = std::fs::read_dir(&dir)
-        .expect("templates/images is readable")
-        .filter_map(|e| {
-            let path = e.ok()?.path();
-            if path.extension()? != "toml" {
-                return None;
-            }
-            println!("cargo:rerun-if-changed={}", path.display());
-            let text = std::fs::read_to_string(&path).expect("a profile is readable");
-            checked_date(&text)
-        })
-        .max();
+/// Passes `newest`, the newest profile `checked` date, to the compiler;
+/// "unknown" (and a build warning) when no profile has one.
+fn knowledge_date(newest: Option<String>) {
     let date = newest.unwrap_or_else(|| {
         println!("cargo:warning=no profile in templates/images has a `checked` date");
         "unknown".to_string()
@@ -76,41 +146,10 @@ fn knowledge_date() {
 }
 
 /// A profile's top-level `checked` value when it is a plain `YYYY-MM-DD`
-/// date; other values (a month, a sentence) say nothing comparable and are
-/// skipped. A line scan rather than a TOML parser keeps the build script
-/// free of dependencies: it skips multi-line strings (whose lines may look
-/// like keys) and stops at the first table, where the top-level keys end.
-/// A test of the binary checks the result against the real parser.
-fn checked_date(text: &str) -> Option<String> {
-    let mut open: Option<&str> = None;
-    for line in text.lines() {
-        if let Some(delim) = open {
-            if line.contains(delim) {
-                open = None;
-            }
-            continue;
-        }
-        if line.starts_with('[') {
-            return None;
-        }
-        let Some((key, value)) = line.split_once('=') else {
-            continue;
-        };
-        let value = value.trim();
-        for delim in ["\"\"\"", "'''"] {
-            if let Some(rest) = value.strip_prefix(delim) {
-                if !rest.contains(delim) {
-                    open = Some(delim);
-                }
-            }
-        }
-        if key.trim() == "checked" {
-            let quote = value.chars().next().filter(|c| matches!(c, '"' | '\''))?;
-            let (date, _) = value[1..].split_once(quote)?;
-            return is_date(date).then(|| date.to_string());
-        }
-    }
-    None
+/// date; other values (a month, a sentence) say nothing comparable.
+fn checked_date(profile: &toml::Value) -> Option<String> {
+    let date = profile.get("checked")?.as_str()?;
+    is_date(date).then(|| date.to_string())
 }
 
 /// `YYYY-MM-DD` with a month 01..=12 and a day 01..=31.

@@ -1,6 +1,6 @@
 //! The registry of rules: every rule's name, summary, fix and explanation,
 //! read from the front matter of its page in `templates/explain/<rule>.md`
-//! (embedded by build.rs). It is the one place a rule is described; the
+//! (embedded by build.rs, which also converts the front matter to JSON). It is the one place a rule is described; the
 //! lower layers (config, the exemption parsers) check rule names here, and
 //! the rules layer pairs each entry with the code that runs it.
 
@@ -46,10 +46,11 @@ pub fn split_front_matter(text: &str) -> Option<(&str, &str)> {
     Some((&rest[..end + 1], &rest[end + 1 + FENCE.len()..]))
 }
 
-fn parse(name: &'static str, text: &'static str) -> Result<RuleMeta, String> {
-    let (front, page) = split_front_matter(text)
+/// The rule of page `name`, from its text and its front matter as JSON.
+fn parse(name: &'static str, text: &'static str, front: &str) -> Result<RuleMeta, String> {
+    let (_, page) = split_front_matter(text)
         .ok_or_else(|| format!("templates/explain/{name}.md: no `+++` front matter"))?;
-    let f: Front = toml::from_str(front)
+    let f: Front = serde_json::from_str(front)
         .map_err(|e| format!("templates/explain/{name}.md: front matter: {e}"))?;
     Ok(RuleMeta {
         name,
@@ -67,7 +68,11 @@ fn parse(name: &'static str, text: &'static str) -> Result<RuleMeta, String> {
 pub fn rules() -> &'static [RuleMeta] {
     static RULES: OnceLock<Vec<RuleMeta>> = OnceLock::new();
     RULES.get_or_init(|| {
-        let mut all: Vec<RuleMeta> = PAGES.iter().filter_map(|(n, t)| parse(n, t).ok()).collect();
+        let mut all: Vec<RuleMeta> = PAGES
+            .iter()
+            .zip(FRONT_MATTER)
+            .filter_map(|((n, t), f)| parse(n, t, f).ok())
+            .collect();
         all.sort_by_key(|r| r.order);
         all
     })
@@ -89,10 +94,22 @@ mod tests {
 
     #[test]
     fn every_page_has_valid_front_matter_and_its_own_order() {
-        for (name, text) in PAGES {
-            if let Err(e) = parse(name, text) {
-                panic!("{e}");
-            }
+        for ((name, text), json) in PAGES.iter().zip(FRONT_MATTER) {
+            // The TOML as written, for a message that points into it.
+            let (front, _) = split_front_matter(text).expect("a page has front matter");
+            let written: Front = toml::from_str(front)
+                .unwrap_or_else(|e| panic!("templates/explain/{name}.md: front matter: {e}"));
+            let rule = parse(name, text, json).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(
+                (rule.order, rule.summary, rule.fix, rule.explanation),
+                (
+                    written.order,
+                    written.summary,
+                    written.fix,
+                    written.explanation
+                ),
+                "{name}: the JSON copy says what the page says"
+            );
         }
         let mut orders: Vec<u32> = rules().iter().map(|r| r.order).collect();
         orders.dedup();

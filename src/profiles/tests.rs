@@ -49,21 +49,18 @@ fn embedded_knowledge_loads() {
     assert!(cache_libraries().len() >= 20);
 }
 
+/// What a run parses (the JSON copies build.rs makes) says exactly what
+/// the TOML files say.
 #[test]
-fn every_template_file_is_embedded() {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/templates/images");
-    let mut on_disk: Vec<String> = std::fs::read_dir(dir)
-        .expect("templates/images is readable")
-        .filter_map(|e| e.ok())
-        .filter_map(|e| {
-            let name = e.file_name().to_string_lossy().into_owned();
-            name.strip_suffix(".toml").map(str::to_string)
-        })
-        .collect();
-    on_disk.sort();
-    let mut embedded: Vec<String> = IMAGE_FILES.iter().map(|(id, _)| id.to_string()).collect();
-    embedded.sort();
-    assert_eq!(on_disk, embedded);
+fn the_json_copies_say_what_the_toml_says() {
+    for (id, text, json) in IMAGE_FILES {
+        let from_json: ImageProfile = serde_json::from_str(json).expect("the JSON copy loads");
+        let from_toml: ImageProfile = toml::from_str(text).expect("the TOML parses");
+        assert_eq!(format!("{from_json:?}"), format!("{from_toml:?}"), "{id}");
+    }
+    let from_json: CachesFile = serde_json::from_str(CACHES_JSON).expect("the JSON copy loads");
+    let from_toml: CachesFile = toml::from_str(CACHES_FILE).expect("the TOML parses");
+    assert_eq!(format!("{from_json:?}"), format!("{from_toml:?}"));
 }
 
 #[test]
@@ -380,7 +377,7 @@ fn built_in_profiles_say_where_they_were_proven() {
         parse_profile("good", &text).is_ok(),
         "harden.toml may leave it out"
     );
-    let e = load_profiles(&[("good", text.as_str())]).expect_err("built-in without proven_on");
+    let e = load_profiles(&[("good", text.as_str(), "")]).expect_err("built-in without proven_on");
     assert!(e.message.contains("proven_on"), "{e}");
     for p in profiles() {
         assert!(p.proven_on.is_some(), "{}", p.id);
@@ -456,7 +453,8 @@ fn valkey_follows_the_redis_entrypoint() {
 
 #[test]
 fn a_repository_may_belong_to_one_profile_only() {
-    let files = [("one", GOOD), ("two", GOOD)];
+    // No JSON copy: the TOML is what loads.
+    let files = [("one", GOOD, ""), ("two", GOOD, "")];
     let e = load_profiles(&files).expect_err("duplicate repository");
     assert!(e.message.contains("already listed by profile `one`"), "{e}");
     assert_eq!(e.file, "templates/images/two.toml");
@@ -573,7 +571,7 @@ var = "FOO_HOME"
 subdir = "foo"
 why = "w"
 "#;
-    assert!(load_caches("c.toml", base).is_ok());
+    assert!(load_caches("c.toml", base, "").is_ok());
     let cases = [
         (
             base.replace("FOO_HOME", "foo-home"),
@@ -598,7 +596,7 @@ why = "w"
         ),
     ];
     for (text, expected) in cases {
-        match load_caches("c.toml", &text) {
+        match load_caches("c.toml", &text, "") {
             Ok(_) => panic!("accepted: {text}"),
             Err(e) => assert!(
                 e.message.contains(expected),
@@ -606,7 +604,7 @@ why = "w"
             ),
         }
     }
-    let e = load_caches("c.toml", "[[library]]\nkind = 1\n").expect_err("unknown field");
+    let e = load_caches("c.toml", "[[library]]\nkind = 1\n", "").expect_err("unknown field");
     assert_eq!(e.file, "c.toml");
     assert_eq!(e.line, 2, "{e}");
 }
@@ -701,7 +699,7 @@ fn nginx_opens_port_80_with_the_sysctl_and_caddy_keeps_its_file_capability() {
 fn the_quick_index_agrees_with_the_parsed_profiles() {
     // The index read without a TOML parser must list exactly what each
     // profile's `images` holds, and find the same profile as the full list.
-    for (i, (id, text)) in IMAGE_FILES.iter().enumerate() {
+    for (i, (id, text, _)) in IMAGE_FILES.iter().enumerate() {
         let parsed = parse_profile(id, text).expect("a built-in profile parses");
         assert_eq!(
             listed_images(text),

@@ -200,6 +200,11 @@ fn go_entries() {
 #[test]
 fn launcher_tables_parse() {
     let l: Launchers = toml::from_str(LAUNCHERS).expect("templates/launchers.toml parses");
+    assert_eq!(
+        format!("{l:?}"),
+        format!("{:?}", launchers()),
+        "the JSON copy"
+    );
     assert!(has(&l.wrappers.shells, "sh"));
     assert!(has(&l.python.servers, "gunicorn"));
     assert!(has(&l.python.server_value_flags, "--chdir"));
