@@ -105,19 +105,29 @@ fn pages(out: &Path) {
 }
 
 /// `IMAGE_FILES`: every image profile as (file stem, TOML, JSON), in name
-/// order, so a new profile is picked up without a list to edit. Returns
-/// the newest `checked` date among them.
+/// order, so a new profile is picked up without a list to edit; and
+/// `IMAGE_INDEX`: (repository, place in `IMAGE_FILES`) of every profile's
+/// `images`, sorted, so a run finds the one profile it needs without
+/// reading the others. Returns the newest `checked` date among them.
 fn images(out: &Path) -> Option<String> {
     std::fs::create_dir_all(out.join("images")).expect("OUT_DIR is writable");
     let mut code = String::from(
         "/// Every image profile as (file stem, TOML, the same as JSON), in name\n/// order.\nconst IMAGE_FILES: &[(&str, &str, &str)] = &[\n",
     );
     let mut newest = None;
-    for (id, path) in listed(&templates().join("images"), "toml") {
+    let mut index: Vec<(String, usize)> = Vec::new();
+    for (i, (id, path)) in listed(&templates().join("images"), "toml")
+        .into_iter()
+        .enumerate()
+    {
         println!("cargo:rerun-if-changed={}", path.display());
         let json = out.join("images").join(format!("{id}.json"));
         let value = toml_of(&path, &read(&path));
         newest = newest.max(checked_date(&value));
+        let images = value.get("images").and_then(toml::Value::as_array);
+        for image in images.into_iter().flatten().filter_map(toml::Value::as_str) {
+            index.push((image.to_string(), i));
+        }
         write(
             &json,
             &serde_json::to_string(&value).expect("TOML values convert to JSON"),
@@ -129,6 +139,17 @@ fn images(out: &Path) -> Option<String> {
             json.display()
         )
         .expect("a String takes writes");
+    }
+    code.push_str("];\n");
+    // A repository two profiles list is an error `profiles` reports; the
+    // index keeps the first, as a run would.
+    index.sort();
+    index.dedup_by(|b, a| a.0 == b.0);
+    code.push_str(
+        "/// (repository, place in [`IMAGE_FILES`]) of every profile's `images`,\n/// sorted by repository.\nconst IMAGE_INDEX: &[(&str, usize)] = &[\n",
+    );
+    for (image, i) in &index {
+        writeln!(code, "    ({image:?}, {i}),").expect("a String takes writes");
     }
     code.push_str("];\n");
     write(&out.join("images.rs"), &code);

@@ -63,10 +63,7 @@ fn classify_explicit(path: &Path) -> Kind {
 /// Symbolic links found while walking are followed only when they stay inside
 /// the walked tree. Folders are walked on every core.
 pub fn discover(paths: &[PathBuf]) -> Vec<Found> {
-    discover_on(
-        paths,
-        std::thread::available_parallelism().map_or(1, |n| n.get()),
-    )
+    discover_on(paths, crate::par::cores())
 }
 
 /// [`discover`] on one thread: for the folders read around the files a run

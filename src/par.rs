@@ -4,14 +4,23 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
+/// How many threads the machine runs at once, asked once per run: the
+/// standard library reads the cgroup files on every call, a dozen system
+/// calls, which a run on one small file paid three times.
+pub fn cores() -> usize {
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *CORES.get_or_init(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    })
+}
+
 /// `items.iter().map(f).collect()`, on as many threads as there are cores.
 /// Threads take the next item as they finish one, so a slow file does not
 /// hold up a whole share.
 pub fn map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    let threads = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-        .min(items.len());
+    let threads = cores().min(items.len());
     if threads <= 1 {
         return items.iter().map(f).collect();
     }
@@ -121,10 +130,7 @@ pub fn stream<T: Send, R: Send>(
     f: impl Fn(T, &dyn Fn(usize, R)) -> Vec<(usize, R)> + Sync,
     sink: impl FnMut(R),
 ) {
-    let cores = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1);
-    stream_on(cores, items, slots, f, sink);
+    stream_on(cores(), items, slots, f, sink);
 }
 
 /// [`stream`] on at most `threads` threads.

@@ -697,15 +697,12 @@ fn nginx_opens_port_80_with_the_sysctl_and_caddy_keeps_its_file_capability() {
 
 #[test]
 fn the_quick_index_agrees_with_the_parsed_profiles() {
-    // The index read without a TOML parser must list exactly what each
-    // profile's `images` holds, and find the same profile as the full list.
+    // The index build.rs writes must list exactly what each profile's
+    // `images` holds, and find the same profile as the full list.
+    let mut listed = 0;
     for (i, (id, text, _)) in IMAGE_FILES.iter().enumerate() {
         let parsed = parse_profile(id, text).expect("a built-in profile parses");
-        assert_eq!(
-            listed_images(text),
-            parsed.images,
-            "{id}: write `images` on one line"
-        );
+        listed += parsed.images.len();
         for image in &parsed.images {
             let full = profiles().iter().find(|p| p.images.contains(image));
             assert_eq!(
@@ -721,12 +718,8 @@ fn the_quick_index_agrees_with_the_parsed_profiles() {
         }
         assert_eq!(profile_by_id(id).map(|p| p.id.as_str()), Some(*id));
     }
+    assert_eq!(IMAGE_INDEX.len(), listed, "an index entry no profile lists");
     assert!(built_in("no/such-image").is_none());
-    assert_eq!(
-        listed_images("images = [\"a\", \"b/c\"]\n[user]\n"),
-        ["a", "b/c"]
-    );
-    assert!(listed_images("[user]\nimages = [\"a\"]\n").is_empty());
 }
 
 fn parsed_id(i: usize) -> Option<String> {
