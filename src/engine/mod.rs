@@ -21,6 +21,7 @@ use crate::error::FileError;
 use crate::finding::Output;
 use crate::source::Source;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 use std::sync::Arc;
 
 /// Everything harden learned about one file.
@@ -332,12 +333,23 @@ pub fn harden_group(
             _ => None,
         })
         .collect();
+    // Each build context's manifests, read at its first service: the
+    // group's files plan the same services several times.
+    let packages: std::cell::RefCell<crate::hash::Map<PathBuf, Rc<Vec<(String, String)>>>> =
+        Default::default();
     let built_in = |path: &Path, service: &str| -> Option<crate::plan::Built<'_>> {
         let (df_path, context, target) = links.built_by(path, service)?;
+        let dockerfile = dockerfiles.get(df_path)?;
+        let known = packages.borrow().get(context).cloned();
+        let listed = known.unwrap_or_else(|| {
+            let read = Rc::new(crate::plan::context_packages(context));
+            packages.borrow_mut().insert(context.clone(), read.clone());
+            read
+        });
         Some(crate::plan::Built {
-            dockerfile: dockerfiles.get(df_path)?,
+            dockerfile,
             target: target.as_deref(),
-            context: context.as_path(),
+            packages: listed,
         })
     };
 

@@ -110,8 +110,11 @@ pub struct Built<'a> {
     pub dockerfile: &'a Dockerfile,
     /// The stage the service runs (`build.target`), lowercase.
     pub target: Option<&'a str>,
-    /// The build context directory (dependency manifests are read there).
-    pub context: &'a Path,
+    /// The packages the build context's dependency manifests list, as
+    /// (package, manifest file name): [`context_packages`], read once per
+    /// context by the caller, since a project's compose files (base,
+    /// override, variants) plan the same service several times.
+    pub packages: std::rc::Rc<Vec<(String, String)>>,
 }
 
 /// What the plan infers from names and commands: data, in
@@ -714,11 +717,13 @@ fn plan_from_dockerfile(p: &mut Planner, b: &Built) {
             p.tmpfs(&t.path, t.options.clone(), t.why.clone());
         }
     }
-    plan_caches(p, b.context);
+    plan_caches(p, &b.packages);
 }
 
-/// Library caches: one volume, with each library's variables pointing into it.
-fn plan_caches(p: &mut Planner, context: &Path) {
+/// The packages the dependency manifests in the build context `context`
+/// list (requirements*.txt but those for development or tests,
+/// pyproject.toml, Pipfile, package.json), as (package, file name).
+pub fn context_packages(context: &Path) -> Vec<(String, String)> {
     let mut packages = Vec::new();
     // The folder is listed once and only the files it has are opened: a
     // tree of thousands of contexts would otherwise try every name in each.
@@ -773,9 +778,15 @@ fn plan_caches(p: &mut Planner, context: &Path) {
                 .map(|p| (p, "package.json".to_string())),
         );
     }
+    packages
+}
+
+/// Library caches: one volume, with each library's variables pointing into
+/// it, for the packages the build context lists.
+fn plan_caches(p: &mut Planner, packages: &[(String, String)]) {
     let root = format!("/var/cache/{}", p.service);
     let mut libs: Vec<String> = Vec::new();
-    for (pkg, file) in &packages {
+    for (pkg, file) in packages {
         let Some(lib) = profiles::cache_library(pkg) else {
             continue;
         };
