@@ -133,6 +133,17 @@ impl Links {
         {
             return c;
         }
+        // `./a` and `a` are one path, spelled one way by the walk and the
+        // other by the compose files' references: resolved once.
+        if let Ok(rest) = p.strip_prefix(".") {
+            if !rest.as_os_str().is_empty() {
+                let c = self.canonical(rest);
+                if let Ok(mut m) = self.canon.lock() {
+                    m.insert(p.as_os_str().to_os_string(), c.clone());
+                }
+                return c;
+            }
+        }
         let through_folder = match (p.parent(), p.components().next_back()) {
             (Some(parent), Some(std::path::Component::Normal(name)))
                 if !parent.as_os_str().is_empty() =>
