@@ -125,7 +125,8 @@ fn discover_on(paths: &[PathBuf], threads: usize) -> Vec<Found> {
             found.extend(walk.build().filter_map(|e| visit(e, root, &canon_root)));
         }
         let mut found = found.into_inner().unwrap_or_else(|e| e.into_inner());
-        found.sort_by(|a, b| found_path(a).cmp(found_path(b)));
+        // Every path starts with `root`: their bytes give the paths' order.
+        found.sort_by(|a, b| crate::paths::order(found_path(a), found_path(b)));
         for f in found {
             if seen.insert(found_path(&f).to_path_buf()) {
                 out.push(f);

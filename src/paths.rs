@@ -31,6 +31,25 @@ pub fn canonical(p: &Path) -> PathBuf {
     std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf())
 }
 
+/// The order of `Path::cmp`, found on the bytes: a separator sorts before
+/// any other byte, which is what comparing component by component amounts
+/// to for paths that start alike (all absolute, or all under one `./` or
+/// `../`) and have no `.` components after that, doubled or trailing
+/// separators, as a walk yields them. Sorting the thousands of paths of a
+/// large tree this way is several times cheaper than splitting every
+/// comparison into components.
+pub fn order(a: &Path, b: &Path) -> std::cmp::Ordering {
+    let (x, y) = (
+        a.as_os_str().as_encoded_bytes(),
+        b.as_os_str().as_encoded_bytes(),
+    );
+    let key = |c: u8| if c == b'/' { 0 } else { c };
+    match x.iter().zip(y).position(|(p, q)| p != q) {
+        Some(i) => key(x[i]).cmp(&key(y[i])),
+        None => x.len().cmp(&y.len()),
+    }
+}
+
 /// `a/./b/../c` → `a/c`, lexically, so paths shown to users stay short.
 pub fn normalize(p: &Path) -> PathBuf {
     let mut out = PathBuf::new();
@@ -63,4 +82,34 @@ pub fn read_text(path: &Path, max_size: u64) -> Result<String, FileError> {
             message: "the file is not valid UTF-8 text".into(),
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Two paths as one walk yields them: both relative, absolute, or
+    /// under `./` or `../`, with names that sort around the separator
+    /// (`-`, `.`, `0`, space).
+    fn walked_paths() -> impl Strategy<Value = (PathBuf, PathBuf)> {
+        let name = || {
+            proptest::string::string_regex("[a.\\-0 ]{1,3}")
+                .expect("a valid pattern")
+                .prop_filter("no `.` or `..` names", |n| n != "." && n != "..")
+        };
+        let start = prop_oneof![Just(""), Just("/"), Just("./"), Just("../")];
+        let names = || proptest::collection::vec(name(), 1..4);
+        (start, names(), names()).prop_map(|(start, a, b)| {
+            let path = |names: Vec<String>| PathBuf::from(format!("{start}{}", names.join("/")));
+            (path(a), path(b))
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn order_is_the_order_of_paths((a, b) in walked_paths()) {
+            prop_assert_eq!(order(&a, &b), a.cmp(&b), "{:?} {:?}", a, b);
+        }
+    }
 }

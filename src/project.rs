@@ -218,7 +218,27 @@ impl Around {
             }
         }
         let mut folders: Vec<&Path> = seen.into_iter().map(Path::new).collect();
-        folders.sort();
+        // Canonical, so absolute: their bytes give the paths' order.
+        folders.sort_by(|a, b| crate::paths::order(a, b));
+        // The folders not read yet, read on every core: a tree has a
+        // folder or more per project, each listed (with `scripts/` and
+        // `bin/`) and its scripts read.
+        let missing: Vec<&Path> = {
+            let known = self.scripts.borrow();
+            folders
+                .iter()
+                .copied()
+                .filter(|f| !known.contains_key(f.as_os_str()))
+                .collect()
+        };
+        let max_size = self.max_size;
+        let read = crate::par::map(&missing, |f| script_chains(f, max_size));
+        self.scripts.borrow_mut().extend(
+            missing
+                .iter()
+                .zip(read)
+                .map(|(f, chains)| (f.as_os_str().to_os_string(), Rc::new(chains))),
+        );
         let mut out: Vec<(PathBuf, usize, Vec<PathBuf>)> = Vec::new();
         let mut seen: Set<Vec<PathBuf>> = Set::default();
         for folder in folders {
