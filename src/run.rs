@@ -691,7 +691,11 @@ fn project_context(
             candidates.push((path, false));
         }
     }
-    let mut beside: Vec<PathBuf> = beside.into_iter().filter(|d| !walked.contains(d)).collect();
+    // A folder under a walked one: the walk found its compose files.
+    let mut beside: Vec<PathBuf> = beside
+        .into_iter()
+        .filter(|d| !walked.iter().any(|w| d.starts_with(w)))
+        .collect();
     beside.sort();
     for dir in &beside {
         let Ok(entries) = std::fs::read_dir(dir) else {
