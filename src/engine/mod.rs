@@ -335,7 +335,7 @@ pub fn harden_group(
         .collect();
     // Each build context's manifests, read at its first service: the
     // group's files plan the same services several times.
-    let packages: std::cell::RefCell<crate::hash::Map<PathBuf, Rc<Vec<(String, String)>>>> =
+    let packages: std::cell::RefCell<crate::hash::Map<PathBuf, crate::plan::Packages>> =
         Default::default();
     let built_in = |path: &Path, service: &str| -> Option<crate::plan::Built<'_>> {
         let (df_path, context, target) = links.built_by(path, service)?;

@@ -114,8 +114,12 @@ pub struct Built<'a> {
     /// (package, manifest file name): [`context_packages`], read once per
     /// context by the caller, since a project's compose files (base,
     /// override, variants) plan the same service several times.
-    pub packages: std::rc::Rc<Vec<(String, String)>>,
+    pub packages: Packages,
 }
+
+/// A build context's packages, as (package, manifest file name), shared by
+/// the services that build it.
+pub type Packages = std::rc::Rc<Vec<(String, String)>>;
 
 /// What the plan infers from names and commands: data, in
 /// templates/inference.toml.
