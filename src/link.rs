@@ -65,8 +65,9 @@ pub struct Links {
     /// in its own folder or the nearest folder above, never to a sibling
     /// project's that tags an image with the same name.
     builders: Map<(String, PathBuf), BuiltBy>,
-    /// Dockerfiles as the compose file names them (not canonical), in order.
-    found: Vec<PathBuf>,
+    /// Dockerfiles as the compose file names them (not canonical), in
+    /// order, each with its canonical path.
+    found: Vec<(PathBuf, PathBuf)>,
     /// The file names of the linked Dockerfiles, for a check without a
     /// system call.
     names: std::collections::HashSet<std::ffi::OsString>,
@@ -242,7 +243,7 @@ impl Links {
                 if let Some(n) = b.dockerfile.file_name() {
                     self.names.insert(n.to_os_string());
                 }
-                self.found.push(normalize(&b.path));
+                self.found.push((normalize(&b.path), b.dockerfile.clone()));
             }
             for key in b.image.iter().chain(&b.tags).map(|i| repository(i)) {
                 let builder = (compose.clone(), b.service.clone());
@@ -519,8 +520,8 @@ impl Links {
             .collect();
         self.found
             .iter()
-            .filter(|p| !listed.contains(self.canonical(p).as_os_str()))
-            .cloned()
+            .filter(|(_, canonical)| !listed.contains(canonical.as_os_str()))
+            .map(|(named, _)| named.clone())
             .collect()
     }
 
