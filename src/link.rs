@@ -7,6 +7,7 @@ use crate::compose::tree::Document;
 use crate::dockerfile::analyze::Hints;
 use crate::hash::Map;
 use std::collections::BTreeMap;
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 /// The default UID for a created user.
@@ -42,20 +43,22 @@ pub struct StageUse {
     pub service: String,
 }
 
+/// The maps keyed by a path hold its bytes: the paths are canonical, one
+/// spelling each, and hashing a `Path` goes component by component,
+/// several times the cost, for look-ups made tens of thousands of times
+/// in a large tree.
 #[derive(Debug, Default)]
 pub struct Links {
     /// Keyed by the Dockerfile's canonical path: every service that builds
     /// it, sorted by compose file and service name.
-    by_dockerfile: Map<PathBuf, Vec<Link>>,
+    by_dockerfile: Map<OsString, Vec<Link>>,
     /// Compose file → service → (Dockerfile, build context, target stage),
-    /// paths canonical; services in name order. Paths are hashed, not
-    /// ordered: comparing paths component by component was a good part of
-    /// a large tree's run.
-    by_service: Map<PathBuf, BTreeMap<String, BuiltBy>>,
+    /// paths canonical; services in name order.
+    by_service: Map<OsString, BTreeMap<String, BuiltBy>>,
     /// The (compose file, service) pairs of `by_service` by the Dockerfile
     /// they run, so that the services of one Dockerfile are found without
     /// a scan of all.
-    runners: Map<PathBuf, std::collections::BTreeSet<(PathBuf, String)>>,
+    runners: Map<OsString, std::collections::BTreeSet<(PathBuf, String)>>,
     /// Images built here (`build` + `image`, bake targets' `tags`), by
     /// repository ([`repository`]): the Dockerfile that builds each, and
     /// the builder's compose file and name (the first of them by order).
@@ -64,7 +67,7 @@ pub struct Links {
     /// file: a service running the image by name is linked to the builder
     /// in its own folder or the nearest folder above, never to a sibling
     /// project's that tags an image with the same name.
-    builders: Map<(String, PathBuf), BuiltBy>,
+    builders: Map<(String, OsString), BuiltBy>,
     /// Dockerfiles as the compose file names them (not canonical), in
     /// order, each with its canonical path.
     found: Vec<(PathBuf, PathBuf)>,
@@ -239,7 +242,7 @@ impl Links {
                 (compose.clone(), b.service.clone()),
                 (b.dockerfile.clone(), b.context.clone(), b.target.clone()),
             );
-            if !self.by_dockerfile.contains_key(&b.dockerfile) {
+            if !self.by_dockerfile.contains_key(b.dockerfile.as_os_str()) {
                 if let Some(n) = b.dockerfile.file_name() {
                     self.names.insert(n.to_os_string());
                 }
@@ -248,9 +251,9 @@ impl Links {
             for key in b.image.iter().chain(&b.tags).map(|i| repository(i)) {
                 let builder = (compose.clone(), b.service.clone());
                 let built = (b.dockerfile.clone(), b.context.clone(), b.target.clone());
-                let folder = compose.parent().unwrap_or(Path::new("")).to_path_buf();
+                let folder = compose.parent().unwrap_or(Path::new(""));
                 self.builders
-                    .entry((key.clone(), folder))
+                    .entry((key.clone(), folder.as_os_str().to_os_string()))
                     .or_insert_with(|| built.clone());
                 match self.by_image.get(&key) {
                     Some((c, s, _)) if (c, s) <= (&builder.0, &builder.1) => {}
@@ -259,7 +262,10 @@ impl Links {
                     }
                 }
             }
-            let links = self.by_dockerfile.entry(b.dockerfile).or_default();
+            let links = self
+                .by_dockerfile
+                .entry(b.dockerfile.into_os_string())
+                .or_default();
             let link = Link {
                 service: b.service,
                 compose: compose.clone(),
@@ -308,7 +314,10 @@ impl Links {
                 .parent()
                 .unwrap_or(Path::new(""))
                 .ancestors()
-                .find_map(|dir| self.builders.get(&(repo.clone(), dir.to_path_buf())))
+                .find_map(|dir| {
+                    self.builders
+                        .get(&(repo.clone(), dir.as_os_str().to_os_string()))
+                })
                 .cloned()
             else {
                 continue;
@@ -345,7 +354,7 @@ impl Links {
     /// service, and the stage (`None`: the last), in order.
     pub fn services_of(&self, path: &Path) -> Vec<(&Path, &str, Option<&str>)> {
         let df = self.canonical(path);
-        let Some(keys) = self.runners.get(&df) else {
+        let Some(keys) = self.runners.get(df.as_os_str()) else {
             return Vec::new();
         };
         keys.iter()
@@ -358,23 +367,26 @@ impl Links {
     /// What the service `name` of the compose file `compose` (canonical)
     /// runs, when it is linked.
     fn service(&self, compose: &Path, name: &str) -> Option<&BuiltBy> {
-        self.by_service.get(compose)?.get(name)
+        self.by_service.get(compose.as_os_str())?.get(name)
     }
 
     /// Record that a service runs what `built` builds, in both directions.
     fn link_service(&mut self, key: (PathBuf, String), built: BuiltBy) {
-        let old = self.by_service.get(&key.0).and_then(|m| m.get(&key.1));
+        let old = self
+            .by_service
+            .get(key.0.as_os_str())
+            .and_then(|m| m.get(&key.1));
         if let Some((old, _, _)) = old {
-            if let Some(keys) = self.runners.get_mut(old) {
+            if let Some(keys) = self.runners.get_mut(old.as_os_str()) {
                 keys.remove(&key);
             }
         }
         self.runners
-            .entry(built.0.clone())
+            .entry(built.0.clone().into_os_string())
             .or_default()
             .insert(key.clone());
         self.by_service
-            .entry(key.0)
+            .entry(key.0.into_os_string())
             .or_default()
             .insert(key.1, built);
     }
@@ -457,7 +469,7 @@ impl Links {
     /// The Dockerfiles (canonical) that the services of a compose file build.
     pub fn built_from(&self, compose_path: &Path) -> Vec<&Path> {
         self.by_service
-            .get(&self.canonical(compose_path))
+            .get(self.canonical(compose_path).as_os_str())
             .into_iter()
             .flat_map(|services| services.values())
             .map(|(df, _, _)| df.as_path())
@@ -471,7 +483,7 @@ impl Links {
         let mut out: Vec<StageUse> = Vec::new();
         for l in self
             .by_dockerfile
-            .get(&self.canonical(path))
+            .get(self.canonical(path).as_os_str())
             .into_iter()
             .flatten()
         {
@@ -504,7 +516,9 @@ impl Links {
     /// name check comes first, so most files cost no system call.
     pub fn is_linked(&self, path: &Path) -> bool {
         path.file_name().is_some_and(|n| self.names.contains(n))
-            && self.by_dockerfile.contains_key(&self.canonical(path))
+            && self
+                .by_dockerfile
+                .contains_key(self.canonical(path).as_os_str())
     }
 
     /// Linked Dockerfiles that are not among `listed`, to be hardened too.
@@ -538,7 +552,7 @@ impl Links {
     pub fn hints_for_stage(&self, path: &Path, stage: Option<&StageUse>) -> Hints {
         let links = self
             .by_dockerfile
-            .get(&self.canonical(path))
+            .get(self.canonical(path).as_os_str())
             .map(Vec::as_slice)
             .unwrap_or_default();
         let link = match stage {
