@@ -76,7 +76,7 @@ pub fn discover_here(paths: &[PathBuf]) -> Vec<Found> {
 
 fn discover_on(paths: &[PathBuf], threads: usize) -> Vec<Found> {
     let mut out = Vec::new();
-    let mut seen = std::collections::HashSet::new();
+    let mut seen: crate::hash::Set<PathBuf> = crate::hash::Set::default();
     for root in paths {
         let meta = match std::fs::metadata(root) {
             Ok(m) => m,

@@ -624,14 +624,17 @@ fn project_context(
     load: &Loader<'_>,
 ) -> std::collections::HashSet<usize> {
     use std::collections::{BTreeSet, HashSet};
+    // Paths hash with foldhash here: SipHash over thousands of paths was
+    // a visible part of this single-threaded step.
+    use crate::hash::Set;
     let mut added = HashSet::new();
-    let dockerfiles: HashSet<PathBuf> = slots
+    let dockerfiles: Set<PathBuf> = slots
         .iter()
         .filter(|s| s.2 == Some(Kind::Dockerfile))
         .map(|s| links.canonical(&s.0))
         .collect();
     let docs = || slots.iter().filter_map(|s| Some((&s.0, slot_doc(s)?)));
-    let mut beside: HashSet<PathBuf> = HashSet::new();
+    let mut beside: Set<PathBuf> = Set::default();
     for (path, doc) in docs() {
         if links.runs_unbuilt(doc) {
             if let Some(dir) = links.canonical(path).parent() {
@@ -675,7 +678,7 @@ fn project_context(
         .map(|s| links.canonical(&s.0))
         .collect();
     let chains = around.script_chains(&composes);
-    let composes: HashSet<PathBuf> = composes.into_iter().collect();
+    let composes: Set<PathBuf> = composes.into_iter().collect();
     for chain in chains {
         if chain.iter().any(|p| composes.contains(&links.canonical(p))) {
             candidates.extend(chain.into_iter().filter(|p| p.is_file()).map(|p| (p, true)));
@@ -715,7 +718,7 @@ fn project_context(
     if candidates.is_empty() {
         return added;
     }
-    let mut listed: HashSet<PathBuf> = slots
+    let mut listed: Set<PathBuf> = slots
         .iter()
         .filter(|s| s.2 == Some(Kind::Compose))
         .map(|s| links.canonical(&s.0))
@@ -796,7 +799,7 @@ fn follow_references(
     load: &Loader<'_>,
     links: &crate::link::Links,
 ) {
-    let mut known: std::collections::HashMap<PathBuf, usize> = std::collections::HashMap::new();
+    let mut known: crate::hash::Map<PathBuf, usize> = crate::hash::Map::default();
     let mut todo: Vec<usize> = Vec::new();
     for (i, s) in slots.iter().enumerate() {
         if matches!(&s.3, Pre::Parsed(d) if matches!(**d, (_, Parsed::Compose(Some(_))))) {
@@ -806,7 +809,7 @@ fn follow_references(
     if todo.is_empty() {
         return;
     }
-    let mut seen_refs: std::collections::HashSet<PathBuf> = std::collections::HashSet::new();
+    let mut seen_refs: crate::hash::Set<PathBuf> = crate::hash::Set::default();
     // (naming slot, or none for a file in `refs`; the document's folder; references)
     let mut queue: Vec<Named> = Vec::new();
     for i in todo {

@@ -325,7 +325,7 @@ pub fn harden_group(
 
     // The group's Dockerfiles that compose services build, by canonical
     // path, resolved once (not per service).
-    let dockerfiles: std::collections::HashMap<PathBuf, &crate::dockerfile::Dockerfile> = members
+    let dockerfiles: crate::hash::Map<PathBuf, &crate::dockerfile::Dockerfile> = members
         .iter()
         .filter(|m| links.is_linked(&m.1))
         .filter_map(|m| match &m.4 {
