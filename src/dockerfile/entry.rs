@@ -379,6 +379,11 @@ struct Resolver<'a> {
     /// The stage that is built (the final one unless a target is given).
     target: usize,
     context: &'a Path,
+    /// Each instruction's [`Self::copy`], read at its first use: a module
+    /// is looked for under several names (`x.js`, `x/index.js`, ...), and
+    /// each look walks back through the same COPY lines, every one asking
+    /// for the working directory from the start of its stage.
+    copies: std::cell::RefCell<Vec<Option<Option<std::rc::Rc<Copy>>>>>,
 }
 
 impl Resolver<'_> {
@@ -427,6 +432,20 @@ impl Resolver<'_> {
             .filter(|&i| i < self.df.stages.len())
     }
 
+    /// [`Self::copy`] of instruction `i` of `stage` (its own), remembered.
+    fn copy_at(&self, stage: usize, i: usize) -> Option<std::rc::Rc<Copy>> {
+        if let Some(known) = self.copies.borrow().get(i).and_then(Option::as_ref) {
+            return known.clone();
+        }
+        let read = self.copy(stage, i).map(std::rc::Rc::new);
+        let mut copies = self.copies.borrow_mut();
+        if copies.len() <= i {
+            copies.resize(i + 1, None);
+        }
+        copies[i] = Some(read.clone());
+        read
+    }
+
     fn copy(&self, stage: usize, i: usize) -> Option<Copy> {
         let df = self.df;
         let ins = df.instructions.get(i)?;
@@ -466,7 +485,7 @@ impl Resolver<'_> {
             let Some(owner) = self.df.instructions.get(i).and_then(|x| x.stage) else {
                 continue;
             };
-            let Some(copy) = self.copy(owner, i) else {
+            let Some(copy) = self.copy_at(owner, i) else {
                 continue;
             };
             for src in copy.sources.iter().rev() {
@@ -1164,6 +1183,7 @@ pub fn entry(df: &Dockerfile, target: usize, context: &Path) -> Option<Located> 
         df,
         target,
         context,
+        copies: Default::default(),
     };
     let wd = r.workdir(target, r.final_end());
     r.entry(argv, &wd, 0)
