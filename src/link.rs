@@ -137,16 +137,20 @@ impl Links {
         {
             return c;
         }
-        // `./a` and `a` are one path, spelled one way by the walk and the
-        // other by the compose files' references: resolved once.
-        if let Ok(rest) = p.strip_prefix(".") {
-            if !rest.as_os_str().is_empty() {
-                let c = self.canonical(rest);
-                if let Ok(mut m) = self.canon.lock() {
-                    m.insert(p.as_os_str().to_os_string(), c.clone());
-                }
-                return c;
+        // One path, several spellings: the walk writes `./proj/api`, a
+        // compose file's reference `proj/./api` or `proj/api/`. Each is
+        // resolved as the spelling without `.` components or extra
+        // separators, which name the same file whatever the links.
+        let clean: PathBuf = p
+            .components()
+            .filter(|c| !matches!(c, std::path::Component::CurDir))
+            .collect();
+        if clean.as_os_str() != p.as_os_str() && !clean.as_os_str().is_empty() {
+            let c = self.canonical(&clean);
+            if let Ok(mut m) = self.canon.lock() {
+                m.insert(p.as_os_str().to_os_string(), c.clone());
             }
+            return c;
         }
         let through_folder = match (p.parent(), p.components().next_back()) {
             (Some(parent), Some(std::path::Component::Normal(name)))
